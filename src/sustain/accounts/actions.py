@@ -1,0 +1,220 @@
+"""Every change to organizations, users, teams and tokens goes through these functions."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from django.contrib.auth.password_validation import validate_password
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
+from django.db import transaction
+from django.utils import timezone
+from django.utils.text import slugify
+
+from sustain.accounts import tokens
+from sustain.accounts.models import ApiToken, Organization, Role, Team, User
+from sustain.core import events
+from sustain.core.errors import Conflict, Forbidden, Invalid, NotFound
+
+
+def require_admin(actor: User) -> None:
+    if not actor.is_admin:
+        raise Forbidden("Only administrators may do this.")
+
+
+def require_agent(actor: User) -> None:
+    if not actor.is_agent:
+        raise Forbidden("Only agents may do this.")
+
+
+def resolve_organization(ref: int | str | None, *, field: str = "organization") -> Organization:
+    """An organization by id or slug."""
+    if ref is None or ref == "":
+        raise Invalid("An organization is required.", field=field)
+    query = Organization.objects.filter(pk=ref) if str(ref).isdigit() else None
+    organization = (query.first() if query is not None else None) or Organization.objects.filter(
+        slug=str(ref)
+    ).first()
+    if organization is None:
+        raise Invalid(f"No organization '{ref}'.", field=field)
+    return organization
+
+
+def create_organization(
+    actor: User,
+    *,
+    name: str,
+    slug: str = "",
+    is_provider: bool = False,
+    customers_see_all_tickets: bool = True,
+) -> Organization:
+    require_admin(actor)
+    name = (name or "").strip()
+    if not name:
+        raise Invalid("A name is required.", field="name")
+    slug = slug or slugify(name)
+    if not slug:
+        raise Invalid("The slug may not be empty.", field="slug")
+    with transaction.atomic():
+        if Organization.objects.filter(slug=slug).exists():
+            raise Conflict(f"An organization with slug '{slug}' exists.", field="slug")
+        if Organization.objects.filter(name=name).exists():
+            raise Conflict(f"An organization named '{name}' exists.", field="name")
+        organization = Organization.objects.create(
+            name=name,
+            slug=slug,
+            is_provider=is_provider,
+            customers_see_all_tickets=customers_see_all_tickets,
+        )
+        events.record(organization, "created", actor=actor, after={"name": name, "slug": slug})
+    return organization
+
+
+def update_organization(actor: User, organization: Organization, **changes: Any) -> Organization:
+    require_admin(actor)
+    allowed = {"name", "customers_see_all_tickets"}
+    unknown = set(changes) - allowed
+    if unknown:
+        raise Invalid(f"Cannot change {', '.join(sorted(unknown))}.", field=sorted(unknown)[0])
+    with transaction.atomic():
+        before = {k: getattr(organization, k) for k in changes}
+        for key, value in changes.items():
+            setattr(organization, key, value)
+        organization.save()
+        events.record(organization, "updated", actor=actor, before=before, after=changes)
+    return organization
+
+
+def create_user(
+    actor: User | None,
+    *,
+    email: str,
+    name: str,
+    organization: Organization,
+    role: str = Role.CUSTOMER,
+    password: str | None = None,
+    time_zone: str = "",
+    serves_all_organizations: bool = True,
+    served_organizations: list[Organization] | None = None,
+) -> User:
+    """Create a user; `actor` None is the command line (`sustain createsuperuser`, demo)."""
+    if actor is not None:
+        require_admin(actor)
+    email = (email or "").strip().lower()
+    try:
+        validate_email(email)
+    except ValidationError:
+        raise Invalid(f"'{email}' is not an e-mail address.", field="email") from None
+    if not (name or "").strip():
+        raise Invalid("A name is required.", field="name")
+    if role not in Role.values:
+        raise Invalid(f"Role must be one of {', '.join(Role.values)}.", field="role")
+    if role == Role.CUSTOMER and organization.is_provider:
+        raise Invalid("Customers belong to a customer organization.", field="organization")
+    if role != Role.CUSTOMER and not organization.is_provider:
+        raise Invalid("Agents, managers and admins belong to the provider.", field="organization")
+    if password:
+        try:
+            validate_password(password)
+        except ValidationError as exc:
+            raise Invalid(" ".join(exc.messages), field="password") from None
+    with transaction.atomic():
+        if User.objects.filter(email=email).exists():
+            raise Conflict(f"A user with e-mail {email} exists.", field="email")
+        user = User.objects.create_user(
+            email,
+            password,
+            name=name.strip(),
+            organization=organization,
+            role=role,
+            time_zone=time_zone,
+            serves_all_organizations=serves_all_organizations,
+        )
+        if served_organizations:
+            user.served_organizations.set(served_organizations)
+        events.record(
+            user, "created", actor=actor, after={"email": email, "role": role, "name": user.name}
+        )
+    return user
+
+
+def create_team(
+    actor: User,
+    *,
+    name: str,
+    slug: str = "",
+    lead: User | None = None,
+    members: list[User] | None = None,
+) -> Team:
+    require_admin(actor)
+    name = (name or "").strip()
+    if not name:
+        raise Invalid("A name is required.", field="name")
+    slug = slug or slugify(name)
+    members = members or []
+    for person in [lead, *members]:
+        if person is not None and not person.is_agent:
+            raise Invalid(f"{person.email} is not an agent.", field="members")
+    with transaction.atomic():
+        if Team.objects.filter(slug=slug).exists() or Team.objects.filter(name=name).exists():
+            raise Conflict(f"A team named '{name}' exists.", field="name")
+        team = Team.objects.create(name=name, slug=slug, lead=lead)
+        team.members.set([m for m in {*members, lead} if m is not None])
+        events.record(team, "created", actor=actor, after={"name": name})
+    return team
+
+
+def create_token(
+    actor: User | None,
+    user: User,
+    *,
+    name: str = "",
+    expires_in_days: int | None = None,
+    scope: str = ApiToken.Scope.WRITE,
+) -> tuple[ApiToken, str]:
+    """Create a token for `user`; returns the row and the raw token, which is never stored."""
+    if actor is not None and actor.pk != user.pk:
+        require_admin(actor)
+    if expires_in_days is not None and expires_in_days <= 0:
+        raise Invalid("Expiry must be a positive number of days.", field="expires")
+    if scope not in ApiToken.Scope.values:
+        raise Invalid("Scope must be read or write.", field="scope")
+    raw = tokens.new_raw_token()
+    expires_at = timezone.now() + timedelta(days=expires_in_days) if expires_in_days else None
+    with transaction.atomic():
+        token = ApiToken.objects.create(
+            user=user,
+            name=name,
+            prefix=raw[:12],
+            digest=tokens.digest(raw),
+            scope=scope,
+            expires_at=expires_at,
+        )
+        events.record(
+            token,
+            "created",
+            actor=actor,
+            organization_id=user.organization_id,
+            after={"prefix": token.prefix, "expires_at": str(expires_at or "")},
+            is_public=False,
+        )
+    return token, raw
+
+
+def revoke_token(actor: User, token: ApiToken) -> ApiToken:
+    if actor.pk != token.user_id:
+        require_admin(actor)
+    if token.revoked_at:
+        raise NotFound("This token is already revoked.")
+    with transaction.atomic():
+        token.revoked_at = timezone.now()
+        token.save(update_fields=["revoked_at"])
+        events.record(
+            token,
+            "revoked",
+            actor=actor,
+            organization_id=token.user.organization_id,
+            is_public=False,
+        )
+    return token

@@ -1,0 +1,23 @@
+"""The NinjaAPI that mounts each app's router under /api/v1/."""
+
+from ninja import NinjaAPI
+
+from sustain.accounts.api import router as accounts_router
+from sustain.cmdb.api import router as cmdb_router
+from sustain.core.api import ActiveSessionAuth, TokenAuth, install_error_handlers
+from sustain.desk.api import router as desk_router
+
+api = NinjaAPI(
+    title="Sustain API",
+    version="1",
+    description="Maintenance and support: customers, CMDB, incidents. Authenticate with "
+    "`Authorization: Bearer <token>` (create one with `sustain token create EMAIL`).",
+    auth=[TokenAuth(), ActiveSessionAuth()],
+    urls_namespace="api",
+    docs_url="/docs",
+    openapi_url="/openapi.json",
+)
+install_error_handlers(api)
+api.add_router("/v1/", accounts_router)
+api.add_router("/v1/", cmdb_router)
+api.add_router("/v1/", desk_router)

@@ -1,0 +1,233 @@
+"""REST endpoints for products, versions, components, configuration items and relations."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from django.db.models import Q
+from django.shortcuts import get_object_or_404
+from ninja import Query, Router, Schema
+from pydantic import Field
+
+from sustain.accounts.actions import resolve_organization
+from sustain.cmdb import actions
+from sustain.cmdb.models import ConfigItem, Product, Relation, Version
+from sustain.core.api import Page
+from sustain.core.errors import Invalid
+from sustain.core.http import ApiRequest
+from sustain.core.pagination import paginate
+from sustain.core.tenancy import visible
+
+router = Router(tags=["cmdb"])
+
+
+class VersionOut(Schema):
+    id: int
+    name: str
+    released_at: datetime | None
+
+
+class ProductOut(Schema):
+    id: int
+    name: str
+    slug: str
+    description: str
+    components: list[str]
+    versions: list[VersionOut]
+
+    @staticmethod
+    def resolve_components(product: Product) -> list[str]:
+        return [c.name for c in product.components.all()]
+
+    @staticmethod
+    def resolve_versions(product: Product) -> list[Version]:
+        return list(product.versions.all())
+
+
+class ProductIn(Schema):
+    name: str = Field(min_length=1, max_length=200)
+    slug: str = Field("", max_length=60, pattern=r"^[-a-zA-Z0-9_]*$")
+    description: str = Field("", max_length=10000)
+
+
+class VersionIn(Schema):
+    name: str = Field(min_length=5, max_length=60)
+    released_at: datetime | None = None
+
+
+class ComponentIn(Schema):
+    name: str = Field(min_length=1, max_length=200)
+
+
+class ConfigItemOut(Schema):
+    id: int
+    organization: str = Field(alias="organization.slug")
+    name: str
+    kind: str
+    status: str
+    product: str | None = Field(None, alias="product.slug")
+    version: str | None = Field(None, alias="version.name")
+    description: str
+    attributes: dict[str, Any]
+    created_at: datetime
+
+
+class ConfigItemIn(Schema):
+    organization: int | str
+    name: str = Field(min_length=1, max_length=200)
+    kind: ConfigItem.Kind
+    status: ConfigItem.Status = ConfigItem.Status.ACTIVE
+    product: str | None = None
+    version: str | None = None
+    description: str = Field("", max_length=10000)
+    attributes: dict[str, Any] = {}
+
+
+class ConfigItemPatch(Schema):
+    name: str | None = Field(None, min_length=1, max_length=200)
+    status: ConfigItem.Status | None = None
+    product: str | None = None
+    version: str | None = None
+    description: str | None = Field(None, max_length=10000)
+    attributes: dict[str, Any] | None = None
+
+
+class RelationIn(Schema):
+    target: int
+    kind: Relation.Kind
+
+
+class RelationOut(Schema):
+    id: int
+    source: int = Field(alias="source_id")
+    target: int = Field(alias="target_id")
+    kind: str
+
+
+class ListFilters(Schema):
+    q: str | None = Field(None, max_length=200)
+    cursor: str | None = None
+    limit: int | None = Field(None, ge=1, le=200)
+
+
+class ConfigItemFilters(ListFilters):
+    organization: str | None = None
+    kind: ConfigItem.Kind | None = None
+    product: str | None = None
+
+
+def _product(ref: str | None, field: str = "product") -> Product | None:
+    if not ref:
+        return None
+    product = Product.objects.filter(
+        Q(slug=ref) | Q(pk=int(ref) if ref.isdigit() else None)
+    ).first()
+    if product is None:
+        raise Invalid(f"No product '{ref}'.", field=field)
+    return product
+
+
+def _version(product: Product | None, name: str | None) -> Version | None:
+    if not name:
+        return None
+    if product is None:
+        raise Invalid("A version needs its product.", field="version")
+    version = product.versions.filter(name=name).first()
+    if version is None:
+        raise Invalid(f"{product.name} has no version {name}.", field="version")
+    return version
+
+
+@router.get("/products", response=Page[ProductOut])
+def list_products(request: ApiRequest, filters: Query[ListFilters]):
+    qs = visible(Product.objects.prefetch_related("components", "versions"), request.auth)
+    if filters.q:
+        qs = qs.filter(name__icontains=filters.q)
+    rows, next_url = paginate(
+        request, qs, order=("id",), limit=filters.limit, cursor=filters.cursor
+    )
+    return {"results": rows, "next": next_url}
+
+
+@router.post("/products", response={201: ProductOut})
+def create_product(request: ApiRequest, payload: ProductIn):
+    return 201, actions.create_product(request.auth, **payload.dict())
+
+
+@router.get("/products/{ref}", response=ProductOut)
+def get_product(request: ApiRequest, ref: str):
+    qs = visible(Product.objects.all(), request.auth)
+    return get_object_or_404(qs, **({"pk": ref} if ref.isdigit() else {"slug": ref}))
+
+
+@router.post("/products/{ref}/versions", response={201: VersionOut})
+def add_version(request: ApiRequest, ref: str, payload: VersionIn):
+    return 201, actions.add_version(request.auth, get_product(request, ref), **payload.dict())
+
+
+@router.post("/products/{ref}/components", response={201: ComponentIn})
+def add_component(request: ApiRequest, ref: str, payload: ComponentIn):
+    return 201, actions.add_component(request.auth, get_product(request, ref), name=payload.name)
+
+
+@router.get("/config-items", response=Page[ConfigItemOut])
+def list_config_items(request: ApiRequest, filters: Query[ConfigItemFilters]):
+    qs = visible(
+        ConfigItem.objects.select_related("organization", "product", "version"), request.auth
+    )
+    if filters.q:
+        qs = qs.filter(name__icontains=filters.q)
+    if filters.organization:
+        qs = qs.filter(Q(organization__slug=filters.organization))
+    if filters.kind:
+        qs = qs.filter(kind=filters.kind)
+    if filters.product:
+        qs = qs.filter(product__slug=filters.product)
+    rows, next_url = paginate(
+        request, qs, order=("id",), limit=filters.limit, cursor=filters.cursor
+    )
+    return {"results": rows, "next": next_url}
+
+
+@router.post("/config-items", response={201: ConfigItemOut})
+def create_config_item(request: ApiRequest, payload: ConfigItemIn):
+    data = payload.dict()
+    data["organization"] = resolve_organization(data["organization"])
+    data["product"] = _product(data["product"])
+    data["version"] = _version(data["product"], data["version"])
+    return 201, actions.create_config_item(request.auth, **data)
+
+
+@router.get("/config-items/{item_id}", response=ConfigItemOut)
+def get_config_item(request: ApiRequest, item_id: int):
+    qs = visible(
+        ConfigItem.objects.select_related("organization", "product", "version"), request.auth
+    )
+    return get_object_or_404(qs, pk=item_id)
+
+
+@router.patch("/config-items/{item_id}", response=ConfigItemOut)
+def update_config_item(request: ApiRequest, item_id: int, payload: ConfigItemPatch):
+    item = get_config_item(request, item_id)
+    changes = payload.dict(exclude_unset=True)
+    if "product" in changes:
+        changes["product"] = _product(changes["product"])
+    if "version" in changes:
+        changes["version"] = _version(changes.get("product", item.product), changes["version"])
+    return actions.update_config_item(request.auth, item, **changes)
+
+
+@router.get("/config-items/{item_id}/relations", response=list[RelationOut])
+def list_relations(request: ApiRequest, item_id: int):
+    item = get_config_item(request, item_id)
+    return list(Relation.objects.filter(Q(source=item) | Q(target=item)).order_by("id")[:500])
+
+
+@router.post("/config-items/{item_id}/relations", response={201: RelationOut})
+def add_relation(request: ApiRequest, item_id: int, payload: RelationIn):
+    source = get_config_item(request, item_id)
+    target = visible(ConfigItem.objects.all(), request.auth).filter(pk=payload.target).first()
+    if target is None:
+        raise Invalid(f"No configuration item {payload.target}.", field="target")
+    return 201, actions.relate(request.auth, source, target, payload.kind)

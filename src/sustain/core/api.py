@@ -1,0 +1,99 @@
+"""Shared pieces of the REST API: authentication, error bodies, page schema."""
+
+from __future__ import annotations
+
+from typing import Any, Generic, TypeVar
+
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpRequest, HttpResponse
+from ninja import NinjaAPI, Schema
+from ninja.errors import AuthenticationError, HttpError
+from ninja.errors import ValidationError as NinjaValidationError
+from ninja.security import HttpBearer, SessionAuth
+
+from sustain.accounts import tokens
+from sustain.core.errors import ActionError
+
+T = TypeVar("T")
+SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
+
+
+class TokenAuth(HttpBearer):
+    """`Authorization: Bearer sus_…`; a read-scoped token may only read."""
+
+    def authenticate(self, request: HttpRequest, token: str) -> Any:
+        api_token = tokens.authenticate(token)
+        if api_token is None:
+            return None
+        if api_token.scope == "read" and request.method not in SAFE_METHODS:
+            raise HttpError(403, "This token may only read.")
+        request.user = api_token.user
+        return api_token.user
+
+
+class ActiveSessionAuth(SessionAuth):
+    """The web session (with its CSRF check on writes), for the UI's own calls."""
+
+    def authenticate(self, request: HttpRequest, key: str | None) -> Any:
+        user = super().authenticate(request, key)
+        return user if user is not None and user.is_active else None
+
+
+class Page(Schema, Generic[T]):
+    results: list[T]
+    next: str | None
+
+
+class FieldError(Schema):
+    field: str | None
+    message: str
+
+
+class ErrorOut(Schema):
+    detail: str
+    errors: list[FieldError] = []
+
+
+def _error(
+    api: NinjaAPI, request: HttpRequest, status: int, detail: str, errors=()
+) -> HttpResponse:
+    return api.create_response(request, {"detail": detail, "errors": list(errors)}, status=status)
+
+
+def _field_of(location: list[Any] | tuple[Any, ...]) -> str:
+    parts = [str(p) for p in location if p not in ("body", "query", "path", "form", "file")]
+    # ninja nests the body under the parameter name ("payload"); users know the field names.
+    if len(parts) > 1 and parts[0] in {"payload", "data", "filters"}:
+        parts = parts[1:]
+    return ".".join(parts) or "body"
+
+
+def install_error_handlers(api: NinjaAPI) -> None:
+    @api.exception_handler(ActionError)
+    def action_error(request: HttpRequest, exc: ActionError) -> HttpResponse:
+        return _error(api, request, exc.status, exc.message, exc.errors)
+
+    @api.exception_handler(NinjaValidationError)
+    def validation_error(request: HttpRequest, exc: NinjaValidationError) -> HttpResponse:
+        errors = [
+            {"field": _field_of(e.get("loc", ())), "message": e.get("msg", "invalid")}
+            for e in exc.errors
+        ]
+        summary = "; ".join(f"{e['field']}: {e['message']}" for e in errors[:5])
+        return _error(api, request, 422, f"Invalid input ({summary}).", errors)
+
+    @api.exception_handler(AuthenticationError)
+    def unauthenticated(request: HttpRequest, exc: Exception) -> HttpResponse:
+        return _error(api, request, 401, "Authentication required: send a Bearer token.")
+
+    @api.exception_handler(Http404)
+    def not_found(request: HttpRequest, exc: Exception) -> HttpResponse:
+        return _error(api, request, 404, str(exc) or "Not found.")
+
+    @api.exception_handler(PermissionDenied)
+    def forbidden(request: HttpRequest, exc: Exception) -> HttpResponse:
+        return _error(api, request, 403, str(exc) or "Forbidden.")
+
+    @api.exception_handler(HttpError)
+    def http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
+        return _error(api, request, exc.status_code, str(exc))

@@ -1,0 +1,101 @@
+"""Shared tables: the event log, the outbox, counters and idempotency records."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+
+
+class Event(models.Model):
+    """One change to one object: the ticket timeline and the audit log are both read from here."""
+
+    created_at = models.DateTimeField(default=timezone.now)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    request_id = models.CharField(max_length=64, blank=True, default="")
+    organization = models.ForeignKey(
+        "accounts.Organization", null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+    target_type = models.CharField(max_length=40)
+    target_id = models.BigIntegerField()
+    verb = models.CharField(max_length=40)
+    before = models.JSONField(default=dict, blank=True)
+    after = models.JSONField(default=dict, blank=True)
+    # Customers see public events on a ticket's timeline; internal ones stay with the agents.
+    is_public = models.BooleanField(default=True)
+
+    tenant_field = "organization"
+
+    class Meta:
+        indexes = [
+            # Timeline of one object: WHERE target_type = ? AND target_id = ? ORDER BY id
+            models.Index(fields=["target_type", "target_id", "id"], name="event_target_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.target_type}:{self.target_id} {self.verb}"
+
+
+class OutboxMessage(models.Model):
+    """A side effect written in the action's transaction and delivered by the worker."""
+
+    class State(models.TextChoices):
+        PENDING = "pending"
+        SENT = "sent"
+        DEAD = "dead"
+
+    created_at = models.DateTimeField(default=timezone.now)
+    kind = models.CharField(max_length=40)
+    payload = models.JSONField()
+    # One event yields one message: a repeated enqueue with the same key is ignored.
+    dedupe_key = models.CharField(max_length=200, unique=True, null=True, blank=True)
+    state = models.CharField(max_length=10, choices=State.choices, default=State.PENDING)
+    attempts = models.PositiveIntegerField(default=0)
+    next_attempt_at = models.DateTimeField(default=timezone.now)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    last_error = models.TextField(blank=True, default="")
+
+    class Meta:
+        indexes = [
+            # The worker's claim query: WHERE state = 'pending' AND next_attempt_at <= now
+            models.Index(
+                fields=["next_attempt_at"],
+                name="outbox_pending_due_idx",
+                condition=models.Q(state="pending"),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} #{self.pk} ({self.state})"
+
+
+class Counter(models.Model):
+    """Named counters for human keys (INC-1042); incremented with one UPDATE … RETURNING."""
+
+    name = models.CharField(max_length=40, primary_key=True)
+    value = models.BigIntegerField(default=0)
+
+    def __str__(self) -> str:
+        return f"{self.name}={self.value}"
+
+
+class IdempotencyRecord(models.Model):
+    """The first answer to a POST carrying an Idempotency-Key, replayed for repeats."""
+
+    principal = models.CharField(max_length=80)
+    key = models.CharField(max_length=200)
+    fingerprint = models.CharField(max_length=64)
+    status_code = models.PositiveSmallIntegerField(null=True)
+    content_type = models.CharField(max_length=100, blank=True, default="")
+    body = models.BinaryField(default=b"")
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["principal", "key"], name="idempotency_unique_key"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.principal}:{self.key}"

@@ -1,0 +1,42 @@
+"""E-mail notifications: rendered when the event happens, sent by the outbox worker."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from django.core.mail import EmailMessage
+from django.template.loader import render_to_string
+
+from sustain.core import outbox
+
+
+def email(
+    recipients: list[str],
+    template: str,
+    context: dict[str, Any],
+    *,
+    dedupe_key: str,
+    headers: dict[str, str] | None = None,
+) -> None:
+    """Queue one e-mail per recipient; subject and body come from `template`.subject/.txt."""
+    context = {**context, "base_url": settings.BASE_URL}
+    subject = render_to_string(f"{template}.subject.txt", context).strip().replace("\n", " ")
+    body = render_to_string(f"{template}.txt", context)
+    for address in sorted(set(filter(None, recipients))):
+        outbox.enqueue(
+            "email",
+            {"to": [address], "subject": subject, "body": body, "headers": headers or {}},
+            dedupe_key=f"{dedupe_key}:{address}",
+        )
+
+
+@outbox.handler("email")
+def send_email(payload: dict[str, Any]) -> None:
+    message = EmailMessage(
+        subject=payload["subject"],
+        body=payload["body"],
+        to=payload["to"],
+        headers=payload.get("headers") or {},
+    )
+    message.send(fail_silently=False)

@@ -1,0 +1,115 @@
+"""The outbox: side effects written with the action, delivered by the worker with retries."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.db import IntegrityError, transaction
+from django.db.models import F
+from django.utils import timezone
+
+from sustain.core.models import OutboxMessage
+
+log = logging.getLogger(__name__)
+
+Handler = Callable[[dict[str, Any]], None]
+HANDLERS: dict[str, Handler] = {}
+MAX_ATTEMPTS = 8
+LEASE = timedelta(minutes=5)
+_paused: ContextVar[bool] = ContextVar("outbox_paused", default=False)
+
+
+@contextmanager
+def paused() -> Iterator[None]:
+    """Drop what is enqueued inside the block: demo and bulk loads notify nobody."""
+    token = _paused.set(True)
+    try:
+        yield
+    finally:
+        _paused.reset(token)
+
+
+def handler(kind: str) -> Callable[[Handler], Handler]:
+    """Register the function that delivers messages of `kind`."""
+
+    def register(fn: Handler) -> Handler:
+        HANDLERS[kind] = fn
+        return fn
+
+    return register
+
+
+def enqueue(kind: str, payload: dict[str, Any], *, dedupe_key: str | None = None) -> None:
+    """Write a message in the current transaction; wake the worker once it commits."""
+    if _paused.get():
+        return
+    try:
+        with transaction.atomic():
+            OutboxMessage.objects.create(kind=kind, payload=payload, dedupe_key=dedupe_key)
+    except IntegrityError:
+        if dedupe_key is None:
+            raise
+        return  # already queued for this event
+    transaction.on_commit(_wake_worker)
+
+
+def _wake_worker() -> None:
+    from sustain.core.tasks import deliver_outbox
+
+    try:
+        deliver_outbox()
+    except Exception:  # the periodic sweep delivers it anyway
+        log.exception("could not queue outbox delivery")
+
+
+def backoff(attempts: int) -> timedelta:
+    """30 s, 1 min, 2 min … capped at 2 hours."""
+    return timedelta(seconds=min(30 * 2 ** max(attempts - 1, 0), 7200))
+
+
+def claim(message_id: int, due: datetime, now: datetime) -> bool:
+    """Take a message for delivery; only one worker's conditional update can succeed."""
+    return bool(
+        OutboxMessage.objects.filter(
+            id=message_id, state=OutboxMessage.State.PENDING, next_attempt_at=due
+        ).update(next_attempt_at=now + LEASE, attempts=F("attempts") + 1)
+    )
+
+
+def deliver_one(message: OutboxMessage, now: datetime | None = None) -> bool:
+    """Claim and deliver one message; return whether it was sent."""
+    now = now or timezone.now()
+    if not claim(message.pk, message.next_attempt_at, now):
+        return False
+    attempts = message.attempts + 1
+    try:
+        HANDLERS[message.kind](message.payload)
+    except Exception as exc:
+        log.warning("outbox %s delivery failed: %s", message.pk, exc)
+        dead = attempts >= MAX_ATTEMPTS
+        OutboxMessage.objects.filter(pk=message.pk).update(
+            state=OutboxMessage.State.DEAD if dead else OutboxMessage.State.PENDING,
+            next_attempt_at=now + backoff(attempts),
+            last_error=f"{type(exc).__name__}: {exc}"[:2000],
+        )
+        return False
+    OutboxMessage.objects.filter(pk=message.pk).update(
+        state=OutboxMessage.State.SENT, sent_at=timezone.now(), last_error=""
+    )
+    return True
+
+
+def deliver_due(now: datetime | None = None, limit: int = 200) -> int:
+    """Deliver the messages that are due; return how many were sent."""
+    now = now or timezone.now()
+    due = list(
+        OutboxMessage.objects.filter(
+            state=OutboxMessage.State.PENDING, next_attempt_at__lte=now
+        ).order_by("next_attempt_at")[:limit]
+    )
+    return sum(deliver_one(message, now) for message in due)

@@ -1,0 +1,86 @@
+"""Full-text search behind one interface: SQLite FTS5, or PostgreSQL tsvector with GIN.
+
+A model's index is declared once as a `FullTextIndex`; its migration operation creates the
+virtual table and triggers (SQLite) or the generated column and GIN index (PostgreSQL).
+Every word of a query must match, as a prefix, in either back-end.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from django.db import connection, migrations
+from django.db.models import QuerySet
+from django.db.models.expressions import RawSQL
+
+WORD = re.compile(r"\w+", re.UNICODE)
+
+
+def words(query: str) -> list[str]:
+    return WORD.findall(query or "")[:12]
+
+
+@dataclass(frozen=True)
+class FullTextIndex:
+    table: str
+    columns: tuple[str, ...]
+
+    @property
+    def fts_table(self) -> str:
+        return f"{self.table}_fts"
+
+    def _sqlite_sql(self) -> list[str]:
+        cols = ", ".join(self.columns)
+        new = ", ".join(f"new.{c}" for c in self.columns)
+        old = ", ".join(f"old.{c}" for c in self.columns)
+        t, f = self.table, self.fts_table
+        return [
+            f"CREATE VIRTUAL TABLE {f} USING fts5({cols}, content='{t}', content_rowid='id',"
+            " tokenize='unicode61 remove_diacritics 2')",
+            f"CREATE TRIGGER {f}_ai AFTER INSERT ON {t} BEGIN"
+            f" INSERT INTO {f}(rowid, {cols}) VALUES (new.id, {new}); END",
+            f"CREATE TRIGGER {f}_ad AFTER DELETE ON {t} BEGIN"
+            f" INSERT INTO {f}({f}, rowid, {cols}) VALUES ('delete', old.id, {old}); END",
+            f"CREATE TRIGGER {f}_au AFTER UPDATE OF {cols} ON {t} BEGIN"
+            f" INSERT INTO {f}({f}, rowid, {cols}) VALUES ('delete', old.id, {old});"
+            f" INSERT INTO {f}(rowid, {cols}) VALUES (new.id, {new}); END",
+        ]
+
+    def _postgres_sql(self) -> list[str]:
+        document = " || ' ' || ".join(f"coalesce({c}, '')" for c in self.columns)
+        return [
+            f"ALTER TABLE {self.table} ADD COLUMN search_vector tsvector GENERATED ALWAYS AS"
+            f" (to_tsvector('simple'::regconfig, {document})) STORED",
+            f"CREATE INDEX {self.table}_search_gin ON {self.table} USING gin (search_vector)",
+        ]
+
+    def migration(self) -> migrations.RunPython:
+        def forwards(apps, schema_editor):
+            vendor = schema_editor.connection.vendor
+            statements = self._sqlite_sql() if vendor == "sqlite" else self._postgres_sql()
+            for sql in statements:
+                schema_editor.execute(sql)
+
+        return migrations.RunPython(forwards, migrations.RunPython.noop)
+
+    def filter(self, queryset: QuerySet, query: str) -> QuerySet:
+        """Rows matching every word of `query` (prefix match); no words: unchanged."""
+        terms = words(query)
+        if not terms:
+            return queryset
+        if connection.vendor == "sqlite":
+            match = " ".join('"{}"*'.format(t.replace('"', "")) for t in terms)
+            sql = f"SELECT rowid FROM {self.fts_table} WHERE {self.fts_table} MATCH %s"
+            return queryset.filter(id__in=RawSQL(sql, [match]))
+        tsquery = " & ".join(f"{t.lower()}:*" for t in terms)
+        return queryset.extra(
+            where=[f"{self.table}.search_vector @@ to_tsquery('simple'::regconfig, %s)"],
+            params=[tsquery],
+        )
+
+    def rebuild(self) -> None:
+        """Refill the SQLite index after rows were loaded with triggers off."""
+        if connection.vendor == "sqlite":
+            with connection.cursor() as cursor:
+                cursor.execute(f"INSERT INTO {self.fts_table}({self.fts_table}) VALUES ('rebuild')")

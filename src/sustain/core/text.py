@@ -1,0 +1,53 @@
+"""Markdown rendering with sanitised HTML output."""
+
+from __future__ import annotations
+
+import markdown
+import nh3
+
+ALLOWED_TAGS = {
+    "p",
+    "br",
+    "hr",
+    "strong",
+    "em",
+    "del",
+    "code",
+    "pre",
+    "blockquote",
+    "ul",
+    "ol",
+    "li",
+    "h1",
+    "h2",
+    "h3",
+    "h4",
+    "h5",
+    "h6",
+    "a",
+    "table",
+    "thead",
+    "tbody",
+    "tr",
+    "th",
+    "td",
+    "img",
+}
+ALLOWED_ATTRIBUTES = {
+    "a": {"href", "title"},
+    "img": {"src", "alt", "title"},
+    "th": {"align"},
+    "td": {"align"},
+}
+
+
+def render_markdown(text: str) -> str:
+    """Markdown to HTML that is safe to embed: scripts, handlers and odd schemes removed."""
+    html = markdown.markdown(text or "", extensions=["fenced_code", "tables", "sane_lists"])
+    return nh3.clean(
+        html,
+        tags=ALLOWED_TAGS,
+        attributes=ALLOWED_ATTRIBUTES,
+        url_schemes={"http", "https", "mailto"},
+        link_rel="noopener noreferrer nofollow",
+    )

@@ -1,0 +1,20 @@
+"""Pages that belong to no single app: the front door and the health check."""
+
+from django.contrib.auth.decorators import login_required
+from django.db import connection
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import redirect
+
+from sustain.core.http import AuthedRequest
+
+
+@login_required
+def home(request: AuthedRequest) -> HttpResponse:
+    """Agents land on their queues, customers on the portal."""
+    return redirect("portal:list" if request.user.is_customer else "desk:queue")
+
+
+def healthz(request: HttpRequest) -> JsonResponse:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT 1")
+    return JsonResponse({"status": "ok", "database": connection.vendor})

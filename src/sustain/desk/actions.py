@@ -1,0 +1,561 @@
+"""Every change to a ticket goes through these functions, whichever door it came through.
+
+Each checks permission, validates the whole input, writes inside one transaction, records
+the event on the ticket's timeline and queues the notifications.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from django.db import transaction
+from django.utils import timezone
+
+from sustain.accounts.models import Organization, Team, User
+from sustain.cmdb.models import ConfigItem
+from sustain.core import counters, events, notify, tenancy
+from sustain.core.errors import Conflict, Forbidden, Invalid, NotFound
+from sustain.desk import attachments as files
+from sustain.desk import workflow
+from sustain.desk.models import (
+    KEY_PREFIX,
+    OPEN_STATUSES,
+    Attachment,
+    Channel,
+    Comment,
+    Kind,
+    Level,
+    Priority,
+    Status,
+    Tag,
+    Ticket,
+    TicketLink,
+)
+
+TITLE_MAX = 300
+
+
+def snapshot(ticket: Ticket) -> dict[str, Any]:
+    """The fields an event shows, as readable values."""
+    return {
+        "title": ticket.title,
+        "status": ticket.status,
+        "priority": ticket.priority,
+        "impact": ticket.impact,
+        "urgency": ticket.urgency,
+        "team": ticket.team.name if ticket.team else None,
+        "assignee": ticket.assignee.name if ticket.assignee else None,
+        "organization": ticket.organization.slug,
+        "affected_ci": ticket.affected_ci.name if ticket.affected_ci else None,
+        "parent": ticket.parent.key if ticket.parent else None,
+    }
+
+
+def _can_read(actor: User, ticket: Ticket) -> bool:
+    return tenancy.visible(Ticket.objects.filter(pk=ticket.pk), actor).exists()
+
+
+def check_can_read(actor: User, ticket: Ticket) -> None:
+    if not _can_read(actor, ticket):
+        raise NotFound(f"No ticket {ticket.key}.")
+
+
+def check_agent_on(actor: User, ticket: Ticket) -> None:
+    check_can_read(actor, ticket)
+    if not actor.is_agent:
+        raise Forbidden("Only agents may do this.")
+
+
+def _level(value: Any, field: str) -> int:
+    try:
+        level = int(value)
+    except (TypeError, ValueError):
+        level = 0
+    if level not in Level.values:
+        raise Invalid(f"{field} must be 1 (high), 2 (medium) or 3 (low).", field=field)
+    return level
+
+
+def _priority(value: Any) -> int:
+    try:
+        priority = int(value)
+    except (TypeError, ValueError):
+        priority = 0
+    if priority not in Priority.values:
+        raise Invalid("priority must be 1, 2, 3 or 4.", field="priority")
+    return priority
+
+
+def _check_assignment(ticket_org: Organization, team: Team | None, assignee: User | None) -> None:
+    if assignee is not None:
+        if not assignee.is_agent or not assignee.is_active:
+            raise Invalid(f"{assignee.email} is not an active agent.", field="assignee")
+        if not tenancy.can_see_organization(assignee, ticket_org.pk):
+            raise Invalid(f"{assignee.name} does not serve {ticket_org.name}.", field="assignee")
+        if team is not None and not team.members.filter(pk=assignee.pk).exists():
+            raise Invalid(f"{assignee.name} is not a member of {team.name}.", field="assignee")
+
+
+def _tags(names: Iterable[str]) -> list[Tag]:
+    cleaned = sorted({n.strip().lower() for n in names if n and n.strip()})
+    for name in cleaned:
+        if len(name) > 50:
+            raise Invalid(f"Tag '{name[:20]}…' is longer than 50 characters.", field="tags")
+    existing = {t.name: t for t in Tag.objects.filter(name__in=cleaned)}
+    return [existing.get(n) or Tag.objects.get_or_create(name=n)[0] for n in cleaned]
+
+
+def open_ticket(
+    actor: User,
+    *,
+    title: str,
+    description: str = "",
+    kind: str = Kind.INCIDENT,
+    organization: Organization | None = None,
+    requester: User | None = None,
+    affected_ci: ConfigItem | None = None,
+    impact: Any = Level.MEDIUM,
+    urgency: Any = Level.MEDIUM,
+    priority: Any = None,
+    priority_reason: str = "",
+    channel: str = Channel.WEB,
+    team: Team | None = None,
+    assignee: User | None = None,
+    tags: Iterable[str] = (),
+    watchers: Iterable[User] = (),
+    parent: Ticket | None = None,
+) -> Ticket:
+    """Open an incident or service request; customers open them for their own organization."""
+    title = (title or "").strip()
+    if not title:
+        raise Invalid("A title is required.", field="title")
+    if len(title) > TITLE_MAX:
+        raise Invalid(f"The title is longer than {TITLE_MAX} characters.", field="title")
+    if kind not in Kind.values:
+        raise Invalid("kind must be incident or request.", field="kind")
+    if channel not in Channel.values:
+        raise Invalid(f"channel must be one of {', '.join(Channel.values)}.", field="channel")
+    impact, urgency = _level(impact, "impact"), _level(urgency, "urgency")
+
+    if actor.is_customer:
+        if organization is not None and organization.pk != actor.organization_id:
+            raise Invalid(
+                "Customers open tickets for their own organization.", field="organization"
+            )
+        if priority is not None or team or assignee or parent or priority_reason:
+            raise Forbidden("Customers cannot set priority, team, assignee or parent.")
+        organization, requester = actor.organization, requester or actor
+        if requester.pk != actor.pk:
+            raise Invalid("Customers open tickets in their own name.", field="requester")
+    else:
+        organization = organization or (requester.organization if requester else None)
+        if organization is None:
+            raise Invalid("An organization or a requester is required.", field="organization")
+        if not tenancy.can_see_organization(actor, organization.pk):
+            raise Invalid(f"You do not serve {organization.name}.", field="organization")
+        if requester is not None and requester.organization_id != organization.pk:
+            raise Invalid(f"{requester.email} is not in {organization.name}.", field="requester")
+
+    if affected_ci is not None and affected_ci.organization_id != organization.pk:
+        raise Invalid("The affected item belongs to another organization.", field="affected_ci")
+    if parent is not None and not _can_read(actor, parent):
+        raise Invalid("No such parent ticket.", field="parent")
+    _check_assignment(organization, team, assignee)
+
+    matrix_priority = workflow.priority_for(impact, urgency)
+    if priority is not None and _priority(priority) != matrix_priority:
+        if not (priority_reason or "").strip():
+            raise Invalid(
+                "Overriding the matrix's priority needs a reason.", field="priority_reason"
+            )
+        final_priority = _priority(priority)
+    else:
+        final_priority, priority_reason = matrix_priority, ""
+
+    watcher_list = list(watchers)
+    with transaction.atomic():
+        number = counters.next_value(f"ticket:{kind}")
+        now = timezone.now()
+        ticket = Ticket.objects.create(
+            key=f"{KEY_PREFIX[Kind(kind)]}-{number}",
+            kind=kind,
+            title=title,
+            description=description or "",
+            organization=organization,
+            requester=requester,
+            affected_ci=affected_ci,
+            impact=impact,
+            urgency=urgency,
+            priority=final_priority,
+            priority_reason=priority_reason.strip(),
+            channel=channel,
+            team=team,
+            assignee=assignee,
+            parent=parent,
+            created_at=now,
+            updated_at=now,
+        )
+        if tags:
+            ticket.tags.set(_tags(tags))
+        if watcher_list:
+            ticket.watchers.set(watcher_list)
+        events.record(ticket, "created", actor=actor, after=snapshot(ticket))
+        _notify(ticket, "desk/mail/ticket_created", f"ticket-created:{ticket.pk}", exclude=None)
+    return ticket
+
+
+def _recipients(ticket: Ticket, exclude: User | None) -> list[str]:
+    people = list(ticket.watchers.all())
+    if ticket.requester is not None:
+        people.append(ticket.requester)
+    return [p.email for p in people if p.is_active and (exclude is None or p.pk != exclude.pk)]
+
+
+def _notify(ticket: Ticket, template: str, dedupe_key: str, *, exclude: User | None, **extra: Any):
+    notify.email(
+        _recipients(ticket, exclude),
+        template,
+        {"ticket": ticket, "status_words": workflow.CUSTOMER_WORDS[ticket.status], **extra},
+        dedupe_key=dedupe_key,
+        headers={"X-Sustain-Ticket": ticket.key},
+    )
+
+
+def _save(ticket: Ticket, actor: User, verb: str, before: dict, *, is_public: bool = True) -> None:
+    ticket.updated_at = timezone.now()
+    ticket.save()
+    old, new = events.changes(before, snapshot(ticket))
+    if new:
+        events.record(ticket, verb, actor=actor, before=old, after=new, is_public=is_public)
+
+
+def update_ticket(actor: User, ticket: Ticket, **changes: Any) -> Ticket:
+    """Change title, description, impact, urgency, affected item or tags."""
+    allowed = {"title", "description", "impact", "urgency", "affected_ci", "tags"}
+    unknown = set(changes) - allowed
+    if unknown:
+        raise Invalid(f"Cannot change {', '.join(sorted(unknown))} here.", field=sorted(unknown)[0])
+    check_agent_on(actor, ticket)
+    if "title" in changes:
+        changes["title"] = (changes["title"] or "").strip()
+        if not changes["title"] or len(changes["title"]) > TITLE_MAX:
+            raise Invalid(f"The title must have 1 to {TITLE_MAX} characters.", field="title")
+    for field in ("impact", "urgency"):
+        if field in changes:
+            changes[field] = _level(changes[field], field)
+    ci = changes.get("affected_ci")
+    if ci is not None and ci.organization_id != ticket.organization_id:
+        raise Invalid("The affected item belongs to another organization.", field="affected_ci")
+    tags = _tags(changes.pop("tags")) if "tags" in changes else None
+    with transaction.atomic():
+        before = snapshot(ticket)
+        for key, value in changes.items():
+            setattr(ticket, key, value)
+        if ("impact" in changes or "urgency" in changes) and not ticket.priority_reason:
+            ticket.priority = workflow.priority_for(ticket.impact, ticket.urgency)
+        _save(ticket, actor, "updated", before)
+        if tags is not None:
+            old = sorted(t.name for t in ticket.tags.all())
+            ticket.tags.set(tags)
+            new = sorted(t.name for t in tags)
+            if old != new:
+                events.record(
+                    ticket, "tagged", actor=actor, before={"tags": old}, after={"tags": new}
+                )
+    return ticket
+
+
+def set_priority(actor: User, ticket: Ticket, priority: Any, reason: str = "") -> Ticket:
+    """Override the matrix's priority (with a reason), or return to it (priority None)."""
+    check_agent_on(actor, ticket)
+    matrix = workflow.priority_for(ticket.impact, ticket.urgency)
+    reason = (reason or "").strip()
+    if priority is None or _priority(priority) == matrix:
+        new_priority, reason = matrix, ""
+    else:
+        new_priority = _priority(priority)
+        if not reason:
+            raise Invalid("Overriding the matrix's priority needs a reason.", field="reason")
+    with transaction.atomic():
+        before = {**snapshot(ticket), "priority_reason": ticket.priority_reason}
+        ticket.priority, ticket.priority_reason = new_priority, reason
+        ticket.updated_at = timezone.now()
+        ticket.save()
+        old, new = events.changes(before, {**snapshot(ticket), "priority_reason": reason})
+        if new:
+            events.record(ticket, "priority_changed", actor=actor, before=old, after=new)
+    return ticket
+
+
+def assign(
+    actor: User, ticket: Ticket, *, team: Team | None = None, assignee: User | None = None
+) -> Ticket:
+    """Set the assignee team and agent (None clears)."""
+    check_agent_on(actor, ticket)
+    _check_assignment(ticket.organization, team, assignee)
+    with transaction.atomic():
+        before = snapshot(ticket)
+        ticket.team, ticket.assignee = team, assignee
+        if assignee is not None and ticket.status == Status.NEW:
+            ticket.status = Status.OPEN
+        _save(ticket, actor, "assigned", before)
+        if assignee is not None:
+            ticket.watchers.add(assignee)
+    return ticket
+
+
+def transition(actor: User, ticket: Ticket, status: str, *, reason: str = "") -> Ticket:
+    """Move a ticket along the workflow; an illegal move is refused and names the legal ones."""
+    check_can_read(actor, ticket)
+    if status not in Status.values:
+        raise Invalid(f"Unknown status '{status}'.", field="status")
+    if actor.is_customer and ticket.requester_id != actor.pk and status != Status.OPEN:
+        raise Forbidden("Only the requester may close or cancel this ticket.")
+    allowed = workflow.allowed_transitions(ticket.status, customer=actor.is_customer)
+    if status not in allowed:
+        legal = ", ".join(sorted(allowed)) or "none"
+        raise Conflict(
+            f"{ticket.key} cannot go from {ticket.status} to {status} (allowed: {legal}).",
+            field="status",
+        )
+    with transaction.atomic():
+        before = snapshot(ticket)
+        now = timezone.now()
+        reopened = ticket.status not in OPEN_STATUSES and status == Status.OPEN
+        ticket.status = status
+        if status == Status.RESOLVED:
+            ticket.resolved_at = now
+        if status == Status.CLOSED:
+            ticket.closed_at = now
+        if reopened:
+            ticket.resolved_at = ticket.closed_at = None
+        _save(ticket, actor, "reopened" if reopened else "status_changed", before)
+        if reason.strip():
+            _comment(actor, ticket, reason.strip(), is_public=True, channel=Channel.WEB)
+        if status == Status.RESOLVED:
+            _resolve_children(actor, ticket)
+    return ticket
+
+
+def _resolve_children(actor: User, parent: Ticket) -> None:
+    """Resolving a major incident resolves the incidents attached to it."""
+    for child in parent.children.filter(status__in=OPEN_STATUSES).select_related(
+        "team", "assignee", "organization", "affected_ci", "parent"
+    ):
+        before = snapshot(child)
+        child.status, child.resolved_at = Status.RESOLVED, timezone.now()
+        _save(child, actor, "status_changed", before)
+        events.record(child, "resolved_with_parent", actor=actor, after={"parent": parent.key})
+
+
+def set_parent(actor: User, ticket: Ticket, parent: Ticket | None) -> Ticket:
+    """Attach an incident to a major incident (or detach it with None)."""
+    check_agent_on(actor, ticket)
+    if parent is not None:
+        check_can_read(actor, parent)
+        if parent.pk == ticket.pk:
+            raise Invalid("A ticket cannot be its own parent.", field="parent")
+        if parent.parent is not None:
+            raise Invalid(
+                f"{parent.key} is itself attached to {parent.parent.key}.", field="parent"
+            )
+        if ticket.children.exists():
+            raise Invalid(f"{ticket.key} has children; it cannot have a parent.", field="parent")
+    with transaction.atomic():
+        before = snapshot(ticket)
+        ticket.parent = parent
+        _save(ticket, actor, "parent_changed", before)
+    return ticket
+
+
+def _comment(
+    actor: User | None, ticket: Ticket, body: str, *, is_public: bool, channel: str
+) -> Comment:
+    comment = Comment.objects.create(
+        ticket=ticket, author=actor, body=body, is_public=is_public, channel=channel
+    )
+    events.record(
+        ticket,
+        "commented" if is_public else "noted",
+        actor=actor,
+        after={"comment": comment.pk},
+        is_public=is_public,
+    )
+    return comment
+
+
+def add_comment(
+    actor: User,
+    ticket: Ticket,
+    body: str,
+    *,
+    is_public: bool = True,
+    channel: str = Channel.WEB,
+    uploads: Iterable[tuple[str, bytes]] = (),
+) -> Comment:
+    """A public reply or an internal note, with attachments; replies move the workflow on."""
+    check_can_read(actor, ticket)
+    body = (body or "").strip()
+    if not body:
+        raise Invalid("The comment is empty.", field="body")
+    if actor.is_customer and not is_public:
+        raise Forbidden("Customers cannot write internal notes.")
+    if channel not in Channel.values:
+        raise Invalid(f"channel must be one of {', '.join(Channel.values)}.", field="channel")
+    checked = [files.check(name, content) for name, content in uploads]
+    with transaction.atomic():
+        comment = _comment(actor, ticket, body, is_public=is_public, channel=channel)
+        for upload in checked:
+            _store_attachment(actor, ticket, upload, comment=comment, is_public=is_public)
+        before = snapshot(ticket)
+        if actor.is_customer and ticket.status == Status.PENDING:
+            ticket.status = Status.OPEN  # the customer answered
+        elif actor.is_agent and is_public and ticket.status == Status.NEW:
+            ticket.status = Status.OPEN
+        _save(ticket, actor, "status_changed", before)
+        if is_public:
+            _notify(
+                ticket,
+                "desk/mail/public_reply",
+                f"public-reply:{comment.pk}",
+                exclude=actor,
+                comment=comment,
+            )
+    return comment
+
+
+def _store_attachment(
+    actor: User,
+    ticket: Ticket,
+    upload: files.CheckedFile,
+    *,
+    comment: Comment | None,
+    is_public: bool,
+) -> Attachment:
+    attachment = Attachment(
+        ticket=ticket,
+        comment=comment,
+        uploaded_by=actor,
+        filename=upload.filename,
+        content_type=upload.content_type,
+        size=len(upload.content),
+        sha256=upload.sha256,
+        is_public=is_public,
+    )
+    attachment.file.save(upload.filename, upload.as_django_file(), save=False)
+    attachment.save()
+    events.record(
+        ticket,
+        "attached",
+        actor=actor,
+        after={"filename": upload.filename, "size": attachment.size},
+        is_public=is_public,
+    )
+    return attachment
+
+
+def add_attachment(
+    actor: User, ticket: Ticket, filename: str, content: bytes, *, is_public: bool = True
+) -> Attachment:
+    check_can_read(actor, ticket)
+    if actor.is_customer and not is_public:
+        raise Forbidden("Customers cannot add internal attachments.")
+    upload = files.check(filename, content)
+    with transaction.atomic():
+        attachment = _store_attachment(actor, ticket, upload, comment=None, is_public=is_public)
+        ticket.updated_at = timezone.now()
+        ticket.save(update_fields=["updated_at"])
+    return attachment
+
+
+def link(actor: User, ticket: Ticket, other: Ticket, kind: str = TicketLink.Kind.RELATED):
+    check_agent_on(actor, ticket)
+    check_can_read(actor, other)
+    if kind not in TicketLink.Kind.values:
+        raise Invalid("kind must be related or duplicate.", field="kind")
+    if other.pk == ticket.pk:
+        raise Invalid("A ticket cannot be linked to itself.", field="target")
+    if kind == TicketLink.Kind.DUPLICATE:
+        return merge(actor, ticket, into=other)
+    with transaction.atomic():
+        if TicketLink.objects.filter(source=ticket, target=other, kind=kind).exists():
+            raise Conflict(f"{ticket.key} is already linked to {other.key}.", field="target")
+        created = TicketLink.objects.create(source=ticket, target=other, kind=kind)
+        events.record(ticket, "linked", actor=actor, after={"kind": kind, "target": other.key})
+        events.record(other, "linked", actor=actor, after={"kind": kind, "target": ticket.key})
+    return created
+
+
+def merge(actor: User, duplicate: Ticket, *, into: Ticket) -> TicketLink:
+    """Mark `duplicate` as a duplicate of `into`: its comments move over and it is closed."""
+    check_agent_on(actor, duplicate)
+    check_agent_on(actor, into)
+    if duplicate.pk == into.pk:
+        raise Invalid("A ticket cannot be a duplicate of itself.", field="target")
+    if into.organization_id != duplicate.organization_id:
+        raise Invalid("Only tickets of the same organization can be merged.", field="target")
+    if not into.is_open:
+        raise Conflict(f"{into.key} is {into.status}; merge into an open ticket.", field="target")
+    if not duplicate.is_open:
+        raise Conflict(f"{duplicate.key} is already {duplicate.status}.", field="source")
+    with transaction.atomic():
+        moved = duplicate.comments.update(ticket=into)
+        duplicate.attachments.update(ticket=into)
+        into.watchers.add(*duplicate.watchers.all())
+        if duplicate.requester_id:
+            into.watchers.add(duplicate.requester_id)
+        created = TicketLink.objects.create(
+            source=duplicate, target=into, kind=TicketLink.Kind.DUPLICATE
+        )
+        before = snapshot(duplicate)
+        duplicate.status, duplicate.closed_at = Status.CLOSED, timezone.now()
+        _save(duplicate, actor, "merged", before)
+        events.record(
+            duplicate, "merged_into", actor=actor, after={"target": into.key, "comments": moved}
+        )
+        events.record(
+            into, "merged_from", actor=actor, after={"source": duplicate.key, "comments": moved}
+        )
+        into.updated_at = timezone.now()
+        into.save(update_fields=["updated_at"])
+    return created
+
+
+def watch(actor: User, ticket: Ticket, user: User | None = None, *, on: bool = True) -> Ticket:
+    """Add or remove a watcher (oneself, or anyone an agent chooses)."""
+    check_can_read(actor, ticket)
+    user = user or actor
+    if user.pk != actor.pk and not actor.is_agent:
+        raise Forbidden("Only agents may add other watchers.")
+    if not tenancy.can_see_organization(user, ticket.organization_id):
+        raise Invalid(f"{user.email} cannot see this ticket.", field="user")
+    with transaction.atomic():
+        if on:
+            ticket.watchers.add(user)
+        else:
+            ticket.watchers.remove(user)
+        events.record(
+            ticket,
+            "watched" if on else "unwatched",
+            actor=actor,
+            after={"user": user.name},
+            is_public=False,
+        )
+    return ticket
+
+
+def save_filter(actor: User, *, name: str, query: str, shared: bool = False):
+    """Keep the current queue filter under a name, for oneself or for every agent."""
+    from sustain.desk.models import SavedFilter
+
+    if not actor.is_agent:
+        raise Forbidden("Only agents have saved filters.")
+    name = (name or "").strip()
+    if not name:
+        raise Invalid("A name is required.", field="name")
+    with transaction.atomic():
+        saved, _ = SavedFilter.objects.update_or_create(
+            owner=actor, name=name, defaults={"query": query.lstrip("?"), "shared": shared}
+        )
+    return saved

@@ -1,0 +1,186 @@
+"""REST endpoints for tickets and their comments, events, attachments, transitions and links."""
+
+from __future__ import annotations
+
+from django.db import transaction
+from django.db.models import Q
+from django.http import Http404
+from ninja import File, Form, Query, Router
+from ninja.files import UploadedFile
+
+from sustain.accounts.actions import resolve_organization
+from sustain.core.api import Page
+from sustain.core.events import for_target
+from sustain.core.http import ApiRequest
+from sustain.core.pagination import paginate
+from sustain.core.tenancy import visible
+from sustain.desk import actions, queries, refs
+from sustain.desk.models import Attachment, Comment, Ticket, TicketLink
+from sustain.desk.schemas import (
+    AttachmentOut,
+    CommentIn,
+    CommentOut,
+    EventOut,
+    LinkIn,
+    LinkOut,
+    TicketIn,
+    TicketListFilters,
+    TicketOut,
+    TicketPatch,
+    TransitionIn,
+)
+
+router = Router(tags=["tickets"])
+
+
+def _ticket(request: ApiRequest, key: str) -> Ticket:
+    ticket = queries.ticket_for(request.auth, key)
+    if ticket is None:
+        raise Http404(f"No ticket {key}.")
+    return ticket
+
+
+@router.get("/tickets", response=Page[TicketOut])
+def list_tickets(request: ApiRequest, filters: Query[TicketListFilters]):
+    params = filters.dict(exclude_none=True)
+    qs = queries.tickets_for(request.auth, queries.TicketFilters.from_params(params))
+    order = queries.ORDERS[params.get("order", "newest")]
+    rows, next_url = paginate(
+        request,
+        queries.with_list_relations(qs),
+        order=order,
+        limit=filters.limit,
+        cursor=filters.cursor,
+    )
+    return {"results": rows, "next": next_url}
+
+
+@router.post("/tickets", response={201: TicketOut})
+def create_ticket(request: ApiRequest, payload: TicketIn):
+    actor = request.auth
+    data = payload.dict()
+    organization = data.pop("organization")
+    ticket = actions.open_ticket(
+        actor,
+        **data
+        | {
+            "organization": resolve_organization(organization) if organization else None,
+            "requester": refs.user(actor, data["requester"], "requester"),
+            "affected_ci": refs.config_item(actor, data["affected_ci"]),
+            "team": refs.team(actor, data["team"]),
+            "assignee": refs.user(actor, data["assignee"], "assignee"),
+            "watchers": [refs.user(actor, w, "watchers") for w in data["watchers"]],
+            "parent": refs.ticket(actor, data["parent"], "parent"),
+        },
+    )
+    return 201, _ticket(request, ticket.key)
+
+
+@router.get("/tickets/{key}", response=TicketOut)
+def get_ticket(request: ApiRequest, key: str):
+    return _ticket(request, key)
+
+
+@router.patch("/tickets/{key}", response=TicketOut)
+def update_ticket(request: ApiRequest, key: str, payload: TicketPatch):
+    """Several changes in one request are applied together or not at all."""
+    actor, ticket = request.auth, _ticket(request, key)
+    changes = payload.dict(exclude_unset=True)
+    with transaction.atomic():
+        if "team" in changes or "assignee" in changes:
+            actions.assign(
+                actor,
+                ticket,
+                team=refs.team(actor, changes.pop("team", ticket.team_id)),
+                assignee=refs.user(actor, changes.pop("assignee", ticket.assignee_id), "assignee"),
+            )
+        if "priority" in changes or "priority_reason" in changes:
+            actions.set_priority(
+                actor,
+                ticket,
+                changes.pop("priority", ticket.priority),
+                changes.pop("priority_reason", "") or "",
+            )
+        if "parent" in changes:
+            actions.set_parent(actor, ticket, refs.ticket(actor, changes.pop("parent"), "parent"))
+        if "affected_ci" in changes:
+            changes["affected_ci"] = refs.config_item(actor, changes["affected_ci"])
+        if changes:
+            actions.update_ticket(actor, ticket, **changes)
+    return _ticket(request, key)
+
+
+@router.post("/tickets/{key}/transitions", response=TicketOut)
+def transition(request: ApiRequest, key: str, payload: TransitionIn):
+    actions.transition(request.auth, _ticket(request, key), payload.status, reason=payload.reason)
+    return _ticket(request, key)
+
+
+@router.get("/tickets/{key}/comments", response=Page[CommentOut])
+def list_comments(
+    request: ApiRequest, key: str, cursor: str | None = None, limit: int | None = None
+):
+    ticket = _ticket(request, key)
+    qs = visible(Comment.objects.filter(ticket=ticket), request.auth).select_related("author")
+    rows, next_url = paginate(
+        request, qs.prefetch_related("attachments"), order=("id",), limit=limit, cursor=cursor
+    )
+    return {"results": rows, "next": next_url}
+
+
+@router.post("/tickets/{key}/comments", response={201: CommentOut})
+def add_comment(request: ApiRequest, key: str, payload: CommentIn):
+    return 201, actions.add_comment(
+        request.auth,
+        _ticket(request, key),
+        payload.body,
+        is_public=payload.is_public,
+        channel="api",
+    )
+
+
+@router.get("/tickets/{key}/events", response=Page[EventOut])
+def list_events(request: ApiRequest, key: str, cursor: str | None = None, limit: int | None = None):
+    ticket = _ticket(request, key)
+    qs = for_target(ticket).select_related("actor")
+    if request.auth.is_customer:
+        qs = qs.filter(is_public=True)
+    rows, next_url = paginate(request, qs, order=("id",), limit=limit, cursor=cursor)
+    return {"results": rows, "next": next_url}
+
+
+@router.get("/tickets/{key}/attachments", response=list[AttachmentOut])
+def list_attachments(request: ApiRequest, key: str):
+    ticket = _ticket(request, key)
+    return list(
+        visible(Attachment.objects.filter(ticket=ticket), request.auth).order_by("id")[:500]
+    )
+
+
+@router.post("/tickets/{key}/attachments", response={201: AttachmentOut})
+def add_attachment(
+    request: ApiRequest, key: str, file: File[UploadedFile], is_public: Form[bool] = True
+):
+    return 201, actions.add_attachment(
+        request.auth,
+        _ticket(request, key),
+        file.name or "attachment",
+        file.read(),
+        is_public=is_public,
+    )
+
+
+@router.get("/tickets/{key}/links", response=list[LinkOut])
+def list_links(request: ApiRequest, key: str):
+    ticket = _ticket(request, key)
+    qs = visible(TicketLink.objects.filter(Q(source=ticket) | Q(target=ticket)), request.auth)
+    return list(qs.select_related("source", "target").order_by("id")[:500])
+
+
+@router.post("/tickets/{key}/links", response={201: LinkOut})
+def add_link(request: ApiRequest, key: str, payload: LinkIn):
+    actor = request.auth
+    other = refs.ticket(actor, payload.target, "target")
+    if other is None:
+        raise Http404("No target ticket.")
+    return 201, actions.link(actor, _ticket(request, key), other, payload.kind)

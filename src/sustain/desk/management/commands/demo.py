@@ -1,0 +1,34 @@
+"""`sustain demo [--tickets N]`: the demo world, or N more tickets generated in bulk."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandError
+
+from sustain.desk import demo
+
+
+class Command(BaseCommand):
+    help = "Load demo data into an empty database, or add N generated tickets (--tickets N)."
+
+    def add_arguments(self, parser: Any) -> None:
+        parser.add_argument("--tickets", type=int, default=None, help="Generate N tickets in bulk.")
+        parser.add_argument("--no-progress", action="store_true")
+
+    def handle(self, *args: Any, tickets: int | None, no_progress: bool, **options: Any) -> None:
+        started = time.monotonic()
+        if tickets is not None:
+            if tickets < 1:
+                raise CommandError("--tickets must be at least 1.")
+            demo.bulk_tickets(tickets, progress=not no_progress)
+            self.stdout.write(f"Generated {tickets} tickets in {time.monotonic() - started:.1f} s.")
+            return
+        if not demo.database_is_empty():
+            raise CommandError("The database already has users; demo data loads into an empty one.")
+        demo.load_world()
+        self.stdout.write(
+            f"Demo data loaded in {time.monotonic() - started:.1f} s. "
+            f"Log in as alice@sustain.localhost / {demo.DEMO_PASSWORD}."
+        )

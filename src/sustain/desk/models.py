@@ -1,0 +1,263 @@
+"""Tickets (incidents and service requests), their comments, attachments and links."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from django.db import models
+from django.db.models import QuerySet
+from django.utils import timezone
+
+from sustain.core.search import FullTextIndex
+
+
+class Kind(models.TextChoices):
+    INCIDENT = "incident"
+    REQUEST = "request", "service request"
+
+
+KEY_PREFIX = {Kind.INCIDENT: "INC", Kind.REQUEST: "REQ"}
+
+
+class Status(models.TextChoices):
+    NEW = "new"
+    OPEN = "open"
+    PENDING = "pending"
+    RESOLVED = "resolved"
+    CLOSED = "closed"
+    CANCELLED = "cancelled"
+
+
+OPEN_STATUSES = (Status.NEW, Status.OPEN, Status.PENDING)
+
+
+class Level(models.IntegerChoices):
+    """Impact and urgency."""
+
+    HIGH = 1
+    MEDIUM = 2
+    LOW = 3
+
+
+class Priority(models.IntegerChoices):
+    P1 = 1, "P1 critical"
+    P2 = 2, "P2 high"
+    P3 = 3, "P3 medium"
+    P4 = 4, "P4 low"
+
+
+class Channel(models.TextChoices):
+    WEB = "web"
+    API = "api"
+    EMAIL = "email"
+    MONITORING = "monitoring"
+    PHONE = "phone"
+
+
+class PriorityRule(models.Model):
+    """One cell of the impact × urgency → priority matrix."""
+
+    impact = models.PositiveSmallIntegerField(choices=Level.choices)
+    urgency = models.PositiveSmallIntegerField(choices=Level.choices)
+    priority = models.PositiveSmallIntegerField(choices=Priority.choices)
+
+    tenant_field = None
+
+    class Meta:
+        ordering = ["impact", "urgency"]
+        constraints = [
+            models.UniqueConstraint(fields=["impact", "urgency"], name="priority_rule_unique_cell")
+        ]
+
+    def __str__(self) -> str:
+        return f"impact {self.impact} × urgency {self.urgency} → P{self.priority}"
+
+
+class Tag(models.Model):
+    name = models.CharField(max_length=50, unique=True)
+
+    tenant_field = None
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Ticket(models.Model):
+    key = models.CharField(max_length=20, unique=True)
+    kind = models.CharField(max_length=10, choices=Kind.choices, default=Kind.INCIDENT)
+    title = models.CharField(max_length=300)
+    description = models.TextField(blank=True, default="")
+    organization = models.ForeignKey(
+        "accounts.Organization", on_delete=models.PROTECT, related_name="tickets"
+    )
+    requester = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="requested_tickets",
+    )
+    affected_ci = models.ForeignKey(
+        "cmdb.ConfigItem", null=True, blank=True, on_delete=models.SET_NULL, related_name="tickets"
+    )
+    impact = models.PositiveSmallIntegerField(choices=Level.choices, default=Level.MEDIUM)
+    urgency = models.PositiveSmallIntegerField(choices=Level.choices, default=Level.MEDIUM)
+    priority = models.PositiveSmallIntegerField(choices=Priority.choices, default=Priority.P3)
+    priority_reason = models.CharField(
+        max_length=300, blank=True, default="", help_text="Why an agent overrode the matrix."
+    )
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.NEW)
+    channel = models.CharField(max_length=12, choices=Channel.choices, default=Channel.WEB)
+    team = models.ForeignKey(
+        "accounts.Team", null=True, blank=True, on_delete=models.SET_NULL, related_name="tickets"
+    )
+    assignee = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="assigned_tickets",
+    )
+    parent = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="children"
+    )
+    tags = models.ManyToManyField(Tag, blank=True, related_name="tickets")
+    watchers = models.ManyToManyField(
+        settings.AUTH_USER_MODEL, blank=True, related_name="watched_tickets"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(default=timezone.now)
+    resolved_at = models.DateTimeField(null=True, blank=True)
+    closed_at = models.DateTimeField(null=True, blank=True)
+
+    tenant_field = "organization"
+    search_index = FullTextIndex("desk_ticket", ("key", "title", "description"))
+
+    class Meta:
+        indexes = [
+            # Queues: WHERE status IN (…) [AND team/assignee/organization = ?] ORDER BY id DESC
+            models.Index(fields=["status", "id"], name="ticket_status_idx"),
+            models.Index(fields=["assignee", "status", "id"], name="ticket_assignee_idx"),
+            models.Index(fields=["team", "status", "id"], name="ticket_team_idx"),
+            models.Index(fields=["organization", "status", "id"], name="ticket_org_idx"),
+            models.Index(fields=["requester", "id"], name="ticket_requester_idx"),
+            models.Index(fields=["priority", "id"], name="ticket_priority_idx"),
+            models.Index(fields=["created_at"], name="ticket_created_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.key} {self.title}"
+
+    @property
+    def is_open(self) -> bool:
+        return self.status in OPEN_STATUSES
+
+    @classmethod
+    def customer_scope(cls, queryset: QuerySet, user: Any) -> QuerySet:
+        if user.organization.customers_see_all_tickets:
+            return queryset
+        return queryset.filter(requester=user)
+
+
+class Comment(models.Model):
+    ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="comments")
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    body = models.TextField()
+    is_public = models.BooleanField(default=True)
+    channel = models.CharField(max_length=12, choices=Channel.choices, default=Channel.WEB)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    tenant_field = "ticket__organization"
+
+    class Meta:
+        indexes = [models.Index(fields=["ticket", "id"], name="comment_ticket_idx")]
+
+    def __str__(self) -> str:
+        return f"comment {self.pk} on {self.ticket_id}"
+
+    @classmethod
+    def customer_scope(cls, queryset: QuerySet, user: Any) -> QuerySet:
+        queryset = queryset.filter(is_public=True)
+        if user.organization.customers_see_all_tickets:
+            return queryset
+        return queryset.filter(ticket__requester=user)
+
+
+def attachment_path(instance: Attachment, filename: str) -> str:
+    return f"tickets/{instance.ticket_id}/{instance.sha256[:16]}-{filename}"
+
+
+class Attachment(models.Model):
+    ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="attachments")
+    comment = models.ForeignKey(
+        Comment, null=True, blank=True, on_delete=models.CASCADE, related_name="attachments"
+    )
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    file = models.FileField(upload_to=attachment_path, max_length=300)
+    filename = models.CharField(max_length=200)
+    content_type = models.CharField(max_length=100)
+    size = models.PositiveBigIntegerField()
+    sha256 = models.CharField(max_length=64)
+    is_public = models.BooleanField(default=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    tenant_field = "ticket__organization"
+
+    def __str__(self) -> str:
+        return self.filename
+
+    @classmethod
+    def customer_scope(cls, queryset: QuerySet, user: Any) -> QuerySet:
+        queryset = queryset.filter(is_public=True)
+        if user.organization.customers_see_all_tickets:
+            return queryset
+        return queryset.filter(ticket__requester=user)
+
+
+class TicketLink(models.Model):
+    class Kind(models.TextChoices):
+        RELATED = "related"
+        DUPLICATE = "duplicate", "duplicate of"
+
+    source = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="links_out")
+    target = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="links_in")
+    kind = models.CharField(max_length=10, choices=Kind.choices)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    tenant_field = "source__organization"
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["source", "target", "kind"], name="ticket_link_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.source_id} {self.kind} {self.target_id}"
+
+
+class SavedFilter(models.Model):
+    """A named queue: the query string of the queue page, private or shared with all agents."""
+
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="saved_filters"
+    )
+    name = models.CharField(max_length=100)
+    query = models.CharField(max_length=1000)
+    shared = models.BooleanField(default=False)
+
+    tenant_field = None
+    customer_visible = False
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name

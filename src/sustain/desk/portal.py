@@ -1,0 +1,121 @@
+"""The customer portal: submit, follow and answer one's organization's tickets."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import Http404, HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_POST
+
+from sustain.core.errors import ActionError
+from sustain.core.http import AuthedRequest
+from sustain.core.pagination import paginate
+from sustain.desk import actions, queries, workflow
+from sustain.desk.forms import PortalTicketForm, ReplyForm, StatusForm
+from sustain.desk.models import Ticket
+
+PAGE_SIZE = 25
+
+
+def _ticket_or_404(request: AuthedRequest, key: str) -> Ticket:
+    ticket = queries.ticket_for(request.user, key)
+    if ticket is None:
+        raise Http404(f"No ticket {key}.")
+    return ticket
+
+
+@login_required
+def ticket_list(request: AuthedRequest) -> HttpResponse:
+    show = request.GET.get("show", "open")
+    filters = queries.TicketFilters(
+        queue="open" if show == "open" else "", q=request.GET.get("q", "")
+    )
+    qs = queries.with_list_relations(queries.tickets_for(request.user, filters))
+    try:
+        rows, next_url = paginate(request, qs, limit=PAGE_SIZE, cursor=request.GET.get("cursor"))
+    except ActionError:
+        rows, next_url = [], None
+    return render(
+        request,
+        "portal/list.html",
+        {
+            "rows": rows,
+            "next_url": next_url,
+            "show": show,
+            "q": filters.q,
+            "words": workflow.CUSTOMER_WORDS,
+        },
+    )
+
+
+@login_required
+def new_ticket(request: AuthedRequest) -> HttpResponse:
+    form = PortalTicketForm(request.POST or None, request.FILES or None, user=request.user)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        upload = data.pop("attachment")
+        try:
+            ticket = actions.open_ticket(request.user, channel="web", **data)
+            if upload:
+                actions.add_attachment(request.user, ticket, upload.name, upload.read())
+            return redirect("portal:ticket", key=ticket.key)
+        except ActionError as exc:
+            form.add_error(exc.errors[0]["field"] if exc.errors else None, exc.message)
+    return render(request, "portal/new.html", {"form": form}, status=422 if form.errors else 200)
+
+
+@login_required
+def ticket_page(request: AuthedRequest, key: str) -> HttpResponse:
+    ticket = _ticket_or_404(request, key)
+    return render(
+        request,
+        "portal/ticket.html",
+        {
+            "ticket": ticket,
+            "timeline": queries.timeline(request.user, ticket),
+            "reply_form": ReplyForm(),
+            "status_words": workflow.CUSTOMER_WORDS[ticket.status],
+            "transitions": sorted(
+                workflow.allowed_transitions(ticket.status, customer=request.user.is_customer)
+            ),
+        },
+    )
+
+
+@login_required
+@require_POST
+def reply(request: AuthedRequest, key: str) -> HttpResponse:
+    ticket = _ticket_or_404(request, key)
+    form = ReplyForm(request.POST, request.FILES)
+    if form.is_valid():
+        upload = form.cleaned_data["attachment"]
+        try:
+            actions.add_comment(
+                request.user,
+                ticket,
+                form.cleaned_data["body"],
+                is_public=True,
+                uploads=[(upload.name, upload.read())] if upload else [],
+            )
+        except ActionError as exc:
+            messages.error(request, exc.message)
+    return redirect("portal:ticket", key=ticket.key)
+
+
+@login_required
+@require_POST
+def change_status(request: AuthedRequest, key: str) -> HttpResponse:
+    ticket = _ticket_or_404(request, key)
+    form = StatusForm(request.POST)
+    if form.is_valid():
+        try:
+            actions.transition(
+                request.user,
+                ticket,
+                form.cleaned_data["status"],
+                reason=form.cleaned_data["reason"],
+            )
+        except ActionError as exc:
+            messages.error(request, exc.message)
+    return redirect("portal:ticket", key=ticket.key)

@@ -1,0 +1,188 @@
+"""Read side of the desk: the ticket lists behind queues, the API and the portal."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime, time
+from typing import Any
+
+from django.db.models import QuerySet
+from django.utils import timezone
+
+from sustain.core.errors import Invalid
+from sustain.core.events import for_target
+from sustain.core.models import Event
+from sustain.core.tenancy import visible
+from sustain.desk.models import OPEN_STATUSES, Comment, Kind, Priority, Status, Ticket
+
+QUEUES = {
+    "mine": "Assigned to me",
+    "team": "My teams",
+    "unassigned": "Unassigned",
+    "open": "All open",
+    "all": "Everything",
+}
+ORDERS = {
+    "newest": ("-id",),
+    "oldest": ("id",),
+    "priority": ("priority", "-id"),
+    "updated": ("-updated_at", "-id"),
+}
+
+
+@dataclass
+class TicketFilters:
+    queue: str = ""
+    status: list[str] = field(default_factory=list)
+    priority: list[int] = field(default_factory=list)
+    kind: str = ""
+    organization: str = ""
+    team: str = ""
+    assignee: str = ""
+    requester: str = ""
+    tag: str = ""
+    q: str = ""
+    created_after: date | datetime | None = None
+    created_before: date | datetime | None = None
+    order: str = "newest"
+
+    @classmethod
+    def from_params(cls, params: Any) -> TicketFilters:
+        """From a query string (web) or a ninja schema's dict (API); names the bad field."""
+        get = params.get
+
+        def as_list(name: str) -> list[str]:
+            values = params.getlist(name) if hasattr(params, "getlist") else [get(name)]
+            return [v for raw in values if raw for v in str(raw).split(",") if v]
+
+        filters = cls(
+            queue=get("queue") or "",
+            kind=get("kind") or "",
+            organization=get("organization") or "",
+            team=get("team") or "",
+            assignee=get("assignee") or "",
+            requester=get("requester") or "",
+            tag=get("tag") or "",
+            q=(get("q") or "").strip(),
+            order=get("order") or "newest",
+            status=as_list("status"),
+        )
+        if filters.queue and filters.queue not in QUEUES:
+            raise Invalid(f"queue must be one of {', '.join(QUEUES)}.", field="queue")
+        for status in filters.status:
+            if status not in Status.values:
+                raise Invalid(f"Unknown status '{status}'.", field="status")
+        try:
+            filters.priority = [int(p) for p in as_list("priority")]
+        except ValueError:
+            raise Invalid("priority must be 1, 2, 3 or 4.", field="priority") from None
+        if any(p not in Priority.values for p in filters.priority):
+            raise Invalid("priority must be 1, 2, 3 or 4.", field="priority")
+        if filters.kind and filters.kind not in Kind.values:
+            raise Invalid("kind must be incident or request.", field="kind")
+        if filters.order not in ORDERS:
+            raise Invalid(f"order must be one of {', '.join(ORDERS)}.", field="order")
+        for name in ("created_after", "created_before"):
+            setattr(filters, name, _parse_when(get(name), name))
+        return filters
+
+
+def _parse_when(value: Any, name: str) -> datetime | None:
+    if value in (None, ""):
+        return None
+    if isinstance(value, datetime):
+        parsed = value
+    elif isinstance(value, date):
+        parsed = datetime.combine(value, time.min)
+    else:
+        try:
+            parsed = datetime.fromisoformat(str(value))
+        except ValueError:
+            raise Invalid(f"{name} must be a date or an ISO 8601 time.", field=name) from None
+    if timezone.is_naive(parsed):
+        parsed = timezone.make_aware(parsed)
+    return parsed
+
+
+def tickets_for(user: Any, filters: TicketFilters) -> QuerySet[Ticket]:
+    """The tickets `user` may see that match `filters` (not yet ordered or paged)."""
+    qs = visible(Ticket.objects.all(), user)
+    if filters.queue == "mine":
+        qs = qs.filter(assignee=user, status__in=OPEN_STATUSES)
+    elif filters.queue == "team":
+        qs = qs.filter(team__in=user.teams.all(), status__in=OPEN_STATUSES)
+    elif filters.queue == "unassigned":
+        qs = qs.filter(assignee__isnull=True, status__in=OPEN_STATUSES)
+    elif filters.queue == "open":
+        qs = qs.filter(status__in=OPEN_STATUSES)
+    if filters.status:
+        qs = qs.filter(status__in=filters.status)
+    if filters.priority:
+        qs = qs.filter(priority__in=filters.priority)
+    if filters.kind:
+        qs = qs.filter(kind=filters.kind)
+    if filters.organization:
+        qs = qs.filter(organization__slug=filters.organization)
+    if filters.team:
+        qs = (
+            qs.filter(team__isnull=True)
+            if filters.team == "none"
+            else qs.filter(team__slug=filters.team)
+        )
+    if filters.assignee:
+        qs = _by_person(qs, "assignee", filters.assignee, user)
+    if filters.requester:
+        qs = _by_person(qs, "requester", filters.requester, user)
+    if filters.tag:
+        qs = qs.filter(tags__name=filters.tag.lower())
+    if filters.created_after:
+        qs = qs.filter(created_at__gte=filters.created_after)
+    if filters.created_before:
+        qs = qs.filter(created_at__lt=filters.created_before)
+    if filters.q:
+        qs = Ticket.search_index.filter(qs, filters.q)
+    return qs
+
+
+def _by_person(qs: QuerySet[Ticket], field_name: str, ref: str, user: Any) -> QuerySet[Ticket]:
+    if ref == "me":
+        return qs.filter(**{field_name: user})
+    if ref == "none":
+        return qs.filter(**{f"{field_name}__isnull": True})
+    if ref.isdigit():
+        return qs.filter(**{f"{field_name}_id": int(ref)})
+    return qs.filter(**{f"{field_name}__email__iexact": ref})
+
+
+def with_list_relations(qs: QuerySet[Ticket]) -> QuerySet[Ticket]:
+    """What a list row shows, fetched in a fixed number of queries whatever the page size."""
+    return qs.select_related(
+        "organization", "team", "assignee", "requester", "affected_ci", "parent"
+    ).prefetch_related("tags")
+
+
+def ticket_for(user: Any, key: str) -> Ticket | None:
+    return with_list_relations(visible(Ticket.objects.all(), user)).filter(key=key.upper()).first()
+
+
+def timeline(user: Any, ticket: Ticket) -> list[Any]:
+    """Comments and events in order; customers see only the public ones."""
+    comments = visible(Comment.objects.filter(ticket=ticket), user).select_related("author")
+    comments = comments.prefetch_related("attachments").order_by("id")
+    events: QuerySet[Event] = for_target(ticket).select_related("actor")
+    if user.is_customer:
+        events = events.filter(is_public=True)
+    events = events.exclude(verb__in=("commented", "noted"))  # the comment itself is shown
+    items: list[Any] = [*comments, *events]
+    items.sort(key=lambda item: (item.created_at, item.pk))
+    return items
+
+
+def queue_counts(user: Any) -> dict[str, int]:
+    """Open tickets in each of the user's queues, for the sidebar."""
+    base = visible(Ticket.objects.filter(status__in=OPEN_STATUSES), user)
+    return {
+        "mine": base.filter(assignee=user).count(),
+        "team": base.filter(team__in=user.teams.all()).count(),
+        "unassigned": base.filter(assignee__isnull=True).count(),
+    }

@@ -1,0 +1,171 @@
+"""API shapes of tickets and what hangs beneath them."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+from django.urls import reverse
+from ninja import Schema
+from pydantic import Field
+
+from sustain.core.text import render_markdown
+from sustain.desk.models import Channel, Kind, Status, TicketLink
+
+
+class TicketOut(Schema):
+    key: str
+    kind: str
+    title: str
+    description: str
+    description_html: str
+    organization: str = Field(alias="organization.slug")
+    requester: str | None = Field(None, alias="requester.email")
+    affected_ci: int | None = Field(None, alias="affected_ci_id")
+    impact: int
+    urgency: int
+    priority: int
+    priority_reason: str
+    status: str
+    channel: str
+    team: str | None = Field(None, alias="team.slug")
+    assignee: str | None = Field(None, alias="assignee.email")
+    parent: str | None = Field(None, alias="parent.key")
+    tags: list[str]
+    created_at: datetime
+    updated_at: datetime
+    resolved_at: datetime | None
+    closed_at: datetime | None
+    url: str
+
+    @staticmethod
+    def resolve_description_html(ticket: Any) -> str:
+        return render_markdown(ticket.description)
+
+    @staticmethod
+    def resolve_tags(ticket: Any) -> list[str]:
+        return [t.name for t in ticket.tags.all()]
+
+    @staticmethod
+    def resolve_url(ticket: Any) -> str:
+        return reverse("desk:ticket", args=[ticket.key])
+
+
+class TicketIn(Schema):
+    title: str = Field(min_length=1, max_length=300)
+    description: str = Field("", max_length=100_000)
+    kind: Kind = Kind.INCIDENT
+    organization: int | str | None = None
+    requester: str | None = Field(None, description="E-mail address or id of the requester.")
+    affected_ci: int | None = None
+    impact: int = Field(2, ge=1, le=3)
+    urgency: int = Field(2, ge=1, le=3)
+    priority: int | None = Field(None, ge=1, le=4, description="Override of the matrix.")
+    priority_reason: str = Field("", max_length=300)
+    channel: Channel = Channel.API
+    team: str | None = None
+    assignee: str | None = None
+    tags: list[str] = Field([], max_length=30)
+    watchers: list[str] = Field([], max_length=50)
+    parent: str | None = None
+
+
+class TicketPatch(Schema):
+    title: str | None = Field(None, min_length=1, max_length=300)
+    description: str | None = Field(None, max_length=100_000)
+    impact: int | None = Field(None, ge=1, le=3)
+    urgency: int | None = Field(None, ge=1, le=3)
+    affected_ci: int | None = None
+    tags: list[str] | None = Field(None, max_length=30)
+    team: str | None = None
+    assignee: str | None = None
+    priority: int | None = Field(None, ge=1, le=4)
+    priority_reason: str | None = Field(None, max_length=300)
+    parent: str | None = None
+
+
+class TicketListFilters(Schema):
+    queue: str | None = None
+    status: str | None = Field(None, description="One or more statuses, comma-separated.")
+    priority: str | None = Field(None, description="One or more of 1-4, comma-separated.")
+    kind: Kind | None = None
+    organization: str | None = None
+    team: str | None = None
+    assignee: str | None = Field(None, description="E-mail, id, 'me' or 'none'.")
+    requester: str | None = None
+    tag: str | None = None
+    q: str | None = Field(None, max_length=200, description="Full-text search.")
+    created_after: date | datetime | None = None
+    created_before: date | datetime | None = None
+    order: str | None = Field(None, description="newest, oldest, priority or updated.")
+    cursor: str | None = None
+    limit: int | None = Field(None, ge=1, le=200)
+
+
+class CommentOut(Schema):
+    id: int
+    author: str | None = Field(None, alias="author.email")
+    body: str
+    body_html: str
+    is_public: bool
+    channel: str
+    created_at: datetime
+    attachments: list[int]
+
+    @staticmethod
+    def resolve_body_html(comment: Any) -> str:
+        return render_markdown(comment.body)
+
+    @staticmethod
+    def resolve_attachments(comment: Any) -> list[int]:
+        return [a.pk for a in comment.attachments.all()]
+
+
+class CommentIn(Schema):
+    body: str = Field(min_length=1, max_length=100_000)
+    is_public: bool = True
+
+
+class EventOut(Schema):
+    id: int
+    verb: str
+    actor: str | None = Field(None, alias="actor.email")
+    before: dict[str, Any]
+    after: dict[str, Any]
+    is_public: bool
+    request_id: str
+    created_at: datetime
+
+
+class AttachmentOut(Schema):
+    id: int
+    filename: str
+    content_type: str
+    size: int
+    sha256: str
+    is_public: bool
+    comment: int | None = Field(None, alias="comment_id")
+    created_at: datetime
+    download_url: str
+
+    @staticmethod
+    def resolve_download_url(attachment: Any) -> str:
+        return reverse("desk:attachment", args=[attachment.pk])
+
+
+class TransitionIn(Schema):
+    status: Status
+    reason: str = Field("", max_length=10_000)
+
+
+class LinkIn(Schema):
+    target: str = Field(min_length=1, max_length=20, description="The other ticket's key.")
+    kind: TicketLink.Kind = TicketLink.Kind.RELATED
+
+
+class LinkOut(Schema):
+    id: int
+    source: str = Field(alias="source.key")
+    target: str = Field(alias="target.key")
+    kind: str
+    created_at: datetime

@@ -1,0 +1,16 @@
+from django.urls import path
+
+from sustain.desk import views
+
+app_name = "desk"
+urlpatterns = [
+    path("", views.queue, name="queue"),
+    path("new", views.new_ticket, name="new"),
+    path("filters", views.save_filter, name="save_filter"),
+    path("t/<str:key>", views.ticket_page, name="ticket"),
+    path("t/<str:key>/reply", views.reply, name="reply"),
+    path("t/<str:key>/status", views.change_status, name="status"),
+    path("t/<str:key>/assign", views.change_assignment, name="assign"),
+    path("t/<str:key>/priority", views.change_priority, name="priority"),
+    path("a/<int:attachment_id>", views.download_attachment, name="attachment"),
+]

@@ -1,0 +1,263 @@
+"""The agent workspace: queues, the ticket page and its in-place controls (htmx)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import wraps
+from typing import Any
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.db.models import Q
+from django.http import FileResponse, Http404, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_POST
+
+from sustain.accounts.models import Organization, Team, User
+from sustain.core.errors import ActionError
+from sustain.core.http import AuthedRequest
+from sustain.core.pagination import paginate
+from sustain.core.tenancy import visible
+from sustain.desk import actions, queries, workflow
+from sustain.desk.forms import (
+    AgentTicketForm,
+    AssignForm,
+    PriorityForm,
+    ReplyForm,
+    SavedFilterForm,
+    StatusForm,
+)
+from sustain.desk.models import Attachment, Priority, SavedFilter, Status, Ticket
+
+QUEUE_PAGE_SIZE = 50
+
+
+def agent_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    @login_required
+    @wraps(view)
+    def wrapper(request: AuthedRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        if not request.user.is_agent:
+            raise PermissionDenied("The agent workspace is for agents.")
+        return view(request, *args, **kwargs)
+
+    return wrapper
+
+
+def _ticket_or_404(user: User, key: str) -> Ticket:
+    ticket = queries.ticket_for(user, key)
+    if ticket is None:
+        raise Http404(f"No ticket {key}.")
+    return ticket
+
+
+@agent_required
+def queue(request: AuthedRequest) -> HttpResponse:
+    params = request.GET.copy()
+    if not any(params.get(k) for k in ("queue", "status", "q", "assignee", "team", "organization")):
+        params["queue"] = "open"
+    error = ""
+    try:
+        filters = queries.TicketFilters.from_params(params)
+        qs = queries.with_list_relations(queries.tickets_for(request.user, filters))
+        rows, next_url = paginate(
+            request,
+            qs,
+            order=queries.ORDERS[filters.order],
+            limit=QUEUE_PAGE_SIZE,
+            cursor=params.get("cursor"),
+        )
+    except ActionError as exc:
+        filters, rows, next_url, error = queries.TicketFilters(), [], None, exc.message
+    context: dict[str, Any] = {
+        "rows": rows,
+        "next_url": next_url,
+        "filters": filters,
+        "params": params,
+        "error": error,
+        "queues": queries.QUEUES,
+        "statuses": Status.choices,
+        "priorities": Priority.choices,
+        "orders": list(queries.ORDERS),
+        "teams": Team.objects.all(),
+        "organizations": visible(Organization.objects.all(), request.user),
+    }
+    if request.htmx and not request.htmx.boosted:
+        return render(request, "desk/_queue_rows.html", context, status=422 if error else 200)
+    context["counts"] = queries.queue_counts(request.user)
+    context["saved_filters"] = SavedFilter.objects.filter(Q(owner=request.user) | Q(shared=True))
+    return render(request, "desk/queue.html", context, status=422 if error else 200)
+
+
+@agent_required
+@require_POST
+def save_filter(request: AuthedRequest) -> HttpResponse:
+    form = SavedFilterForm(request.POST)
+    if form.is_valid():
+        try:
+            actions.save_filter(request.user, **form.cleaned_data)
+        except ActionError as exc:
+            messages.error(request, exc.message)
+    else:
+        messages.error(request, "Give the filter a name.")
+    return redirect(reverse("desk:queue") + "?" + form.data.get("query", "").lstrip("?"))
+
+
+@agent_required
+def new_ticket(request: AuthedRequest) -> HttpResponse:
+    form = AgentTicketForm(request.POST or None, request.FILES or None, user=request.user)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        upload = data.pop("attachment")
+        try:
+            ticket = actions.open_ticket(request.user, channel="phone", **data)
+            if upload:
+                actions.add_attachment(request.user, ticket, upload.name, upload.read())
+            return redirect("desk:ticket", key=ticket.key)
+        except ActionError as exc:
+            form.add_error(exc.errors[0]["field"] if exc.errors else None, exc.message)
+    return render(request, "desk/new.html", {"form": form}, status=422 if form.errors else 200)
+
+
+def _panel_context(request: AuthedRequest, ticket: Ticket, error: str = "") -> dict[str, Any]:
+    return {
+        "ticket": ticket,
+        "error": error,
+        "transitions": sorted(workflow.allowed_transitions(ticket.status)),
+        "priorities": Priority.choices,
+        "teams": Team.objects.all(),
+        "agents": User.objects.exclude(role="customer").filter(is_active=True),
+        "status_words": workflow.CUSTOMER_WORDS[ticket.status],
+    }
+
+
+@agent_required
+def ticket_page(request: AuthedRequest, key: str) -> HttpResponse:
+    ticket = _ticket_or_404(request.user, key)
+    context = _panel_context(request, ticket)
+    context["timeline"] = queries.timeline(request.user, ticket)
+    context["reply_form"] = ReplyForm()
+    context["links"] = ticket.links_out.select_related("target").all()
+    context["children"] = ticket.children.all()
+    return render(request, "desk/ticket.html", context)
+
+
+def _panel(request: AuthedRequest, key: str, error: str = "") -> HttpResponse:
+    """After an in-place change: the side panel again, and the timeline refreshed by an event."""
+    ticket = _ticket_or_404(request.user, key)
+    if not request.htmx:
+        return redirect("desk:ticket", key=ticket.key)
+    response = render(
+        request,
+        "desk/_panel.html",
+        _panel_context(request, ticket, error),
+        status=422 if error else 200,
+    )
+    response["HX-Trigger"] = "timeline-changed"
+    return response
+
+
+def _run(
+    request: AuthedRequest, key: str, form: Any, apply: Callable[[Ticket, dict], Any]
+) -> HttpResponse:
+    ticket = _ticket_or_404(request.user, key)
+    if not form.is_valid():
+        first = next(iter(form.errors.items()))
+        return _panel(request, key, f"{first[0]}: {first[1][0]}")
+    try:
+        apply(ticket, form.cleaned_data)
+    except ActionError as exc:
+        return _panel(request, key, exc.message)
+    return _panel(request, key)
+
+
+@agent_required
+@require_POST
+def change_status(request: AuthedRequest, key: str) -> HttpResponse:
+    return _run(
+        request,
+        key,
+        StatusForm(request.POST),
+        lambda t, d: actions.transition(request.user, t, d["status"], reason=d["reason"]),
+    )
+
+
+@agent_required
+@require_POST
+def change_assignment(request: AuthedRequest, key: str) -> HttpResponse:
+    def apply(ticket: Ticket, data: dict) -> Any:
+        if data["me"]:
+            team = data["team"] or ticket.team
+            if team is None or not team.members.filter(pk=request.user.pk).exists():
+                team = request.user.teams.first()
+            return actions.assign(request.user, ticket, team=team, assignee=request.user)
+        return actions.assign(request.user, ticket, team=data["team"], assignee=data["assignee"])
+
+    return _run(request, key, AssignForm(request.POST), apply)
+
+
+@agent_required
+@require_POST
+def change_priority(request: AuthedRequest, key: str) -> HttpResponse:
+    return _run(
+        request,
+        key,
+        PriorityForm(request.POST),
+        lambda t, d: actions.set_priority(request.user, t, d["priority"], d["reason"]),
+    )
+
+
+@agent_required
+@require_POST
+def reply(request: AuthedRequest, key: str) -> HttpResponse:
+    ticket = _ticket_or_404(request.user, key)
+    form = ReplyForm(request.POST, request.FILES)
+    error = ""
+    if form.is_valid():
+        upload = form.cleaned_data["attachment"]
+        try:
+            actions.add_comment(
+                request.user,
+                ticket,
+                form.cleaned_data["body"],
+                is_public=form.public,
+                uploads=[(upload.name, upload.read())] if upload else [],
+            )
+            form = ReplyForm()
+        except ActionError as exc:
+            error = exc.message
+    else:
+        error = "Write something first."
+    if not request.htmx:
+        return redirect("desk:ticket", key=ticket.key)
+    ticket = _ticket_or_404(request.user, key)
+    response = render(
+        request,
+        "desk/_timeline.html",
+        {
+            "ticket": ticket,
+            "timeline": queries.timeline(request.user, ticket),
+            "reply_form": form,
+            "error": error,
+        },
+        status=422 if error else 200,
+    )
+    response["HX-Trigger"] = "panel-changed"
+    return response
+
+
+@login_required
+def download_attachment(request: AuthedRequest, attachment_id: int) -> FileResponse:
+    """Attachments are served only to users who may see them, never as inline HTML."""
+    attachment = visible(Attachment.objects.all(), request.user).filter(pk=attachment_id).first()
+    if attachment is None:
+        raise Http404("No such attachment.")
+    response = FileResponse(
+        attachment.file.open("rb"),
+        as_attachment=True,
+        filename=attachment.filename,
+        content_type=attachment.content_type,
+    )
+    response["X-Content-Type-Options"] = "nosniff"
+    return response

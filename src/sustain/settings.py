@@ -1,0 +1,215 @@
+"""Every setting comes from the environment (SUSTAIN_*, DATABASE_URL, REDIS_URL)."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+
+import dj_database_url
+
+
+def _env_bool(name: str, default: bool = False) -> bool:
+    value = os.environ.get(name)
+    if value is None:
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def _env_list(name: str, default: str) -> list[str]:
+    return [item.strip() for item in os.environ.get(name, default).split(",") if item.strip()]
+
+
+BASE_DIR = Path(__file__).resolve().parent
+DATA_DIR = Path(os.environ.get("SUSTAIN_DATA_DIR", "var")).resolve()
+DATA_DIR.mkdir(parents=True, exist_ok=True)
+
+
+def _secret_key() -> str:
+    """SUSTAIN_SECRET_KEY, or a key generated once and kept in the data directory."""
+    if key := os.environ.get("SUSTAIN_SECRET_KEY"):
+        return key
+    path = DATA_DIR / "secret_key"
+    if not path.exists():
+        path.write_text(secrets.token_urlsafe(50))
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
+SECRET_KEY = _secret_key()
+DEBUG = _env_bool("SUSTAIN_DEBUG")
+ALLOWED_HOSTS = _env_list("SUSTAIN_ALLOWED_HOSTS", "127.0.0.1,localhost,[::1]")
+CSRF_TRUSTED_ORIGINS = _env_list("SUSTAIN_CSRF_TRUSTED_ORIGINS", "")
+BASE_URL = os.environ.get("SUSTAIN_BASE_URL", "http://127.0.0.1:8000").rstrip("/")
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "whitenoise.runserver_nostatic",
+    "django.contrib.staticfiles",
+    "django.contrib.humanize",
+    "django_htmx",
+    "huey.contrib.djhuey",
+    "axes",
+    "sustain.core",
+    "sustain.accounts",
+    "sustain.cmdb",
+    "sustain.desk",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "sustain.core.middleware.RequestIdMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "django_htmx.middleware.HtmxMiddleware",
+    "sustain.core.middleware.UserTimezoneMiddleware",
+    "axes.middleware.AxesMiddleware",
+    "sustain.core.middleware.IdempotencyMiddleware",
+]
+
+ROOT_URLCONF = "sustain.urls"
+WSGI_APPLICATION = "sustain.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+            "builtins": ["sustain.core.templatetags.sustain_tags"],
+        },
+    },
+]
+
+# SQLite by default: WAL so readers never wait for the writer, IMMEDIATE transactions
+# so two writers queue on the busy timeout instead of failing with "database is locked".
+SQLITE_PATH = DATA_DIR / "sustain.sqlite3"
+if os.environ.get("DATABASE_URL"):
+    DATABASES = {"default": dj_database_url.parse(os.environ["DATABASE_URL"], conn_max_age=60)}
+else:
+    DATABASES = {
+        "default": {
+            "ENGINE": "django.db.backends.sqlite3",
+            "NAME": str(SQLITE_PATH),
+            "OPTIONS": {
+                "transaction_mode": "IMMEDIATE",
+                "timeout": 30,
+                "init_command": (
+                    "PRAGMA journal_mode=WAL;"
+                    "PRAGMA synchronous=NORMAL;"
+                    "PRAGMA foreign_keys=ON;"
+                    "PRAGMA cache_size=-64000;"
+                    "PRAGMA mmap_size=268435456;"
+                    "PRAGMA temp_store=MEMORY;"
+                ),
+            },
+        }
+    }
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+AUTH_USER_MODEL = "accounts.User"
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+PASSWORD_HASHERS = [
+    "django.contrib.auth.hashers.Argon2PasswordHasher",
+    "django.contrib.auth.hashers.PBKDF2PasswordHasher",
+]
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+]
+LOGIN_URL = "login"
+LOGIN_REDIRECT_URL = "home"
+LOGOUT_REDIRECT_URL = "login"
+
+# Login throttling: five failures for one account from one address lock it for 15 minutes.
+AXES_FAILURE_LIMIT = int(os.environ.get("SUSTAIN_LOGIN_FAILURE_LIMIT", "5"))
+AXES_COOLOFF_TIME = 0.25  # hours
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_USERNAME_FORM_FIELD = "username"
+AXES_RESET_ON_SUCCESS = True
+AXES_VERBOSE = False
+
+LANGUAGE_CODE = "en"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATICFILES_DIRS = [BASE_DIR / "static"]
+STATIC_ROOT = DATA_DIR / "static"
+STATIC_ROOT.mkdir(exist_ok=True)
+WHITENOISE_USE_FINDERS = True
+MEDIA_ROOT = DATA_DIR / "attachments"
+MEDIA_URL = "/attachments/"
+
+# Attachments: the largest accepted upload and the content types accepted.
+ATTACHMENT_MAX_BYTES = int(os.environ.get("SUSTAIN_ATTACHMENT_MAX_BYTES", str(10 * 1024 * 1024)))
+DATA_UPLOAD_MAX_MEMORY_SIZE = ATTACHMENT_MAX_BYTES + 1024 * 1024
+FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
+
+# Background work: SqliteHuey in the data directory, or RedisHuey when REDIS_URL is set.
+REDIS_URL = os.environ.get("REDIS_URL")
+if REDIS_URL:
+    HUEY = {"huey_class": "huey.RedisHuey", "name": "sustain", "url": REDIS_URL, "immediate": False}
+else:
+    HUEY = {
+        "huey_class": "huey.SqliteHuey",
+        "name": "sustain",
+        "filename": str(DATA_DIR / "queue.sqlite3"),
+        "immediate": False,
+    }
+HUEY["consumer"] = {
+    "workers": int(os.environ.get("SUSTAIN_WORKER_THREADS", "2")),
+    "worker_type": "thread",
+}
+
+# Outgoing e-mail: SMTP when SUSTAIN_SMTP_HOST is set, otherwise files in the data directory.
+DEFAULT_FROM_EMAIL = os.environ.get("SUSTAIN_FROM_EMAIL", "Sustain <support@sustain.localhost>")
+if os.environ.get("SUSTAIN_SMTP_HOST"):
+    EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    EMAIL_HOST = os.environ["SUSTAIN_SMTP_HOST"]
+    EMAIL_PORT = int(os.environ.get("SUSTAIN_SMTP_PORT", "25"))
+    EMAIL_HOST_USER = os.environ.get("SUSTAIN_SMTP_USER", "")
+    EMAIL_HOST_PASSWORD = os.environ.get("SUSTAIN_SMTP_PASSWORD", "")
+    EMAIL_USE_TLS = _env_bool("SUSTAIN_SMTP_STARTTLS")
+    EMAIL_USE_SSL = _env_bool("SUSTAIN_SMTP_SSL")
+    EMAIL_TIMEOUT = 20
+else:
+    EMAIL_BACKEND = "django.core.mail.backends.filebased.EmailBackend"
+    EMAIL_FILE_PATH = DATA_DIR / "sent-mail"
+
+CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+if REDIS_URL:
+    CACHES = {
+        "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
+    }
+
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+CSRF_COOKIE_SAMESITE = "Lax"
+SECURE_CONTENT_TYPE_NOSNIFF = True
+X_FRAME_OPTIONS = "DENY"
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "root": {"handlers": ["console"], "level": os.environ.get("SUSTAIN_LOG_LEVEL", "WARNING")},
+}

@@ -1,0 +1,21 @@
+"""Root URLconf."""
+
+from django.contrib import admin
+from django.contrib.auth import views as auth_views
+from django.urls import include, path
+
+from sustain.api import api
+from sustain.core import views as core_views
+from sustain.desk import views as desk_views
+
+urlpatterns = [
+    path("", core_views.home, name="home"),
+    path("healthz", core_views.healthz, name="healthz"),
+    path("login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
+    path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("admin/", admin.site.urls),
+    path("api/", api.urls),
+    path("desk/", include("sustain.desk.urls")),
+    path("portal/", include("sustain.desk.portal_urls")),
+    path("attachments/<int:attachment_id>", desk_views.download_attachment, name="attachment"),
+]
