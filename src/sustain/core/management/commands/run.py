@@ -74,7 +74,7 @@ class Command(BaseCommand):
         ]
         processes = [subprocess.Popen(web)]
         if not no_worker:
-            processes.append(subprocess.Popen([sys.executable, "-m", "sustain.cli", "worker"]))
+            processes.append(subprocess.Popen([sys.executable, "-m", "sustain.cli", "worker", "-q"]))
         self.stdout.write(self.style.SUCCESS(f"Sustain is running on http://{host}:{port}/"))
         self.stdout.flush()
 
