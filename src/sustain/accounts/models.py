@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 from django.contrib.auth.base_user import AbstractBaseUser, BaseUserManager
 from django.contrib.auth.models import PermissionsMixin
@@ -78,7 +78,7 @@ class User(AbstractBaseUser, PermissionsMixin):
 
     USERNAME_FIELD = "email"
     EMAIL_FIELD = "email"
-    REQUIRED_FIELDS: list[str] = []  # name defaults to the e-mail's local part
+    REQUIRED_FIELDS: ClassVar[list[str]] = []  # name defaults to the e-mail's local part
     tenant_field = "organization"
 
     class Meta:

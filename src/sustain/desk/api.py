@@ -28,6 +28,7 @@ from sustain.desk.schemas import (
     TicketOut,
     TicketPatch,
     TransitionIn,
+    WatcherIn,
 )
 
 router = Router(tags=["tickets"])
@@ -180,7 +181,26 @@ def list_links(request: ApiRequest, key: str):
 @router.post("/tickets/{key}/links", response={201: LinkOut})
 def add_link(request: ApiRequest, key: str, payload: LinkIn):
     actor = request.auth
-    other = refs.ticket(actor, payload.target, "target")
-    if other is None:
-        raise Http404("No target ticket.")
+    other = refs.required_ticket(actor, payload.target, "target")
     return 201, actions.link(actor, _ticket(request, key), other, payload.kind)
+
+
+@router.get("/tickets/{key}/watchers", response=list[str])
+def list_watchers(request: ApiRequest, key: str):
+    ticket = _ticket(request, key)
+    return [u.email for u in visible(ticket.watchers.all(), request.auth).order_by("email")]
+
+
+@router.post("/tickets/{key}/watchers", response={201: list[str]})
+def add_watcher(request: ApiRequest, key: str, payload: WatcherIn):
+    """Watch a ticket yourself (no `user`), or, as an agent, add someone."""
+    user = refs.user(request.auth, payload.user, "user") if payload.user else None
+    actions.watch(request.auth, _ticket(request, key), user, on=True)
+    return 201, list_watchers(request, key)
+
+
+@router.delete("/tickets/{key}/watchers/{email}", response=list[str])
+def remove_watcher(request: ApiRequest, key: str, email: str):
+    user = refs.user(request.auth, email, "email")
+    actions.watch(request.auth, _ticket(request, key), user, on=False)
+    return list_watchers(request, key)

@@ -7,7 +7,7 @@ from django import forms
 from sustain.accounts.models import Organization, Team, User
 from sustain.cmdb.models import ConfigItem
 from sustain.core.tenancy import visible
-from sustain.desk.models import Kind, Level, Priority, Status
+from sustain.desk.models import Kind, Level, Priority, Status, TicketLink
 
 
 def choices(form: forms.Form, name: str) -> forms.ModelChoiceField:
@@ -82,3 +82,23 @@ class SavedFilterForm(forms.Form):
     name = forms.CharField(max_length=100)
     query = forms.CharField(max_length=1000, required=False)
     shared = forms.BooleanField(required=False)
+
+
+class LinkForm(forms.Form):
+    target = forms.CharField(max_length=20, label="Ticket key")
+    kind = forms.ChoiceField(choices=TicketLink.Kind.choices)
+
+
+class ParentForm(forms.Form):
+    parent = forms.CharField(max_length=20, required=False, label="Major incident key")
+
+
+class TagsForm(forms.Form):
+    tags = forms.CharField(max_length=1000, required=False)
+
+    def tag_list(self) -> list[str]:
+        return [t for t in self.cleaned_data["tags"].split(",") if t.strip()]
+
+
+class WatchForm(forms.Form):
+    on = forms.BooleanField(required=False)

@@ -42,6 +42,13 @@ def config_item(actor: Any, ref: int | None, field: str = "affected_ci") -> Conf
     return found
 
 
+def required_ticket(actor: Any, key: str | None, field: str) -> Ticket:
+    found = ticket(actor, key, field)
+    if found is None:
+        raise Invalid("A ticket key is required.", field=field)
+    return found
+
+
 def ticket(actor: Any, key: str | None, field: str) -> Ticket | None:
     if not key:
         return None

@@ -169,3 +169,7 @@ class LinkOut(Schema):
     target: str = Field(alias="target.key")
     kind: str
     created_at: datetime
+
+
+class WatcherIn(Schema):
+    user: str | None = Field(None, description="E-mail or id; yourself when omitted.")

@@ -12,5 +12,9 @@ urlpatterns = [
     path("t/<str:key>/status", views.change_status, name="status"),
     path("t/<str:key>/assign", views.change_assignment, name="assign"),
     path("t/<str:key>/priority", views.change_priority, name="priority"),
+    path("t/<str:key>/link", views.link_ticket, name="link"),
+    path("t/<str:key>/parent", views.change_parent, name="parent"),
+    path("t/<str:key>/tags", views.change_tags, name="tags"),
+    path("t/<str:key>/watch", views.watch, name="watch"),
     path("a/<int:attachment_id>", views.download_attachment, name="attachment"),
 ]

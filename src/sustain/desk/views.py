@@ -20,14 +20,18 @@ from sustain.core.errors import ActionError
 from sustain.core.http import AuthedRequest
 from sustain.core.pagination import paginate
 from sustain.core.tenancy import visible
-from sustain.desk import actions, queries, workflow
+from sustain.desk import actions, queries, refs, workflow
 from sustain.desk.forms import (
     AgentTicketForm,
     AssignForm,
+    LinkForm,
+    ParentForm,
     PriorityForm,
     ReplyForm,
     SavedFilterForm,
     StatusForm,
+    TagsForm,
+    WatchForm,
 )
 from sustain.desk.models import Attachment, Priority, SavedFilter, Status, Ticket
 
@@ -129,6 +133,8 @@ def _panel_context(request: AuthedRequest, ticket: Ticket, error: str = "") -> d
         "teams": Team.objects.all(),
         "agents": User.objects.exclude(role="customer").filter(is_active=True),
         "status_words": workflow.CUSTOMER_WORDS[ticket.status],
+        "tags": ", ".join(t.name for t in ticket.tags.all()),
+        "watching": ticket.watchers.filter(pk=request.user.pk).exists(),
     }
 
 
@@ -205,6 +211,52 @@ def change_priority(request: AuthedRequest, key: str) -> HttpResponse:
         key,
         PriorityForm(request.POST),
         lambda t, d: actions.set_priority(request.user, t, d["priority"], d["reason"]),
+    )
+
+
+@agent_required
+@require_POST
+def link_ticket(request: AuthedRequest, key: str) -> HttpResponse:
+    def apply(ticket: Ticket, data: dict) -> Any:
+        other = refs.required_ticket(request.user, data["target"], "target")
+        return actions.link(request.user, ticket, other, data["kind"])
+
+    return _run(request, key, LinkForm(request.POST), apply)
+
+
+@agent_required
+@require_POST
+def change_parent(request: AuthedRequest, key: str) -> HttpResponse:
+    return _run(
+        request,
+        key,
+        ParentForm(request.POST),
+        lambda t, d: actions.set_parent(
+            request.user, t, refs.ticket(request.user, d["parent"], "parent")
+        ),
+    )
+
+
+@agent_required
+@require_POST
+def change_tags(request: AuthedRequest, key: str) -> HttpResponse:
+    form = TagsForm(request.POST)
+    return _run(
+        request,
+        key,
+        form,
+        lambda t, d: actions.update_ticket(request.user, t, tags=form.tag_list()),
+    )
+
+
+@agent_required
+@require_POST
+def watch(request: AuthedRequest, key: str) -> HttpResponse:
+    return _run(
+        request,
+        key,
+        WatchForm(request.POST),
+        lambda t, d: actions.watch(request.user, t, on=d["on"]),
     )
 
 
