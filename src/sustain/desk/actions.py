@@ -559,3 +559,32 @@ def save_filter(actor: User, *, name: str, query: str, shared: bool = False):
             owner=actor, name=name, defaults={"query": query.lstrip("?"), "shared": shared}
         )
     return saved
+
+
+def set_priority_matrix(actor: User, cells: Iterable[tuple[int, int, int]]) -> None:
+    """Replace cells of the impact × urgency → priority matrix (administrators)."""
+    from sustain.desk.models import PriorityRule
+
+    if not actor.is_admin:
+        raise Forbidden("Only administrators may change the priority matrix.")
+    checked = [
+        (_level(impact, "impact"), _level(urgency, "urgency"), _priority(priority))
+        for impact, urgency, priority in cells
+    ]
+    with transaction.atomic():
+        before = {f"{r.impact}x{r.urgency}": r.priority for r in PriorityRule.objects.all()}
+        for impact, urgency, priority in checked:
+            PriorityRule.objects.update_or_create(
+                impact=impact, urgency=urgency, defaults={"priority": priority}
+            )
+        after = {f"{i}x{u}": p for i, u, p in checked}
+        rule = (
+            PriorityRule.objects.get(impact=checked[0][0], urgency=checked[0][1])
+            if checked
+            else None
+        )
+        if rule is not None:
+            old, new = events.changes(before, after)
+            events.record(
+                rule, "matrix_changed", actor=actor, before=old, after=new, is_public=False
+            )

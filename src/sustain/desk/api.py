@@ -15,7 +15,7 @@ from sustain.core.http import ApiRequest
 from sustain.core.pagination import paginate
 from sustain.core.tenancy import visible
 from sustain.desk import actions, queries, refs
-from sustain.desk.models import Attachment, Comment, Ticket, TicketLink
+from sustain.desk.models import Attachment, Comment, PriorityRule, Ticket, TicketLink
 from sustain.desk.schemas import (
     AttachmentOut,
     CommentIn,
@@ -23,6 +23,7 @@ from sustain.desk.schemas import (
     EventOut,
     LinkIn,
     LinkOut,
+    MatrixCell,
     TicketIn,
     TicketListFilters,
     TicketOut,
@@ -204,3 +205,15 @@ def remove_watcher(request: ApiRequest, key: str, email: str):
     user = refs.user(request.auth, email, "email")
     actions.watch(request.auth, _ticket(request, key), user, on=False)
     return list_watchers(request, key)
+
+
+@router.get("/priority-matrix", response=list[MatrixCell], tags=["settings"])
+def priority_matrix(request: ApiRequest):
+    """Impact × urgency → priority (1 high … 3 low; P1 … P4)."""
+    return list(PriorityRule.objects.order_by("impact", "urgency"))
+
+
+@router.put("/priority-matrix", response=list[MatrixCell], tags=["settings"])
+def set_priority_matrix(request: ApiRequest, payload: list[MatrixCell]):
+    actions.set_priority_matrix(request.auth, [(c.impact, c.urgency, c.priority) for c in payload])
+    return priority_matrix(request)

@@ -173,3 +173,9 @@ class LinkOut(Schema):
 
 class WatcherIn(Schema):
     user: str | None = Field(None, description="E-mail or id; yourself when omitted.")
+
+
+class MatrixCell(Schema):
+    impact: int = Field(ge=1, le=3)
+    urgency: int = Field(ge=1, le=3)
+    priority: int = Field(ge=1, le=4)
