@@ -58,6 +58,7 @@ INSTALLED_APPS = [
     "sustain.accounts",
     "sustain.cmdb",
     "sustain.desk",
+    "sustain.sla",
 ]
 
 MIDDLEWARE = [

@@ -32,6 +32,7 @@ from sustain.desk.models import (
     Ticket,
     TicketLink,
 )
+from sustain.sla import clocks as sla_clocks
 
 TITLE_MAX = 300
 
@@ -201,6 +202,7 @@ def open_ticket(
         if watcher_list:
             ticket.watchers.set(watcher_list)
         events.record(ticket, "created", actor=actor, after=snapshot(ticket))
+        sla_clocks.start(ticket, now)
         _notify(ticket, "desk/mail/ticket_created", f"ticket-created:{ticket.pk}", exclude=None)
     return ticket
 
@@ -228,6 +230,15 @@ def _save(ticket: Ticket, actor: User, verb: str, before: dict, *, is_public: bo
     old, new = events.changes(before, snapshot(ticket))
     if new:
         events.record(ticket, verb, actor=actor, before=old, after=new, is_public=is_public)
+    _follow_clocks(ticket, old, new)
+
+
+def _follow_clocks(ticket: Ticket, old: dict, new: dict) -> None:
+    """Keep the SLA clocks in step with what just changed on the ticket."""
+    if "priority" in new or "organization" in new or "affected_ci" in new:
+        sla_clocks.recompute(ticket, ticket.updated_at)
+    elif "status" in new:
+        sla_clocks.status_changed(ticket, old["status"], new["status"], ticket.updated_at)
 
 
 def update_ticket(actor: User, ticket: Ticket, **changes: Any) -> Ticket:
@@ -285,6 +296,7 @@ def set_priority(actor: User, ticket: Ticket, priority: Any, reason: str = "") -
         old, new = events.changes(before, {**snapshot(ticket), "priority_reason": reason})
         if new:
             events.record(ticket, "priority_changed", actor=actor, before=old, after=new)
+        _follow_clocks(ticket, old, new)
     return ticket
 
 
@@ -415,6 +427,7 @@ def add_comment(
             ticket.status = Status.OPEN
         _save(ticket, actor, "status_changed", before)
         if is_public:
+            sla_clocks.public_reply(ticket, actor, comment.created_at)
             _notify(
                 ticket,
                 "desk/mail/public_reply",

@@ -1,0 +1,250 @@
+"""The SLA clocks of a ticket: started on creation, paused and resumed by status, met by
+replies and resolution, recomputed from history when priority or policy change.
+
+Called by the desk's actions inside their transactions; never by views.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+from typing import Any
+
+from sustain.core import businesstime, events
+from sustain.core.businesstime import Schedule
+from sustain.core.events import for_target
+from sustain.sla.models import Clock, Metric, Policy
+
+STOPPED_STATUSES = {"resolved", "closed", "cancelled"}
+DEFAULT_PAUSE = ["pending"]
+OPENING_METRICS = (Metric.FIRST_RESPONSE, Metric.RESOLUTION)
+
+
+def policy_for(ticket: Any) -> Policy | None:
+    """The first active policy, in order, whose conditions all match the ticket."""
+    product_id = ticket.affected_ci.product_id if ticket.affected_ci_id else None
+    for policy in Policy.objects.filter(active=True).select_related("calendar"):
+        if policy.organization_id and policy.organization_id != ticket.organization_id:
+            continue
+        if policy.kind and policy.kind != ticket.kind:
+            continue
+        if policy.priority and policy.priority != ticket.priority:
+            continue
+        if policy.product_id and policy.product_id != product_id:
+            continue
+        if policy.config_item_id and policy.config_item_id != ticket.affected_ci_id:
+            continue
+        return policy
+    return None
+
+
+def _targets(policy: Policy, priority: int) -> dict[str, int]:
+    return {t.metric: t.minutes * 60 for t in policy.targets.filter(priority=priority)}
+
+
+def _pause_statuses(policy: Policy) -> set[str]:
+    return set(policy.pause_statuses or DEFAULT_PAUSE)
+
+
+def _schedule_deadlines(clock: Clock, policy: Policy, schedule: Schedule, now: datetime) -> None:
+    """Set due_at and warn_at of a running clock from what is left of its target."""
+    remaining = max(clock.target_seconds - clock.elapsed_seconds, 0)
+    clock.due_at = businesstime.add(schedule, now, remaining)
+    warn_left = clock.target_seconds * policy.warn_percent / 100 - clock.elapsed_seconds
+    clock.warn_at = (
+        businesstime.add(schedule, now, max(warn_left, 0)) if clock.warned_at is None else None
+    )
+
+
+def _advance(clock: Clock, schedule: Schedule, now: datetime) -> None:
+    if clock.state == Clock.State.RUNNING:
+        clock.elapsed_seconds += businesstime.between(schedule, clock.counted_until, now)
+    clock.counted_until = now
+
+
+def start(ticket: Any, now: datetime) -> list[Clock]:
+    """First response and resolution clocks for a new ticket, when a policy applies."""
+    policy = policy_for(ticket)
+    if policy is None:
+        return []
+    targets = _targets(policy, ticket.priority)
+    schedule = policy.calendar.schedule()
+    paused = ticket.status in _pause_statuses(policy)
+    clocks = []
+    for metric in OPENING_METRICS:
+        if metric not in targets:
+            continue
+        clock = Clock(
+            ticket=ticket,
+            metric=metric,
+            policy=policy,
+            target_seconds=targets[metric],
+            started_at=now,
+            counted_until=now,
+            state=Clock.State.PAUSED if paused else Clock.State.RUNNING,
+        )
+        if not paused:
+            _schedule_deadlines(clock, policy, schedule, now)
+        clocks.append(clock)
+    return Clock.objects.bulk_create(clocks)
+
+
+def _stop(clock: Clock, schedule: Schedule, now: datetime, *, met: bool) -> None:
+    _advance(clock, schedule, now)
+    if met and clock.met_at is None:
+        clock.met_at = now
+        events.record(
+            clock.ticket,
+            "sla_met",
+            is_public=False,
+            after={
+                "metric": clock.metric,
+                "in_time": clock.state != Clock.State.BREACHED,
+                "elapsed_business_seconds": round(clock.elapsed_seconds),
+            },
+        )
+    if clock.state != Clock.State.BREACHED:
+        clock.state = Clock.State.MET if met else Clock.State.PAUSED
+    clock.due_at = clock.warn_at = None
+
+
+def status_changed(ticket: Any, old: str, new: str, now: datetime) -> list[Clock]:
+    """Pause, resume, meet or reopen the ticket's clocks after a status change."""
+    changed = []
+    for clock in ticket.clocks.select_related("policy__calendar"):
+        policy = clock.policy
+        schedule = policy.calendar.schedule()
+        pause = _pause_statuses(policy)
+        state = clock.state
+        if new in ("resolved", "closed"):
+            if state in (Clock.State.RUNNING, Clock.State.PAUSED) or (
+                state == Clock.State.BREACHED and clock.met_at is None
+            ):
+                _stop(clock, schedule, now, met=True)
+        elif new == "cancelled":
+            if state == Clock.State.RUNNING:
+                _stop(clock, schedule, now, met=False)
+        elif old in STOPPED_STATUSES and clock.metric == Metric.RESOLUTION:
+            # Reopened: the time already spent stays spent; the clock counts on.
+            if clock.state == Clock.State.MET:
+                clock.state = Clock.State.RUNNING
+            clock.met_at = None
+            clock.counted_until = now
+            if clock.state == Clock.State.RUNNING:
+                _schedule_deadlines(clock, policy, schedule, now)
+        elif new in pause and state == Clock.State.RUNNING:
+            _advance(clock, schedule, now)
+            clock.state, clock.due_at, clock.warn_at = Clock.State.PAUSED, None, None
+        elif new not in pause and state == Clock.State.PAUSED and old not in STOPPED_STATUSES:
+            clock.state, clock.counted_until = Clock.State.RUNNING, now
+            _schedule_deadlines(clock, policy, schedule, now)
+        else:
+            continue
+        clock.save()
+        changed.append(clock)
+    return changed
+
+
+def public_reply(ticket: Any, author: Any, now: datetime) -> list[Clock]:
+    """An agent's public reply meets first response and next update; a customer's starts next update."""
+    changed = []
+    clocks = {c.metric: c for c in ticket.clocks.select_related("policy__calendar")}
+    if author is not None and author.is_agent:
+        for metric in (Metric.FIRST_RESPONSE, Metric.NEXT_UPDATE):
+            clock = clocks.get(metric)
+            if clock is not None and clock.met_at is None and clock.state != Clock.State.MET:
+                _stop(clock, clock.policy.calendar.schedule(), now, met=True)
+                clock.save()
+                changed.append(clock)
+        return changed
+    policy = policy_for(ticket)
+    if policy is None:
+        return changed
+    target = _targets(policy, ticket.priority).get(Metric.NEXT_UPDATE)
+    if target is None:
+        return changed
+    clock = clocks.get(Metric.NEXT_UPDATE) or Clock(ticket=ticket, metric=Metric.NEXT_UPDATE)
+    # Each customer message starts a new cycle of the next-update promise.
+    clock.policy, clock.target_seconds = policy, target
+    clock.state, clock.elapsed_seconds = Clock.State.RUNNING, 0
+    clock.started_at = clock.counted_until = now
+    clock.met_at = clock.breached_at = clock.warned_at = None
+    _schedule_deadlines(clock, policy, policy.calendar.schedule(), now)
+    clock.save()
+    return [clock]
+
+
+def status_history(ticket: Any) -> list[tuple[datetime, str]]:
+    """(since, status) pairs read from the ticket's events, oldest first."""
+    history = [(ticket.created_at, "new")]
+    for event in for_target(ticket).only("created_at", "after", "verb"):
+        status = event.after.get("status")
+        if status and status != history[-1][1]:
+            history.append((event.created_at, status))
+    return history
+
+
+def counted_seconds(
+    schedule: Schedule,
+    history: list[tuple[datetime, str]],
+    pause: set[str],
+    start: datetime,
+    end: datetime,
+) -> float:
+    """Business seconds between start and end during which the status did not pause the clock."""
+    total = 0.0
+    bounds = [*history[1:], (end, "")]
+    for (since, status), (until, _) in zip(history, bounds, strict=False):
+        if status in pause or status in STOPPED_STATUSES:
+            continue
+        low, high = max(since, start), min(until, end)
+        if high > low:
+            total += businesstime.between(schedule, low, high)
+    return total
+
+
+def recompute(ticket: Any, now: datetime) -> list[Clock]:
+    """Recompute every clock of a ticket from its history under the policy that applies now."""
+    policy = policy_for(ticket)
+    existing = {c.metric: c for c in ticket.clocks.all()}
+    if policy is None:
+        Clock.objects.filter(
+            ticket=ticket, state__in=[Clock.State.RUNNING, Clock.State.PAUSED]
+        ).delete()
+        return []
+    targets = _targets(policy, ticket.priority)
+    schedule = policy.calendar.schedule()
+    pause = _pause_statuses(policy)
+    history = status_history(ticket)
+    current = history[-1][1]
+    result = []
+    for metric, target in targets.items():
+        clock = existing.get(metric)
+        if clock is None:
+            if metric == Metric.NEXT_UPDATE:
+                continue  # started by a customer's message, not by a recompute
+            clock = Clock(ticket=ticket, metric=metric, started_at=ticket.created_at)
+        clock.policy, clock.target_seconds = policy, target
+        end = clock.met_at or now
+        clock.elapsed_seconds = counted_seconds(schedule, history, pause, clock.started_at, end)
+        clock.counted_until = end
+        if clock.met_at is not None:
+            clock.state = Clock.State.BREACHED if clock.breached_at else Clock.State.MET
+            clock.due_at = clock.warn_at = None
+        elif current in pause or current in STOPPED_STATUSES:
+            clock.state = Clock.State.BREACHED if clock.breached_at else Clock.State.PAUSED
+            clock.due_at = clock.warn_at = None
+        else:
+            clock.state = Clock.State.BREACHED if clock.breached_at else Clock.State.RUNNING
+            if clock.state == Clock.State.RUNNING:
+                _schedule_deadlines(clock, policy, schedule, now)
+        clock.save()
+        result.append(clock)
+    stale = [c.pk for m, c in existing.items() if m not in targets]
+    Clock.objects.filter(pk__in=stale).delete()
+    return result
+
+
+def nearest_due(clocks: Iterable[Clock]) -> Clock | None:
+    running = [(c.due_at, c.pk, c) for c in clocks if c.state == Clock.State.RUNNING and c.due_at]
+    return min(running)[2] if running else None
