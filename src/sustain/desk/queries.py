@@ -158,7 +158,7 @@ def with_list_relations(qs: QuerySet[Ticket]) -> QuerySet[Ticket]:
     """What a list row shows, fetched in a fixed number of queries whatever the page size."""
     return qs.select_related(
         "organization", "team", "assignee", "requester", "affected_ci", "parent"
-    ).prefetch_related("tags")
+    ).prefetch_related("tags", "clocks")
 
 
 def ticket_for(user: Any, key: str) -> Ticket | None:

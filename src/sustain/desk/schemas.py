@@ -13,6 +13,20 @@ from sustain.core.text import render_markdown
 from sustain.desk.models import Channel, Kind, Status, TicketLink
 
 
+class ClockOut(Schema):
+    metric: str
+    state: str
+    due_at: datetime | None
+    elapsed_business_seconds: int
+    target_seconds: int
+    breached_at: datetime | None
+    met_at: datetime | None
+
+    @staticmethod
+    def resolve_elapsed_business_seconds(clock: Any) -> int:
+        return round(clock.elapsed_seconds)
+
+
 class TicketOut(Schema):
     key: str
     kind: str
@@ -37,6 +51,12 @@ class TicketOut(Schema):
     resolved_at: datetime | None
     closed_at: datetime | None
     url: str
+    sla: list[ClockOut]
+
+    @staticmethod
+    def resolve_sla(ticket: Any) -> list[Any]:
+        order = {"first_response": 0, "next_update": 1, "resolution": 2}
+        return sorted(ticket.clocks.all(), key=lambda clock: order[clock.metric])
 
     @staticmethod
     def resolve_description_html(ticket: Any) -> str:

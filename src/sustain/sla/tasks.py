@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from huey import crontab
-from huey.contrib.djhuey import db_periodic_task
+from huey.contrib.djhuey import db_periodic_task, db_task
 
 from sustain.sla import sweep
 
@@ -11,3 +11,10 @@ from sustain.sla import sweep
 @db_periodic_task(crontab(minute="*"))
 def sweep_clocks() -> tuple[int, int]:
     return sweep.sweep()
+
+
+@db_task()
+def recompute_open_tickets(calendar_id: int | None = None, everything: bool = False) -> int:
+    from sustain.sla.recompute import recompute_all
+
+    return recompute_all(calendar_id=calendar_id, everything=everything)

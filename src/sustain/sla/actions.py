@@ -1,0 +1,238 @@
+"""Changes to calendars and policies; each edit recomputes the open tickets it governs."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+import holidays as holiday_data
+from django.db import transaction
+from django.utils import timezone
+
+from sustain.accounts.actions import require_admin
+from sustain.accounts.models import Organization, User
+from sustain.core import events
+from sustain.core.businesstime import Schedule, ScheduleError, parse_hours
+from sustain.core.errors import Conflict, Invalid
+from sustain.sla.models import Calendar, Holiday, Metric, Policy, Target
+
+
+def _check_schedule(timezone_name: str, hours: dict, always: bool) -> None:
+    try:
+        Schedule(timezone_name, parse_hours(hours or {}), always=always)
+    except ScheduleError as exc:
+        raise Invalid(str(exc), field="hours") from None
+    except (ValueError, KeyError):
+        raise Invalid(f"Unknown time zone '{timezone_name}'.", field="timezone") from None
+
+
+def _parse_holidays(values: list[str] | None) -> list[date]:
+    parsed = []
+    for value in values or []:
+        try:
+            parsed.append(date.fromisoformat(value))
+        except (TypeError, ValueError):
+            raise Invalid(f"'{value}' is not a date (YYYY-MM-DD).", field="holidays") from None
+    return parsed
+
+
+def create_calendar(
+    actor: User,
+    *,
+    name: str,
+    timezone_name: str = "UTC",
+    hours: dict | None = None,
+    always: bool = False,
+    holidays: list[str] | None = None,
+    organization: Organization | None = None,
+) -> Calendar:
+    require_admin(actor)
+    if not (name or "").strip():
+        raise Invalid("A name is required.", field="name")
+    _check_schedule(timezone_name, hours or {}, always)
+    dates = _parse_holidays(holidays)
+    with transaction.atomic():
+        if Calendar.objects.filter(name=name.strip()).exists():
+            raise Conflict(f"A calendar named '{name}' exists.", field="name")
+        calendar = Calendar.objects.create(
+            name=name.strip(),
+            timezone=timezone_name,
+            hours=hours or {},
+            always=always,
+            organization=organization,
+        )
+        Holiday.objects.bulk_create(
+            [Holiday(calendar=calendar, date=d) for d in sorted(set(dates))]
+        )
+        events.record(
+            calendar,
+            "created",
+            actor=actor,
+            is_public=False,
+            after={"name": calendar.name, "timezone": timezone_name},
+        )
+    return calendar
+
+
+def update_calendar(actor: User, calendar: Calendar, **changes: Any) -> Calendar:
+    """Edit hours, zone or holidays; open tickets under it are recomputed in the background."""
+    require_admin(actor)
+    allowed = {"name", "timezone_name", "hours", "always", "holidays"}
+    unknown = set(changes) - allowed
+    if unknown:
+        raise Invalid(f"Cannot change {', '.join(sorted(unknown))}.", field=sorted(unknown)[0])
+    zone = changes.get("timezone_name", calendar.timezone)
+    hours = changes.get("hours", calendar.hours)
+    always = changes.get("always", calendar.always)
+    _check_schedule(zone, hours, always)
+    dates = _parse_holidays(changes["holidays"]) if "holidays" in changes else None
+    with transaction.atomic():
+        before = {"timezone": calendar.timezone, "hours": calendar.hours, "always": calendar.always}
+        calendar.name = changes.get("name", calendar.name)
+        calendar.timezone, calendar.hours, calendar.always = zone, hours, always
+        calendar.updated_at = timezone.now()
+        calendar.save()
+        if dates is not None:
+            calendar.holidays.all().delete()
+            Holiday.objects.bulk_create(
+                [Holiday(calendar=calendar, date=d) for d in sorted(set(dates))]
+            )
+        old, new = events.changes(before, {"timezone": zone, "hours": hours, "always": always})
+        events.record(calendar, "updated", actor=actor, before=old, after=new, is_public=False)
+        _recompute_later(calendar_id=calendar.pk)
+    return calendar
+
+
+def import_holidays(
+    actor: User, calendar: Calendar, *, country: str, year: int, subdivision: str = ""
+) -> int:
+    """Add a country's (and region's) public holidays of one year from the `holidays` package."""
+    require_admin(actor)
+    try:
+        found = holiday_data.country_holidays(
+            country.upper(), subdiv=subdivision or None, years=year
+        )
+    except NotImplementedError:
+        raise Invalid(f"No holiday data for country '{country}'.", field="country") from None
+    except Exception as exc:  # the package raises a plain error for an unknown subdivision
+        raise Invalid(str(exc), field="subdivision") from None
+    with transaction.atomic():
+        existing = set(calendar.holidays.values_list("date", flat=True))
+        new = [
+            Holiday(calendar=calendar, date=d, name=n)
+            for d, n in sorted(found.items())
+            if d not in existing
+        ]
+        Holiday.objects.bulk_create(new)
+        events.record(
+            calendar,
+            "holidays_imported",
+            actor=actor,
+            is_public=False,
+            after={"country": country, "subdivision": subdivision, "year": year, "added": len(new)},
+        )
+        _recompute_later(calendar_id=calendar.pk)
+    return len(new)
+
+
+def _targets(values: list[dict]) -> list[tuple[int, str, int]]:
+    checked = []
+    for value in values:
+        priority, metric, minutes = value.get("priority"), value.get("metric"), value.get("minutes")
+        if priority not in (1, 2, 3, 4):
+            raise Invalid("Each target needs a priority 1-4.", field="targets.priority")
+        if metric not in Metric.values:
+            raise Invalid(
+                f"metric must be one of {', '.join(Metric.values)}.", field="targets.metric"
+            )
+        if not isinstance(minutes, int) or minutes <= 0:
+            raise Invalid("minutes must be a positive whole number.", field="targets.minutes")
+        checked.append((priority, metric, minutes))
+    if len({(p, m) for p, m, _ in checked}) != len(checked):
+        raise Invalid("Each priority and metric may have one target.", field="targets")
+    return checked
+
+
+POLICY_FIELDS = {
+    "name",
+    "order",
+    "active",
+    "calendar",
+    "organization",
+    "kind",
+    "priority",
+    "product",
+    "config_item",
+    "warn_percent",
+    "pause_statuses",
+    "targets",
+}
+
+
+def _check_policy(fields: dict) -> None:
+    if "warn_percent" in fields and not 1 <= int(fields["warn_percent"]) <= 99:
+        raise Invalid("warn_percent must be between 1 and 99.", field="warn_percent")
+    statuses = fields.get("pause_statuses")
+    if statuses is not None and not set(statuses) <= {"new", "open", "pending"}:
+        raise Invalid("Only new, open and pending can pause a clock.", field="pause_statuses")
+
+
+def create_policy(actor: User, **fields: Any) -> Policy:
+    require_admin(actor)
+    unknown = set(fields) - POLICY_FIELDS
+    if unknown:
+        raise Invalid(f"Unknown field {sorted(unknown)[0]}.", field=sorted(unknown)[0])
+    if not (fields.get("name") or "").strip():
+        raise Invalid("A name is required.", field="name")
+    if fields.get("calendar") is None:
+        raise Invalid("A calendar is required.", field="calendar")
+    _check_policy(fields)
+    targets = _targets(fields.pop("targets", []))
+    fields.setdefault("pause_statuses", ["pending"])
+    with transaction.atomic():
+        if Policy.objects.filter(name=fields["name"]).exists():
+            raise Conflict(f"A policy named '{fields['name']}' exists.", field="name")
+        policy = Policy.objects.create(**fields)
+        Target.objects.bulk_create(
+            [Target(policy=policy, priority=p, metric=m, minutes=n) for p, m, n in targets]
+        )
+        events.record(policy, "created", actor=actor, is_public=False, after={"name": policy.name})
+        _recompute_later(everything=True)
+    return policy
+
+
+def update_policy(actor: User, policy: Policy, **changes: Any) -> Policy:
+    require_admin(actor)
+    unknown = set(changes) - POLICY_FIELDS
+    if unknown:
+        raise Invalid(f"Unknown field {sorted(unknown)[0]}.", field=sorted(unknown)[0])
+    _check_policy(changes)
+    targets = _targets(changes.pop("targets")) if "targets" in changes else None
+    with transaction.atomic():
+        for key, value in changes.items():
+            setattr(policy, key, value)
+        policy.updated_at = timezone.now()
+        policy.save()
+        if targets is not None:
+            policy.targets.all().delete()
+            Target.objects.bulk_create(
+                [Target(policy=policy, priority=p, metric=m, minutes=n) for p, m, n in targets]
+            )
+        events.record(
+            policy,
+            "updated",
+            actor=actor,
+            is_public=False,
+            after={k: str(v) for k, v in changes.items()},
+        )
+        # Conditions and order decide which tickets a policy governs: recompute them all.
+        _recompute_later(everything=True)
+    return policy
+
+
+def _recompute_later(*, calendar_id: int | None = None, everything: bool = False) -> None:
+    from sustain.sla.tasks import recompute_open_tickets
+
+    transaction.on_commit(
+        lambda: recompute_open_tickets(calendar_id=calendar_id, everything=everything)
+    )

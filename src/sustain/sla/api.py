@@ -1,0 +1,250 @@
+"""REST endpoints for calendars (with the what-if due date) and SLA policies."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+from django.shortcuts import get_object_or_404
+from ninja import Query, Router, Schema
+from pydantic import Field
+
+from sustain.accounts.actions import resolve_organization
+from sustain.cmdb.models import ConfigItem, Product
+from sustain.core import businesstime
+from sustain.core.api import Page
+from sustain.core.errors import Invalid
+from sustain.core.http import ApiRequest
+from sustain.core.pagination import paginate
+from sustain.core.tenancy import visible
+from sustain.sla import actions
+from sustain.sla.models import Calendar, Metric, Policy
+
+router = Router(tags=["sla"])
+
+
+class CalendarIn(Schema):
+    name: str = Field(min_length=1, max_length=100)
+    timezone: str = Field("UTC", max_length=64)
+    hours: dict[str, list[list[str]]] = Field(
+        default_factory=dict, examples=[{"mon": [["09:00", "17:00"]]}]
+    )
+    holidays: list[str] = Field(default_factory=list, examples=[["2026-12-25"]])
+    always: bool = False
+    organization: int | str | None = None
+
+
+class CalendarPatch(Schema):
+    name: str | None = Field(None, min_length=1, max_length=100)
+    timezone: str | None = Field(None, max_length=64)
+    hours: dict[str, list[list[str]]] | None = None
+    holidays: list[str] | None = None
+    always: bool | None = None
+
+
+class HolidayOut(Schema):
+    date: date
+    name: str
+
+
+class CalendarOut(Schema):
+    id: int
+    name: str
+    timezone: str
+    always: bool
+    hours: dict[str, Any]
+    organization: str | None = Field(None, alias="organization.slug")
+    holidays: list[HolidayOut]
+
+    @staticmethod
+    def resolve_holidays(calendar: Calendar) -> list[Any]:
+        return list(calendar.holidays.all())
+
+
+class HolidayImportIn(Schema):
+    country: str = Field(min_length=2, max_length=3, examples=["DE"])
+    subdivision: str = Field("", max_length=10, examples=["BY"])
+    year: int = Field(ge=1990, le=2100)
+
+
+class DueOut(Schema):
+    due: datetime
+
+
+class TargetSchema(Schema):
+    priority: int = Field(ge=1, le=4)
+    metric: Metric
+    minutes: int = Field(gt=0, le=10_000_000)
+
+
+class PolicyIn(Schema):
+    name: str = Field(min_length=1, max_length=100)
+    order: int = Field(100, ge=0)
+    active: bool = True
+    calendar: int
+    organization: int | str | None = None
+    kind: str = Field("", pattern=r"^(|incident|request)$")
+    priority: int | None = Field(None, ge=1, le=4)
+    product: str | None = None
+    config_item: int | None = None
+    warn_percent: int = Field(75, ge=1, le=99)
+    pause_statuses: list[str] = ["pending"]
+    targets: list[TargetSchema] = []
+
+
+class PolicyPatch(Schema):
+    name: str | None = Field(None, min_length=1, max_length=100)
+    order: int | None = Field(None, ge=0)
+    active: bool | None = None
+    calendar: int | None = None
+    warn_percent: int | None = Field(None, ge=1, le=99)
+    pause_statuses: list[str] | None = None
+    targets: list[TargetSchema] | None = None
+
+
+class PolicyOut(Schema):
+    id: int
+    name: str
+    order: int
+    active: bool
+    calendar: int = Field(alias="calendar_id")
+    organization: str | None = Field(None, alias="organization.slug")
+    kind: str
+    priority: int | None
+    product: str | None = Field(None, alias="product.slug")
+    config_item: int | None = Field(None, alias="config_item_id")
+    warn_percent: int
+    pause_statuses: list[str]
+    targets: list[TargetSchema]
+
+    @staticmethod
+    def resolve_targets(policy: Policy) -> list[Any]:
+        return list(policy.targets.all())
+
+
+def _calendars(request: ApiRequest):
+    return visible(
+        Calendar.objects.select_related("organization").prefetch_related("holidays"), request.auth
+    )
+
+
+def _calendar(request: ApiRequest, calendar_id: int) -> Calendar:
+    return get_object_or_404(_calendars(request), pk=calendar_id)
+
+
+@router.get("/sla/calendars", response=Page[CalendarOut])
+def list_calendars(request: ApiRequest, cursor: str | None = None, limit: int | None = None):
+    rows, next_url = paginate(
+        request, _calendars(request), order=("id",), limit=limit, cursor=cursor
+    )
+    return {"results": rows, "next": next_url}
+
+
+@router.post("/sla/calendars", response={201: CalendarOut})
+def create_calendar(request: ApiRequest, payload: CalendarIn):
+    organization = resolve_organization(payload.organization) if payload.organization else None
+    calendar = actions.create_calendar(
+        request.auth,
+        name=payload.name,
+        timezone_name=payload.timezone,
+        hours=payload.hours,
+        always=payload.always,
+        holidays=payload.holidays,
+        organization=organization,
+    )
+    return 201, _calendar(request, calendar.pk)
+
+
+@router.get("/sla/calendars/{calendar_id}", response=CalendarOut)
+def get_calendar(request: ApiRequest, calendar_id: int):
+    return _calendar(request, calendar_id)
+
+
+@router.patch("/sla/calendars/{calendar_id}", response=CalendarOut)
+def update_calendar(request: ApiRequest, calendar_id: int, payload: CalendarPatch):
+    changes = payload.dict(exclude_unset=True)
+    if "timezone" in changes:
+        changes["timezone_name"] = changes.pop("timezone")
+    actions.update_calendar(request.auth, _calendar(request, calendar_id), **changes)
+    return _calendar(request, calendar_id)
+
+
+@router.post("/sla/calendars/{calendar_id}/holidays/import", response=CalendarOut)
+def import_holidays(request: ApiRequest, calendar_id: int, payload: HolidayImportIn):
+    actions.import_holidays(request.auth, _calendar(request, calendar_id), **payload.dict())
+    return _calendar(request, calendar_id)
+
+
+@router.get("/sla/calendars/{calendar_id}/due", response=DueOut)
+def due(
+    request: ApiRequest,
+    calendar_id: int,
+    start: datetime,
+    minutes: int = Query(..., ge=0, le=10_000_000),
+):
+    """The instant `minutes` business minutes after `start` (ISO 8601 with an offset)."""
+    if start.tzinfo is None:
+        raise Invalid("start needs a UTC offset, e.g. 2026-12-01T09:00:00+01:00.", field="start")
+    schedule = _calendar(request, calendar_id).schedule()
+    try:
+        return {"due": businesstime.add(schedule, start, minutes * 60)}
+    except businesstime.ScheduleError as exc:
+        raise Invalid(str(exc), field="minutes") from None
+
+
+def _policies(request: ApiRequest):
+    return visible(
+        Policy.objects.select_related("organization", "product").prefetch_related("targets"),
+        request.auth,
+    )
+
+
+def _policy_fields(request: ApiRequest, data: dict) -> dict:
+    if "calendar" in data:
+        found = visible(Calendar.objects.all(), request.auth).filter(pk=data["calendar"]).first()
+        if found is None:
+            raise Invalid(f"No calendar {data['calendar']}.", field="calendar")
+        data["calendar"] = found
+    if data.get("organization") is not None:
+        data["organization"] = resolve_organization(data["organization"])
+    if data.get("product"):
+        product = Product.objects.filter(slug=data["product"]).first()
+        if product is None:
+            raise Invalid(f"No product '{data['product']}'.", field="product")
+        data["product"] = product
+    if data.get("config_item") is not None:
+        item = (
+            visible(ConfigItem.objects.all(), request.auth).filter(pk=data["config_item"]).first()
+        )
+        if item is None:
+            raise Invalid(f"No configuration item {data['config_item']}.", field="config_item")
+        data["config_item"] = item
+    return data
+
+
+@router.get("/sla/policies", response=Page[PolicyOut])
+def list_policies(request: ApiRequest, cursor: str | None = None, limit: int | None = None):
+    rows, next_url = paginate(
+        request, _policies(request), order=("order", "id"), limit=limit, cursor=cursor
+    )
+    return {"results": rows, "next": next_url}
+
+
+@router.post("/sla/policies", response={201: PolicyOut})
+def create_policy(request: ApiRequest, payload: PolicyIn):
+    policy = actions.create_policy(request.auth, **_policy_fields(request, payload.dict()))
+    return 201, get_object_or_404(_policies(request), pk=policy.pk)
+
+
+@router.get("/sla/policies/{policy_id}", response=PolicyOut)
+def get_policy(request: ApiRequest, policy_id: int):
+    return get_object_or_404(_policies(request), pk=policy_id)
+
+
+@router.patch("/sla/policies/{policy_id}", response=PolicyOut)
+def update_policy(request: ApiRequest, policy_id: int, payload: PolicyPatch):
+    policy = get_policy(request, policy_id)
+    actions.update_policy(
+        request.auth, policy, **_policy_fields(request, payload.dict(exclude_unset=True))
+    )
+    return get_policy(request, policy_id)
