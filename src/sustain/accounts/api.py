@@ -6,7 +6,7 @@ from datetime import datetime
 
 from django.db.models import Q
 from django.shortcuts import get_object_or_404
-from ninja import Query, Router, Schema
+from ninja import Query, Router, Schema, Status
 from pydantic import Field
 
 from sustain.accounts import actions
@@ -128,7 +128,7 @@ def list_organizations(request: ApiRequest, filters: Query[ListFilters]):
 
 @router.post("/organizations", response={201: OrganizationOut})
 def create_organization(request: ApiRequest, payload: OrganizationIn):
-    return 201, actions.create_organization(request.auth, **payload.dict())
+    return Status(201, actions.create_organization(request.auth, **payload.dict()))
 
 
 @router.get("/organizations/{ref}", response=OrganizationOut)
@@ -162,7 +162,7 @@ def list_users(request: ApiRequest, filters: Query[ListFilters], role: Role | No
 def create_user(request: ApiRequest, payload: UserIn):
     data = payload.dict()
     data["organization"] = actions.resolve_organization(data["organization"])
-    return 201, actions.create_user(request.auth, **data)
+    return Status(201, actions.create_user(request.auth, **data))
 
 
 @router.get("/users/{user_id}", response=UserOut)
@@ -193,8 +193,11 @@ def create_team(request: ApiRequest, payload: TeamIn):
     actor = request.auth
     lead = _user_by_ref(actor, payload.lead, "lead") if payload.lead else None
     members = [_user_by_ref(actor, m, "members") for m in payload.members]
-    return 201, actions.create_team(
-        actor, name=payload.name, slug=payload.slug, lead=lead, members=members
+    return Status(
+        201,
+        actions.create_team(
+            actor, name=payload.name, slug=payload.slug, lead=lead, members=members
+        ),
     )
 
 
@@ -218,11 +221,11 @@ def create_token(request: ApiRequest, payload: TokenIn):
         expires_in_days=payload.expires_in_days,
         scope=payload.scope,
     )
-    return 201, {**TokenOut.from_orm(token).dict(), "token": raw}
+    return Status(201, {**TokenOut.from_orm(token).dict(), "token": raw})
 
 
 @router.delete("/tokens/{token_id}", response={204: None})
 def revoke_token(request: ApiRequest, token_id: int):
     token = get_object_or_404(request.auth.api_tokens, pk=token_id)
     actions.revoke_token(request.auth, token)
-    return 204, None
+    return Status(204, None)

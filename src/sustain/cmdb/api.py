@@ -7,7 +7,7 @@ from typing import Any
 
 from django.db.models import Q
 from django.shortcuts import get_object_or_404
-from ninja import Query, Router, Schema
+from ninja import Query, Router, Schema, Status
 from pydantic import Field
 
 from sustain.accounts.actions import resolve_organization
@@ -152,7 +152,7 @@ def list_products(request: ApiRequest, filters: Query[ListFilters]):
 
 @router.post("/products", response={201: ProductOut})
 def create_product(request: ApiRequest, payload: ProductIn):
-    return 201, actions.create_product(request.auth, **payload.dict())
+    return Status(201, actions.create_product(request.auth, **payload.dict()))
 
 
 @router.get("/products/{ref}", response=ProductOut)
@@ -163,12 +163,16 @@ def get_product(request: ApiRequest, ref: str):
 
 @router.post("/products/{ref}/versions", response={201: VersionOut})
 def add_version(request: ApiRequest, ref: str, payload: VersionIn):
-    return 201, actions.add_version(request.auth, get_product(request, ref), **payload.dict())
+    return Status(
+        201, actions.add_version(request.auth, get_product(request, ref), **payload.dict())
+    )
 
 
 @router.post("/products/{ref}/components", response={201: ComponentIn})
 def add_component(request: ApiRequest, ref: str, payload: ComponentIn):
-    return 201, actions.add_component(request.auth, get_product(request, ref), name=payload.name)
+    return Status(
+        201, actions.add_component(request.auth, get_product(request, ref), name=payload.name)
+    )
 
 
 @router.get("/config-items", response=Page[ConfigItemOut])
@@ -196,7 +200,7 @@ def create_config_item(request: ApiRequest, payload: ConfigItemIn):
     data["organization"] = resolve_organization(data["organization"])
     data["product"] = _product(data["product"])
     data["version"] = _version(data["product"], data["version"])
-    return 201, actions.create_config_item(request.auth, **data)
+    return Status(201, actions.create_config_item(request.auth, **data))
 
 
 @router.get("/config-items/{item_id}", response=ConfigItemOut)
@@ -230,4 +234,4 @@ def add_relation(request: ApiRequest, item_id: int, payload: RelationIn):
     target = visible(ConfigItem.objects.all(), request.auth).filter(pk=payload.target).first()
     if target is None:
         raise Invalid(f"No configuration item {payload.target}.", field="target")
-    return 201, actions.relate(request.auth, source, target, payload.kind)
+    return Status(201, actions.relate(request.auth, source, target, payload.kind))

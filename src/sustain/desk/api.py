@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.db import transaction
 from django.db.models import Q
 from django.http import Http404
-from ninja import File, Form, Query, Router
+from ninja import File, Form, Query, Router, Status
 from ninja.files import UploadedFile
 
 from sustain.accounts.actions import resolve_organization
@@ -75,7 +75,7 @@ def create_ticket(request: ApiRequest, payload: TicketIn):
             "parent": refs.ticket(actor, data["parent"], "parent"),
         },
     )
-    return 201, _ticket(request, ticket.key)
+    return Status(201, _ticket(request, ticket.key))
 
 
 @router.get("/tickets/{key}", response=TicketOut)
@@ -132,12 +132,15 @@ def list_comments(
 
 @router.post("/tickets/{key}/comments", response={201: CommentOut})
 def add_comment(request: ApiRequest, key: str, payload: CommentIn):
-    return 201, actions.add_comment(
-        request.auth,
-        _ticket(request, key),
-        payload.body,
-        is_public=payload.is_public,
-        channel="api",
+    return Status(
+        201,
+        actions.add_comment(
+            request.auth,
+            _ticket(request, key),
+            payload.body,
+            is_public=payload.is_public,
+            channel="api",
+        ),
     )
 
 
@@ -163,12 +166,15 @@ def list_attachments(request: ApiRequest, key: str):
 def add_attachment(
     request: ApiRequest, key: str, file: File[UploadedFile], is_public: Form[bool] = True
 ):
-    return 201, actions.add_attachment(
-        request.auth,
-        _ticket(request, key),
-        file.name or "attachment",
-        file.read(),
-        is_public=is_public,
+    return Status(
+        201,
+        actions.add_attachment(
+            request.auth,
+            _ticket(request, key),
+            file.name or "attachment",
+            file.read(),
+            is_public=is_public,
+        ),
     )
 
 
@@ -183,7 +189,7 @@ def list_links(request: ApiRequest, key: str):
 def add_link(request: ApiRequest, key: str, payload: LinkIn):
     actor = request.auth
     other = refs.required_ticket(actor, payload.target, "target")
-    return 201, actions.link(actor, _ticket(request, key), other, payload.kind)
+    return Status(201, actions.link(actor, _ticket(request, key), other, payload.kind))
 
 
 @router.get("/tickets/{key}/watchers", response=list[str])
@@ -197,7 +203,7 @@ def add_watcher(request: ApiRequest, key: str, payload: WatcherIn):
     """Watch a ticket yourself (no `user`), or, as an agent, add someone."""
     user = refs.user(request.auth, payload.user, "user") if payload.user else None
     actions.watch(request.auth, _ticket(request, key), user, on=True)
-    return 201, list_watchers(request, key)
+    return Status(201, list_watchers(request, key))
 
 
 @router.delete("/tickets/{key}/watchers/{email}", response=list[str])

@@ -6,7 +6,7 @@ from datetime import date, datetime
 from typing import Any
 
 from django.shortcuts import get_object_or_404
-from ninja import Query, Router, Schema
+from ninja import Query, Router, Schema, Status
 from pydantic import Field
 
 from sustain.accounts.actions import resolve_organization
@@ -152,7 +152,7 @@ def create_calendar(request: ApiRequest, payload: CalendarIn):
         holidays=payload.holidays,
         organization=organization,
     )
-    return 201, _calendar(request, calendar.pk)
+    return Status(201, _calendar(request, calendar.pk))
 
 
 @router.get("/sla/calendars/{calendar_id}", response=CalendarOut)
@@ -233,7 +233,7 @@ def list_policies(request: ApiRequest, cursor: str | None = None, limit: int | N
 @router.post("/sla/policies", response={201: PolicyOut})
 def create_policy(request: ApiRequest, payload: PolicyIn):
     policy = actions.create_policy(request.auth, **_policy_fields(request, payload.dict()))
-    return 201, get_object_or_404(_policies(request), pk=policy.pk)
+    return Status(201, get_object_or_404(_policies(request), pk=policy.pk))
 
 
 @router.get("/sla/policies/{policy_id}", response=PolicyOut)
