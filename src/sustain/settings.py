@@ -91,7 +91,10 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
             ],
-            "builtins": ["sustain.core.templatetags.sustain_tags"],
+            "builtins": [
+                "sustain.core.templatetags.sustain_tags",
+                "sustain.sla.templatetags.sla_tags",
+            ],
         },
     },
 ]
