@@ -17,6 +17,23 @@ from sustain.accounts.models import ApiToken, Organization, Role, Team, User
 from sustain.core import events
 from sustain.core.errors import Conflict, Forbidden, Invalid, NotFound
 
+SYSTEM_EMAIL = "system@sustain.invalid"
+
+
+def system_actor() -> User:
+    """The actor of what Sustain does by itself (escalations): an admin that cannot log in."""
+    user = User.objects.filter(email=SYSTEM_EMAIL).first()
+    if user is None:
+        provider = Organization.objects.filter(is_provider=True).order_by("id").first()
+        if provider is None:
+            provider = Organization.objects.create(
+                name="Provider", slug="provider", is_provider=True
+            )
+        user = User.objects.create_user(
+            SYSTEM_EMAIL, None, name="Sustain", organization=provider, role=Role.ADMIN
+        )
+    return user
+
 
 def require_admin(actor: User) -> None:
     if not actor.is_admin:

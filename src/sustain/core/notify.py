@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from django.conf import settings
@@ -18,6 +19,7 @@ def email(
     *,
     dedupe_key: str,
     headers: dict[str, str] | None = None,
+    not_before: datetime | None = None,
 ) -> None:
     """Queue one e-mail per recipient; subject and body come from `template`.subject/.txt."""
     context = {**context, "base_url": settings.BASE_URL}
@@ -28,6 +30,7 @@ def email(
             "email",
             {"to": [address], "subject": subject, "body": body, "headers": headers or {}},
             dedupe_key=f"{dedupe_key}:{address}",
+            not_before=not_before,
         )
 
 

@@ -44,13 +44,27 @@ def handler(kind: str) -> Callable[[Handler], Handler]:
     return register
 
 
-def enqueue(kind: str, payload: dict[str, Any], *, dedupe_key: str | None = None) -> None:
-    """Write a message in the current transaction; wake the worker once it commits."""
+def enqueue(
+    kind: str,
+    payload: dict[str, Any],
+    *,
+    dedupe_key: str | None = None,
+    not_before: datetime | None = None,
+) -> None:
+    """Write a message in the current transaction; wake the worker once it commits.
+
+    `not_before` holds delivery until then (notifications kept to working hours).
+    """
     if _paused.get():
         return
     try:
         with transaction.atomic():
-            OutboxMessage.objects.create(kind=kind, payload=payload, dedupe_key=dedupe_key)
+            OutboxMessage.objects.create(
+                kind=kind,
+                payload=payload,
+                dedupe_key=dedupe_key,
+                next_attempt_at=not_before or timezone.now(),
+            )
     except IntegrityError:
         if dedupe_key is None:
             raise

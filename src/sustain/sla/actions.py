@@ -10,11 +10,23 @@ from django.db import transaction
 from django.utils import timezone
 
 from sustain.accounts.actions import require_admin
-from sustain.accounts.models import Organization, User
+from sustain.accounts.models import Organization, Team, User
 from sustain.core import events
 from sustain.core.businesstime import Schedule, ScheduleError, parse_hours
-from sustain.core.errors import Conflict, Invalid
-from sustain.sla.models import Calendar, Holiday, Metric, Policy, Target
+from sustain.core.errors import Conflict, Forbidden, Invalid
+from sustain.sla.models import (
+    Calendar,
+    EscalationLevel,
+    EscalationRule,
+    Holiday,
+    Metric,
+    OnCallOverride,
+    OnCallParticipant,
+    OnCallSchedule,
+    Page,
+    Policy,
+    Target,
+)
 
 
 def _check_schedule(timezone_name: str, hours: dict, always: bool) -> None:
@@ -236,3 +248,166 @@ def _recompute_later(*, calendar_id: int | None = None, everything: bool = False
     transaction.on_commit(
         lambda: recompute_open_tickets(calendar_id=calendar_id, everything=everything)
     )
+
+
+def create_schedule(
+    actor: User,
+    *,
+    team: Any,
+    name: str,
+    slug: str,
+    participants: list[User],
+    rotation_start: date,
+    timezone_name: str = "UTC",
+    shift_hours: int = 24 * 7,
+    handover: Any = "09:00",
+    ack_minutes: int = 15,
+) -> OnCallSchedule:
+    """An on-call rotation for a team; participants take shifts in the order given."""
+    from datetime import time as time_of_day
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    if not (actor.is_admin or (team.lead_id == actor.pk)):
+        raise Forbidden("Only administrators and the team lead may set up on-call.")
+    try:
+        ZoneInfo(timezone_name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise Invalid(f"Unknown time zone '{timezone_name}'.", field="timezone") from None
+    if shift_hours <= 0:
+        raise Invalid("shift_hours must be positive.", field="shift_hours")
+    if not participants:
+        raise Invalid("A rotation needs at least one participant.", field="participants")
+    for person in participants:
+        if not person.is_agent:
+            raise Invalid(f"{person.email} is not an agent.", field="participants")
+    if isinstance(handover, str):
+        try:
+            handover = time_of_day.fromisoformat(handover)
+        except ValueError:
+            raise Invalid(f"'{handover}' is not a time (HH:MM).", field="handover") from None
+    with transaction.atomic():
+        if OnCallSchedule.objects.filter(slug=slug).exists():
+            raise Conflict(f"A schedule '{slug}' exists.", field="slug")
+        schedule = OnCallSchedule.objects.create(
+            team=team,
+            name=name,
+            slug=slug,
+            timezone=timezone_name,
+            shift_hours=shift_hours,
+            handover=handover,
+            rotation_start=rotation_start,
+            ack_minutes=ack_minutes,
+        )
+        OnCallParticipant.objects.bulk_create(
+            [
+                OnCallParticipant(schedule=schedule, user=p, position=i)
+                for i, p in enumerate(participants)
+            ]
+        )
+        events.record(
+            schedule,
+            "created",
+            actor=actor,
+            is_public=False,
+            after={"name": name, "participants": [p.email for p in participants]},
+        )
+    return schedule
+
+
+def add_override(
+    actor: User, schedule: OnCallSchedule, *, user: User, start: Any, end: Any
+) -> OnCallOverride:
+    if not (actor.is_manager or actor.pk == user.pk or schedule.team.lead_id == actor.pk):
+        raise Forbidden("Only managers, the team lead or the person taking the shift may override.")
+    if not user.is_agent:
+        raise Invalid(f"{user.email} is not an agent.", field="user")
+    if end <= start:
+        raise Invalid("The override must end after it starts.", field="end")
+    with transaction.atomic():
+        override = OnCallOverride.objects.create(schedule=schedule, user=user, start=start, end=end)
+        events.record(
+            schedule,
+            "override_added",
+            actor=actor,
+            is_public=False,
+            after={"user": user.email, "start": start.isoformat(), "end": end.isoformat()},
+        )
+    return override
+
+
+def acknowledge(actor: User, page: Page) -> Page:
+    """The paged person (or a manager) acknowledges: nobody else is paged for it."""
+    if actor.pk != page.user_id and not actor.is_manager:
+        raise Forbidden("Only the person paged or a manager may acknowledge.")
+    with transaction.atomic():
+        claimed = Page.objects.filter(pk=page.pk, acknowledged_at__isnull=True).update(
+            acknowledged_at=timezone.now()
+        )
+        if not claimed:
+            raise Conflict("This page is already acknowledged.")
+        page.refresh_from_db()
+        if page.ticket is not None:
+            events.record(
+                page.ticket,
+                "page_acknowledged",
+                actor=actor,
+                is_public=False,
+                after={"user": actor.name, "attempt": page.attempt},
+            )
+    return page
+
+
+def create_escalation_rule(actor: User, *, levels: list[dict], **fields: Any) -> EscalationRule:
+    """A rule and its levels; each level's actions are checked before anything is written."""
+    require_admin(actor)
+    if fields.get("condition") not in EscalationRule.Condition.values:
+        raise Invalid(
+            f"condition must be one of {', '.join(EscalationRule.Condition.values)}.",
+            field="condition",
+        )
+    if not levels:
+        raise Invalid("A rule needs at least one level.", field="levels")
+    for level in levels:
+        for action in level.get("actions", []):
+            check_escalation_action(action)
+    with transaction.atomic():
+        if EscalationRule.objects.filter(name=fields.get("name")).exists():
+            raise Conflict(f"A rule named '{fields.get('name')}' exists.", field="name")
+        rule = EscalationRule.objects.create(**fields)
+        EscalationLevel.objects.bulk_create(
+            [
+                EscalationLevel(
+                    rule=rule,
+                    level=i + 1,
+                    delay_minutes=lv.get("delay_minutes", 0),
+                    actions=lv.get("actions", []),
+                )
+                for i, lv in enumerate(levels)
+            ]
+        )
+        events.record(rule, "created", actor=actor, is_public=False, after={"name": rule.name})
+    return rule
+
+
+ACTIONS = {"notify", "page", "reassign", "raise_priority", "add_watchers"}
+RECIPIENTS = {"assignee", "team_lead", "managers", "on_call"}
+
+
+def check_escalation_action(action: dict) -> None:
+    kind = action.get("do")
+    if kind not in ACTIONS:
+        raise Invalid(
+            f"Each action's 'do' is one of {', '.join(sorted(ACTIONS))}.", field="levels.actions"
+        )
+    if kind == "notify" and action.get("who") not in RECIPIENTS:
+        raise Invalid(
+            f"notify 'who' is one of {', '.join(sorted(RECIPIENTS))}.", field="levels.actions"
+        )
+    if kind == "reassign" and not Team.objects.filter(slug=action.get("team") or "").exists():
+        raise Invalid(f"No team '{action.get('team')}'.", field="levels.actions")
+    if (
+        kind == "page"
+        and action.get("schedule")
+        and not OnCallSchedule.objects.filter(slug=action["schedule"]).exists()
+    ):
+        raise Invalid(f"No on-call schedule '{action['schedule']}'.", field="levels.actions")

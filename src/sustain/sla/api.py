@@ -5,11 +5,14 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
+from django.http import Http404
 from django.shortcuts import get_object_or_404
+from django.utils import timezone
 from ninja import Query, Router, Schema, Status
 from pydantic import Field
 
 from sustain.accounts.actions import resolve_organization
+from sustain.accounts.models import Team, User
 from sustain.cmdb.models import ConfigItem, Product
 from sustain.core import businesstime
 from sustain.core.api import Page
@@ -17,8 +20,9 @@ from sustain.core.errors import Invalid
 from sustain.core.http import ApiRequest
 from sustain.core.pagination import paginate
 from sustain.core.tenancy import visible
-from sustain.sla import actions
-from sustain.sla.models import Calendar, Metric, Policy
+from sustain.sla import actions, oncall
+from sustain.sla.models import Calendar, EscalationRule, Metric, OnCallSchedule, Policy
+from sustain.sla.models import Page as OnCallPage
 
 router = Router(tags=["sla"])
 
@@ -248,3 +252,225 @@ def update_policy(request: ApiRequest, policy_id: int, payload: PolicyPatch):
         request.auth, policy, **_policy_fields(request, payload.dict(exclude_unset=True))
     )
     return get_policy(request, policy_id)
+
+
+# --- on-call ---------------------------------------------------------------------------
+class ScheduleIn(Schema):
+    team: str
+    name: str = Field(min_length=1, max_length=100)
+    slug: str = Field(min_length=1, max_length=60, pattern=r"^[-a-zA-Z0-9_]+$")
+    participants: list[str] = Field(
+        min_length=1, description="E-mail addresses, in rotation order."
+    )
+    rotation_start: date
+    timezone: str = "UTC"
+    shift_hours: int = Field(24 * 7, ge=1, le=24 * 366)
+    handover: str = Field("09:00", pattern=r"^\d{2}:\d{2}$")
+    ack_minutes: int = Field(15, ge=1, le=24 * 60)
+
+
+class ScheduleOut(Schema):
+    id: int
+    slug: str
+    name: str
+    team: str = Field(alias="team.slug")
+    timezone: str
+    shift_hours: int
+    handover: str
+    rotation_start: date
+    ack_minutes: int
+    participants: list[str]
+
+    @staticmethod
+    def resolve_handover(schedule: OnCallSchedule) -> str:
+        return schedule.handover.strftime("%H:%M")
+
+    @staticmethod
+    def resolve_participants(schedule: OnCallSchedule) -> list[str]:
+        return [p.user.email for p in schedule.participants.all()]
+
+
+class OnCallNowOut(Schema):
+    schedule: str
+    at: datetime
+    user: str | None
+    name: str | None
+    source: str
+
+
+class OverrideIn(Schema):
+    user: str
+    start: datetime
+    end: datetime
+
+
+class PageOut(Schema):
+    id: int
+    schedule: str = Field(alias="schedule.slug")
+    ticket: str | None = Field(None, alias="ticket.key")
+    user: str = Field(alias="user.email")
+    reason: str
+    attempt: int
+    created_at: datetime
+    ack_due_at: datetime
+    acknowledged_at: datetime | None
+    escalated_at: datetime | None
+
+
+def _schedules(request: ApiRequest):
+    return visible(
+        OnCallSchedule.objects.select_related("team").prefetch_related("participants__user"),
+        request.auth,
+    )
+
+
+def _schedule(request: ApiRequest, slug: str) -> OnCallSchedule:
+    return get_object_or_404(_schedules(request), slug=slug)
+
+
+def _agent(request: ApiRequest, email: str, field: str) -> User:
+    user = visible(User.objects.all(), request.auth).filter(email__iexact=email).first()
+    if user is None:
+        raise Invalid(f"No user '{email}'.", field=field)
+    return user
+
+
+@router.get("/oncall", response=list[ScheduleOut], tags=["on-call"])
+def list_schedules(request: ApiRequest):
+    return list(_schedules(request).order_by("name")[:200])
+
+
+@router.post("/oncall", response={201: ScheduleOut}, tags=["on-call"])
+def create_schedule(request: ApiRequest, payload: ScheduleIn):
+    team = visible(Team.objects.all(), request.auth).filter(slug=payload.team).first()
+    if team is None:
+        raise Invalid(f"No team '{payload.team}'.", field="team")
+    data = payload.dict()
+    data.update(
+        team=team,
+        participants=[_agent(request, e, "participants") for e in payload.participants],
+        timezone_name=data.pop("timezone"),
+    )
+    schedule = actions.create_schedule(request.auth, **data)
+    return Status(201, _schedule(request, schedule.slug))
+
+
+@router.get("/oncall/pages", response=list[PageOut], tags=["on-call"])
+def list_pages(request: ApiRequest, open_only: bool = True):
+    """Pages sent to you (managers: to everyone), newest first."""
+    pages = OnCallPage.objects.select_related("schedule", "ticket", "user").order_by("-id")
+    if not request.auth.is_manager:
+        pages = pages.filter(user=request.auth)
+    if open_only:
+        pages = pages.filter(acknowledged_at__isnull=True, escalated_at__isnull=True)
+    return list(pages[:200])
+
+
+@router.post("/oncall/pages/{page_id}/ack", response=PageOut, tags=["on-call"])
+def acknowledge(request: ApiRequest, page_id: int):
+    page = get_object_or_404(
+        OnCallPage.objects.select_related("schedule", "ticket", "user"), pk=page_id
+    )
+    if not request.auth.is_agent:
+        raise Http404("No such page.")
+    actions.acknowledge(request.auth, page)
+    return page
+
+
+@router.get("/oncall/{slug}", response=ScheduleOut, tags=["on-call"])
+def get_schedule(request: ApiRequest, slug: str):
+    return _schedule(request, slug)
+
+
+@router.get("/oncall/{slug}/now", response=OnCallNowOut, tags=["on-call"])
+def on_call_now(request: ApiRequest, slug: str, at: datetime | None = None):
+    """Who is on call now, or at `at` (ISO 8601 with an offset)."""
+    if at is not None and at.tzinfo is None:
+        raise Invalid("at needs a UTC offset.", field="at")
+    when = at or timezone.now()
+    schedule = _schedule(request, slug)
+    user, source = oncall.on_call(schedule, when)
+    return {
+        "schedule": schedule.slug,
+        "at": when,
+        "user": getattr(user, "email", None),
+        "name": getattr(user, "name", None),
+        "source": source,
+    }
+
+
+@router.post("/oncall/{slug}/overrides", response={201: OnCallNowOut}, tags=["on-call"])
+def add_override(request: ApiRequest, slug: str, payload: OverrideIn):
+    for field in ("start", "end"):
+        if getattr(payload, field).tzinfo is None:
+            raise Invalid(f"{field} needs a UTC offset.", field=field)
+    schedule = _schedule(request, slug)
+    user = _agent(request, payload.user, "user")
+    actions.add_override(request.auth, schedule, user=user, start=payload.start, end=payload.end)
+    return Status(201, on_call_now(request, slug, payload.start))
+
+
+# --- escalation rules --------------------------------------------------------------------
+class LevelSchema(Schema):
+    delay_minutes: int = Field(0, ge=0, le=60 * 24 * 30)
+    actions: list[dict[str, Any]] = Field(
+        min_length=1, examples=[[{"do": "notify", "who": "team_lead"}, {"do": "raise_priority"}]]
+    )
+
+
+class RuleIn(Schema):
+    name: str = Field(min_length=1, max_length=100)
+    condition: EscalationRule.Condition
+    minutes: int = Field(0, ge=0, le=60 * 24 * 30)
+    metric: Metric | None = None
+    urgent: bool = False
+    organization: int | str | None = None
+    priority: int | None = Field(None, ge=1, le=4)
+    team: str | None = None
+    levels: list[LevelSchema] = Field(min_length=1)
+
+
+class RuleOut(Schema):
+    id: int
+    name: str
+    active: bool
+    condition: str
+    minutes: int
+    metric: str
+    urgent: bool
+    organization: str | None = Field(None, alias="organization.slug")
+    priority: int | None
+    team: str | None = Field(None, alias="team.slug")
+    levels: list[LevelSchema]
+
+    @staticmethod
+    def resolve_levels(rule: EscalationRule) -> list[Any]:
+        return list(rule.levels.all())
+
+
+def _rules(request: ApiRequest):
+    return visible(
+        EscalationRule.objects.select_related("organization", "team").prefetch_related("levels"),
+        request.auth,
+    )
+
+
+@router.get("/sla/escalation-rules", response=list[RuleOut])
+def list_rules(request: ApiRequest):
+    return list(_rules(request)[:500])
+
+
+@router.post("/sla/escalation-rules", response={201: RuleOut})
+def create_rule(request: ApiRequest, payload: RuleIn):
+    data = payload.dict()
+    levels = data.pop("levels")
+    data["metric"] = data["metric"] or ""
+    if data["organization"] is not None:
+        data["organization"] = resolve_organization(data["organization"])
+    if data["team"]:
+        team = visible(Team.objects.all(), request.auth).filter(slug=data["team"]).first()
+        if team is None:
+            raise Invalid(f"No team '{data['team']}'.", field="team")
+        data["team"] = team
+    rule = actions.create_escalation_rule(request.auth, levels=levels, **data)
+    return Status(201, get_object_or_404(_rules(request), pk=rule.pk))

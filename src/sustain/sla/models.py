@@ -162,3 +162,191 @@ class Clock(models.Model):
 
     def __str__(self) -> str:
         return f"{self.ticket_id} {self.metric} {self.state}"
+
+
+class OnCallSchedule(models.Model):
+    """A team's rotation: participants in order, each on call for one shift from the hand-over."""
+
+    team = models.ForeignKey(
+        "accounts.Team", on_delete=models.CASCADE, related_name="oncall_schedules"
+    )
+    name = models.CharField(max_length=100)
+    slug = models.SlugField(max_length=60, unique=True)
+    timezone = models.CharField(max_length=64, default="UTC")
+    shift_hours = models.PositiveIntegerField(default=24 * 7, help_text="Shift length in hours.")
+    handover = models.TimeField(default="09:00", help_text="Local wall-clock time of hand-over.")
+    rotation_start = models.DateField(
+        help_text="The first participant's first shift starts on this day."
+    )
+    ack_minutes = models.PositiveIntegerField(
+        default=15, help_text="Page the next person when a page is not acknowledged within this."
+    )
+
+    tenant_field = None
+    customer_visible = False
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class OnCallParticipant(models.Model):
+    schedule = models.ForeignKey(
+        OnCallSchedule, on_delete=models.CASCADE, related_name="participants"
+    )
+    user = models.ForeignKey("accounts.User", on_delete=models.CASCADE, related_name="+")
+    position = models.PositiveIntegerField()
+
+    tenant_field = None
+    customer_visible = False
+
+    class Meta:
+        ordering = ["position"]
+        constraints = [
+            models.UniqueConstraint(fields=["schedule", "position"], name="oncall_unique_position")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.position}: {self.user_id}"
+
+
+class OnCallOverride(models.Model):
+    """Someone else takes the pager from `start` to `end`; the newest override wins."""
+
+    schedule = models.ForeignKey(OnCallSchedule, on_delete=models.CASCADE, related_name="overrides")
+    user = models.ForeignKey("accounts.User", on_delete=models.CASCADE, related_name="+")
+    start = models.DateTimeField()
+    end = models.DateTimeField()
+    created_at = models.DateTimeField(default=now)
+
+    tenant_field = None
+    customer_visible = False
+
+    class Meta:
+        ordering = ["start"]
+        indexes = [
+            models.Index(fields=["schedule", "start", "end"], name="oncall_override_span_idx")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} {self.start}–{self.end}"
+
+
+class Page(models.Model):
+    """A page to the person on call; unacknowledged, it passes to the next participant."""
+
+    schedule = models.ForeignKey(OnCallSchedule, on_delete=models.CASCADE, related_name="pages")
+    ticket = models.ForeignKey(
+        "desk.Ticket", null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+    user = models.ForeignKey("accounts.User", on_delete=models.CASCADE, related_name="pages")
+    reason = models.CharField(max_length=300)
+    attempt = models.PositiveIntegerField(default=1)
+    created_at = models.DateTimeField(default=now)
+    ack_due_at = models.DateTimeField()
+    acknowledged_at = models.DateTimeField(null=True, blank=True)
+    escalated_at = models.DateTimeField(null=True, blank=True)
+
+    tenant_field = None
+    customer_visible = False
+
+    class Meta:
+        indexes = [
+            # The sweep: WHERE acknowledged_at IS NULL AND escalated_at IS NULL AND ack_due_at <= now
+            models.Index(
+                fields=["acknowledged_at", "escalated_at", "ack_due_at"], name="page_unacked_idx"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"page {self.pk} to {self.user_id}"
+
+
+class EscalationRule(models.Model):
+    class Condition(models.TextChoices):
+        SLA_WARNING = "sla_warning"
+        SLA_BREACH = "sla_breach"
+        UNASSIGNED = "unassigned", "unassigned for N minutes"
+        NO_AGENT_UPDATE = "no_agent_update", "no agent update for N minutes"
+        P1_OPENED = "p1_opened", "a P1 opened"
+
+    name = models.CharField(max_length=100, unique=True)
+    active = models.BooleanField(default=True)
+    condition = models.CharField(max_length=20, choices=Condition.choices)
+    minutes = models.PositiveIntegerField(
+        default=0, help_text="N for the 'for N minutes' conditions."
+    )
+    metric = models.CharField(max_length=20, choices=Metric.choices, blank=True, default="")
+    urgent = models.BooleanField(
+        default=False,
+        help_text="Notify at any hour; otherwise notifications wait for working hours.",
+    )
+    # Scope; empty means any.
+    organization = models.ForeignKey(
+        "accounts.Organization", null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+    priority = models.PositiveSmallIntegerField(null=True, blank=True)
+    team = models.ForeignKey(
+        "accounts.Team", null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+    created_at = models.DateTimeField(default=now)
+
+    tenant_field = None
+    customer_visible = False
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class EscalationLevel(models.Model):
+    """Level n fires `delay_minutes` after the rule's condition began, once per ticket and clock.
+
+    actions: [{"do": "notify", "who": "assignee" | "team_lead" | "managers" | "on_call"},
+              {"do": "page", "schedule": "<slug>"}, {"do": "reassign", "team": "<slug>"},
+              {"do": "raise_priority"}, {"do": "add_watchers", "users": ["<email>", …]}]
+    """
+
+    rule = models.ForeignKey(EscalationRule, on_delete=models.CASCADE, related_name="levels")
+    level = models.PositiveSmallIntegerField()
+    delay_minutes = models.PositiveIntegerField(default=0)
+    actions = models.JSONField(default=list)
+
+    tenant_field = None
+    customer_visible = False
+
+    class Meta:
+        ordering = ["level"]
+        constraints = [
+            models.UniqueConstraint(fields=["rule", "level"], name="escalation_unique_level")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.rule} level {self.level}"
+
+
+class EscalationFiring(models.Model):
+    """That a level fired for a ticket in one cycle; the unique key makes it happen once."""
+
+    level = models.ForeignKey(EscalationLevel, on_delete=models.CASCADE, related_name="firings")
+    ticket = models.ForeignKey("desk.Ticket", on_delete=models.CASCADE, related_name="+")
+    cycle = models.CharField(
+        max_length=80, help_text="The clock and its cycle, or the silence it answers."
+    )
+    fired_at = models.DateTimeField(default=now)
+
+    tenant_field = "ticket__organization"
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["level", "ticket", "cycle"], name="escalation_fires_once"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.level} on {self.ticket_id}"

@@ -9,8 +9,12 @@ from sustain.sla import sweep
 
 
 @db_periodic_task(crontab(minute="*"))
-def sweep_clocks() -> tuple[int, int]:
-    return sweep.sweep()
+def sweep_clocks() -> tuple[int, int, int, int]:
+    """Every minute: warnings and breaches, then escalation levels and unanswered pages."""
+    from sustain.sla import escalation
+
+    warned, breached = sweep.sweep()
+    return warned, breached, escalation.escalate_due(), escalation.escalate_pages()
 
 
 @db_task()
