@@ -17,5 +17,6 @@ urlpatterns = [
     path("api/", api.urls),
     path("desk/", include("sustain.desk.urls")),
     path("portal/", include("sustain.desk.portal_urls")),
+    path("sla/", include("sustain.sla.urls")),
     path("attachments/<int:attachment_id>", desk_views.download_attachment, name="attachment"),
 ]

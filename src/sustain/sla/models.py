@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import time
+
 from django.db import models
 from django.utils.timezone import now
 
@@ -174,7 +176,7 @@ class OnCallSchedule(models.Model):
     slug = models.SlugField(max_length=60, unique=True)
     timezone = models.CharField(max_length=64, default="UTC")
     shift_hours = models.PositiveIntegerField(default=24 * 7, help_text="Shift length in hours.")
-    handover = models.TimeField(default="09:00", help_text="Local wall-clock time of hand-over.")
+    handover = models.TimeField(default=time(9, 0), help_text="Local wall-clock time of hand-over.")
     rotation_start = models.DateField(
         help_text="The first participant's first shift starts on this day."
     )

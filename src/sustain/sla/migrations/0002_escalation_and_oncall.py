@@ -3,6 +3,8 @@
 import django.db.models.deletion
 import django.utils.timezone
 from django.conf import settings
+import datetime
+
 from django.db import migrations, models
 
 
@@ -56,7 +58,7 @@ class Migration(migrations.Migration):
                 ('slug', models.SlugField(max_length=60, unique=True)),
                 ('timezone', models.CharField(default='UTC', max_length=64)),
                 ('shift_hours', models.PositiveIntegerField(default=168, help_text='Shift length in hours.')),
-                ('handover', models.TimeField(default='09:00', help_text='Local wall-clock time of hand-over.')),
+                ('handover', models.TimeField(default=datetime.time(9, 0), help_text='Local wall-clock time of hand-over.')),
                 ('rotation_start', models.DateField(help_text="The first participant's first shift starts on this day.")),
                 ('ack_minutes', models.PositiveIntegerField(default=15, help_text='Page the next person when a page is not acknowledged within this.')),
                 ('team', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='oncall_schedules', to='accounts.team')),

@@ -1,0 +1,78 @@
+"""SLA pages for agents: calendars with the what-if due date, on-call now, one's pages."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from django.contrib import messages
+from django.http import HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.views.decorators.http import require_POST
+
+from sustain.core import businesstime
+from sustain.core.errors import ActionError
+from sustain.core.http import AuthedRequest
+from sustain.core.tenancy import visible
+from sustain.desk.views import agent_required
+from sustain.sla import actions, oncall
+from sustain.sla.models import Calendar, OnCallSchedule, Page, Policy
+
+
+@agent_required
+def calendars(request: AuthedRequest) -> HttpResponse:
+    return render(
+        request,
+        "sla/calendars.html",
+        {
+            "calendars": visible(Calendar.objects.prefetch_related("holidays"), request.user),
+            "policies": visible(
+                Policy.objects.select_related("calendar").prefetch_related("targets"), request.user
+            ),
+        },
+    )
+
+
+@agent_required
+def calendar(request: AuthedRequest, calendar_id: int) -> HttpResponse:
+    """The calendar, and "when is N business minutes after T?" answered in place."""
+    found = get_object_or_404(visible(Calendar.objects.all(), request.user), pk=calendar_id)
+    context: dict = {"calendar": found, "holidays": found.holidays.all()}
+    start_text, minutes_text = request.GET.get("start", ""), request.GET.get("minutes", "")
+    if start_text and minutes_text:
+        try:
+            start = datetime.fromisoformat(start_text)
+            if timezone.is_naive(start):
+                start = timezone.make_aware(start, found.schedule().zone)
+            minutes = int(minutes_text)
+            if minutes < 0:
+                raise ValueError("negative")
+            context["due"] = businesstime.add(found.schedule(), start, minutes * 60)
+            context["start"] = start
+        except (ValueError, businesstime.ScheduleError) as exc:
+            context["error"] = f"Give a start time and a whole number of minutes ({exc})."
+    template = "sla/_whatif.html" if request.htmx else "sla/calendar.html"
+    return render(request, template, context, status=422 if "error" in context else 200)
+
+
+@agent_required
+def on_call(request: AuthedRequest) -> HttpResponse:
+    now = timezone.now()
+    schedules = OnCallSchedule.objects.select_related("team").prefetch_related("participants__user")
+    rows = [(schedule, *oncall.on_call(schedule, now)) for schedule in schedules]
+    pages = Page.objects.select_related("schedule", "ticket").filter(
+        user=request.user, acknowledged_at__isnull=True, escalated_at__isnull=True
+    )
+    return render(request, "sla/oncall.html", {"rows": rows, "pages": pages, "now": now})
+
+
+@agent_required
+@require_POST
+def acknowledge(request: AuthedRequest, page_id: int) -> HttpResponse:
+    page = get_object_or_404(Page.objects.all(), pk=page_id)
+    try:
+        actions.acknowledge(request.user, page)
+        messages.success(request, "Acknowledged: nobody else will be paged for it.")
+    except ActionError as exc:
+        messages.error(request, exc.message)
+    return redirect("sla:oncall")
