@@ -508,11 +508,22 @@ def merge(actor: User, duplicate: Ticket, *, into: Ticket) -> TicketLink:
         raise Invalid("A ticket cannot be a duplicate of itself.", field="target")
     if into.organization_id != duplicate.organization_id:
         raise Invalid("Only tickets of the same organization can be merged.", field="target")
-    if not into.is_open:
-        raise Conflict(f"{into.key} is {into.status}; merge into an open ticket.", field="target")
-    if not duplicate.is_open:
-        raise Conflict(f"{duplicate.key} is already {duplicate.status}.", field="source")
     with transaction.atomic():
+        # Read both statuses again under a row lock: a merge or a close that committed since
+        # the caller loaded the tickets must not be merged over (it is a conflict, not an error).
+        current = dict(
+            Ticket.objects.select_for_update()
+            .filter(pk__in=[duplicate.pk, into.pk])
+            .order_by("pk")
+            .values_list("pk", "status")
+        )
+        duplicate.status, into.status = current[duplicate.pk], current[into.pk]
+        if not into.is_open:
+            raise Conflict(
+                f"{into.key} is {into.status}; merge into an open ticket.", field="target"
+            )
+        if not duplicate.is_open:
+            raise Conflict(f"{duplicate.key} is already {duplicate.status}.", field="source")
         moved = duplicate.comments.update(ticket=into)
         duplicate.attachments.update(ticket=into)
         into.watchers.add(*duplicate.watchers.all())
