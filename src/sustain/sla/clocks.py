@@ -13,6 +13,7 @@ from typing import Any
 from sustain.core import businesstime, events
 from sustain.core.businesstime import Schedule
 from sustain.core.events import for_target
+from sustain.sla.config import Config, current
 from sustain.sla.models import Clock, Metric, Policy
 
 STOPPED_STATUSES = {"resolved", "closed", "cancelled"}
@@ -20,10 +21,11 @@ DEFAULT_PAUSE = ["pending"]
 OPENING_METRICS = (Metric.FIRST_RESPONSE, Metric.RESOLUTION)
 
 
-def policy_for(ticket: Any) -> Policy | None:
+def policy_for(ticket: Any, config: Config | None = None) -> Policy | None:
     """The first active policy, in order, whose conditions all match the ticket."""
+    config = config or current()
     product_id = ticket.affected_ci.product_id if ticket.affected_ci_id else None
-    for policy in Policy.objects.filter(active=True).select_related("calendar"):
+    for policy in config.policies:
         if policy.organization_id and policy.organization_id != ticket.organization_id:
             continue
         if policy.kind and policy.kind != ticket.kind:
@@ -36,10 +38,6 @@ def policy_for(ticket: Any) -> Policy | None:
             continue
         return policy
     return None
-
-
-def _targets(policy: Policy, priority: int) -> dict[str, int]:
-    return {t.metric: t.minutes * 60 for t in policy.targets.filter(priority=priority)}
 
 
 def _pause_statuses(policy: Policy) -> set[str]:
@@ -64,11 +62,12 @@ def _advance(clock: Clock, schedule: Schedule, now: datetime) -> None:
 
 def start(ticket: Any, now: datetime) -> list[Clock]:
     """First response and resolution clocks for a new ticket, when a policy applies."""
-    policy = policy_for(ticket)
+    config = current()
+    policy = policy_for(ticket, config)
     if policy is None:
         return []
-    targets = _targets(policy, ticket.priority)
-    schedule = policy.calendar.schedule()
+    targets = config.targets_for(policy, ticket.priority)
+    schedule = config.schedule(policy)
     paused = ticket.status in _pause_statuses(policy)
     clocks = []
     for metric in OPENING_METRICS:
@@ -111,9 +110,10 @@ def _stop(clock: Clock, schedule: Schedule, now: datetime, *, met: bool) -> None
 def status_changed(ticket: Any, old: str, new: str, now: datetime) -> list[Clock]:
     """Pause, resume, meet or reopen the ticket's clocks after a status change."""
     changed = []
-    for clock in ticket.clocks.select_related("policy__calendar"):
+    config = current()
+    for clock in ticket.clocks.select_related("policy"):
         policy = clock.policy
-        schedule = policy.calendar.schedule()
+        schedule = config.schedules[policy.calendar_id]
         pause = _pause_statuses(policy)
         state = clock.state
         if new in ("resolved", "closed"):
@@ -148,19 +148,20 @@ def status_changed(ticket: Any, old: str, new: str, now: datetime) -> list[Clock
 def public_reply(ticket: Any, author: Any, now: datetime) -> list[Clock]:
     """An agent's public reply meets first response and next update; a customer's starts next update."""
     changed = []
-    clocks = {c.metric: c for c in ticket.clocks.select_related("policy__calendar")}
+    config = current()
+    clocks = {c.metric: c for c in ticket.clocks.select_related("policy")}
     if author is not None and author.is_agent:
         for metric in (Metric.FIRST_RESPONSE, Metric.NEXT_UPDATE):
             clock = clocks.get(metric)
             if clock is not None and clock.met_at is None and clock.state != Clock.State.MET:
-                _stop(clock, clock.policy.calendar.schedule(), now, met=True)
+                _stop(clock, config.schedules[clock.policy.calendar_id], now, met=True)
                 clock.save()
                 changed.append(clock)
         return changed
-    policy = policy_for(ticket)
+    policy = policy_for(ticket, config)
     if policy is None:
         return changed
-    target = _targets(policy, ticket.priority).get(Metric.NEXT_UPDATE)
+    target = config.targets_for(policy, ticket.priority).get(Metric.NEXT_UPDATE)
     if target is None:
         return changed
     clock = clocks.get(Metric.NEXT_UPDATE) or Clock(ticket=ticket, metric=Metric.NEXT_UPDATE)
@@ -169,18 +170,26 @@ def public_reply(ticket: Any, author: Any, now: datetime) -> list[Clock]:
     clock.state, clock.elapsed_seconds = Clock.State.RUNNING, 0
     clock.started_at = clock.counted_until = now
     clock.met_at = clock.breached_at = clock.warned_at = None
-    _schedule_deadlines(clock, policy, policy.calendar.schedule(), now)
+    _schedule_deadlines(clock, policy, config.schedule(policy), now)
     clock.save()
     return [clock]
 
 
 def status_history(ticket: Any) -> list[tuple[datetime, str]]:
     """(since, status) pairs read from the ticket's events, oldest first."""
-    history = [(ticket.created_at, "new")]
-    for event in for_target(ticket).only("created_at", "after", "verb"):
-        status = event.after.get("status")
+    rows = for_target(ticket).values_list("created_at", "after")
+    return history_from(ticket.created_at, rows)
+
+
+def history_from(
+    created_at: datetime, rows: Iterable[tuple[datetime, dict]]
+) -> list[tuple[datetime, str]]:
+    """(since, status) pairs from (created_at, after) event rows in order."""
+    history = [(created_at, "new")]
+    for when, after in rows:
+        status = (after or {}).get("status")
         if status and status != history[-1][1]:
-            history.append((event.created_at, status))
+            history.append((when, status))
     return history
 
 
@@ -203,23 +212,36 @@ def counted_seconds(
     return total
 
 
-def recompute(ticket: Any, now: datetime) -> list[Clock]:
-    """Recompute every clock of a ticket from its history under the policy that applies now."""
-    policy = policy_for(ticket)
-    existing = {c.metric: c for c in ticket.clocks.all()}
+def recompute(
+    ticket: Any,
+    now: datetime,
+    *,
+    config: Config | None = None,
+    history: list[tuple[datetime, str]] | None = None,
+    existing: list[Clock] | None = None,
+    save: bool = True,
+) -> list[Clock]:
+    """Recompute every clock of a ticket from its history under the policy that applies now.
+
+    Batch callers pass the configuration, the history and the clocks they fetched for many
+    tickets at once, and save the returned clocks themselves (save=False).
+    """
+    config = config or current()
+    policy = policy_for(ticket, config)
+    by_metric = {c.metric: c for c in (ticket.clocks.all() if existing is None else existing)}
     if policy is None:
         Clock.objects.filter(
             ticket=ticket, state__in=[Clock.State.RUNNING, Clock.State.PAUSED]
         ).delete()
         return []
-    targets = _targets(policy, ticket.priority)
-    schedule = policy.calendar.schedule()
+    targets = config.targets_for(policy, ticket.priority)
+    schedule = config.schedule(policy)
     pause = _pause_statuses(policy)
-    history = status_history(ticket)
-    current = history[-1][1]
+    history = history if history is not None else status_history(ticket)
+    status_now = history[-1][1]
     result = []
     for metric, target in targets.items():
-        clock = existing.get(metric)
+        clock = by_metric.get(metric)
         if clock is None:
             if metric == Metric.NEXT_UPDATE:
                 continue  # started by a customer's message, not by a recompute
@@ -231,16 +253,17 @@ def recompute(ticket: Any, now: datetime) -> list[Clock]:
         if clock.met_at is not None:
             clock.state = Clock.State.BREACHED if clock.breached_at else Clock.State.MET
             clock.due_at = clock.warn_at = None
-        elif current in pause or current in STOPPED_STATUSES:
+        elif status_now in pause or status_now in STOPPED_STATUSES:
             clock.state = Clock.State.BREACHED if clock.breached_at else Clock.State.PAUSED
             clock.due_at = clock.warn_at = None
         else:
             clock.state = Clock.State.BREACHED if clock.breached_at else Clock.State.RUNNING
             if clock.state == Clock.State.RUNNING:
                 _schedule_deadlines(clock, policy, schedule, now)
-        clock.save()
+        if save:
+            clock.save()
         result.append(clock)
-    stale = [c.pk for m, c in existing.items() if m not in targets]
+    stale = [c.pk for m, c in by_metric.items() if m not in targets]
     Clock.objects.filter(pk__in=stale).delete()
     return result
 

@@ -23,6 +23,7 @@ from sustain.core.errors import ActionError
 from sustain.desk import actions as desk
 from sustain.desk.models import OPEN_STATUSES, Ticket
 from sustain.sla import clocks, oncall
+from sustain.sla.config import current
 from sustain.sla.models import (
     Clock,
     EscalationFiring,
@@ -98,7 +99,7 @@ def _hold_until(rule: EscalationRule, ticket: Ticket, now: datetime) -> datetime
     policy = clocks.policy_for(ticket)
     if policy is None:
         return None
-    start = businesstime.next_working(policy.calendar.schedule(), now)
+    start = businesstime.next_working(current().schedule(policy), now)
     return start if start > now else None
 
 

@@ -41,7 +41,9 @@ class Calendar(models.Model):
         return self.name
 
     def schedule(self) -> Schedule:
-        holidays = frozenset(self.holidays.values_list("date", flat=True))
+        return self.schedule_with(frozenset(self.holidays.values_list("date", flat=True)))
+
+    def schedule_with(self, holidays: frozenset) -> Schedule:
         return Schedule(self.timezone, parse_hours(self.hours or {}), holidays, always=self.always)
 
 

@@ -1,24 +1,70 @@
-"""Recomputing the clocks of open tickets after a calendar or policy edit, in batches."""
+"""Recomputing the clocks of open tickets after a calendar or policy edit, in batches.
+
+Each batch reads its tickets, their clocks and their status events in three queries and
+writes the clocks back in bulk, so 100,000 open tickets take seconds, not hours.
+"""
 
 from __future__ import annotations
 
+from collections import defaultdict
 from datetime import datetime
 
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import QuerySet
 from django.utils import timezone
 
+from sustain.core.models import Event
 from sustain.desk.models import OPEN_STATUSES, Ticket
 from sustain.sla import clocks
+from sustain.sla.config import current
+from sustain.sla.models import Clock
 
-BATCH = 500
+BATCH = 1000
+FIELDS = [
+    "policy",
+    "state",
+    "target_seconds",
+    "elapsed_seconds",
+    "counted_until",
+    "due_at",
+    "warn_at",
+]
 
 
-def open_tickets(calendar_id: int | None, everything: bool):
+def open_tickets(calendar_id: int | None, everything: bool) -> QuerySet[Ticket]:
     tickets = Ticket.objects.filter(status__in=OPEN_STATUSES)
     if not everything and calendar_id is not None:
-        tickets = tickets.filter(Q(clocks__policy__calendar_id=calendar_id)).distinct()
+        governed = Clock.objects.filter(policy__calendar_id=calendar_id).values("ticket_id")
+        tickets = tickets.filter(id__in=governed)
     return tickets
+
+
+def recompute_batch(ids: list[int], now: datetime) -> int:
+    config = current()
+    with transaction.atomic():
+        existing: dict[int, list[Clock]] = defaultdict(list)
+        for clock in Clock.objects.filter(ticket_id__in=ids):
+            existing[clock.ticket_id].append(clock)
+        rows: dict[int, list[tuple[datetime, dict]]] = defaultdict(list)
+        events = Event.objects.filter(target_type="desk.ticket", target_id__in=ids).order_by(
+            "target_id", "id"
+        )
+        for target_id, created_at, after in events.values_list("target_id", "created_at", "after"):
+            rows[target_id].append((created_at, after))
+        changed: list[Clock] = []
+        for ticket in Ticket.objects.filter(id__in=ids).select_related("affected_ci"):
+            history = clocks.history_from(ticket.created_at, rows[ticket.pk])
+            changed += clocks.recompute(
+                ticket,
+                now,
+                config=config,
+                history=history,
+                existing=existing[ticket.pk],
+                save=False,
+            )
+        Clock.objects.bulk_create([c for c in changed if c.pk is None])
+        Clock.objects.bulk_update([c for c in changed if c.pk is not None], FIELDS, batch_size=500)
+    return len(ids)
 
 
 def recompute_all(
@@ -28,10 +74,5 @@ def recompute_all(
     now = now or timezone.now()
     ids = list(open_tickets(calendar_id, everything).order_by("id").values_list("id", flat=True))
     for start in range(0, len(ids), BATCH):
-        with transaction.atomic():
-            batch = Ticket.objects.filter(id__in=ids[start : start + BATCH]).select_related(
-                "affected_ci"
-            )
-            for ticket in batch:
-                clocks.recompute(ticket, now)
+        recompute_batch(ids[start : start + BATCH], now)
     return len(ids)
