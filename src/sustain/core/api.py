@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any, Generic, TypeVar
 
 from django.core.exceptions import PermissionDenied
@@ -68,6 +69,38 @@ def _field_of(location: list[Any] | tuple[Any, ...]) -> str:
     return ".".join(parts) or "body"
 
 
+# How pydantic names the member of a union in an error's location: int, str, date, datetime,
+# list[int], constrained-str, str-enum[Kind] ...
+_TYPE_TAG = re.compile(r"^(int|float|str|bool|bytes|date|datetime|time|none)$|[\[-]")
+
+
+def _field_errors(errors: list[dict[str, Any]]) -> list[dict[str, str]]:
+    """One entry per field, without the union member tags pydantic adds to the location.
+
+    A value that fits no member of `int | str` fails once per member, at `organization.int`
+    and `organization.str`; the user sent one field, `organization`.
+    """
+    paths = [[str(p) for p in e.get("loc", ())] for e in errors]
+
+    def is_union_tag(path: list[str], i: int) -> bool:
+        return bool(_TYPE_TAG.search(path[i])) and any(
+            len(other) > i
+            and other[:i] == path[:i]
+            and other[i] != path[i]
+            and _TYPE_TAG.search(other[i])
+            for other in paths
+        )
+
+    merged: dict[str, list[str]] = {}
+    for path, error in zip(paths, errors, strict=True):
+        kept = [part for i, part in enumerate(path) if not is_union_tag(path, i)]
+        messages = merged.setdefault(_field_of(kept), [])
+        message = error.get("msg", "invalid")
+        if message not in messages:
+            messages.append(message)
+    return [{"field": field, "message": "; ".join(msgs)} for field, msgs in merged.items()]
+
+
 def install_error_handlers(api: NinjaAPI) -> None:
     @api.exception_handler(ActionError)
     def action_error(request: HttpRequest, exc: ActionError) -> HttpResponse:
@@ -75,10 +108,7 @@ def install_error_handlers(api: NinjaAPI) -> None:
 
     @api.exception_handler(NinjaValidationError)
     def validation_error(request: HttpRequest, exc: NinjaValidationError) -> HttpResponse:
-        errors = [
-            {"field": _field_of(e.get("loc", ())), "message": e.get("msg", "invalid")}
-            for e in exc.errors
-        ]
+        errors = _field_errors(list(exc.errors))
         summary = "; ".join(f"{e['field']}: {e['message']}" for e in errors[:5])
         return _error(api, request, 422, f"Invalid input ({summary}).", errors)
 

@@ -8,7 +8,7 @@ import uuid
 import zoneinfo
 from collections.abc import Callable
 
-from django.db import IntegrityError
+from django.db import IntegrityError, transaction
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.utils import timezone
 
@@ -75,9 +75,10 @@ def idempotent_response(
         (request.method or "").encode() + b" " + request.path.encode() + b"\n" + request.body
     ).hexdigest()
     try:
-        record = IdempotencyRecord.objects.create(
-            principal=principal, key=key, fingerprint=fingerprint
-        )
+        with transaction.atomic():  # a savepoint: the duplicate must not break an outer transaction
+            record = IdempotencyRecord.objects.create(
+                principal=principal, key=key, fingerprint=fingerprint
+            )
     except IntegrityError:
         first = IdempotencyRecord.objects.get(principal=principal, key=key)
         if first.fingerprint != fingerprint:

@@ -126,8 +126,12 @@ def open_ticket(
     tags: Iterable[str] = (),
     watchers: Iterable[User] = (),
     parent: Ticket | None = None,
+    uploads: Iterable[tuple[str, bytes]] = (),
 ) -> Ticket:
-    """Open an incident or service request; customers open them for their own organization."""
+    """Open an incident or service request; customers open them for their own organization.
+
+    Attached files are checked with everything else, before anything is written.
+    """
     title = (title or "").strip()
     if not title:
         raise Invalid("A title is required.", field="title")
@@ -174,6 +178,7 @@ def open_ticket(
     else:
         final_priority, priority_reason = matrix_priority, ""
 
+    checked = [files.check(name, content) for name, content in uploads]
     watcher_list = list(watchers)
     with transaction.atomic():
         number = counters.next_value(f"ticket:{kind}")
@@ -201,6 +206,8 @@ def open_ticket(
             ticket.tags.set(_tags(tags))
         if watcher_list:
             ticket.watchers.set(watcher_list)
+        for upload in checked:
+            _store_attachment(actor, ticket, upload, comment=None, is_public=True)
         events.record(ticket, "created", actor=actor, after=snapshot(ticket))
         sla_clocks.start(ticket, now)
         _notify(ticket, "desk/mail/ticket_created", f"ticket-created:{ticket.pk}", exclude=None)

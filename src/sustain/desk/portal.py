@@ -12,7 +12,7 @@ from sustain.core.errors import ActionError
 from sustain.core.http import AuthedRequest
 from sustain.core.pagination import paginate
 from sustain.desk import actions, queries, workflow
-from sustain.desk.forms import PortalTicketForm, ReplyForm, StatusForm
+from sustain.desk.forms import PortalTicketForm, ReplyForm, StatusForm, add_action_error
 from sustain.desk.models import Ticket
 
 PAGE_SIZE = 25
@@ -55,13 +55,12 @@ def new_ticket(request: AuthedRequest) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         upload = data.pop("attachment")
+        uploads = [(upload.name, upload.read())] if upload else []
         try:
-            ticket = actions.open_ticket(request.user, channel="web", **data)
-            if upload:
-                actions.add_attachment(request.user, ticket, upload.name, upload.read())
+            ticket = actions.open_ticket(request.user, channel="web", uploads=uploads, **data)
             return redirect("portal:ticket", key=ticket.key)
         except ActionError as exc:
-            form.add_error(exc.errors[0]["field"] if exc.errors else None, exc.message)
+            add_action_error(form, exc)
     return render(request, "portal/new.html", {"form": form}, status=422 if form.errors else 200)
 
 

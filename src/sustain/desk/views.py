@@ -32,6 +32,7 @@ from sustain.desk.forms import (
     StatusForm,
     TagsForm,
     WatchForm,
+    add_action_error,
 )
 from sustain.desk.models import Attachment, Priority, SavedFilter, Status, Ticket
 
@@ -114,13 +115,12 @@ def new_ticket(request: AuthedRequest) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         upload = data.pop("attachment")
+        uploads = [(upload.name, upload.read())] if upload else []
         try:
-            ticket = actions.open_ticket(request.user, channel="phone", **data)
-            if upload:
-                actions.add_attachment(request.user, ticket, upload.name, upload.read())
+            ticket = actions.open_ticket(request.user, channel="phone", uploads=uploads, **data)
             return redirect("desk:ticket", key=ticket.key)
         except ActionError as exc:
-            form.add_error(exc.errors[0]["field"] if exc.errors else None, exc.message)
+            add_action_error(form, exc)
     return render(request, "desk/new.html", {"form": form}, status=422 if form.errors else 200)
 
 
