@@ -294,7 +294,9 @@ def set_priority(actor: User, ticket: Ticket, priority: Any, reason: str = "") -
     else:
         new_priority = _priority(priority)
         if not reason:
-            raise Invalid("Overriding the matrix's priority needs a reason.", field="reason")
+            raise Invalid(
+                "Overriding the matrix's priority needs a reason.", field="priority_reason"
+            )
     with transaction.atomic():
         before = {**snapshot(ticket), "priority_reason": ticket.priority_reason}
         ticket.priority, ticket.priority_reason = new_priority, reason
