@@ -8,6 +8,7 @@ forward has 23 hours. Times are aware datetimes; results are in UTC.
 
 from __future__ import annotations
 
+import bisect
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
@@ -49,9 +50,27 @@ class Schedule:
                     raise ScheduleError(f"{WEEKDAYS[day]}: intervals overlap at {start:%H:%M}.")
                 previous_end = end if end != time(0) else time.max
 
+    # Per-year tables of cumulative working seconds, built on first use (not part of equality).
+    _years: dict[int, _Year] = field(default_factory=dict, compare=False, repr=False)
+
     @property
     def zone(self) -> ZoneInfo:
         return ZoneInfo(self.timezone)
+
+    def day_intervals(
+        self, day: date, zone: ZoneInfo | None = None
+    ) -> list[tuple[datetime, datetime]]:
+        """The working intervals of one local day, in UTC."""
+        zone = zone or self.zone
+        if day in self.holidays:
+            return []
+        if self.always:
+            return [(_utc(day, time(0), zone), _utc(day + timedelta(days=1), time(0), zone))]
+        spans = []
+        for start, end in self.hours.get(day.weekday(), ()):
+            end_day = day + timedelta(days=1) if end == time(0) else day
+            spans.append((_utc(day, start, zone), _utc(end_day, end, zone)))
+        return spans
 
     def intervals_from(self, instant: datetime) -> Iterator[tuple[datetime, datetime]]:
         """Working intervals in UTC, in order, from the local day of `instant` on."""
@@ -60,15 +79,50 @@ class Schedule:
             days=1
         )  # an interval may cross midnight UTC
         for _ in range(MAX_DAYS):
-            if day not in self.holidays:
-                if self.always:
-                    yield _utc(day, time(0), zone), _utc(day + timedelta(days=1), time(0), zone)
-                else:
-                    for start, end in self.hours.get(day.weekday(), ()):
-                        end_day = day + timedelta(days=1) if end == time(0) else day
-                        yield _utc(day, start, zone), _utc(end_day, end, zone)
+            yield from self.day_intervals(day, zone)
             day += timedelta(days=1)
         raise ScheduleError("No working time within five years.")
+
+    def year(self, number: int) -> _Year:
+        table = self._years.get(number)
+        if table is None:
+            table = self._years[number] = _Year.build(self, number)
+        return table
+
+    def position(self, instant: datetime) -> tuple[int, float]:
+        """(local year, working seconds from that year's start to `instant`)."""
+        day = instant.astimezone(self.zone).date()
+        table = self.year(day.year)
+        index = (day - table.first).days
+        seconds = table.cumulative[index]
+        for start, end in table.intervals[index]:
+            if instant > start:
+                seconds += (min(instant, end) - start).total_seconds()
+        return day.year, seconds
+
+
+@dataclass
+class _Year:
+    """One local calendar year: each day's intervals and the working seconds before each day."""
+
+    first: date
+    intervals: list[list[tuple[datetime, datetime]]]
+    cumulative: list[float]  # cumulative[i]: working seconds before day i; last: the year's total
+
+    @property
+    def total(self) -> float:
+        return self.cumulative[-1]
+
+    @classmethod
+    def build(cls, schedule: Schedule, number: int) -> _Year:
+        zone = schedule.zone
+        first = date(number, 1, 1)
+        days = (date(number + 1, 1, 1) - first).days
+        intervals = [schedule.day_intervals(first + timedelta(days=i), zone) for i in range(days)]
+        cumulative = [0.0]
+        for spans in intervals:
+            cumulative.append(cumulative[-1] + sum((e - s).total_seconds() for s, e in spans))
+        return cls(first, intervals, cumulative)
 
 
 def _utc(day: date, wall: time, zone: ZoneInfo) -> datetime:
@@ -86,18 +140,25 @@ def add(schedule: Schedule, start: datetime, seconds: float) -> datetime:
     start = _aware(start)
     if seconds < 0:
         raise ValueError("Cannot add negative business time.")
-    remaining = timedelta(seconds=seconds)
-    if not remaining:
+    if not seconds:
         return start
-    for begin, end in schedule.intervals_from(start):
-        if end <= start:
-            continue
-        begin = max(begin, start)
-        available = end - begin
-        if remaining <= available:
-            return begin + remaining
-        remaining -= available
-    raise ScheduleError("No working time within five years.")  # pragma: no cover
+    year, position = schedule.position(start)
+    target = position + seconds
+    for _ in range(MAX_DAYS // 365 + 1):
+        table = schedule.year(year)
+        if target <= table.total:
+            # The first day whose end reaches the target holds the instant.
+            index = bisect.bisect_left(table.cumulative, target, lo=1) - 1
+            remaining = target - table.cumulative[index]
+            for begin, end in table.intervals[index]:
+                length = (end - begin).total_seconds()
+                if remaining <= length:
+                    return begin + timedelta(seconds=remaining)
+                remaining -= length
+            return table.intervals[index][-1][1]  # rounding left a hair over: the day's end
+        target -= table.total
+        year += 1
+    raise ScheduleError("No working time within five years.")
 
 
 def between(schedule: Schedule, start: datetime, end: datetime) -> float:
@@ -105,14 +166,10 @@ def between(schedule: Schedule, start: datetime, end: datetime) -> float:
     start, end = _aware(start), _aware(end)
     if end <= start:
         return 0.0
-    total = timedelta()
-    for begin, finish in schedule.intervals_from(start):
-        if begin >= end:
-            break
-        if finish <= start:
-            continue
-        total += min(finish, end) - max(begin, start)
-    return total.total_seconds()
+    first_year, first = schedule.position(start)
+    last_year, last = schedule.position(end)
+    whole_years = sum(schedule.year(y).total for y in range(first_year, last_year))
+    return whole_years - first + last
 
 
 def is_working(schedule: Schedule, instant: datetime) -> bool:

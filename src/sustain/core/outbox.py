@@ -69,6 +69,16 @@ def enqueue(
         if dedupe_key is None:
             raise
         return  # already queued for this event
+    _wake_once()
+
+
+def _wake_once() -> None:
+    """One wake-up per transaction, however many messages it wrote."""
+    connection = transaction.get_connection()
+    if connection.in_atomic_block and any(
+        entry[1] is _wake_worker for entry in connection.run_on_commit
+    ):
+        return
     transaction.on_commit(_wake_worker)
 
 

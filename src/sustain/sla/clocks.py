@@ -264,7 +264,8 @@ def recompute(
             clock.save()
         result.append(clock)
     stale = [c.pk for m, c in by_metric.items() if m not in targets]
-    Clock.objects.filter(pk__in=stale).delete()
+    if stale:
+        Clock.objects.filter(pk__in=stale).delete()
     return result
 
 

@@ -31,7 +31,8 @@ class Calendar(models.Model):
     )
     updated_at = models.DateTimeField(default=now)
 
-    tenant_field = None
+    tenant_field = "organization"  # empty: shared by every organization
+    tenant_optional = True
     customer_visible = False
 
     class Meta:
@@ -96,7 +97,8 @@ class Policy(models.Model):
     )
     updated_at = models.DateTimeField(default=now)
 
-    tenant_field = None
+    tenant_field = "organization"  # empty: shared by every organization
+    tenant_optional = True
     customer_visible = False
 
     class Meta:
@@ -297,7 +299,8 @@ class EscalationRule(models.Model):
     )
     created_at = models.DateTimeField(default=now)
 
-    tenant_field = None
+    tenant_field = "organization"  # empty: shared by every organization
+    tenant_optional = True
     customer_visible = False
 
     class Meta:

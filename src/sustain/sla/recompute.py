@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections import defaultdict
 from datetime import datetime
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 
@@ -63,8 +63,34 @@ def recompute_batch(ids: list[int], now: datetime) -> int:
                 save=False,
             )
         Clock.objects.bulk_create([c for c in changed if c.pk is None])
-        Clock.objects.bulk_update([c for c in changed if c.pk is not None], FIELDS, batch_size=500)
+        _write([c for c in changed if c.pk is not None])
     return len(ids)
+
+
+UPDATE_SQL = (
+    "UPDATE sla_clock SET policy_id = %s, state = %s, target_seconds = %s, elapsed_seconds = %s,"
+    " counted_until = %s, due_at = %s, warn_at = %s WHERE id = %s"
+)
+
+
+def _write(clocks_to_save: list[Clock]) -> None:
+    """One prepared UPDATE run for many rows (Django's bulk_update builds a huge CASE instead)."""
+    when = connection.ops.adapt_datetimefield_value
+    rows = [
+        (
+            c.policy_id,
+            c.state,
+            c.target_seconds,
+            c.elapsed_seconds,
+            when(c.counted_until),
+            when(c.due_at),
+            when(c.warn_at),
+            c.pk,
+        )
+        for c in clocks_to_save
+    ]
+    with connection.cursor() as cursor:
+        cursor.executemany(UPDATE_SQL, rows)
 
 
 def recompute_all(

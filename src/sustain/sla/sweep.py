@@ -1,97 +1,113 @@
 """The worker's SLA sweep: set-based, and safe with several workers on several machines.
 
-One indexed query finds the clocks due for a warning or a breach; each is claimed with a
-conditional UPDATE (`… WHERE state = 'running' AND due_at = <seen>`), so a warning or a breach
-is acted on exactly once however many sweeps run at the same time.
+One statement per batch both finds and claims the due clocks:
+`UPDATE … WHERE id IN (<due ids>) AND state = 'running' AND … RETURNING id`. A row another
+worker claimed first no longer matches, so each warning and breach is acted on exactly once;
+the events and notifications of the batch are then written in bulk.
 """
 
 from __future__ import annotations
 
 from datetime import datetime
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
-from sustain.core import events, notify
+from sustain.core import context, notify
+from sustain.core.models import Event
 from sustain.sla.models import Clock
 
+BATCH = 2000
 
-def _notify(clock: Clock, what: str) -> None:
-    ticket = clock.ticket
-    people = [ticket.assignee] if ticket.assignee_id else []
-    if not people and ticket.team is not None and ticket.team.lead is not None:
-        people = [ticket.team.lead]
-    notify.email(
-        [p.email for p in people if p is not None and p.is_active],
-        f"sla/mail/{what}",
-        {"ticket": ticket, "clock": clock},
-        dedupe_key=f"sla-{what}:{clock.pk}:{clock.started_at.isoformat()}",
+CLAIM_WARNINGS = """
+UPDATE sla_clock SET warned_at = %s
+WHERE id IN (SELECT id FROM sla_clock
+             WHERE state = 'running' AND warned_at IS NULL AND warn_at <= %s
+             ORDER BY warn_at LIMIT %s)
+  AND state = 'running' AND warned_at IS NULL AND warn_at <= %s
+RETURNING id
+"""
+
+CLAIM_BREACHES = """
+UPDATE sla_clock SET state = 'breached', breached_at = due_at
+WHERE id IN (SELECT id FROM sla_clock
+             WHERE state = 'running' AND due_at <= %s
+             ORDER BY due_at LIMIT %s)
+  AND state = 'running' AND due_at <= %s
+RETURNING id
+"""
+
+
+def _claim(sql: str, params: list) -> list[int]:
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return [row[0] for row in cursor.fetchall()]
+
+
+def _record(ids: list[int], verb: str, what: str) -> None:
+    """The timeline events and the notifications of the clocks just claimed."""
+    claimed = list(
+        Clock.objects.filter(id__in=ids).select_related(
+            "ticket__assignee", "ticket__team__lead", "ticket__organization"
+        )
     )
-
-
-def warn_due(now: datetime | None = None, limit: int = 5000) -> int:
-    """Warn once for every running clock past its warning instant."""
-    now = now or timezone.now()
-    found = list(
-        Clock.objects.filter(state=Clock.State.RUNNING, warned_at__isnull=True, warn_at__lte=now)
-        .order_by("warn_at")
-        .values_list("id", flat=True)[:limit]
-    )
-    done = 0
-    for clock_id in found:
-        with transaction.atomic():
-            claimed = Clock.objects.filter(
-                pk=clock_id, state=Clock.State.RUNNING, warned_at__isnull=True
-            ).update(warned_at=now)
-            if not claimed:
-                continue
-            clock = Clock.objects.select_related("ticket__assignee", "ticket__team__lead").get(
-                pk=clock_id
-            )
-            events.record(
-                clock.ticket,
-                "sla_warning",
+    request_id = context.request_id.get()
+    Event.objects.bulk_create(
+        [
+            Event(
+                target_type="desk.ticket",
+                target_id=clock.ticket_id,
+                organization_id=clock.ticket.organization_id,
+                verb=verb,
                 is_public=False,
+                request_id=request_id,
                 after={
                     "metric": clock.metric,
                     "due_at": clock.due_at.isoformat() if clock.due_at else None,
                 },
             )
-            _notify(clock, "warning")
-            done += 1
-    return done
+            for clock in claimed
+        ]
+    )
+    for clock in claimed:
+        ticket = clock.ticket
+        people = [ticket.assignee] if ticket.assignee else []
+        if not people and ticket.team is not None and ticket.team.lead is not None:
+            people = [ticket.team.lead]
+        notify.email(
+            [p.email for p in people if p.is_active],
+            f"sla/mail/{what}",
+            {"ticket": ticket, "clock": clock},
+            dedupe_key=f"sla-{what}:{clock.pk}:{clock.started_at.isoformat()}",
+        )
 
 
-def breach_due(now: datetime | None = None, limit: int = 5000) -> int:
+def warn_due(now: datetime | None = None, limit: int = BATCH) -> int:
+    """Warn once for every running clock past its warning instant."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        ids = _claim(CLAIM_WARNINGS, [now, now, limit, now])
+        if ids:
+            _record(ids, "sla_warning", "warning")
+    return len(ids)
+
+
+def breach_due(now: datetime | None = None, limit: int = BATCH) -> int:
     """Mark every running clock past its due instant as breached, once."""
     now = now or timezone.now()
-    found = list(
-        Clock.objects.filter(state=Clock.State.RUNNING, due_at__lte=now)
-        .order_by("due_at")
-        .values_list("id", "due_at")[:limit]
-    )
-    done = 0
-    for clock_id, due_at in found:
-        with transaction.atomic():
-            claimed = Clock.objects.filter(
-                pk=clock_id, state=Clock.State.RUNNING, due_at=due_at
-            ).update(state=Clock.State.BREACHED, breached_at=due_at)
-            if not claimed:
-                continue
-            clock = Clock.objects.select_related("ticket__assignee", "ticket__team__lead").get(
-                pk=clock_id
-            )
-            events.record(
-                clock.ticket,
-                "sla_breached",
-                is_public=False,
-                after={"metric": clock.metric, "due_at": str(due_at)},
-            )
-            _notify(clock, "breach")
-            done += 1
-    return done
+    with transaction.atomic():
+        ids = _claim(CLAIM_BREACHES, [now, limit, now])
+        if ids:
+            _record(ids, "sla_breached", "breach")
+    return len(ids)
 
 
 def sweep(now: datetime | None = None) -> tuple[int, int]:
+    """All due warnings and breaches, batch after batch."""
     now = now or timezone.now()
-    return warn_due(now), breach_due(now)
+    warned = breached = 0
+    while done := warn_due(now):
+        warned += done
+    while done := breach_due(now):
+        breached += done
+    return warned, breached
