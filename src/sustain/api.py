@@ -6,6 +6,7 @@ from sustain.accounts.api import router as accounts_router
 from sustain.cmdb.api import router as cmdb_router
 from sustain.core.api import ActiveSessionAuth, TokenAuth, install_error_handlers
 from sustain.desk.api import router as desk_router
+from sustain.reports.api import router as reports_router
 from sustain.sla.api import router as sla_router
 
 api = NinjaAPI(
@@ -23,3 +24,4 @@ api.add_router("/v1/", accounts_router)
 api.add_router("/v1/", cmdb_router)
 api.add_router("/v1/", desk_router)
 api.add_router("/v1/", sla_router)
+api.add_router("/v1/", reports_router)

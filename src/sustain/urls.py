@@ -18,5 +18,6 @@ urlpatterns = [
     path("desk/", include("sustain.desk.urls")),
     path("portal/", include("sustain.desk.portal_urls")),
     path("sla/", include("sustain.sla.urls")),
+    path("reports/", include("sustain.reports.urls")),
     path("attachments/<int:attachment_id>", desk_views.download_attachment, name="attachment"),
 ]
