@@ -411,3 +411,119 @@ def check_escalation_action(action: dict) -> None:
         and not OnCallSchedule.objects.filter(slug=action["schedule"]).exists()
     ):
         raise Invalid(f"No on-call schedule '{action['schedule']}'.", field="levels.actions")
+
+
+def delete_calendar(actor: User, calendar: Calendar) -> None:
+    require_admin(actor)
+    if calendar.policies.exists():
+        raise Conflict(f"Policies use {calendar.name}; move them to another calendar first.")
+    with transaction.atomic():
+        events.record(
+            calendar, "deleted", actor=actor, is_public=False, before={"name": calendar.name}
+        )
+        calendar.delete()
+
+
+def delete_policy(actor: User, policy: Policy) -> None:
+    """Only a policy no ticket was measured by can go; otherwise deactivate it (history stays)."""
+    require_admin(actor)
+    if policy.clocks.exists():
+        raise Conflict(f"Tickets were measured by {policy.name}; deactivate it instead.")
+    with transaction.atomic():
+        events.record(policy, "deleted", actor=actor, is_public=False, before={"name": policy.name})
+        policy.delete()
+        _recompute_later(everything=True)
+
+
+def update_escalation_rule(
+    actor: User, rule: EscalationRule, *, levels: list[dict] | None = None, **changes: Any
+) -> EscalationRule:
+    require_admin(actor)
+    allowed = {"name", "active", "urgent", "minutes", "metric"}
+    unknown = set(changes) - allowed
+    if unknown:
+        raise Invalid(f"Cannot change {sorted(unknown)[0]}.", field=sorted(unknown)[0])
+    for level in levels or []:
+        for action in level.get("actions", []):
+            check_escalation_action(action)
+    with transaction.atomic():
+        for key, value in changes.items():
+            setattr(rule, key, value)
+        rule.save()
+        if levels is not None:
+            # Levels keep their numbers, so what already fired does not fire again.
+            rule.levels.exclude(level__in=range(1, len(levels) + 1)).delete()
+            for number, level in enumerate(levels, start=1):
+                EscalationLevel.objects.update_or_create(
+                    rule=rule,
+                    level=number,
+                    defaults={
+                        "delay_minutes": level.get("delay_minutes", 0),
+                        "actions": level.get("actions", []),
+                    },
+                )
+        events.record(
+            rule,
+            "updated",
+            actor=actor,
+            is_public=False,
+            after={k: str(v) for k, v in changes.items()},
+        )
+    return rule
+
+
+def delete_escalation_rule(actor: User, rule: EscalationRule) -> None:
+    require_admin(actor)
+    with transaction.atomic():
+        events.record(rule, "deleted", actor=actor, is_public=False, before={"name": rule.name})
+        rule.delete()
+
+
+def update_schedule(
+    actor: User, schedule: OnCallSchedule, *, participants: list[User] | None = None, **changes: Any
+) -> OnCallSchedule:
+    if not (actor.is_admin or schedule.team.lead_id == actor.pk):
+        raise Forbidden("Only administrators and the team lead may change on-call.")
+    allowed = {"name", "shift_hours", "ack_minutes", "rotation_start"}
+    unknown = set(changes) - allowed
+    if unknown:
+        raise Invalid(f"Cannot change {sorted(unknown)[0]}.", field=sorted(unknown)[0])
+    if participants is not None:
+        if not participants:
+            raise Invalid("A rotation needs at least one participant.", field="participants")
+        for person in participants:
+            if not person.is_agent:
+                raise Invalid(f"{person.email} is not an agent.", field="participants")
+    with transaction.atomic():
+        for key, value in changes.items():
+            setattr(schedule, key, value)
+        schedule.save()
+        if participants is not None:
+            schedule.participants.all().delete()
+            OnCallParticipant.objects.bulk_create(
+                [
+                    OnCallParticipant(schedule=schedule, user=p, position=i)
+                    for i, p in enumerate(participants)
+                ]
+            )
+        events.record(
+            schedule,
+            "updated",
+            actor=actor,
+            is_public=False,
+            after={
+                **{k: str(v) for k, v in changes.items()},
+                **({"participants": [p.email for p in participants]} if participants else {}),
+            },
+        )
+    return schedule
+
+
+def delete_schedule(actor: User, schedule: OnCallSchedule) -> None:
+    if not (actor.is_admin or schedule.team.lead_id == actor.pk):
+        raise Forbidden("Only administrators and the team lead may delete on-call.")
+    with transaction.atomic():
+        events.record(
+            schedule, "deleted", actor=actor, is_public=False, before={"name": schedule.name}
+        )
+        schedule.delete()

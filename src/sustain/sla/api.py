@@ -474,3 +474,66 @@ def create_rule(request: ApiRequest, payload: RuleIn):
         data["team"] = team
     rule = actions.create_escalation_rule(request.auth, levels=levels, **data)
     return Status(201, get_object_or_404(_rules(request), pk=rule.pk))
+
+
+@router.delete("/sla/calendars/{calendar_id}", response={204: None})
+def delete_calendar(request: ApiRequest, calendar_id: int):
+    actions.delete_calendar(request.auth, _calendar(request, calendar_id))
+    return Status(204, None)
+
+
+@router.delete("/sla/policies/{policy_id}", response={204: None})
+def delete_policy(request: ApiRequest, policy_id: int):
+    actions.delete_policy(request.auth, get_policy(request, policy_id))
+    return Status(204, None)
+
+
+class RulePatch(Schema):
+    name: str | None = Field(None, min_length=1, max_length=100)
+    active: bool | None = None
+    urgent: bool | None = None
+    minutes: int | None = Field(None, ge=0, le=60 * 24 * 30)
+    levels: list[LevelSchema] | None = Field(None, min_length=1)
+
+
+@router.get("/sla/escalation-rules/{rule_id}", response=RuleOut)
+def get_rule(request: ApiRequest, rule_id: int):
+    return get_object_or_404(_rules(request), pk=rule_id)
+
+
+@router.patch("/sla/escalation-rules/{rule_id}", response=RuleOut)
+def update_rule(request: ApiRequest, rule_id: int, payload: RulePatch):
+    changes = payload.dict(exclude_unset=True)
+    actions.update_escalation_rule(request.auth, get_rule(request, rule_id), **changes)
+    return get_rule(request, rule_id)
+
+
+@router.delete("/sla/escalation-rules/{rule_id}", response={204: None})
+def delete_rule(request: ApiRequest, rule_id: int):
+    actions.delete_escalation_rule(request.auth, get_rule(request, rule_id))
+    return Status(204, None)
+
+
+class SchedulePatch(Schema):
+    name: str | None = Field(None, min_length=1, max_length=100)
+    participants: list[str] | None = Field(None, min_length=1)
+    rotation_start: date | None = None
+    shift_hours: int | None = Field(None, ge=1, le=24 * 366)
+    ack_minutes: int | None = Field(None, ge=1, le=24 * 60)
+
+
+@router.patch("/oncall/{slug}", response=ScheduleOut, tags=["on-call"])
+def update_schedule(request: ApiRequest, slug: str, payload: SchedulePatch):
+    changes = payload.dict(exclude_unset=True)
+    if "participants" in changes:
+        changes["participants"] = [
+            _agent(request, e, "participants") for e in changes["participants"]
+        ]
+    actions.update_schedule(request.auth, _schedule(request, slug), **changes)
+    return _schedule(request, slug)
+
+
+@router.delete("/oncall/{slug}", response={204: None}, tags=["on-call"])
+def delete_schedule(request: ApiRequest, slug: str):
+    actions.delete_schedule(request.auth, _schedule(request, slug))
+    return Status(204, None)
