@@ -15,6 +15,7 @@ from django.db.models import QuerySet
 from django.db.models.expressions import RawSQL
 
 WORD = re.compile(r"\w+", re.UNICODE)
+POSTGRES_MAX_WORD = 2047  # bytes; longer words are neither indexed nor searched
 
 
 def words(query: str) -> list[str]:
@@ -49,6 +50,10 @@ class FullTextIndex:
 
     def _postgres_sql(self) -> list[str]:
         document = " || ' ' || ".join(f"coalesce({c}, '')" for c in self.columns)
+        # Punctuation becomes a space first, so that words split as FTS5 splits them: left to
+        # itself PostgreSQL's parser keeps INC-1042 as 'inc' '-1042', 2.4.1 as one version and
+        # a host name or e-mail address whole, and their parts could not be found.
+        document = f"regexp_replace({document}, '[[:punct:]]', ' ', 'g')"
         return [
             f"ALTER TABLE {self.table} ADD COLUMN search_vector tsvector GENERATED ALWAYS AS"
             f" (to_tsvector('simple'::regconfig, {document})) STORED",
@@ -73,6 +78,8 @@ class FullTextIndex:
             match = " ".join('"{}"*'.format(t.replace('"', "")) for t in terms)
             sql = f"SELECT rowid FROM {self.fts_table} WHERE {self.fts_table} MATCH %s"
             return queryset.filter(id__in=RawSQL(sql, [match]))
+        if any(len(t.encode()) > POSTGRES_MAX_WORD for t in terms):
+            return queryset.none()  # PostgreSQL would drop the word and match without it
         tsquery = " & ".join(f"{t.lower()}:*" for t in terms)
         return queryset.extra(
             where=[f"{self.table}.search_vector @@ to_tsquery('simple'::regconfig, %s)"],
