@@ -144,3 +144,27 @@ class ClockTests(SustainTestCase):
         self.policy.save()
         ticket = self.open()
         self.assertFalse(Clock.objects.filter(ticket=ticket).exists())
+
+    def test_a_breached_clock_keeps_counting_until_met_and_not_while_paused(self):
+        ticket = self.open()
+        sweep.sweep(at(4))  # first response (3 h) breached at 12:00
+        with time_machine.travel(at(5), tick=False):
+            desk.transition(self.alice, ticket, "pending")  # waiting 5 h → 10 h do not count
+        with time_machine.travel(at(7), tick=False):
+            desk.transition(self.alice, ticket, "open")
+        with time_machine.travel(at(8), tick=False):
+            desk.add_comment(self.alice, ticket, "Answer, late.")
+        first = self.clock(ticket, Metric.FIRST_RESPONSE)
+        self.assertEqual((first.state, first.met_at), (Clock.State.BREACHED, at(8)))
+        self.assertEqual(first.elapsed_seconds, 6 * 3600)  # 9-14 and 16-17
+
+    def test_a_cancelled_ticket_reopened_counts_on(self):
+        ticket = self.open()
+        with time_machine.travel(at(1), tick=False):
+            desk.transition(self.carol, ticket, "cancelled")
+        self.assertEqual(self.clock(ticket, Metric.FIRST_RESPONSE).state, Clock.State.PAUSED)
+        with time_machine.travel(at(3), tick=False):
+            desk.transition(self.alice, ticket, "open")
+        first = self.clock(ticket, Metric.FIRST_RESPONSE)
+        self.assertEqual((first.state, first.elapsed_seconds), (Clock.State.RUNNING, 3600))
+        self.assertEqual(first.due_at, at(5))

@@ -524,12 +524,13 @@ class SchedulePatch(Schema):
 
 @router.patch("/oncall/{slug}", response=ScheduleOut, tags=["on-call"])
 def update_schedule(request: ApiRequest, slug: str, payload: SchedulePatch):
+    schedule = _schedule(request, slug)
     changes = payload.dict(exclude_unset=True)
     if "participants" in changes:
         changes["participants"] = [
             _agent(request, e, "participants") for e in changes["participants"]
         ]
-    actions.update_schedule(request.auth, _schedule(request, slug), **changes)
+    actions.update_schedule(request.auth, schedule, **changes)
     return _schedule(request, slug)
 
 

@@ -55,7 +55,7 @@ def _schedule_deadlines(clock: Clock, policy: Policy, schedule: Schedule, now: d
 
 
 def _advance(clock: Clock, schedule: Schedule, now: datetime) -> None:
-    if clock.state == Clock.State.RUNNING:
+    if clock.counting:
         clock.elapsed_seconds += businesstime.between(schedule, clock.counted_until, now)
     clock.counted_until = now
 
@@ -81,6 +81,7 @@ def start(ticket: Any, now: datetime) -> list[Clock]:
             started_at=now,
             counted_until=now,
             state=Clock.State.PAUSED if paused else Clock.State.RUNNING,
+            counting=not paused,
         )
         if not paused:
             _schedule_deadlines(clock, policy, schedule, now)
@@ -88,8 +89,25 @@ def start(ticket: Any, now: datetime) -> list[Clock]:
     return Clock.objects.bulk_create(clocks)
 
 
+def _halt(clock: Clock, schedule: Schedule, now: datetime) -> None:
+    """Stop counting for now (waiting on the customer, cancelled); a breach stays a breach."""
+    _advance(clock, schedule, now)
+    clock.counting = False
+    if clock.state == Clock.State.RUNNING:
+        clock.state = Clock.State.PAUSED
+        clock.due_at = clock.warn_at = None
+
+
+def _resume(clock: Clock, policy: Policy, schedule: Schedule, now: datetime) -> None:
+    clock.counting, clock.counted_until = True, now
+    if clock.state == Clock.State.PAUSED:
+        clock.state = Clock.State.RUNNING
+        _schedule_deadlines(clock, policy, schedule, now)
+
+
 def _stop(clock: Clock, schedule: Schedule, now: datetime, *, met: bool) -> None:
     _advance(clock, schedule, now)
+    clock.counting = False
     if met and clock.met_at is None:
         clock.met_at = now
         events.record(
@@ -115,29 +133,31 @@ def status_changed(ticket: Any, old: str, new: str, now: datetime) -> list[Clock
         policy = clock.policy
         schedule = config.schedules[policy.calendar_id]
         pause = _pause_statuses(policy)
-        state = clock.state
+        open_clock = clock.met_at is None and clock.state != Clock.State.MET
         if new in ("resolved", "closed"):
-            if state in (Clock.State.RUNNING, Clock.State.PAUSED) or (
-                state == Clock.State.BREACHED and clock.met_at is None
-            ):
-                _stop(clock, schedule, now, met=True)
+            if not open_clock:
+                continue
+            _stop(clock, schedule, now, met=True)
         elif new == "cancelled":
-            if state == Clock.State.RUNNING:
-                _stop(clock, schedule, now, met=False)
-        elif old in STOPPED_STATUSES and clock.metric == Metric.RESOLUTION:
-            # Reopened: the time already spent stays spent; the clock counts on.
-            if clock.state == Clock.State.MET:
-                clock.state = Clock.State.RUNNING
-            clock.met_at = None
-            clock.counted_until = now
-            if clock.state == Clock.State.RUNNING:
-                _schedule_deadlines(clock, policy, schedule, now)
-        elif new in pause and state == Clock.State.RUNNING:
-            _advance(clock, schedule, now)
-            clock.state, clock.due_at, clock.warn_at = Clock.State.PAUSED, None, None
-        elif new not in pause and state == Clock.State.PAUSED and old not in STOPPED_STATUSES:
-            clock.state, clock.counted_until = Clock.State.RUNNING, now
-            _schedule_deadlines(clock, policy, schedule, now)
+            if not open_clock:
+                continue
+            _halt(clock, schedule, now)
+        elif old in STOPPED_STATUSES:
+            # Reopened: the time already spent stays spent; the resolution clock counts on.
+            if clock.metric == Metric.RESOLUTION and not open_clock:
+                clock.met_at = None
+                if clock.state == Clock.State.MET:
+                    clock.state = Clock.State.PAUSED
+            elif not open_clock:
+                continue
+            if new in pause:
+                _halt(clock, schedule, now)
+            else:
+                _resume(clock, policy, schedule, now)
+        elif new in pause and open_clock and clock.counting:
+            _halt(clock, schedule, now)
+        elif new not in pause and open_clock and not clock.counting:
+            _resume(clock, policy, schedule, now)
         else:
             continue
         clock.save()
@@ -167,7 +187,7 @@ def public_reply(ticket: Any, author: Any, now: datetime) -> list[Clock]:
     clock = clocks.get(Metric.NEXT_UPDATE) or Clock(ticket=ticket, metric=Metric.NEXT_UPDATE)
     # Each customer message starts a new cycle of the next-update promise.
     clock.policy, clock.target_seconds = policy, target
-    clock.state, clock.elapsed_seconds = Clock.State.RUNNING, 0
+    clock.state, clock.elapsed_seconds, clock.counting = Clock.State.RUNNING, 0, True
     clock.started_at = clock.counted_until = now
     clock.met_at = clock.breached_at = clock.warned_at = None
     _schedule_deadlines(clock, policy, config.schedule(policy), now)
@@ -253,11 +273,14 @@ def recompute(
         if clock.met_at is not None:
             clock.state = Clock.State.BREACHED if clock.breached_at else Clock.State.MET
             clock.due_at = clock.warn_at = None
+            clock.counting = False
         elif status_now in pause or status_now in STOPPED_STATUSES:
             clock.state = Clock.State.BREACHED if clock.breached_at else Clock.State.PAUSED
             clock.due_at = clock.warn_at = None
+            clock.counting = False
         else:
             clock.state = Clock.State.BREACHED if clock.breached_at else Clock.State.RUNNING
+            clock.counting = True
             if clock.state == Clock.State.RUNNING:
                 _schedule_deadlines(clock, policy, schedule, now)
         if save:

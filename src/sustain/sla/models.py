@@ -142,8 +142,10 @@ class Clock(models.Model):
     policy = models.ForeignKey(Policy, on_delete=models.CASCADE, related_name="clocks")
     state = models.CharField(max_length=10, choices=State.choices, default=State.RUNNING)
     target_seconds = models.PositiveIntegerField()
-    # Business seconds counted up to `counted_until`; a running clock counts on from there.
+    # Business seconds counted up to `counted_until`; a counting clock counts on from there.
     elapsed_seconds = models.FloatField(default=0)
+    # Whether time counts now: running clocks, and breached ones until met or paused.
+    counting = models.BooleanField(default=True)
     counted_until = models.DateTimeField(default=now)
     started_at = models.DateTimeField(default=now)
     due_at = models.DateTimeField(null=True, blank=True)

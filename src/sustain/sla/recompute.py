@@ -69,7 +69,7 @@ def recompute_batch(ids: list[int], now: datetime) -> int:
 
 UPDATE_SQL = (
     "UPDATE sla_clock SET policy_id = %s, state = %s, target_seconds = %s, elapsed_seconds = %s,"
-    " counted_until = %s, due_at = %s, warn_at = %s WHERE id = %s"
+    " counted_until = %s, due_at = %s, warn_at = %s, counting = %s WHERE id = %s"
 )
 
 
@@ -85,6 +85,7 @@ def _write(clocks_to_save: list[Clock]) -> None:
             when(c.counted_until),
             when(c.due_at),
             when(c.warn_at),
+            c.counting,
             c.pk,
         )
         for c in clocks_to_save
