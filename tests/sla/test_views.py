@@ -52,3 +52,25 @@ class SlaPagesTests(SustainTestCase):
         customer.force_login(self.carol)
         self.assertEqual(customer.get("/sla/calendars").status_code, 403)
         self.assertEqual(customer.get("/sla/oncall").status_code, 403)
+
+    def test_who_is_on_call_at_a_given_time(self):
+        schedule = OnCallSchedule.objects.create(
+            team=self.service_desk,
+            name="Desk",
+            slug="desk",
+            rotation_start=date(2026, 1, 5),
+            shift_hours=24,
+        )
+        OnCallParticipant.objects.create(schedule=schedule, user=self.alice, position=0)
+        OnCallParticipant.objects.create(schedule=schedule, user=self.bob, position=1)
+        self.assertContains(
+            self.client.get("/sla/oncall", {"at": "2026-01-05T12:00"}),
+            "<strong>Alice Agent</strong>",
+        )
+        self.assertContains(
+            self.client.get("/sla/oncall", {"at": "2026-01-06T12:00"}),
+            "<strong>Bob Teammate</strong>",
+        )
+        self.assertContains(
+            self.client.get("/sla/oncall", {"at": "tuesday"}), "YYYY-MM-DD", status_code=422
+        )

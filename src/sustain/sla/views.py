@@ -57,13 +57,25 @@ def calendar(request: AuthedRequest, calendar_id: int) -> HttpResponse:
 
 @agent_required
 def on_call(request: AuthedRequest) -> HttpResponse:
-    now = timezone.now()
+    now, error = timezone.now(), ""
+    if request.GET.get("at"):
+        try:
+            now = datetime.fromisoformat(request.GET["at"])
+            if timezone.is_naive(now):
+                now = timezone.make_aware(now)
+        except ValueError:
+            now, error = timezone.now(), "Give the time as YYYY-MM-DDTHH:MM."
     schedules = OnCallSchedule.objects.select_related("team").prefetch_related("participants__user")
     rows = [(schedule, *oncall.on_call(schedule, now)) for schedule in schedules]
     pages = Page.objects.select_related("schedule", "ticket").filter(
         user=request.user, acknowledged_at__isnull=True, escalated_at__isnull=True
     )
-    return render(request, "sla/oncall.html", {"rows": rows, "pages": pages, "now": now})
+    return render(
+        request,
+        "sla/oncall.html",
+        {"rows": rows, "pages": pages, "now": now, "error": error},
+        status=422 if error else 200,
+    )
 
 
 @agent_required
