@@ -148,6 +148,7 @@ AXES_FAILURE_LIMIT = int(os.environ.get("SUSTAIN_LOGIN_FAILURE_LIMIT", "5"))
 AXES_COOLOFF_TIME = 0.25  # hours
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_USERNAME_FORM_FIELD = "username"
+AXES_USERNAME_CALLABLE = "sustain.accounts.throttling.axes_username"
 AXES_RESET_ON_SUCCESS = True
 AXES_VERBOSE = False
 

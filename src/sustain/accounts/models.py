@@ -49,6 +49,10 @@ class UserManager(BaseUserManager["User"]):
         user.save(using=self._db)
         return user
 
+    def get_by_natural_key(self, username: str | None) -> User:
+        """Log-in looks the address up regardless of case: Carol@Acme.com is carol@acme.com."""
+        return self.get(email__iexact=(username or "").strip())
+
     def create_superuser(self, email: str, password: str | None = None, **fields: Any) -> User:
         if "organization" not in fields and "organization_id" not in fields:
             fields["organization"] = Organization.objects.filter(is_provider=True).first() or (
