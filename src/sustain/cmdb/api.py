@@ -225,7 +225,13 @@ def update_config_item(request: ApiRequest, item_id: int, payload: ConfigItemPat
 @router.get("/config-items/{item_id}/relations", response=list[RelationOut])
 def list_relations(request: ApiRequest, item_id: int):
     item = get_config_item(request, item_id)
-    return list(Relation.objects.filter(Q(source=item) | Q(target=item)).order_by("id")[:500])
+    # Only relations whose other end the reader may see: an item the provider shares between
+    # customers relates to each customer's items.
+    others = visible(ConfigItem.objects.all(), request.auth)
+    qs = Relation.objects.filter(
+        Q(source=item, target__in=others) | Q(target=item, source__in=others)
+    )
+    return list(qs.order_by("id")[:500])
 
 
 @router.post("/config-items/{item_id}/relations", response={201: RelationOut})

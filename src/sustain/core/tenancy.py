@@ -1,8 +1,10 @@
 """Tenancy scoping: the one place that decides which rows a user may see.
 
 A model names the path to its owning organization in `tenant_field` (None for rows that
-belong to nobody, such as products). A model may narrow what customers see further with a
-classmethod `customer_scope(queryset, user)` (internal comments, other people's tickets).
+belong to nobody, such as products); with `tenant_optional = True`, a row whose organization
+is empty is shared by all (a calendar for everyone beside a customer's own). A model may
+narrow what customers see further with a classmethod `customer_scope(queryset, user)`
+(internal comments, other people's tickets).
 Views and endpoints never filter by organization themselves; they call `visible`.
 """
 
@@ -10,7 +12,7 @@ from __future__ import annotations
 
 from typing import Any, TypeVar
 
-from django.db.models import Model, QuerySet
+from django.db.models import Model, Q, QuerySet
 
 M = TypeVar("M", bound=Model)
 
@@ -36,7 +38,10 @@ def visible(queryset: QuerySet[M], user: Any) -> QuerySet[M]:
         return queryset.none()
     org_ids = served_organization_ids(user)
     if field is not None and org_ids is not None:
-        queryset = queryset.filter(**{f"{field}__in": org_ids})
+        condition = Q(**{f"{field}__in": org_ids})
+        if getattr(model, "tenant_optional", False):
+            condition |= Q(**{f"{field}__isnull": True})  # shared by every organization
+        queryset = queryset.filter(condition)
     if user.is_customer and hasattr(model, "customer_scope"):
         queryset = model.customer_scope(queryset, user)  # type: ignore[attr-defined]
     return queryset

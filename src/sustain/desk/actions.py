@@ -98,6 +98,17 @@ def _check_assignment(ticket_org: Organization, team: Team | None, assignee: Use
             raise Invalid(f"{assignee.name} is not a member of {team.name}.", field="assignee")
 
 
+def _check_parent_owner(organization: Organization, parent: Ticket) -> None:
+    """A major incident is the customer's own or the provider's, never another customer's:
+    the child shows its parent's key to the child's customer (fields, list rows, events)."""
+    if parent.organization_id != organization.pk and not parent.organization.is_provider:
+        raise Invalid(
+            f"{parent.key} belongs to another customer; a major incident is the customer's "
+            "own or the provider's.",
+            field="parent",
+        )
+
+
 def _tags(names: Iterable[str]) -> list[Tag]:
     cleaned = sorted({n.strip().lower() for n in names if n and n.strip()})
     for name in cleaned:
@@ -166,6 +177,8 @@ def open_ticket(
         raise Invalid("The affected item belongs to another organization.", field="affected_ci")
     if parent is not None and not _can_read(actor, parent):
         raise Invalid("No such parent ticket.", field="parent")
+    if parent is not None:
+        _check_parent_owner(organization, parent)
     _check_assignment(organization, team, assignee)
 
     matrix_priority = workflow.priority_for(impact, urgency)
@@ -377,6 +390,7 @@ def set_parent(actor: User, ticket: Ticket, parent: Ticket | None) -> Ticket:
         check_can_read(actor, parent)
         if parent.pk == ticket.pk:
             raise Invalid("A ticket cannot be its own parent.", field="parent")
+        _check_parent_owner(ticket.organization, parent)
         if parent.parent is not None:
             raise Invalid(
                 f"{parent.key} is itself attached to {parent.parent.key}.", field="parent"
@@ -500,6 +514,13 @@ def link(actor: User, ticket: Ticket, other: Ticket, kind: str = TicketLink.Kind
         raise Invalid("A ticket cannot be linked to itself.", field="target")
     if kind == TicketLink.Kind.DUPLICATE:
         return merge(actor, ticket, into=other)
+    if other.organization_id != ticket.organization_id:
+        # Both timelines and link lists name the other key; another customer's key is theirs.
+        raise Invalid(
+            "Only tickets of the same organization can be linked; attach tickets of several "
+            "customers to a major incident instead.",
+            field="target",
+        )
     with transaction.atomic():
         if TicketLink.objects.filter(source=ticket, target=other, kind=kind).exists():
             raise Conflict(f"{ticket.key} is already linked to {other.key}.", field="target")

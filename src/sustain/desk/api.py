@@ -187,9 +187,9 @@ def list_links(request: ApiRequest, key: str):
 
 @router.post("/tickets/{key}/links", response={201: LinkOut})
 def add_link(request: ApiRequest, key: str, payload: LinkIn):
-    actor = request.auth
+    actor, ticket = request.auth, _ticket(request, key)
     other = refs.required_ticket(actor, payload.target, "target")
-    return Status(201, actions.link(actor, _ticket(request, key), other, payload.kind))
+    return Status(201, actions.link(actor, ticket, other, payload.kind))
 
 
 @router.get("/tickets/{key}/watchers", response=list[str])
@@ -201,15 +201,17 @@ def list_watchers(request: ApiRequest, key: str):
 @router.post("/tickets/{key}/watchers", response={201: list[str]})
 def add_watcher(request: ApiRequest, key: str, payload: WatcherIn):
     """Watch a ticket yourself (no `user`), or, as an agent, add someone."""
+    ticket = _ticket(request, key)
     user = refs.user(request.auth, payload.user, "user") if payload.user else None
-    actions.watch(request.auth, _ticket(request, key), user, on=True)
+    actions.watch(request.auth, ticket, user, on=True)
     return Status(201, list_watchers(request, key))
 
 
 @router.delete("/tickets/{key}/watchers/{email}", response=list[str])
 def remove_watcher(request: ApiRequest, key: str, email: str):
+    ticket = _ticket(request, key)
     user = refs.user(request.auth, email, "email")
-    actions.watch(request.auth, _ticket(request, key), user, on=False)
+    actions.watch(request.auth, ticket, user, on=False)
     return list_watchers(request, key)
 
 

@@ -1,0 +1,466 @@
+"""The attack surface, read from the OpenAPI schema and the URL configuration.
+
+Nothing here lists endpoints. What is listed is how to fill what endpoints take: a path
+parameter, a query parameter or a body field by name. A name these tables do not know fails
+the suite with a message saying where to add it, so an endpoint added later is covered as soon
+as it exists.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.urls import URLPattern, URLResolver, get_resolver
+
+from tests.security.world import (
+    EVERYONE,
+    PROVIDER,
+    STAFF,
+    Owner,
+    Side,
+    World,
+    internal,
+    org,
+    personal,
+)
+
+API_PREFIX = "/api/v1/"
+WRITE_METHODS = ("post", "put", "patch", "delete")
+
+
+class UnknownName(AssertionError):
+    pass
+
+
+# --- path parameters: name -> (value, owner) of a side's object ---------------------------
+Resolved = tuple[Any, Owner]
+
+
+def _ref(world: World, side: Side, path: str) -> Resolved:
+    """`{ref}` names a different thing under each collection."""
+    collection = path.removeprefix(API_PREFIX).split("/")[0]
+    by_collection: dict[str, Callable[[], Resolved]] = {
+        "organizations": lambda: (side.org.slug, org(side.slug)),
+        "teams": lambda: (world.team.slug, STAFF),
+        "products": lambda: (world.product.slug, EVERYONE),
+    }
+    if collection not in by_collection:
+        raise UnknownName(
+            f"{path}: {{ref}} under /{collection}/ is new. Say what it names in "
+            "tests/security/surface.py::_ref (its value in the fixture world and its owner)."
+        )
+    return by_collection[collection]()
+
+
+PATH_PARAMS: dict[str, Callable[[World, Side, str], Resolved]] = {
+    "key": lambda w, s, p: (s.ticket.key, org(s.slug)),
+    "ref": _ref,
+    "user_id": lambda w, s, p: (s.customer.pk, org(s.slug)),
+    "item_id": lambda w, s, p: (s.ci.pk, org(s.slug)),
+    "token_id": lambda w, s, p: (s.token.pk, personal(s.customer.email)),
+    "attachment_id": lambda w, s, p: (s.public_attachment.pk, org(s.slug)),
+    "email": lambda w, s, p: (s.customer.email, org(s.slug)),
+    "calendar_id": lambda w, s, p: (s.calendar.pk, internal(s.slug)),
+    "policy_id": lambda w, s, p: (s.policy.pk, internal(s.slug)),
+    "rule_id": lambda w, s, p: (s.rule.pk, internal(s.slug)),
+    "slug": lambda w, s, p: (w.schedule.slug, STAFF),
+    "page_id": lambda w, s, p: (s.page.pk, Owner("paged", email=s.page.user.email)),
+}
+
+# More objects to read through the same paths: what the provider shares between customers
+# (the major incident with a child of each, the database both customers' items run on) and
+# what only staff may see of one's own customer.
+EXTRA_TARGETS: dict[str, list[tuple[str, Callable[[World, Side], Resolved]]]] = {
+    "key": [("shared", lambda w, s: (w.major_incident.key, org(PROVIDER)))],
+    "item_id": [("shared", lambda w, s: (w.shared_ci.pk, org(PROVIDER)))],
+    "attachment_id": [
+        ("internal", lambda w, s: (s.internal_attachment.pk, internal(s.slug))),
+    ],
+}
+
+
+def path_params(path: str) -> list[str]:
+    return re.findall(r"{(\w+)}", path)
+
+
+def resolve_path(world: World, side: Side, path: str, variant: str = "side") -> tuple[str, Owner]:
+    """The concrete path for `side`'s objects and the owner of its first (subject) parameter;
+    `variant` names an EXTRA_TARGETS object to put in the first parameter instead."""
+    owner: Owner | None = None
+    for i, name in enumerate(path_params(path)):
+        if name not in PATH_PARAMS:
+            raise UnknownName(
+                f"{path}: path parameter {{{name}}} is new. Add it to PATH_PARAMS in "
+                "tests/security/surface.py (its value in the fixture world, tests/security/"
+                "world.py, and its owner), so the tenant matrix covers the endpoint."
+            )
+        if i == 0 and variant != "side":
+            value, this_owner = dict(EXTRA_TARGETS[name])[variant](world, side)
+        else:
+            value, this_owner = PATH_PARAMS[name](world, side, path)
+        owner = owner or this_owner
+        path = path.replace("{" + name + "}", str(value))
+    return path, owner or EVERYONE
+
+
+# --- query parameters ---------------------------------------------------------------------
+@dataclass(frozen=True)
+class Query:
+    """`value` fills a required parameter; `probe` names a tenant reference to search by."""
+
+    value: Any = None
+    probe: str | None = None
+
+
+QUERY_PARAMS: dict[str, Query] = {
+    "q": Query(probe="word"),
+    "organization": Query(probe="org"),
+    "requester": Query(probe="customer"),
+    "assignee": Query(probe="customer"),
+    "cursor": Query(),
+    "limit": Query(),
+    "role": Query(),
+    "kind": Query(),
+    "status": Query(),
+    "priority": Query(),
+    "queue": Query(),
+    "team": Query(),
+    "tag": Query(),
+    "created_after": Query(),
+    "created_before": Query(),
+    "order": Query(),
+    "product": Query(),
+    "start": Query(value="2026-01-05T09:00:00+01:00"),
+    "minutes": Query(value=90),
+    "at": Query(),
+    "open_only": Query(),
+    "metric": Query(),
+    "since": Query(),
+    "until": Query(),
+}
+
+PROBES: dict[str, Callable[[Side], Any]] = {
+    "word": lambda s: s.slug,
+    "org": lambda s: s.org.slug,
+    "customer": lambda s: s.customer.email,
+}
+
+
+def query_params(operation: dict) -> list[dict]:
+    params = [p for p in operation.get("parameters", []) if p["in"] == "query"]
+    for p in params:
+        if p["name"] not in QUERY_PARAMS:
+            raise UnknownName(
+                f"query parameter '{p['name']}' is new. Add it to QUERY_PARAMS in "
+                "tests/security/surface.py: a value if it is required, and probe= if it names "
+                "an organization's object (lists are then searched by the foreign one)."
+            )
+    return params
+
+
+def required_query(operation: dict) -> dict[str, Any]:
+    values = {}
+    for p in query_params(operation):
+        if p.get("required"):
+            value = QUERY_PARAMS[p["name"]].value
+            assert value is not None, f"QUERY_PARAMS['{p['name']}'] needs a value (required)."
+            values[p["name"]] = value
+    return values
+
+
+def probes(operation: dict, side: Side) -> list[dict[str, Any]]:
+    """The foreign side's references, one query per filter that takes one."""
+    found = []
+    for p in query_params(operation):
+        probe = QUERY_PARAMS[p["name"]].probe
+        if probe:
+            found.append({p["name"]: PROBES[probe](side)})
+    return found
+
+
+# --- body fields --------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Ref:
+    """A field that names another object. `value` is the side's own object (what a valid
+    request uses); `foreign` is what an attacker would put there (None: nothing to steal)."""
+
+    value: Callable[[World, Side], Any]
+    foreign: Callable[[World, Side], Any] | None = None
+    many: bool = False
+
+
+ORG = Ref(lambda w, s: s.org.slug, lambda w, s: s.org.slug)
+CUSTOMER = Ref(lambda w, s: s.customer.email, lambda w, s: s.customer.email)
+# An agent who serves only the other customer: valid for nothing of this side's.
+AGENT = Ref(lambda w, s: w.users["alice"].email, lambda w, s: s.agent.email)
+CI = Ref(lambda w, s: s.ci2.pk, lambda w, s: s.ci2.pk)
+TEAM = Ref(lambda w, s: w.team.slug)
+PRODUCT = Ref(lambda w, s: w.product.slug)
+CALENDAR = Ref(lambda w, s: s.calendar.pk, lambda w, s: s.calendar.pk)
+
+
+def many(ref: Ref) -> Ref:
+    return Ref(ref.value, ref.foreign, many=True)
+
+
+# name -> value, a Ref, or {schema component: either} when one name means several things.
+BODY_FIELDS: dict[str, Any] = {
+    "name": {"VersionIn": "9.9.9", "*": "Zz fresh 7731"},
+    "slug": "zz-fresh-7731",
+    "customers_see_all_tickets": False,
+    "email": "fresh-7731@example.test",
+    "role": "customer",
+    "password": "correct-horse-battery-staple-7731",
+    "time_zone": "Europe/Berlin",
+    "timezone": "Europe/Berlin",
+    "expires_in_days": 30,
+    "scope": "read",
+    "description": "zz description 7731",
+    "released_at": "2026-01-02T03:04:05Z",
+    "kind": {
+        "ConfigItemIn": "server",
+        "RelationIn": "runs_on",
+        "TicketIn": "incident",
+        "LinkIn": "related",
+        "PolicyIn": "incident",
+    },
+    "status": {"ConfigItemIn": "planned", "ConfigItemPatch": "retired", "TransitionIn": "pending"},
+    "attributes": {"rack": "zz-7731"},
+    "title": "Zz title 7731",
+    "impact": {"MatrixCell": 3, "*": 1},
+    "urgency": {"MatrixCell": 3, "*": 1},
+    "priority": {"TicketIn": 1, "TicketPatch": 2, "MatrixCell": 4, "PolicyIn": 1, "RuleIn": 1},
+    "priority_reason": "zz override 7731",
+    "channel": "api",
+    "tags": ["zz-tag-7731"],
+    "reason": "zz reason 7731",
+    "body": "zz body 7731",
+    "is_public": True,
+    "file": "upload",
+    "country": "DE",
+    "subdivision": "BY",
+    "year": 2026,
+    "hours": {"mon": [["08:00", "16:00"]]},
+    "holidays": ["2026-12-24"],
+    "always": False,
+    "order": 5,
+    "active": True,
+    "warn_percent": 80,
+    "pause_statuses": ["pending"],
+    "targets": [{"priority": 1, "metric": "resolution", "minutes": 240}],
+    "minutes": 30,
+    "metric": "resolution",
+    "urgent": False,
+    "condition": "unassigned",
+    "levels": [{"delay_minutes": 0, "actions": [{"do": "notify", "who": "team_lead"}]}],
+    "rotation_start": "2026-01-05",
+    "shift_hours": 24,
+    "handover": "09:00",
+    "ack_minutes": 15,
+    "start": "2026-02-01T00:00:00+00:00",
+    "end": "2026-02-02T00:00:00+00:00",
+    # references
+    "organization": ORG,
+    "requester": CUSTOMER,
+    "user": {"WatcherIn": CUSTOMER, "OverrideIn": AGENT},
+    "watchers": many(CUSTOMER),
+    "assignee": AGENT,
+    "lead": AGENT,
+    "members": many(AGENT),
+    "participants": many(AGENT),
+    "team": TEAM,
+    "affected_ci": CI,
+    "config_item": CI,
+    "target": {
+        "RelationIn": CI,
+        "LinkIn": Ref(lambda w, s: s.ticket2.key, lambda w, s: s.ticket2.key),
+    },
+    "parent": Ref(lambda w, s: w.major_incident.key, lambda w, s: s.ticket.key),
+    "product": PRODUCT,
+    "version": "2.4.1",
+    "calendar": CALENDAR,
+}
+
+
+def _component(schema: dict, components: dict) -> tuple[str, dict]:
+    if "$ref" in schema:
+        name = schema["$ref"].rsplit("/", 1)[1]
+        return name, components[name]
+    return schema.get("title", ""), schema
+
+
+def _field_spec(name: str, component: str) -> Any:
+    if name not in BODY_FIELDS:
+        raise UnknownName(
+            f"body field '{name}' of {component} is new. Add it to BODY_FIELDS in "
+            "tests/security/surface.py: a valid value, or a Ref if it names another object "
+            "(then the matrix also tries the foreign organization's object there)."
+        )
+    spec = BODY_FIELDS[name]
+    if isinstance(spec, dict) and all(
+        (isinstance(k, str) and k[:1].isupper()) or k == "*" for k in spec
+    ):
+        if component in spec:
+            return spec[component]
+        if "*" in spec:
+            return spec["*"]
+        raise UnknownName(
+            f"body field '{name}' means something else in {component}. Add {component} to "
+            f"BODY_FIELDS['{name}'] in tests/security/surface.py."
+        )
+    return spec
+
+
+@dataclass
+class Body:
+    media: str  # "json" or "multipart"
+    component: str
+    properties: dict[str, Any]
+    required: list[str]
+    array: bool = False
+    refs: dict[str, Ref] = field(default_factory=dict)
+
+
+def request_body(operation: dict, components: dict) -> Body | None:
+    content = operation.get("requestBody", {}).get("content")
+    if not content:
+        return None
+    media_type, spec = next(iter(content.items()))
+    schema, array = spec["schema"], False
+    if schema.get("type") == "array":
+        schema, array = schema["items"], True
+    component, resolved = _component(schema, components)
+    body = Body(
+        media="multipart" if "multipart" in media_type else "json",
+        component=component,
+        properties=resolved.get("properties", {}),
+        required=resolved.get("required", []),
+        array=array,
+    )
+    for name in body.properties:
+        spec = _field_spec(name, component)
+        if isinstance(spec, Ref):
+            body.refs[name] = spec
+    return body
+
+
+def _value(world: World, side: Side, spec: Any, *, foreign: bool = False) -> Any:
+    if isinstance(spec, Ref):
+        make = spec.foreign if foreign and spec.foreign else spec.value
+        value = make(world, side)
+        return [value] if spec.many else value
+    if spec == "upload":
+        return SimpleUploadedFile("zz-upload-7731.txt", b"zz upload 7731\n", "text/plain")
+    return spec
+
+
+def build_body(
+    world: World,
+    side: Side,
+    body: Body,
+    *,
+    only_required: bool = False,
+    foreign_field: str | None = None,
+    foreign_side: Side | None = None,
+) -> Any:
+    """A valid body for `side`'s objects: every field, or the required ones; with one field
+    pointing at `foreign_side`'s object instead."""
+    data = {}
+    for name in body.properties:
+        if only_required and name not in body.required and name != foreign_field:
+            continue
+        spec = _field_spec(name, body.component)
+        if name == foreign_field:
+            assert foreign_side is not None
+            data[name] = _value(world, foreign_side, spec, foreign=True)
+        else:
+            data[name] = _value(world, side, spec)
+    if body.media == "multipart":
+        return {k: (str(v).lower() if isinstance(v, bool) else v) for k, v in data.items()}
+    return [data] if body.array else data
+
+
+def foreign_ref_fields(body: Body) -> list[str]:
+    return sorted(name for name, ref in body.refs.items() if ref.foreign is not None)
+
+
+# --- the schema -----------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Operation:
+    method: str
+    path: str
+    spec: dict = field(hash=False, compare=False)
+
+    @property
+    def id(self) -> str:
+        return f"{self.method.upper()} {self.path}"
+
+    @property
+    def is_write(self) -> bool:
+        return self.method in WRITE_METHODS
+
+
+def openapi() -> dict:
+    from sustain.api import api
+
+    return api.get_openapi_schema()
+
+
+def operations() -> list[Operation]:
+    schema = openapi()
+    found = []
+    for path, methods in schema["paths"].items():
+        assert path.startswith(API_PREFIX), f"{path} is outside {API_PREFIX}"
+        for method, spec in methods.items():
+            found.append(Operation(method, path, spec))
+    return found
+
+
+def components() -> dict:
+    return openapi().get("components", {}).get("schemas", {})
+
+
+# --- the URL configuration ------------------------------------------------------------------
+@dataclass(frozen=True)
+class Route:
+    route: str  # "desk/t/<str:key>"
+    name: str  # "desk:ticket"
+    callback: Any = field(hash=False, compare=False)
+
+    @property
+    def params(self) -> list[str]:
+        return re.findall(r"<(?:\w+:)?(\w+)>", self.route)
+
+    @property
+    def id(self) -> str:
+        return f"/{self.route} ({self.name})"
+
+    def path(self, world: World, side: Side) -> tuple[str, Owner]:
+        path, owner = "/" + self.route, None
+        for name in self.params:
+            if name not in PATH_PARAMS:
+                raise UnknownName(
+                    f"/{self.route}: URL parameter <{name}> is new. Add it to PATH_PARAMS in "
+                    "tests/security/surface.py (its value in the fixture world and its owner)."
+                )
+            value, this_owner = PATH_PARAMS[name](world, side, self.route)
+            owner = owner or this_owner
+            path = re.sub(rf"<(?:\w+:)?{name}>", str(value), path)
+        return path, owner or EVERYONE
+
+
+def _walk(patterns: list, prefix: str = "", namespace: str = "") -> Iterator[Route]:
+    for p in patterns:
+        if isinstance(p, URLResolver):
+            ns = f"{namespace}{p.namespace}:" if p.namespace else namespace
+            yield from _walk(p.url_patterns, prefix + str(p.pattern), ns)
+        elif isinstance(p, URLPattern):
+            yield Route(prefix + str(p.pattern), f"{namespace}{p.name or ''}", p.callback)
+
+
+def routes() -> list[Route]:
+    return list(_walk(get_resolver().url_patterns))

@@ -1,0 +1,418 @@
+"""The fixture world of the security suite: two customers with the same kinds of objects.
+
+Acme and Globex each own a ticket with a public reply, an internal note, a public and an
+internal attachment, a second ticket, configuration items with a relation, a calendar and an
+SLA policy; their customers watch their tickets and hold API tokens. The provider owns a major
+incident with one child ticket of each customer and a configuration item both customers' items
+depend on. Every object carries a marker (a distinctive text or number) with its owner, so any
+response can be scanned for what its reader must not see.
+
+Roles: anonymous; carol (customer of Acme); dave (customer of Globex); sam (an agent who serves
+only Acme); alice (agent), mia (manager) and root (admin), who serve every organization.
+A role's "home" side is the customer it belongs to or serves, its "foreign" side the other one.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from typing import Any
+
+from django.apps import apps
+from django.conf import settings
+from django.db import connection
+from django.test import Client
+from django.utils import timezone
+
+from sustain.accounts import actions as accounts
+from sustain.accounts.models import ApiToken, Organization, Role, Team, User
+from sustain.cmdb import actions as cmdb
+from sustain.cmdb.models import ConfigItem, Product
+from sustain.desk import actions as desk
+from sustain.desk.models import Attachment, Comment, Ticket
+from sustain.sla import actions as sla
+from sustain.sla.models import Calendar, EscalationRule, OnCallSchedule, Policy
+from sustain.sla.models import Page as OnCallPage
+from tests.base import SustainTestCase
+
+ROLES = ("anonymous", "carol", "dave", "sam", "alice", "mia", "root")
+# The roles that serve only some customers: every foreign object must stay out of their reach.
+TENANT_BOUND = ("carol", "dave", "sam")
+HOME = {"anonymous": "acme", "carol": "acme", "dave": "globex", "sam": "acme"}
+PROVIDER = "northwind"
+
+
+# --- owners: who may see an object ------------------------------------------------------
+@dataclass(frozen=True)
+class Owner:
+    """kind: org (rows of a customer), internal (a customer's rows only staff see),
+    personal (one user's), staff (agents and up), everyone (any signed-in user)."""
+
+    kind: str
+    slug: str = ""
+    email: str = ""
+
+
+def org(slug: str) -> Owner:
+    return Owner("org", slug=slug)
+
+
+def internal(slug: str) -> Owner:
+    return Owner("internal", slug=slug)
+
+
+def personal(email: str) -> Owner:
+    return Owner("personal", email=email)
+
+
+STAFF = Owner("staff")
+EVERYONE = Owner("everyone")
+
+
+@dataclass(frozen=True)
+class Marker:
+    label: str
+    pattern: re.Pattern[str]
+    owner: Owner
+
+
+def text_marker(label: str, text: str, owner: Owner) -> Marker:
+    return Marker(label, re.compile(rf"(?<![\w.-]){re.escape(text)}(?![\w-])", re.I), owner)
+
+
+def number_marker(label: str, number: int, owner: Owner) -> Marker:
+    return Marker(label, re.compile(rf"(?<!\d){number}(?!\d)"), owner)
+
+
+# --- the world ---------------------------------------------------------------------------
+@dataclass
+class Side:
+    """One customer organization and what it owns."""
+
+    slug: str
+    org: Organization
+    customer: User
+    ticket: Ticket
+    ticket2: Ticket
+    public_comment: Comment
+    internal_comment: Comment
+    public_attachment: Attachment
+    internal_attachment: Attachment
+    ci: ConfigItem
+    ci2: ConfigItem
+    calendar: Calendar
+    policy: Policy
+    token: ApiToken
+    agent: User  # an agent who serves only this customer (sam for Acme, gus for Globex)
+    page: OnCallPage  # a page about this customer's ticket, sent to that agent
+    rule: EscalationRule
+
+
+@dataclass
+class World:
+    sides: dict[str, Side]
+    users: dict[str, User]
+    team: Team
+    product: Product
+    major_incident: Ticket
+    shared_ci: ConfigItem
+    shared_calendar: Calendar
+    schedule: OnCallSchedule
+    tokens: dict[str, str]  # role -> raw bearer token
+    markers: list[Marker] = field(default_factory=list)
+    clients: dict[tuple[str, str], Client] = field(default_factory=dict)
+
+    # what a role may see
+    def user(self, role: str) -> User | None:
+        return self.users.get(role)
+
+    def home(self, role: str) -> Side:
+        return self.sides[HOME.get(role, "acme")]
+
+    def foreign(self, role: str) -> Side:
+        return self.sides["acme" if HOME.get(role, "acme") == "globex" else "globex"]
+
+    def sees(self, role: str, owner: Owner) -> bool:
+        user = self.user(role)
+        if user is None:
+            return False
+        if owner.kind == "everyone":
+            return True
+        if owner.kind == "personal":
+            return user.email == owner.email
+        if owner.kind == "paged":
+            return user.email == owner.email or user.is_manager
+        if owner.kind == "staff":
+            return user.is_agent
+        if owner.kind == "internal" and user.is_customer:
+            return False
+        if user.is_customer:
+            return user.organization.slug == owner.slug
+        if user.serves_all_organizations or user.is_manager:
+            return True
+        served = {PROVIDER, *(o.slug for o in user.served_organizations.all())}
+        return owner.slug in served
+
+    def forbidden_markers(self, role: str) -> list[Marker]:
+        return [m for m in self.markers if not self.sees(role, m.owner)]
+
+    def leaks(self, role: str, text: str) -> list[str]:
+        return [m.label for m in self.forbidden_markers(role) if m.pattern.search(text)]
+
+    # clients, one per role and kind: a new client loads the middleware again (whitenoise
+    # then walks every static file), which would cost more than the requests themselves
+    def api_client(self, role: str) -> Client:
+        if ("api", role) not in self.clients:
+            token = self.tokens.get(role)
+            headers = {"Authorization": f"Bearer {token}"} if token else {}
+            self.clients["api", role] = Client(headers=headers)
+        return self.clients["api", role]
+
+    def web_client(self, role: str) -> Client:
+        """Signed in with a session made with the world (it outlives each test's rollback)."""
+        if ("web", role) not in self.clients:
+            client = Client()
+            user = self.user(role)
+            if user is not None:
+                client.force_login(user)
+            self.clients["web", role] = client
+        return self.clients["web", role]
+
+
+class _Base(SustainTestCase):
+    """Only borrowed for its named actors (setUpTestData); never collected as a test."""
+
+    __test__ = False
+
+
+def build_world() -> World:
+    _Base.setUpTestData()
+    base = _Base
+    root, alice, mia = base.root, base.alice, base.mia
+    users: dict[str, User] = {
+        "carol": base.carol,
+        "dave": base.dave,
+        "alice": alice,
+        "mia": mia,
+        "root": root,
+    }
+
+    def restricted_agent(email: str, name: str, serves: Organization) -> User:
+        return accounts.create_user(
+            root,
+            email=email,
+            name=name,
+            organization=base.provider,
+            role=Role.AGENT,
+            serves_all_organizations=False,
+            served_organizations=[serves],
+        )
+
+    users["sam"] = restricted_agent("sam@northwind.test", "Sam Restricted", base.acme)
+    gus = restricted_agent("gus@northwind.test", "Gus Restricted", base.globex)
+
+    shared_calendar = sla.create_calendar(root, name="Shared hours 7731", always=True)
+    shared_ci = ConfigItem.objects.create(
+        pk=710001, organization=base.provider, name="northwind-shared-db", kind="database"
+    )
+    schedule = sla.create_schedule(
+        root,
+        team=base.service_desk,
+        name="Northwind rota 7731",
+        slug="northwind-rota",
+        participants=[alice, base.bob],
+        rotation_start=date(2026, 1, 5),
+    )
+    major = desk.open_ticket(
+        root, title="Northwind major outage 7731", organization=base.provider, impact=1, urgency=1
+    )
+
+    sides: dict[str, Side] = {}
+    markers: list[Marker] = []
+    for slug, org_obj, customer, agent, pk_base in (
+        ("acme", base.acme, base.carol, users["sam"], 810000),
+        ("globex", base.globex, base.dave, gus, 910000),
+    ):
+        title = slug.capitalize()
+        ci = ConfigItem.objects.create(
+            pk=pk_base + 1, organization=org_obj, name=f"{slug}-app-7731", kind="service"
+        )
+        ci2 = ConfigItem.objects.create(
+            pk=pk_base + 2, organization=org_obj, name=f"{slug}-db-7731", kind="database"
+        )
+        cmdb.relate(root, ci, ci2, "depends_on")
+        cmdb.relate(root, ci, shared_ci, "runs_on")
+        ticket = desk.open_ticket(
+            customer,
+            title=f"{title} boiler explodes 7731",
+            description=f"{slug}-description-7731",
+            affected_ci=ci,
+        )
+        ticket2 = desk.open_ticket(
+            customer, title=f"{title} printer jams 7731", description=f"{slug}-second-7731"
+        )
+        public = desk.add_comment(alice, ticket, f"{slug}-public-reply-7731")
+        note = desk.add_comment(alice, ticket, f"{slug}-internal-note-7731", is_public=False)
+        public_file = desk.add_attachment(
+            customer, ticket, f"{slug}-evidence-7731.txt", f"{slug}-file-content-7731".encode()
+        )
+        internal_file = desk.add_attachment(
+            alice,
+            ticket,
+            f"{slug}-internal-dump-7731.txt",
+            f"{slug}-internal-content-7731".encode(),
+            is_public=False,
+        )
+        desk.watch(customer, ticket)
+        desk.watch(customer, ticket2)
+        desk.link(alice, ticket2, ticket, "related")
+        desk.set_parent(root, ticket2, major)
+        calendar = sla.create_calendar(
+            root,
+            name=f"{title} hours 7731",
+            timezone_name="Europe/Berlin",
+            hours={"mon": [["09:00", "17:00"]]},
+            organization=org_obj,
+        )
+        policy = sla.create_policy(
+            root,
+            name=f"{title} gold 7731",
+            calendar=shared_calendar,
+            organization=org_obj,
+            targets=[{"priority": 3, "metric": "resolution", "minutes": 480}],
+        )
+        rule = sla.create_escalation_rule(
+            root,
+            name=f"{title} escalation 7731",
+            condition="unassigned",
+            minutes=30,
+            organization=org_obj,
+            levels=[{"delay_minutes": 0, "actions": [{"do": "notify", "who": "team_lead"}]}],
+        )
+        token, _raw = accounts.create_token(None, customer, name=f"{slug}-token-7731")
+        page = OnCallPage.objects.create(
+            schedule=schedule,
+            ticket=ticket,
+            user=agent,
+            reason=f"{slug} page 7731",
+            ack_due_at=timezone.now() + timedelta(minutes=15),
+        )
+        sides[slug] = Side(
+            slug=slug,
+            org=org_obj,
+            customer=customer,
+            ticket=ticket,
+            ticket2=ticket2,
+            public_comment=public,
+            internal_comment=note,
+            public_attachment=public_file,
+            internal_attachment=internal_file,
+            ci=ci,
+            ci2=ci2,
+            calendar=calendar,
+            policy=policy,
+            token=token,
+            agent=agent,
+            page=page,
+            rule=rule,
+        )
+        own, hidden = org(slug), internal(slug)
+        markers += [
+            text_marker(f"{slug} organization", slug, own),
+            text_marker(f"{slug} customer e-mail", customer.email, own),
+            text_marker(f"{slug} ticket key", ticket.key, own),
+            text_marker(f"{slug} second ticket key", ticket2.key, own),
+            text_marker(f"{slug} ticket title", ticket.title, own),
+            text_marker(f"{slug} description", f"{slug}-description-7731", own),
+            text_marker(f"{slug} public reply", public.body, own),
+            text_marker(f"{slug} attachment name", public_file.filename, own),
+            text_marker(f"{slug} attachment content", f"{slug}-file-content-7731", own),
+            text_marker(f"{slug} configuration item", ci.name, own),
+            number_marker(f"{slug} configuration item id", ci.pk, own),
+            number_marker(f"{slug} second configuration item id", ci2.pk, own),
+            text_marker(f"{slug} calendar", calendar.name, hidden),
+            text_marker(f"{slug} policy", policy.name, hidden),
+            text_marker(f"{slug} escalation rule", rule.name, hidden),
+            text_marker(f"{slug} internal note", note.body, hidden),
+            text_marker(f"{slug} internal attachment name", internal_file.filename, hidden),
+            text_marker(
+                f"{slug} internal attachment content", f"{slug}-internal-content-7731", hidden
+            ),
+            text_marker(f"{slug} token", token.prefix, personal(customer.email)),
+            text_marker(f"{slug} token name", token.name, personal(customer.email)),
+            text_marker(f"{slug} page", page.reason, Owner("paged", email=agent.email)),
+        ]
+    markers += [
+        text_marker("major incident title", major.title, org(PROVIDER)),
+        text_marker("shared configuration item", shared_ci.name, org(PROVIDER)),
+        number_marker("shared configuration item id", shared_ci.pk, org(PROVIDER)),
+    ]
+    tokens = {role: accounts.create_token(None, user)[1] for role, user in users.items()}
+    return World(
+        sides=sides,
+        users=users,
+        team=base.service_desk,
+        product=base.product,
+        major_incident=major,
+        shared_ci=shared_ci,
+        shared_calendar=shared_calendar,
+        schedule=schedule,
+        tokens=tokens,
+        markers=markers,
+    )
+
+
+# --- "nothing changed": every table, and the stored files --------------------------------
+# Tables a refused request may legitimately touch: the login session and throttling records,
+# and the token's "last used" stamp (written at most once a minute, on any authenticated call).
+UNTRACKED = {
+    "sessions.session",
+    "axes.accessattempt",
+    "axes.accesslog",
+    "axes.accessfailurelog",
+    "contenttypes.contenttype",
+    "auth.permission",
+}
+
+
+def database_state() -> dict[str, Any]:
+    """Every row of every table (raw SQL: this runs twice per write in the matrix)."""
+    state: dict[str, Any] = {}
+    quote = connection.ops.quote_name
+    with connection.cursor() as cursor:
+        for model in apps.get_models(include_auto_created=True):
+            label = model._meta.label_lower
+            if label in UNTRACKED or not model._meta.managed:
+                continue
+            cursor.execute(f"SELECT * FROM {quote(model._meta.db_table)} ORDER BY 1")
+            columns = [d[0] for d in cursor.description]
+            rows = cursor.fetchall()
+            if model is ApiToken:
+                keep = [i for i, c in enumerate(columns) if c != "last_used_at"]
+                rows = [tuple(row[i] for i in keep) for row in rows]
+            state[label] = rows
+    state["files"] = sorted(
+        str(p.relative_to(settings.MEDIA_ROOT)) for p in _media_root().rglob("*") if p.is_file()
+    )
+    return state
+
+
+def _media_root():
+    from pathlib import Path
+
+    root = Path(settings.MEDIA_ROOT)
+    root.mkdir(parents=True, exist_ok=True)
+    return root
+
+
+def changed_tables(before: dict[str, Any], after: dict[str, Any]) -> list[str]:
+    return sorted(k for k in before.keys() | after.keys() if before.get(k) != after.get(k))
+
+
+def body_text(response: Any) -> str:
+    if getattr(response, "streaming", False):
+        content = b"".join(response.streaming_content)
+    else:
+        content = response.content
+    return content.decode("utf-8", errors="replace")
