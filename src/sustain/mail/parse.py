@@ -1,0 +1,247 @@
+"""Parsing inbound e-mail into what the desk needs, whatever the client, charset or encoding.
+
+Built on the standard library's `email` with `policy.default`; quoted earlier messages and
+signatures are folded away with `mail-parser-reply`, HTML is turned into text with
+`html2text` and sanitised with `nh3` for display. Nothing here raises on a malformed mail
+except `MailError` for one that cannot be answered at all (no sender).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass, field
+from datetime import datetime
+from email import policy
+from email.headerregistry import Address
+from email.message import EmailMessage, Message
+from email.parser import BytesParser
+from email.utils import getaddresses, parsedate_to_datetime
+
+import html2text
+import nh3
+from mailparser_reply import EmailReplyParser
+
+KEY_IN_SUBJECT = re.compile(r"\[((?:INC|REQ|BUG)-\d+)\]", re.IGNORECASE)
+MESSAGE_ID = re.compile(r"<([^<>\s]+)>")
+BOUNCE_SENDERS = re.compile(
+    r"^(mailer-daemon|postmaster|mail-daemon|bounce[s]?)([+@]|$)", re.IGNORECASE
+)
+REPLY_LANGUAGES = ["en", "de", "fr", "es", "it", "nl"]
+
+
+class MailError(ValueError):
+    """A message that cannot be ingested at all."""
+
+
+@dataclass
+class Attachment:
+    filename: str
+    content_type: str
+    content: bytes
+    content_id: str = ""
+    inline: bool = False
+
+
+@dataclass
+class ParsedMail:
+    message_id: str
+    subject: str
+    sender: str
+    sender_name: str = ""
+    to: list[str] = field(default_factory=list)
+    cc: list[str] = field(default_factory=list)
+    in_reply_to: list[str] = field(default_factory=list)
+    references: list[str] = field(default_factory=list)
+    date: datetime | None = None
+    text: str = ""
+    html: str = ""
+    reply: str = ""
+    attachments: list[Attachment] = field(default_factory=list)
+    auto_reason: str = ""
+
+    @property
+    def thread_ids(self) -> list[str]:
+        """Message-IDs this mail answers, nearest first."""
+        seen: list[str] = []
+        for mid in [*self.in_reply_to, *reversed(self.references)]:
+            if mid not in seen:
+                seen.append(mid)
+        return seen
+
+    @property
+    def ticket_keys(self) -> list[str]:
+        return [k.upper() for k in KEY_IN_SUBJECT.findall(self.subject)]
+
+
+def _raw_values(message: Message, name: str) -> list[str]:
+    wanted = name.lower()
+    return [str(v) for k, v in message.raw_items() if k.lower() == wanted]  # type: ignore[attr-defined]
+
+
+def _header(message: Message, name: str) -> str:
+    try:
+        value = message.get(name)
+    except Exception:  # a header the policy cannot parse (even the stdlib trips): use it raw
+        values = _raw_values(message, name)
+        value = values[0] if values else ""
+    return str(value or "").strip()
+
+
+def _ids(value: str) -> list[str]:
+    return [m.strip().lower() for m in MESSAGE_ID.findall(value or "")][:100]
+
+
+def _addresses(message: Message, name: str) -> list[tuple[str, str]]:
+    try:
+        values = [str(v) for v in message.get_all(name, [])]
+    except Exception:
+        values = _raw_values(message, name)
+    pairs = getaddresses(values)
+    return [(n.strip(), a.strip().lower()) for n, a in pairs if "@" in a]
+
+
+def _text_of(part: Message) -> str:
+    """A text part's content in any charset; unknown charsets are read as Latin-1."""
+    try:
+        content = part.get_content()  # type: ignore[attr-defined]
+        return content if isinstance(content, str) else bytes(content).decode("utf-8", "replace")
+    except (LookupError, UnicodeError, AssertionError, KeyError, ValueError):
+        payload = part.get_payload(decode=True) or b""
+        if not isinstance(payload, bytes):
+            return str(payload)
+        charset = part.get_content_charset() or "utf-8"
+        try:
+            return payload.decode(charset, "replace")
+        except LookupError:
+            return payload.decode("latin-1", "replace")
+
+
+def html_to_text(html: str) -> str:
+    converter = html2text.HTML2Text()
+    converter.body_width = 0
+    converter.ignore_images = True
+    return converter.handle(html).strip()
+
+
+def sanitise_html(html: str) -> str:
+    return nh3.clean(html, url_schemes={"http", "https", "mailto", "cid"})
+
+
+def split_reply(text: str) -> str:
+    """The newest part of a reply, without quoted earlier messages and signatures."""
+    if not text.strip():
+        return ""
+    try:
+        reply = EmailReplyParser(languages=REPLY_LANGUAGES).read(text).latest_reply or ""
+    except Exception:  # the folding is a nicety: never lose a message over it
+        reply = text
+    return (reply or text).strip()
+
+
+def _auto_reason(message: Message, sender: str) -> str:
+    auto = _header(message, "Auto-Submitted").lower()
+    if auto and auto != "no":
+        return f"Auto-Submitted: {auto}"
+    precedence = _header(message, "Precedence").lower()
+    if precedence in {"bulk", "junk", "list", "auto_reply"}:
+        return f"Precedence: {precedence}"
+    for name in ("X-Autoreply", "X-Autorespond", "X-Autoresponder"):
+        if _header(message, name):
+            return f"{name} header"
+    suppress = _header(message, "X-Auto-Response-Suppress").lower()
+    if any(word in suppress for word in ("all", "oof", "autoreply")) and _header(
+        message, "X-MS-Exchange-Inbox-Rules-Loop"
+    ):
+        return "Exchange auto-reply"
+    if message.get_content_type() == "multipart/report":
+        return "delivery status report"
+    if BOUNCE_SENDERS.match(sender):
+        return f"sent by {sender.split('@')[0]}"
+    if _header(message, "Return-Path") == "<>":
+        return "null sender (bounce)"
+    return ""
+
+
+def parse(raw: bytes) -> ParsedMail:
+    """Read a whole message (bytes as received); only MailError comes out of here."""
+    try:
+        return _parse(raw)
+    except MailError:
+        raise
+    except Exception as exc:  # the stdlib parser has corner cases of its own
+        raise MailError(f"The message cannot be read: {type(exc).__name__}: {exc}") from exc
+
+
+def _parse(raw: bytes) -> ParsedMail:
+    message: EmailMessage = BytesParser(policy=policy.default).parsebytes(raw)  # type: ignore[assignment]
+    senders = (
+        _addresses(message, "From")
+        or _addresses(message, "Sender")
+        or _addresses(message, "Reply-To")
+    )
+    if not senders:
+        raise MailError("The message has no sender address.")
+    sender_name, sender = senders[0]
+    ids = _ids(_header(message, "Message-ID"))
+    message_id = ids[0] if ids else f"sha256-{hashlib.sha256(raw).hexdigest()[:40]}@sustain.invalid"
+    try:
+        date = parsedate_to_datetime(_header(message, "Date")) if _header(message, "Date") else None
+        if date is not None and date.tzinfo is None:
+            date = None
+    except (TypeError, ValueError, IndexError):
+        date = None
+
+    text_parts: list[str] = []
+    html_parts: list[str] = []
+    attachments: list[Attachment] = []
+    for part in message.walk():
+        if part.is_multipart():
+            continue
+        content_type = part.get_content_type()
+        disposition = (part.get_content_disposition() or "").lower()
+        filename = part.get_filename() or ""
+        if disposition != "attachment" and not filename and content_type == "text/plain":
+            text_parts.append(_text_of(part))
+        elif disposition != "attachment" and not filename and content_type == "text/html":
+            html_parts.append(_text_of(part))
+        elif content_type in {"message/delivery-status", "message/rfc822", "text/rfc822-headers"}:
+            continue
+        else:
+            payload = part.get_payload(decode=True)
+            if not isinstance(payload, bytes) or not payload:
+                continue
+            cid = _ids(_header(part, "Content-ID"))
+            attachments.append(
+                Attachment(
+                    filename=filename or f"attachment{len(attachments) + 1}",
+                    content_type=content_type,
+                    content=payload,
+                    content_id=cid[0] if cid else "",
+                    inline=disposition == "inline" or bool(cid and not filename),
+                )
+            )
+    html = "\n".join(html_parts)
+    text = "\n\n".join(t.strip() for t in text_parts if t.strip()) or (
+        html_to_text(html) if html else ""
+    )
+    return ParsedMail(
+        message_id=message_id,
+        subject=_header(message, "Subject")[:300] or "(no subject)",
+        sender=sender,
+        sender_name=sender_name,
+        to=[a for _, a in _addresses(message, "To")],
+        cc=[a for _, a in _addresses(message, "Cc")],
+        in_reply_to=_ids(_header(message, "In-Reply-To")),
+        references=_ids(_header(message, "References")),
+        date=date,
+        text=text,
+        html=sanitise_html(html) if html else "",
+        reply=split_reply(text),
+        attachments=attachments,
+        auto_reason=_auto_reason(message, sender),
+    )
+
+
+def format_address(name: str, address: str) -> str:
+    return str(Address(display_name=name, addr_spec=address))
