@@ -127,6 +127,10 @@ def update_config_item(actor: User, item: ConfigItem, **changes: Any) -> ConfigI
         raise Invalid(f"Cannot change {', '.join(sorted(unknown))}.", field=sorted(unknown)[0])
     if "status" in changes and changes["status"] not in ConfigItem.Status.values:
         raise Invalid("Unknown status.", field="status")
+    if "name" in changes:
+        changes["name"] = (changes["name"] or "").strip()
+        if not changes["name"]:
+            raise Invalid("A name is required.", field="name")
     product = changes.get("product", item.product)
     version = changes.get("version", item.version)
     _check_ci_fields(item.organization, product, version)
@@ -138,6 +142,14 @@ def update_config_item(actor: User, item: ConfigItem, **changes: Any) -> ConfigI
         }
 
     with transaction.atomic():
+        taken = ConfigItem.objects.filter(
+            organization=item.organization_id, name=changes.get("name")
+        )
+        if "name" in changes and taken.exclude(pk=item.pk).exists():
+            raise Conflict(
+                f"{item.organization.name} already has an item named '{changes['name']}'.",
+                field="name",
+            )
         before = snapshot()
         for key, value in changes.items():
             setattr(item, key, value)
