@@ -25,6 +25,13 @@ class ApiListTicketsTests(QueueData):
         self.assertEqual(self.listed(self.dave), self.keys(self.globex_ticket, self.cafe))
         self.assertEqual(self.listed(self.carol, organization="globex"), [])
 
+    def test_with_the_setting_off_a_customer_lists_only_their_own_tickets(self):
+        self.acme.customers_see_all_tickets = False
+        self.acme.save()
+        self.assertEqual(self.listed(self.cathy), self.keys(self.invoice))
+        self.assertEqual(self.listed(self.cathy, requester="carol@acme.test"), [])
+        self.assertEqual(self.listed(self.carol), self.keys(self.printer, self.access, self.done))
+
     def test_queues(self):
         self.assertEqual(self.listed(queue="mine"), self.keys(self.printer))
         self.assertEqual(

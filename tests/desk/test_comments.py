@@ -47,6 +47,21 @@ class CommentTests(SustainTestCase):
         self.reply(self.cathy, "Here is the export you asked for.")
         self.assertEqual(self.ticket.status, Status.OPEN)
 
+    def test_a_customer_reply_on_a_resolved_ticket_reopens_it(self):
+        # The customer was told: "Resolved: reply if the problem is still there."
+        desk.transition(self.alice, self.ticket, Status.RESOLVED)
+        self.reply(self.carol, "Still empty this morning.")
+        self.assertEqual(self.ticket.status, Status.OPEN)
+        self.assertIsNone(self.ticket.resolved_at)
+        event = Event.objects.filter(target_id=self.ticket.pk, verb="reopened").get()
+        self.assertEqual((event.actor, event.after), (self.carol, {"status": "open"}))
+
+    def test_an_agent_note_on_a_resolved_ticket_leaves_it_resolved(self):
+        desk.transition(self.alice, self.ticket, Status.RESOLVED)
+        self.reply(self.alice, "Customer confirmed by phone.", is_public=False)
+        self.reply(self.alice, "Glad it works.")
+        self.assertEqual(self.ticket.status, Status.RESOLVED)
+
     def test_an_agent_reply_on_a_pending_ticket_keeps_it_waiting(self):
         desk.transition(self.alice, self.ticket, Status.PENDING)
         self.reply(self.alice, "Any news?")

@@ -443,12 +443,15 @@ def add_comment(
         comment = _comment(actor, ticket, body, is_public=is_public, channel=channel)
         for upload in checked:
             _store_attachment(actor, ticket, upload, comment=comment, is_public=is_public)
-        before = snapshot(ticket)
+        before, verb = snapshot(ticket), "status_changed"
         if actor.is_customer and ticket.status == Status.PENDING:
             ticket.status = Status.OPEN  # the customer answered
+        elif actor.is_customer and ticket.status == Status.RESOLVED:
+            # Customers are told "Resolved: reply if the problem is still there"; a reply says so.
+            ticket.status, ticket.resolved_at, verb = Status.OPEN, None, "reopened"
         elif actor.is_agent and is_public and ticket.status == Status.NEW:
             ticket.status = Status.OPEN
-        _save(ticket, actor, "status_changed", before)
+        _save(ticket, actor, verb, before)
         if is_public:
             sla_clocks.public_reply(ticket, actor, comment.created_at)
             _notify(
