@@ -86,9 +86,17 @@ def create_calendar(
     return calendar
 
 
+def _refuse_nulls(changes: dict[str, Any], nullable: frozenset[str] = frozenset()) -> None:
+    """PATCH with null means "clear"; fields that cannot be empty say so instead of failing."""
+    for key, value in changes.items():
+        if value is None and key not in nullable:
+            raise Invalid(f"{key} cannot be empty.", field=key)
+
+
 def update_calendar(actor: User, calendar: Calendar, **changes: Any) -> Calendar:
     """Edit hours, zone or holidays; open tickets under it are recomputed in the background."""
     require_admin(actor)
+    _refuse_nulls(changes)
     allowed = {"name", "timezone_name", "hours", "always", "holidays"}
     unknown = set(changes) - allowed
     if unknown:
@@ -215,6 +223,7 @@ def create_policy(actor: User, **fields: Any) -> Policy:
 
 def update_policy(actor: User, policy: Policy, **changes: Any) -> Policy:
     require_admin(actor)
+    _refuse_nulls(changes, frozenset({"organization", "priority", "product", "config_item"}))
     unknown = set(changes) - POLICY_FIELDS
     if unknown:
         raise Invalid(f"Unknown field {sorted(unknown)[0]}.", field=sorted(unknown)[0])
@@ -439,6 +448,7 @@ def update_escalation_rule(
     actor: User, rule: EscalationRule, *, levels: list[dict] | None = None, **changes: Any
 ) -> EscalationRule:
     require_admin(actor)
+    _refuse_nulls(changes)
     allowed = {"name", "active", "urgent", "minutes", "metric"}
     unknown = set(changes) - allowed
     if unknown:
@@ -484,6 +494,7 @@ def update_schedule(
 ) -> OnCallSchedule:
     if not (actor.is_admin or schedule.team.lead_id == actor.pk):
         raise Forbidden("Only administrators and the team lead may change on-call.")
+    _refuse_nulls(changes)
     allowed = {"name", "shift_hours", "ack_minutes", "rotation_start"}
     unknown = set(changes) - allowed
     if unknown:
