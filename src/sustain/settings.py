@@ -59,6 +59,7 @@ INSTALLED_APPS = [
     "sustain.cmdb",
     "sustain.desk",
     "sustain.sla",
+    "sustain.mail",
     "sustain.reports",
 ]
 

@@ -241,6 +241,7 @@ def _notify(ticket: Ticket, template: str, dedupe_key: str, *, exclude: User | N
         {"ticket": ticket, "status_words": workflow.CUSTOMER_WORDS[ticket.status], **extra},
         dedupe_key=dedupe_key,
         headers={"X-Sustain-Ticket": ticket.key},
+        ticket=ticket,
     )
 
 
