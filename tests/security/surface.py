@@ -439,15 +439,19 @@ class Route:
     def id(self) -> str:
         return f"/{self.route} ({self.name})"
 
-    def path(self, world: World, side: Side) -> tuple[str, Owner]:
+    def path(self, world: World, side: Side, variant: str = "side") -> tuple[str, Owner]:
+        """Like resolve_path, for a URL pattern."""
         path, owner = "/" + self.route, None
-        for name in self.params:
+        for i, name in enumerate(self.params):
             if name not in PATH_PARAMS:
                 raise UnknownName(
                     f"/{self.route}: URL parameter <{name}> is new. Add it to PATH_PARAMS in "
                     "tests/security/surface.py (its value in the fixture world and its owner)."
                 )
-            value, this_owner = PATH_PARAMS[name](world, side, self.route)
+            if i == 0 and variant != "side":
+                value, this_owner = dict(EXTRA_TARGETS[name])[variant](world, side)
+            else:
+                value, this_owner = PATH_PARAMS[name](world, side, self.route)
             owner = owner or this_owner
             path = re.sub(rf"<(?:\w+:)?{name}>", str(value), path)
         return path, owner or EVERYONE

@@ -16,6 +16,7 @@ from sustain.accounts import tokens
 from sustain.accounts.models import ApiToken, Organization, Role, Team, User
 from sustain.core import events
 from sustain.core.errors import Conflict, Forbidden, Invalid, NotFound
+from sustain.core.ids import as_id
 
 SYSTEM_EMAIL = "system@sustain.invalid"
 
@@ -45,11 +46,25 @@ def require_agent(actor: User) -> None:
         raise Forbidden("Only agents may do this.")
 
 
+SLUG_MAX = 60  # the slug columns' length
+
+
+def make_slug(name: str, slug: str = "") -> str:
+    """The slug given, or one made from the name (cut to fit); never empty or too long."""
+    slug = (slug or "").strip() or slugify(name)[:SLUG_MAX].strip("-")
+    if not slug:
+        raise Invalid("Give a slug: none can be made from this name.", field="slug")
+    if len(slug) > SLUG_MAX:
+        raise Invalid(f"The slug is longer than {SLUG_MAX} characters.", field="slug")
+    return slug
+
+
 def resolve_organization(ref: int | str | None, *, field: str = "organization") -> Organization:
     """An organization by id or slug."""
     if ref is None or ref == "":
         raise Invalid("An organization is required.", field=field)
-    query = Organization.objects.filter(pk=ref) if str(ref).isdigit() else None
+    pk = as_id(ref)
+    query = Organization.objects.filter(pk=pk) if pk is not None else None
     organization = (query.first() if query is not None else None) or Organization.objects.filter(
         slug=str(ref)
     ).first()
@@ -70,9 +85,7 @@ def create_organization(
     name = (name or "").strip()
     if not name:
         raise Invalid("A name is required.", field="name")
-    slug = slug or slugify(name)
-    if not slug:
-        raise Invalid("The slug may not be empty.", field="slug")
+    slug = make_slug(name, slug)
     with transaction.atomic():
         if Organization.objects.filter(slug=slug).exists():
             raise Conflict(f"An organization with slug '{slug}' exists.", field="slug")
@@ -168,7 +181,7 @@ def create_team(
     name = (name or "").strip()
     if not name:
         raise Invalid("A name is required.", field="name")
-    slug = slug or slugify(name)
+    slug = make_slug(name, slug)
     members = members or []
     for person in [lead, *members]:
         if person is not None and not person.is_agent:

@@ -11,9 +11,10 @@ from pydantic import Field
 
 from sustain.accounts import actions
 from sustain.accounts.models import ApiToken, Organization, Role, Team, User
-from sustain.core.api import Page
+from sustain.core.api import Page, Patch
 from sustain.core.errors import Invalid
 from sustain.core.http import ApiRequest
+from sustain.core.ids import as_id
 from sustain.core.pagination import paginate
 from sustain.core.tenancy import visible
 
@@ -35,7 +36,7 @@ class OrganizationIn(Schema):
     customers_see_all_tickets: bool = True
 
 
-class OrganizationPatch(Schema):
+class OrganizationPatch(Patch):
     name: str | None = Field(None, min_length=1, max_length=200)
     customers_see_all_tickets: bool | None = None
 
@@ -107,8 +108,9 @@ class ListFilters(Schema):
 
 def _user_by_ref(actor: User, ref: str, field: str) -> User:
     query = visible(User.objects.all(), actor)
+    pk = as_id(ref)
     user = (
-        query.filter(pk=ref).first() if ref.isdigit() else query.filter(email__iexact=ref).first()
+        query.filter(pk=pk).first() if pk is not None else query.filter(email__iexact=ref).first()
     )
     if user is None:
         raise Invalid(f"No user '{ref}'.", field=field)
@@ -134,7 +136,8 @@ def create_organization(request: ApiRequest, payload: OrganizationIn):
 @router.get("/organizations/{ref}", response=OrganizationOut)
 def get_organization(request: ApiRequest, ref: str):
     qs = visible(Organization.objects.all(), request.auth)
-    return get_object_or_404(qs, **({"pk": ref} if ref.isdigit() else {"slug": ref}))
+    pk = as_id(ref)
+    return get_object_or_404(qs, **({"pk": pk} if pk is not None else {"slug": ref}))
 
 
 @router.patch("/organizations/{ref}", response=OrganizationOut)
@@ -204,7 +207,8 @@ def create_team(request: ApiRequest, payload: TeamIn):
 @router.get("/teams/{ref}", response=TeamOut)
 def get_team(request: ApiRequest, ref: str):
     qs = visible(Team.objects.select_related("lead"), request.auth)
-    return get_object_or_404(qs, **({"pk": ref} if ref.isdigit() else {"slug": ref}))
+    pk = as_id(ref)
+    return get_object_or_404(qs, **({"pk": pk} if pk is not None else {"slug": ref}))
 
 
 @router.get("/tokens", response=list[TokenOut])

@@ -5,9 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from django.db import transaction
-from django.utils.text import slugify
 
-from sustain.accounts.actions import require_admin, require_agent
+from sustain.accounts.actions import make_slug, require_admin, require_agent
 from sustain.accounts.models import Organization, User
 from sustain.cmdb.models import SEMVER, Component, ConfigItem, Product, Relation, Version
 from sustain.core import events, tenancy
@@ -19,7 +18,7 @@ def create_product(actor: User, *, name: str, slug: str = "", description: str =
     name = (name or "").strip()
     if not name:
         raise Invalid("A name is required.", field="name")
-    slug = slug or slugify(name)
+    slug = make_slug(name, slug)
     with transaction.atomic():
         if Product.objects.filter(slug=slug).exists() or Product.objects.filter(name=name).exists():
             raise Conflict(f"A product named '{name}' exists.", field="name")

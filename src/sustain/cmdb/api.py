@@ -13,9 +13,10 @@ from pydantic import Field
 from sustain.accounts.actions import resolve_organization
 from sustain.cmdb import actions
 from sustain.cmdb.models import ConfigItem, Product, Relation, Version
-from sustain.core.api import Page
+from sustain.core.api import Page, Patch, UtcDateTime
 from sustain.core.errors import Invalid
 from sustain.core.http import ApiRequest
+from sustain.core.ids import as_id
 from sustain.core.pagination import paginate
 from sustain.core.tenancy import visible
 
@@ -53,7 +54,7 @@ class ProductIn(Schema):
 
 class VersionIn(Schema):
     name: str = Field(min_length=5, max_length=60)
-    released_at: datetime | None = None
+    released_at: UtcDateTime | None = None
 
 
 class ComponentIn(Schema):
@@ -84,7 +85,9 @@ class ConfigItemIn(Schema):
     attributes: dict[str, Any] = {}
 
 
-class ConfigItemPatch(Schema):
+class ConfigItemPatch(Patch):
+    clearable = frozenset({"product", "version"})
+
     name: str | None = Field(None, min_length=1, max_length=200)
     status: ConfigItem.Status | None = None
     product: str | None = None
@@ -120,8 +123,9 @@ class ConfigItemFilters(ListFilters):
 def _product(ref: str | None, field: str = "product") -> Product | None:
     if not ref:
         return None
+    pk = as_id(ref)
     product = Product.objects.filter(
-        Q(slug=ref) | Q(pk=int(ref) if ref.isdigit() else None)
+        Q(slug=ref) | Q(pk=pk) if pk is not None else Q(slug=ref)
     ).first()
     if product is None:
         raise Invalid(f"No product '{ref}'.", field=field)
@@ -158,7 +162,8 @@ def create_product(request: ApiRequest, payload: ProductIn):
 @router.get("/products/{ref}", response=ProductOut)
 def get_product(request: ApiRequest, ref: str):
     qs = visible(Product.objects.all(), request.auth)
-    return get_object_or_404(qs, **({"pk": ref} if ref.isdigit() else {"slug": ref}))
+    pk = as_id(ref)
+    return get_object_or_404(qs, **({"pk": pk} if pk is not None else {"slug": ref}))
 
 
 @router.post("/products/{ref}/versions", response={201: VersionOut})

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import re
-from typing import Any, Generic, TypeVar
+from typing import Annotated, Any, ClassVar, Generic, TypeVar
 
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
@@ -11,6 +12,7 @@ from ninja import NinjaAPI, Schema
 from ninja.errors import AuthenticationError, HttpError
 from ninja.errors import ValidationError as NinjaValidationError
 from ninja.security import HttpBearer, SessionAuth
+from pydantic import AfterValidator, ConfigDict, ValidationInfo, field_validator
 
 from sustain.accounts import tokens
 from sustain.core.errors import ActionError
@@ -38,6 +40,50 @@ class ActiveSessionAuth(SessionAuth):
     def authenticate(self, request: HttpRequest, key: str | None) -> Any:
         user = super().authenticate(request, key)
         return user if user is not None and user.is_active else None
+
+
+def _in_utc(value: dt.datetime) -> dt.datetime:
+    """An instant with any UTC offset Python accepts (up to ±24 h), in UTC: PostgreSQL takes
+    offsets up to ±15:59 only, and compares and stores in UTC anyway."""
+    if value.tzinfo is None:
+        return value
+    try:
+        return value.astimezone(dt.UTC)
+    except OverflowError:
+        raise ValueError("is out of range") from None
+
+
+UtcDateTime = Annotated[dt.datetime, AfterValidator(_in_utc)]
+"""A date-time from outside that is stored or compared in the database."""
+
+
+def _null_only_where_clearable(schema: dict[str, Any], model: Any) -> None:
+    """The published schema says which fields take null: only those it clears."""
+    for name, prop in schema.get("properties", {}).items():
+        options = prop.get("anyOf")
+        if name in model.clearable or not options:
+            continue
+        kept = [o for o in options if o.get("type") != "null"]
+        if len(kept) == 1:
+            del prop["anyOf"]
+            prop.update(kept[0])
+        prop.pop("default", None)
+
+
+class Patch(Schema):
+    """A partial update: a field left out keeps its value. Null clears the fields named in
+    `clearable` and is refused (422, naming the field) for the others, whose columns take no
+    null."""
+
+    clearable: ClassVar[frozenset[str]] = frozenset()
+    model_config = ConfigDict(json_schema_extra=_null_only_where_clearable)
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _null_clears_or_is_refused(cls, value: Any, info: ValidationInfo) -> Any:
+        if value is None and info.field_name not in cls.clearable:
+            raise ValueError("may not be null; leave the field out to keep its value")
+        return value
 
 
 class Page(Schema, Generic[T]):

@@ -44,9 +44,9 @@ def _ticket(request: ApiRequest, key: str) -> Ticket:
 
 @router.get("/tickets", response=Page[TicketOut])
 def list_tickets(request: ApiRequest, filters: Query[TicketListFilters]):
-    params = filters.dict(exclude_none=True)
-    qs = queries.tickets_for(request.auth, queries.TicketFilters.from_params(params))
-    order = queries.ORDERS[params.get("order", "newest")]
+    parsed = queries.TicketFilters.from_params(filters.dict(exclude_none=True))
+    qs = queries.tickets_for(request.auth, parsed)
+    order = queries.ORDERS[parsed.order]  # validated, and "newest" when empty
     rows, next_url = paginate(
         request,
         queries.with_list_relations(qs),
@@ -71,7 +71,7 @@ def create_ticket(request: ApiRequest, payload: TicketIn):
             "affected_ci": refs.config_item(actor, data["affected_ci"]),
             "team": refs.team(actor, data["team"]),
             "assignee": refs.user(actor, data["assignee"], "assignee"),
-            "watchers": [refs.user(actor, w, "watchers") for w in data["watchers"]],
+            "watchers": [refs.required_user(actor, w, "watchers") for w in data["watchers"]],
             "parent": refs.ticket(actor, data["parent"], "parent"),
         },
     )

@@ -7,6 +7,7 @@ from typing import Any
 from sustain.accounts.models import Team, User
 from sustain.cmdb.models import ConfigItem
 from sustain.core.errors import Invalid
+from sustain.core.ids import as_id
 from sustain.core.tenancy import visible
 from sustain.desk.models import Ticket
 
@@ -16,9 +17,17 @@ def user(actor: Any, ref: str | int | None, field: str) -> User | None:
         return None
     ref = str(ref)
     qs = visible(User.objects.all(), actor)
-    found = qs.filter(pk=ref).first() if ref.isdigit() else qs.filter(email__iexact=ref).first()
+    pk = as_id(ref)
+    found = qs.filter(pk=pk).first() if pk is not None else qs.filter(email__iexact=ref).first()
     if found is None:
         raise Invalid(f"No user '{ref}'.", field=field)
+    return found
+
+
+def required_user(actor: Any, ref: str | int | None, field: str) -> User:
+    found = user(actor, ref, field)
+    if found is None:
+        raise Invalid("An e-mail address or user id is required.", field=field)
     return found
 
 
@@ -27,7 +36,8 @@ def team(actor: Any, ref: str | int | None, field: str = "team") -> Team | None:
         return None
     ref = str(ref)
     qs = visible(Team.objects.all(), actor)
-    found = qs.filter(pk=ref).first() if ref.isdigit() else qs.filter(slug=ref).first()
+    pk = as_id(ref)
+    found = qs.filter(pk=pk).first() if pk is not None else qs.filter(slug=ref).first()
     if found is None:
         raise Invalid(f"No team '{ref}'.", field=field)
     return found

@@ -9,6 +9,7 @@ from django.urls import reverse
 from ninja import Schema
 from pydantic import Field
 
+from sustain.core.api import Patch, UtcDateTime
 from sustain.core.text import render_markdown
 from sustain.desk.models import Channel, Kind, Status, TicketLink
 
@@ -90,7 +91,11 @@ class TicketIn(Schema):
     parent: str | None = None
 
 
-class TicketPatch(Schema):
+class TicketPatch(Patch):
+    clearable = frozenset(
+        {"affected_ci", "assignee", "parent", "priority", "priority_reason", "team"}
+    )
+
     title: str | None = Field(None, min_length=1, max_length=300)
     description: str | None = Field(None, max_length=100_000)
     impact: int | None = Field(None, ge=1, le=3)
@@ -115,8 +120,8 @@ class TicketListFilters(Schema):
     requester: str | None = None
     tag: str | None = None
     q: str | None = Field(None, max_length=200, description="Full-text search.")
-    created_after: date | datetime | None = None
-    created_before: date | datetime | None = None
+    created_after: date | UtcDateTime | None = None
+    created_before: date | UtcDateTime | None = None
     order: str | None = Field(None, description="newest, oldest, priority or updated.")
     cursor: str | None = None
     limit: int | None = Field(None, ge=1, le=200)

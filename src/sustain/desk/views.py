@@ -144,8 +144,11 @@ def ticket_page(request: AuthedRequest, key: str) -> HttpResponse:
     context = _panel_context(request, ticket)
     context["timeline"] = queries.timeline(request.user, ticket)
     context["reply_form"] = ReplyForm()
-    context["links"] = ticket.links_out.select_related("target").all()
-    context["children"] = ticket.children.all()
+    # A major incident gathers tickets of several customers: list only those the agent serves.
+    context["links"] = ticket.links_out.filter(
+        target__in=visible(Ticket.objects.all(), request.user)
+    ).select_related("target")
+    context["children"] = visible(ticket.children.all(), request.user)
     return render(request, "desk/ticket.html", context)
 
 

@@ -15,7 +15,7 @@ from sustain.accounts.actions import resolve_organization
 from sustain.accounts.models import Team, User
 from sustain.cmdb.models import ConfigItem, Product
 from sustain.core import businesstime
-from sustain.core.api import Page
+from sustain.core.api import Page, Patch, UtcDateTime
 from sustain.core.errors import Invalid
 from sustain.core.http import ApiRequest
 from sustain.core.pagination import paginate
@@ -38,7 +38,7 @@ class CalendarIn(Schema):
     organization: int | str | None = None
 
 
-class CalendarPatch(Schema):
+class CalendarPatch(Patch):
     name: str | None = Field(None, min_length=1, max_length=100)
     timezone: str | None = Field(None, max_length=64)
     hours: dict[str, list[list[str]]] | None = None
@@ -96,7 +96,7 @@ class PolicyIn(Schema):
     targets: list[TargetSchema] = []
 
 
-class PolicyPatch(Schema):
+class PolicyPatch(Patch):
     name: str | None = Field(None, min_length=1, max_length=100)
     order: int | None = Field(None, ge=0)
     active: bool | None = None
@@ -300,8 +300,8 @@ class OnCallNowOut(Schema):
 
 class OverrideIn(Schema):
     user: str
-    start: datetime
-    end: datetime
+    start: UtcDateTime
+    end: UtcDateTime
 
 
 class PageOut(Schema):
@@ -383,7 +383,7 @@ def get_schedule(request: ApiRequest, slug: str):
 
 
 @router.get("/oncall/{slug}/now", response=OnCallNowOut, tags=["on-call"])
-def on_call_now(request: ApiRequest, slug: str, at: datetime | None = None):
+def on_call_now(request: ApiRequest, slug: str, at: UtcDateTime | None = None):
     """Who is on call now, or at `at` (ISO 8601 with an offset)."""
     if at is not None and at.tzinfo is None:
         raise Invalid("at needs a UTC offset.", field="at")
@@ -488,7 +488,7 @@ def delete_policy(request: ApiRequest, policy_id: int):
     return Status(204, None)
 
 
-class RulePatch(Schema):
+class RulePatch(Patch):
     name: str | None = Field(None, min_length=1, max_length=100)
     active: bool | None = None
     urgent: bool | None = None
@@ -514,7 +514,7 @@ def delete_rule(request: ApiRequest, rule_id: int):
     return Status(204, None)
 
 
-class SchedulePatch(Schema):
+class SchedulePatch(Patch):
     name: str | None = Field(None, min_length=1, max_length=100)
     participants: list[str] | None = Field(None, min_length=1)
     rotation_start: date | None = None
