@@ -15,7 +15,9 @@ class ReferenceTests(SustainTestCase):
                 self.assertEqual(api.get(path).status_code, 404)
         response = api.post("/api/v1/products/²/versions", {"name": "1.0.0"})
         self.assertEqual(response.status_code, 404)
-        response = api.post("/api/v1/users", {"email": "x@acme.test", "name": "X", "organization": "²"})
+        response = api.post(
+            "/api/v1/users", {"email": "x@acme.test", "name": "X", "organization": "²"}
+        )
         self.assertEqual(response.status_code, 422)
         self.assertEqual(response.json()["errors"][0]["field"], "organization")
 
@@ -75,7 +77,9 @@ class PartialUpdateTests(SustainTestCase):
 
     def test_null_still_clears_what_may_be_cleared(self):
         ticket = self.open_ticket(affected_ci=self.acme_prod)
-        response = self.api(self.alice).patch(f"/api/v1/tickets/{ticket.key}", {"affected_ci": None})
+        response = self.api(self.alice).patch(
+            f"/api/v1/tickets/{ticket.key}", {"affected_ci": None}
+        )
         self.assertEqual(response.status_code, 200)
         self.assertIsNone(response.json()["affected_ci"])
         response = self.api(self.root).patch(
