@@ -74,7 +74,9 @@ class Command(BaseCommand):
         ]
         processes = [subprocess.Popen(web)]
         if not no_worker:
-            processes.append(subprocess.Popen([sys.executable, "-m", "sustain.cli", "worker", "-q"]))
+            processes.append(
+                subprocess.Popen([sys.executable, "-m", "sustain.cli", "worker", "-q"])
+            )
         self.stdout.write(self.style.SUCCESS(f"Sustain is running on http://{host}:{port}/"))
         self.stdout.flush()
 
