@@ -40,20 +40,38 @@ class UnknownName(AssertionError):
 Resolved = tuple[Any, Owner]
 
 
+# `{ref}` names a different thing under each collection.
+REF_COLLECTIONS: dict[str, Callable[[World, Side], Resolved]] = {
+    "organizations": lambda w, s: (s.org.slug, org(s.slug)),
+    "teams": lambda w, s: (w.team.slug, STAFF),
+    "products": lambda w, s: (w.product.slug, EVERYONE),
+}
+
+
+def _collection(path: str) -> str:
+    return path.removeprefix(API_PREFIX).split("/")[0]
+
+
 def _ref(world: World, side: Side, path: str) -> Resolved:
-    """`{ref}` names a different thing under each collection."""
-    collection = path.removeprefix(API_PREFIX).split("/")[0]
-    by_collection: dict[str, Callable[[], Resolved]] = {
-        "organizations": lambda: (side.org.slug, org(side.slug)),
-        "teams": lambda: (world.team.slug, STAFF),
-        "products": lambda: (world.product.slug, EVERYONE),
-    }
-    if collection not in by_collection:
-        raise UnknownName(
-            f"{path}: {{ref}} under /{collection}/ is new. Say what it names in "
-            "tests/security/surface.py::_ref (its value in the fixture world and its owner)."
-        )
-    return by_collection[collection]()
+    if _collection(path) not in REF_COLLECTIONS:
+        raise UnknownName(_unknown_ref(path))
+    return REF_COLLECTIONS[_collection(path)](world, side)
+
+
+def _unknown_ref(path: str) -> str:
+    return (
+        f"{path}: {{ref}} under /{_collection(path)}/ is new. Say what it names in "
+        "REF_COLLECTIONS in tests/security/surface.py (its value in the fixture world and "
+        "its owner)."
+    )
+
+
+def _unknown_path_param(path: str, name: str) -> str:
+    return (
+        f"{path}: path parameter {{{name}}} is new. Add it to PATH_PARAMS in "
+        "tests/security/surface.py (its value in the fixture world, tests/security/world.py, "
+        "and its owner), so the tenant matrix covers the endpoint."
+    )
 
 
 PATH_PARAMS: dict[str, Callable[[World, Side, str], Resolved]] = {
@@ -93,11 +111,7 @@ def resolve_path(world: World, side: Side, path: str, variant: str = "side") -> 
     owner: Owner | None = None
     for i, name in enumerate(path_params(path)):
         if name not in PATH_PARAMS:
-            raise UnknownName(
-                f"{path}: path parameter {{{name}}} is new. Add it to PATH_PARAMS in "
-                "tests/security/surface.py (its value in the fixture world, tests/security/"
-                "world.py, and its owner), so the tenant matrix covers the endpoint."
-            )
+            raise UnknownName(_unknown_path_param(path, name))
         if i == 0 and variant != "side":
             value, this_owner = dict(EXTRA_TARGETS[name])[variant](world, side)
         else:
@@ -386,6 +400,25 @@ def build_body(
 
 def foreign_ref_fields(body: Body) -> list[str]:
     return sorted(name for name, ref in body.refs.items() if ref.foreign is not None)
+
+
+def unknown_names(operation: Operation, schemas: dict) -> list[str]:
+    """What the tables above cannot fill in this operation, each with where to add it."""
+    problems = []
+    for name in path_params(operation.path):
+        if name not in PATH_PARAMS:
+            problems.append(_unknown_path_param(operation.path, name))
+        elif name == "ref" and _collection(operation.path) not in REF_COLLECTIONS:
+            problems.append(_unknown_ref(operation.path))
+    for check in (
+        lambda: query_params(operation.spec),
+        lambda: request_body(operation.spec, schemas),
+    ):
+        try:
+            check()
+        except UnknownName as exc:
+            problems.append(str(exc))
+    return problems
 
 
 # --- the schema -----------------------------------------------------------------------------

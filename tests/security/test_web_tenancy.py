@@ -99,10 +99,24 @@ def form(world: World, side: Side, route: surface.Route) -> dict[str, Any]:
     return {k: (v(world, side) if callable(v) else v) for k, v in data.items()}
 
 
-def pages() -> list[surface.Route]:
+def all_pages() -> list[surface.Route]:
     return [
         r for r in ROUTES if not r.route.startswith(("api/", "admin/")) and r.name not in NOT_PAGES
     ]
+
+
+def pages() -> list[surface.Route]:
+    """The pages whose URL parameters the tables know (the others fail the test below)."""
+    return [r for r in all_pages() if all(p in surface.PATH_PARAMS for p in r.params)]
+
+
+@pytest.mark.parametrize("route", all_pages(), ids=[r.id for r in all_pages()])
+def test_the_matrix_knows_every_url_parameter(route: surface.Route) -> None:
+    unknown = [p for p in route.params if p not in surface.PATH_PARAMS]
+    assert not unknown, (
+        f"/{route.route}: URL parameter(s) {unknown} are new. Add them to PATH_PARAMS in "
+        "tests/security/surface.py (the value in the fixture world and the owner)."
+    )
 
 
 def is_write(route: surface.Route) -> bool:
