@@ -10,7 +10,7 @@ class Migration(migrations.Migration):
     initial = True
 
     dependencies = [
-        ('desk', '0004_list_order_indexes'),
+        ('desk', '0003_search_splits_punctuation'),
     ]
 
     operations = [
