@@ -43,6 +43,16 @@ def _decode(cursor: str, fields: list[str], queryset: QuerySet) -> list[Any]:
     return values
 
 
+def order_alias(field: str) -> str:
+    """The name of an alias that stands in for `field` in ORDER BY and in the cursor condition.
+
+    A queryset may carry one (`queryset.alias(ordering_id=RawSQL("fts.rowid", []))`) when the
+    same values are better reached through another table: the full-text index orders its matches
+    by rowid, which is the ticket id, so ordering by it lets the database stop at the page's end.
+    """
+    return f"ordering_{field}"
+
+
 def _after(order: list[str], values: list[Any]) -> Q:
     """Rows that come after `values` in `order` (lexicographic keyset condition)."""
     condition = Q()
@@ -75,9 +85,14 @@ def paginate(
     if spec[-1].lstrip("-") != "id":
         spec.append("-id" if spec[-1].startswith("-") else "id")
     fields = [s.lstrip("-") for s in spec]
-    queryset = queryset.order_by(*spec)
+    aliases = queryset.query.annotations
+    db_spec = [
+        s.replace(f, order_alias(f)) if order_alias(f) in aliases else s
+        for s, f in zip(spec, fields, strict=True)
+    ]
+    queryset = queryset.order_by(*db_spec)
     if cursor:
-        queryset = queryset.filter(_after(spec, _decode(cursor, fields, queryset)))
+        queryset = queryset.filter(_after(db_spec, _decode(cursor, fields, queryset)))
     rows = list(queryset[: limit + 1])
     if len(rows) <= limit:
         return rows, None

@@ -145,8 +145,12 @@ class Ticket(models.Model):
             models.Index(fields=["team", "status", "id"], name="ticket_team_idx"),
             models.Index(fields=["organization", "status", "id"], name="ticket_org_idx"),
             models.Index(fields=["requester", "id"], name="ticket_requester_idx"),
-            models.Index(fields=["priority", "id"], name="ticket_priority_idx"),
+            # order=priority: ORDER BY priority, id DESC — the index must run the same way, or
+            # SQLite sorts every ticket of the first priority (0.5 s at 1M tickets).
+            models.Index(fields=["priority", "-id"], name="ticket_priority_newest_idx"),
             models.Index(fields=["created_at"], name="ticket_created_idx"),
+            # order=updated: ORDER BY updated_at DESC, id DESC (walked backwards).
+            models.Index(fields=["updated_at", "id"], name="ticket_updated_idx"),
         ]
 
     def __str__(self) -> str:

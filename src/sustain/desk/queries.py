@@ -6,9 +6,10 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from typing import Any
 
-from django.db.models import QuerySet
+from django.db.models import Model, QuerySet, Subquery
 from django.utils import timezone
 
+from sustain.accounts.models import Organization, Team, User
 from sustain.core.errors import Invalid
 from sustain.core.events import for_target
 from sustain.core.models import Event
@@ -121,13 +122,15 @@ def tickets_for(user: Any, filters: TicketFilters) -> QuerySet[Ticket]:
         qs = qs.filter(priority__in=filters.priority)
     if filters.kind:
         qs = qs.filter(kind=filters.kind)
+    # Slugs become ids in a scalar subquery (`team_id = (SELECT id … WHERE slug = ?)`): joined
+    # instead, SQLite started from the team row and sorted all its tickets (3 s at 1M tickets).
     if filters.organization:
-        qs = qs.filter(organization__slug=filters.organization)
+        qs = qs.filter(organization_id=_id_of(Organization, slug=filters.organization))
     if filters.team:
         qs = (
             qs.filter(team__isnull=True)
             if filters.team == "none"
-            else qs.filter(team__slug=filters.team)
+            else qs.filter(team_id=_id_of(Team, slug=filters.team))
         )
     if filters.assignee:
         qs = _by_person(qs, "assignee", filters.assignee, user)
@@ -144,6 +147,11 @@ def tickets_for(user: Any, filters: TicketFilters) -> QuerySet[Ticket]:
     return qs
 
 
+def _id_of(model: type[Model], **lookup: Any) -> Subquery:
+    """The id of the one row matching `lookup`, as a scalar subquery (NULL: matches nothing)."""
+    return Subquery(model._default_manager.filter(**lookup).order_by().values("id")[:1])
+
+
 def _by_person(qs: QuerySet[Ticket], field_name: str, ref: str, user: Any) -> QuerySet[Ticket]:
     if ref == "me":
         return qs.filter(**{field_name: user})
@@ -151,18 +159,26 @@ def _by_person(qs: QuerySet[Ticket], field_name: str, ref: str, user: Any) -> Qu
         return qs.filter(**{f"{field_name}__isnull": True})
     if ref.isdigit():
         return qs.filter(**{f"{field_name}_id": int(ref)})
-    return qs.filter(**{f"{field_name}__email__iexact": ref})
+    return qs.filter(**{f"{field_name}_id": _id_of(User, email__iexact=ref)})
 
 
 def with_list_relations(qs: QuerySet[Ticket]) -> QuerySet[Ticket]:
-    """What a list row shows, fetched in a fixed number of queries whatever the page size."""
-    return qs.select_related(
-        "organization", "team", "assignee", "requester", "affected_ci", "parent"
-    ).prefetch_related("tags", "clocks")
+    """What a list row shows, fetched in a fixed number of queries whatever the page size.
+
+    Only the organization is joined; the other relations come in one query each. Joined, a page
+    of 51 rows built 300 model instances for a handful of distinct people and teams, and
+    PostgreSQL spent 5 ms planning the seven-table join: more than the extra queries cost.
+    """
+    return qs.select_related("organization").prefetch_related(
+        "team", "assignee", "requester", "affected_ci", "parent", "tags", "clocks"
+    )
 
 
 def ticket_for(user: Any, key: str) -> Ticket | None:
-    return with_list_relations(visible(Ticket.objects.all(), user)).filter(key=key.upper()).first()
+    """One ticket with what its page and the API show: joined, one row needs no prefetching."""
+    qs = visible(Ticket.objects.all(), user).filter(key=key.upper())
+    qs = qs.select_related("organization", "team", "assignee", "requester", "affected_ci", "parent")
+    return qs.prefetch_related("tags", "clocks").first()
 
 
 def timeline(user: Any, ticket: Ticket) -> list[Any]:
@@ -178,11 +194,25 @@ def timeline(user: Any, ticket: Ticket) -> list[Any]:
     return items
 
 
-def queue_counts(user: Any) -> dict[str, int]:
-    """Open tickets in each of the user's queues, for the sidebar."""
-    base = visible(Ticket.objects.filter(status__in=OPEN_STATUSES), user)
+# The sidebar counts up to this many tickets per queue and shows "999+" beyond: counting a
+# backlog of 100,000 open tickets exactly would cost more than the rest of the page.
+COUNT_CAP = 1000
+
+
+def queue_counts(user: Any) -> dict[str, str]:
+    """Open tickets in each of the user's queues, for the sidebar ("999+" past the cap).
+
+    Each count is `SELECT count(*) FROM (SELECT … LIMIT 1000)`: it reads at most a thousand
+    index entries, whatever the size of the queue.
+    """
+    base = visible(Ticket.objects.filter(status__in=OPEN_STATUSES), user).order_by()
+    queues = {
+        "mine": base.filter(assignee=user),
+        "team": base.filter(team__in=user.teams.all()),
+        "unassigned": base.filter(assignee__isnull=True),
+    }
+    counts = {name: qs.values("id")[:COUNT_CAP].count() for name, qs in queues.items()}
     return {
-        "mine": base.filter(assignee=user).count(),
-        "team": base.filter(team__in=user.teams.all()).count(),
-        "unassigned": base.filter(assignee__isnull=True).count(),
+        name: f"{COUNT_CAP - 1}+" if count >= COUNT_CAP else str(count)
+        for name, count in counts.items()
     }
