@@ -6,6 +6,8 @@ from sustain.accounts.api import router as accounts_router
 from sustain.cmdb.api import router as cmdb_router
 from sustain.core.api import ActiveSessionAuth, TokenAuth, install_error_handlers
 from sustain.desk.api import router as desk_router
+from sustain.hooks.api import router as hooks_router
+from sustain.notifications.api import router as notifications_router
 from sustain.reports.api import router as reports_router
 from sustain.sla.api import router as sla_router
 
@@ -25,3 +27,5 @@ api.add_router("/v1/", cmdb_router)
 api.add_router("/v1/", desk_router)
 api.add_router("/v1/", sla_router)
 api.add_router("/v1/", reports_router)
+api.add_router("/v1/", notifications_router)
+api.add_router("/v1/", hooks_router)

@@ -61,6 +61,8 @@ INSTALLED_APPS = [
     "sustain.sla",
     "sustain.mail",
     "sustain.reports",
+    "sustain.notifications",
+    "sustain.hooks",
 ]
 
 MIDDLEWARE = [
@@ -202,6 +204,13 @@ if os.environ.get("SUSTAIN_SMTP_HOST"):
 else:
     EMAIL_BACKEND = "django.core.mail.backends.filebased.EmailBackend"
     EMAIL_FILE_PATH = DATA_DIR / "sent-mail"
+
+# The outbox: how long a worker holds a message it is delivering before another may take it
+# (a worker killed mid-delivery). Keep it well above SUSTAIN_WEBHOOK_TIMEOUT.
+OUTBOX_LEASE_SECONDS = int(os.environ.get("SUSTAIN_OUTBOX_LEASE_SECONDS", "300"))
+# Webhooks: seconds a receiver has to answer; failures in a row before a subscription is disabled.
+WEBHOOK_TIMEOUT = float(os.environ.get("SUSTAIN_WEBHOOK_TIMEOUT", "10"))
+WEBHOOK_FAILURE_LIMIT = int(os.environ.get("SUSTAIN_WEBHOOK_FAILURE_LIMIT", "10"))
 
 CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 if REDIS_URL:

@@ -19,5 +19,7 @@ urlpatterns = [
     path("portal/", include("sustain.desk.portal_urls")),
     path("sla/", include("sustain.sla.urls")),
     path("reports/", include("sustain.reports.urls")),
+    path("settings/", include("sustain.notifications.urls")),
+    path("webhooks/", include("sustain.hooks.urls")),
     path("attachments/<int:attachment_id>", desk_views.download_attachment, name="attachment"),
 ]

@@ -196,4 +196,7 @@ class EmailNotificationTests(TestCase):
         outbox.deliver_due()
         self.assertEqual(sorted(m.to[0] for m in mail.outbox), ["a@x.test", "b@x.test"])
         self.assertEqual(mail.outbox[0].subject, "[INC-1] T")
-        self.assertEqual(mail.outbox[0].extra_headers, {"X-Sustain-Ticket": "INC-1"})
+        self.assertEqual(
+            mail.outbox[0].extra_headers,
+            {"X-Sustain-Ticket": "INC-1", "Auto-Submitted": "auto-generated"},
+        )

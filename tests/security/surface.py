@@ -87,6 +87,8 @@ PATH_PARAMS: dict[str, Callable[[World, Side, str], Resolved]] = {
     "rule_id": lambda w, s, p: (s.rule.pk, internal(s.slug)),
     "slug": lambda w, s, p: (w.schedule.slug, STAFF),
     "page_id": lambda w, s, p: (s.page.pk, Owner("paged", email=s.page.user.email)),
+    "subscription_id": lambda w, s, p: (s.subscription.pk, internal(s.slug)),
+    "delivery_id": lambda w, s, p: (s.delivery.pk, internal(s.slug)),
 }
 
 # More objects to read through the same paths: what the provider shares between customers
@@ -155,6 +157,9 @@ QUERY_PARAMS: dict[str, Query] = {
     "metric": Query(),
     "since": Query(),
     "until": Query(),
+    "active": Query(),
+    "event": Query(),
+    "failed": Query(),
 }
 
 PROBES: dict[str, Callable[[Side], Any]] = {
@@ -277,6 +282,20 @@ BODY_FIELDS: dict[str, Any] = {
     "ack_minutes": 15,
     "start": "2026-02-01T00:00:00+00:00",
     "end": "2026-02-02T00:00:00+00:00",
+    "url": "https://zz-7731.example.test/hook",
+    "events": ["ticket.created", "comment.created"],
+    "include_internal": True,
+    "secret": "zz-secret-7731-0123456789",
+    "ticket_created": "digest",
+    "public_reply": "digest",
+    "status_changed": "off",
+    "assigned": "immediate",
+    "sla_warning": "digest",
+    "sla_breached": "immediate",
+    "escalation": "immediate",
+    "digest_hour": 8,
+    "organization_contact": True,
+    "language": "de",
     # references
     "organization": ORG,
     "requester": CUSTOMER,

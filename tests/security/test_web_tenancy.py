@@ -47,6 +47,8 @@ READ_ONLY = {
     "sla:oncall",
     "reports:sla",
     "attachment",
+    "hooks:list",
+    "hooks:detail",
 }
 
 # What the forms take: name -> value for a side (callables) or a constant.
@@ -74,6 +76,21 @@ FORM: dict[str, Any] = {
     "organization": lambda w, s: s.org.pk,
     "requester": lambda w, s: s.customer.pk,
     "affected_ci": lambda w, s: s.ci2.pk,
+    # webhooks
+    "url": "https://zz-7731.example.test/hook",
+    "events": "ticket.created",
+    "active": "on",
+    # notification settings
+    "ticket_created": "digest",
+    "public_reply": "digest",
+    "status_changed": "immediate",
+    "assigned": "immediate",
+    "sla_warning": "immediate",
+    "sla_breached": "immediate",
+    "escalation": "immediate",
+    "digest_hour": "8",
+    "language": "",
+    "time_zone": "Europe/Berlin",
 }
 FORM_OVERRIDES: dict[str, dict[str, Any]] = {
     "desk:new": {"kind": "incident"},
@@ -91,6 +108,8 @@ FORM_REFERENCES: dict[str, dict[str, Any]] = {
     "desk:link": {"target": lambda w, s: s.ticket2.key},
     "desk:parent": {"parent": lambda w, s: s.ticket.key},
     "desk:assign": {"assignee": lambda w, s: s.agent.pk},  # serves only the other customer
+    "hooks:new": {"organization": lambda w, s: s.org.pk},
+    "hooks:edit": {"organization": lambda w, s: s.org.pk},
 }
 
 

@@ -14,6 +14,7 @@ A role's "home" side is the customer it belongs to or serves, its "foreign" side
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass, field
 from datetime import date, timedelta
@@ -31,6 +32,8 @@ from sustain.cmdb import actions as cmdb
 from sustain.cmdb.models import ConfigItem, Product
 from sustain.desk import actions as desk
 from sustain.desk.models import Attachment, Comment, Ticket
+from sustain.hooks import actions as hooks
+from sustain.hooks.models import Delivery, Subscription
 from sustain.sla import actions as sla
 from sustain.sla.models import Calendar, EscalationRule, OnCallSchedule, Policy
 from sustain.sla.models import Page as OnCallPage
@@ -107,6 +110,8 @@ class Side:
     agent: User  # an agent who serves only this customer (sam for Acme, gus for Globex)
     page: OnCallPage  # a page about this customer's ticket, sent to that agent
     rule: EscalationRule
+    subscription: Subscription  # a webhook for this customer's events
+    delivery: Delivery  # one attempt in its log
 
 
 @dataclass
@@ -291,6 +296,27 @@ def build_world() -> World:
             levels=[{"delay_minutes": 0, "actions": [{"do": "notify", "who": "team_lead"}]}],
         )
         token, _raw = accounts.create_token(None, customer, name=f"{slug}-token-7731")
+        subscription, _secret = hooks.create_subscription(
+            root,
+            name=f"{title} hook 7731",
+            url=f"https://{slug}-receiver-7731.example.test/hook",
+            organization=org_obj,
+            include_internal=True,
+        )
+        delivery = Delivery.objects.create(
+            subscription=subscription,
+            delivery_id=f"00000000-0000-0000-0000-{pk_base:012d}",
+            event="comment.created",
+            request_body=json.dumps(
+                hooks.envelope(
+                    "comment.created", f"{slug}-event-7731", timezone.now(), ticket, comment=note
+                ),
+                default=str,
+            ),
+            status_code=500,
+            response_excerpt=f"{slug}-receiver-said-7731",
+            error="HTTP 500",
+        )
         page = OnCallPage.objects.create(
             schedule=schedule,
             ticket=ticket,
@@ -316,6 +342,8 @@ def build_world() -> World:
             agent=agent,
             page=page,
             rule=rule,
+            subscription=subscription,
+            delivery=delivery,
         )
         own, hidden = org(slug), internal(slug)
         markers += [
@@ -342,6 +370,9 @@ def build_world() -> World:
             text_marker(f"{slug} token", token.prefix, personal(customer.email)),
             text_marker(f"{slug} token name", token.name, personal(customer.email)),
             text_marker(f"{slug} page", page.reason, Owner("paged", email=agent.email)),
+            text_marker(f"{slug} webhook", subscription.name, hidden),
+            text_marker(f"{slug} webhook url", subscription.url, hidden),
+            text_marker(f"{slug} webhook answer", f"{slug}-receiver-said-7731", hidden),
         ]
     markers += [
         text_marker("major incident title", major.title, org(PROVIDER)),

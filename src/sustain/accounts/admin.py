@@ -20,7 +20,7 @@ class UserAdmin(BaseUserAdmin):
     filter_horizontal = ["served_organizations", "groups", "user_permissions"]
     fieldsets = [
         (None, {"fields": ["email", "password"]}),
-        ("Person", {"fields": ["name", "organization", "role", "time_zone"]}),
+        ("Person", {"fields": ["name", "organization", "role", "time_zone", "language"]}),
         ("Agents", {"fields": ["serves_all_organizations", "served_organizations"]}),
         ("Access", {"fields": ["is_active", "is_superuser", "groups", "user_permissions"]}),
     ]

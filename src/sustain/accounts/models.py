@@ -75,6 +75,8 @@ class User(AbstractBaseUser, PermissionsMixin):
         Organization, blank=True, related_name="agents", help_text="Agents only."
     )
     time_zone = models.CharField(max_length=64, blank=True, default="")
+    # A language code of settings.LANGUAGES for the mail sent to this user; empty: the default.
+    language = models.CharField(max_length=10, blank=True, default="")
     is_active = models.BooleanField(default=True)
     date_joined = models.DateTimeField(default=timezone.now)
 

@@ -1,19 +1,82 @@
-"""E-mail notifications: rendered when the event happens, sent by the outbox worker."""
+"""E-mail notifications: rendered when the event happens, sent by the outbox worker.
+
+The mechanism only: who is told about what is decided by the callers (desk/notifications.py).
+Each recipient's mail is rendered in that person's time zone and language, as plain text and,
+when the template has one, HTML (multipart/alternative). A recipient who is a user is routed by
+their preference for the event: sent now, gathered into the daily digest, or not at all.
+"""
 
 from __future__ import annotations
 
+import zoneinfo
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager, suppress
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from django.conf import settings
-from django.core.mail import EmailMessage
-from django.template.loader import render_to_string
+from django.core.mail import EmailMultiAlternatives
+from django.template import TemplateDoesNotExist
+from django.template.loader import get_template, render_to_string
+from django.utils import timezone, translation
 
 from sustain.core import outbox
 
 
+@dataclass(frozen=True)
+class Rendered:
+    subject: str
+    text: str
+    html: str
+
+
+@contextmanager
+def as_reader(user: Any) -> Iterator[None]:
+    """Render times in `user`'s time zone and words in their language (defaults otherwise)."""
+    zone: Any = zoneinfo.ZoneInfo(settings.TIME_ZONE)
+    tz_name = getattr(user, "time_zone", "") or ""
+    if tz_name:
+        with suppress(zoneinfo.ZoneInfoNotFoundError, ValueError):
+            zone = zoneinfo.ZoneInfo(tz_name)
+    language = getattr(user, "language", "") or settings.LANGUAGE_CODE
+    with timezone.override(zone), translation.override(language):
+        yield
+
+
+def render(template: str, context: dict[str, Any]) -> Rendered:
+    """`template`.subject.txt, .txt and (if there is one) .html, in the active zone and language."""
+    subject = render_to_string(f"{template}.subject.txt", context)
+    text = render_to_string(f"{template}.txt", context)
+    try:
+        html = get_template(f"{template}.html").render(context)
+    except TemplateDoesNotExist:
+        html = ""
+    return Rendered(" ".join(subject.split()), text, html)
+
+
+def _people(recipients: Iterable[Any]) -> list[tuple[str, Any]]:
+    """(address, user or None) once per address, users looked up in one query."""
+    from sustain.accounts.models import User
+
+    by_address: dict[str, Any] = {}
+    for item in recipients:
+        if not item:
+            continue
+        if isinstance(item, str):
+            by_address.setdefault(item.strip().lower(), None)
+        elif item.email:
+            by_address[item.email.lower()] = item
+    unknown = [address for address, user in by_address.items() if user is None]
+    if unknown:
+        for user in User.objects.filter(email__in=unknown):
+            by_address[user.email.lower()] = user
+    # A deactivated user is told nothing, whether named as a user or by address.
+    return sorted((a, u) for a, u in by_address.items() if u is None or u.is_active)
+
+
 def email(
-    recipients: list[str],
+    recipients: Iterable[Any],
     template: str,
     context: dict[str, Any],
     *,
@@ -21,37 +84,64 @@ def email(
     headers: dict[str, str] | None = None,
     not_before: datetime | None = None,
     ticket: Any = None,
-) -> None:
-    """Queue one e-mail per recipient; subject and body come from `template`.subject/.txt.
+    event: str | None = None,
+) -> int:
+    """Queue one e-mail per distinct recipient (users or addresses); return how many.
 
-    Mail about a ticket carries its own Message-ID and In-Reply-To/References of the ticket's
-    thread, so that replies come back to the ticket.
+    With `event`, each user's preference for it decides: now, in the daily digest, or not at
+    all. Mail about a ticket carries its own Message-ID and In-Reply-To/References of the
+    ticket's thread, so that replies come back to the ticket.
     """
     from sustain.mail import threads
+    from sustain.notifications import preferences
 
-    context = {**context, "base_url": settings.BASE_URL}
-    subject = render_to_string(f"{template}.subject.txt", context).strip().replace("\n", " ")
-    body = render_to_string(f"{template}.txt", context)
-    for address in sorted(set(filter(None, recipients))):
-        message_headers = dict(headers or {})
+    people = _people(recipients)
+    routes = preferences.deliveries([u.pk for _, u in people if u is not None], event)
+    queued = 0
+    for address, user in people:
+        how = (
+            routes.get(user.pk, preferences.IMMEDIATE)
+            if user is not None
+            else preferences.IMMEDIATE
+        )
+        if how == preferences.OFF:
+            continue
+        with as_reader(user):
+            mail = render(template, {**context, "base_url": settings.BASE_URL, "recipient": user})
+        if how == preferences.DIGEST:
+            preferences.add_to_digest(
+                user, event or "", ticket, mail, key=f"{dedupe_key}:{address}"
+            )
+            continue
+        message_headers = {"Auto-Submitted": "auto-generated", **(headers or {})}
         if ticket is not None:
             message_id = threads.new_message_id(ticket)
             message_headers.update(threads.reply_headers(ticket, message_id))
             threads.remember(message_id, ticket, "out")
         outbox.enqueue(
             "email",
-            {"to": [address], "subject": subject, "body": body, "headers": message_headers},
+            {
+                "to": [address],
+                "subject": mail.subject,
+                "body": mail.text,
+                "html": mail.html,
+                "headers": message_headers,
+            },
             dedupe_key=f"{dedupe_key}:{address}",
             not_before=not_before,
         )
+        queued += 1
+    return queued
 
 
 @outbox.handler("email")
 def send_email(payload: dict[str, Any]) -> None:
-    message = EmailMessage(
+    message = EmailMultiAlternatives(
         subject=payload["subject"],
         body=payload["body"],
         to=payload["to"],
         headers=payload.get("headers") or {},
     )
+    if payload.get("html"):
+        message.attach_alternative(payload["html"], "text/html")
     message.send(fail_silently=False)

@@ -9,6 +9,7 @@ from contextvars import ContextVar
 from datetime import datetime, timedelta
 from typing import Any
 
+from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
@@ -20,7 +21,10 @@ log = logging.getLogger(__name__)
 Handler = Callable[[dict[str, Any]], None]
 HANDLERS: dict[str, Handler] = {}
 MAX_ATTEMPTS = 8
-LEASE = timedelta(minutes=5)
+# How long a claimed message is held by the worker delivering it. A worker that dies mid-way
+# (SIGKILL, power loss) leaves the message pending: another worker takes it once the lease is
+# over, so it must outlast the slowest delivery (webhooks time out after WEBHOOK_TIMEOUT).
+LEASE = timedelta(seconds=getattr(settings, "OUTBOX_LEASE_SECONDS", 300))
 _paused: ContextVar[bool] = ContextVar("outbox_paused", default=False)
 
 
@@ -32,6 +36,11 @@ def paused() -> Iterator[None]:
         yield
     finally:
         _paused.reset(token)
+
+
+class GiveUp(Exception):
+    """Raised by a handler when retrying cannot help (the webhook subscription was deleted or
+    disabled): the message is marked dead at once, with the reason."""
 
 
 def handler(kind: str) -> Callable[[Handler], Handler]:
@@ -113,6 +122,11 @@ def deliver_one(message: OutboxMessage, now: datetime | None = None) -> bool:
     attempts = message.attempts + 1
     try:
         HANDLERS[message.kind](message.payload)
+    except GiveUp as exc:
+        OutboxMessage.objects.filter(pk=message.pk).update(
+            state=OutboxMessage.State.DEAD, last_error=f"given up: {exc}"[:2000]
+        )
+        return False
     except Exception as exc:
         log.warning("outbox %s delivery failed: %s", message.pk, exc)
         dead = attempts >= MAX_ATTEMPTS
@@ -137,3 +151,19 @@ def deliver_due(now: datetime | None = None, limit: int = 200) -> int:
         ).order_by("next_attempt_at")[:limit]
     )
     return sum(deliver_one(message, now) for message in due)
+
+
+def next_due(within: timedelta, now: datetime | None = None) -> datetime | None:
+    """When the next pending message falls due, if within `within` of now (a retry's backoff or
+    the lease of a message whose worker died), so the worker can wake up for it on time."""
+    now = now or timezone.now()
+    return (
+        OutboxMessage.objects.filter(
+            state=OutboxMessage.State.PENDING,
+            next_attempt_at__gt=now,
+            next_attempt_at__lte=now + within,
+        )
+        .order_by("next_attempt_at")
+        .values_list("next_attempt_at", flat=True)
+        .first()
+    )

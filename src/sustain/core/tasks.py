@@ -2,18 +2,43 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from huey import crontab
-from huey.contrib.djhuey import db_periodic_task, db_task
+from huey.contrib.djhuey import HUEY, db_periodic_task, db_task, on_startup
 
 from sustain.core import outbox
+
+# A message due again within this (a retry's first backoffs, the lease of a message whose
+# worker died) is woken for on time rather than at the next minute's sweep.
+FOLLOW_UP = timedelta(seconds=60)
 
 
 @db_task()
 def deliver_outbox() -> int:
-    return outbox.deliver_due()
+    sent = outbox.deliver_due()
+    _follow_up()
+    return sent
 
 
 @db_periodic_task(crontab(minute="*"))
 def sweep_outbox() -> int:
     """Retries and anything whose wake-up was lost."""
-    return outbox.deliver_due()
+    sent = outbox.deliver_due()
+    _follow_up()
+    return sent
+
+
+def _follow_up() -> None:
+    if HUEY.immediate:  # tests drive delivery themselves
+        return
+    due = outbox.next_due(FOLLOW_UP)
+    if due is not None:
+        deliver_outbox.schedule(eta=due + timedelta(milliseconds=200))
+
+
+@on_startup()
+def resume_outbox() -> None:
+    """A worker that starts (or restarts after a crash) finishes what is due at once."""
+    if not HUEY.immediate:
+        deliver_outbox()

@@ -14,10 +14,10 @@ from django.utils import timezone
 
 from sustain.accounts.models import Organization, Team, User
 from sustain.cmdb.models import ConfigItem
-from sustain.core import counters, events, notify, tenancy
+from sustain.core import counters, events, tenancy
 from sustain.core.errors import Conflict, Forbidden, Invalid, NotFound
 from sustain.desk import attachments as files
-from sustain.desk import workflow
+from sustain.desk import notifications, workflow
 from sustain.desk.models import (
     KEY_PREFIX,
     OPEN_STATUSES,
@@ -221,36 +221,30 @@ def open_ticket(
             ticket.watchers.set(watcher_list)
         for upload in checked:
             _store_attachment(actor, ticket, upload, comment=None, is_public=True)
-        events.record(ticket, "created", actor=actor, after=snapshot(ticket))
+        created = events.record(ticket, "created", actor=actor, after=snapshot(ticket))
         sla_clocks.start(ticket, now)
-        _notify(ticket, "desk/mail/ticket_created", f"ticket-created:{ticket.pk}", exclude=None)
+        notifications.ticket_created(ticket, actor, created)
     return ticket
 
 
-def _recipients(ticket: Ticket, exclude: User | None) -> list[str]:
-    people = list(ticket.watchers.all())
-    if ticket.requester is not None:
-        people.append(ticket.requester)
-    return [p.email for p in people if p.is_active and (exclude is None or p.pk != exclude.pk)]
-
-
-def _notify(ticket: Ticket, template: str, dedupe_key: str, *, exclude: User | None, **extra: Any):
-    notify.email(
-        _recipients(ticket, exclude),
-        template,
-        {"ticket": ticket, "status_words": workflow.CUSTOMER_WORDS[ticket.status], **extra},
-        dedupe_key=dedupe_key,
-        headers={"X-Sustain-Ticket": ticket.key},
-        ticket=ticket,
-    )
-
-
-def _save(ticket: Ticket, actor: User, verb: str, before: dict, *, is_public: bool = True) -> None:
+def _save(
+    ticket: Ticket,
+    actor: User,
+    verb: str,
+    before: dict,
+    *,
+    is_public: bool = True,
+    quiet: bool = False,
+    reason: str = "",
+) -> None:
+    """Save, record the change on the timeline, move the clocks, tell who needs to know
+    (`quiet`: the action tells them itself)."""
     ticket.updated_at = timezone.now()
     ticket.save()
     old, new = events.changes(before, snapshot(ticket))
     if new:
-        events.record(ticket, verb, actor=actor, before=old, after=new, is_public=is_public)
+        event = events.record(ticket, verb, actor=actor, before=old, after=new, is_public=is_public)
+        notifications.ticket_changed(ticket, actor, old, new, event, quiet=quiet, reason=reason)
     _follow_clocks(ticket, old, new)
 
 
@@ -292,9 +286,10 @@ def update_ticket(actor: User, ticket: Ticket, **changes: Any) -> Ticket:
             ticket.tags.set(tags)
             new = sorted(t.name for t in tags)
             if old != new:
-                events.record(
+                event = events.record(
                     ticket, "tagged", actor=actor, before={"tags": old}, after={"tags": new}
                 )
+                notifications.ticket_changed(ticket, actor, {"tags": old}, {"tags": new}, event)
     return ticket
 
 
@@ -318,7 +313,8 @@ def set_priority(actor: User, ticket: Ticket, priority: Any, reason: str = "") -
         ticket.save()
         old, new = events.changes(before, {**snapshot(ticket), "priority_reason": reason})
         if new:
-            events.record(ticket, "priority_changed", actor=actor, before=old, after=new)
+            event = events.record(ticket, "priority_changed", actor=actor, before=old, after=new)
+            notifications.ticket_changed(ticket, actor, old, new, event)
         _follow_clocks(ticket, old, new)
     return ticket
 
@@ -365,9 +361,15 @@ def transition(actor: User, ticket: Ticket, status: str, *, reason: str = "") ->
             ticket.closed_at = now
         if reopened:
             ticket.resolved_at = ticket.closed_at = None
-        _save(ticket, actor, "reopened" if reopened else "status_changed", before)
+        _save(
+            ticket,
+            actor,
+            "reopened" if reopened else "status_changed",
+            before,
+            reason=reason.strip(),
+        )
         if reason.strip():
-            _comment(actor, ticket, reason.strip(), is_public=True, channel=Channel.WEB)
+            _comment(actor, ticket, reason.strip(), is_public=True, channel=Channel.WEB, mail=False)
         if status == Status.RESOLVED:
             _resolve_children(actor, ticket)
     return ticket
@@ -406,18 +408,27 @@ def set_parent(actor: User, ticket: Ticket, parent: Ticket | None) -> Ticket:
 
 
 def _comment(
-    actor: User | None, ticket: Ticket, body: str, *, is_public: bool, channel: str
+    actor: User | None,
+    ticket: Ticket,
+    body: str,
+    *,
+    is_public: bool,
+    channel: str,
+    mail: bool = True,
 ) -> Comment:
+    """Write a comment on the timeline and tell who follows the ticket (`mail` False when
+    the action's own mail carries it)."""
     comment = Comment.objects.create(
         ticket=ticket, author=actor, body=body, is_public=is_public, channel=channel
     )
-    events.record(
+    event = events.record(
         ticket,
         "commented" if is_public else "noted",
         actor=actor,
         after={"comment": comment.pk},
         is_public=is_public,
     )
+    notifications.comment_added(ticket, comment, actor, event, mail=mail)
     return comment
 
 
@@ -441,7 +452,7 @@ def add_comment(
         raise Invalid(f"channel must be one of {', '.join(Channel.values)}.", field="channel")
     checked = [files.check(name, content) for name, content in uploads]
     with transaction.atomic():
-        comment = _comment(actor, ticket, body, is_public=is_public, channel=channel)
+        comment = _comment(actor, ticket, body, is_public=is_public, channel=channel, mail=False)
         for upload in checked:
             _store_attachment(actor, ticket, upload, comment=comment, is_public=is_public)
         before, verb = snapshot(ticket), "status_changed"
@@ -452,16 +463,11 @@ def add_comment(
             ticket.status, ticket.resolved_at, verb = Status.OPEN, None, "reopened"
         elif actor.is_agent and is_public and ticket.status == Status.NEW:
             ticket.status = Status.OPEN
-        _save(ticket, actor, verb, before)
+        # The reply tells its readers the new status; no second mail for the status.
+        _save(ticket, actor, verb, before, quiet=is_public)
         if is_public:
             sla_clocks.public_reply(ticket, actor, comment.created_at)
-            _notify(
-                ticket,
-                "desk/mail/public_reply",
-                f"public-reply:{comment.pk}",
-                exclude=actor,
-                comment=comment,
-            )
+            notifications.public_reply(ticket, comment, actor)
     return comment
 
 

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from typing import Any
+
+from django.utils.translation import gettext_lazy as _
+
 from sustain.desk.models import Level, PriorityRule, Status
 
 TRANSITIONS: dict[str, set[str]] = {
@@ -21,14 +25,14 @@ CUSTOMER_TRANSITIONS: dict[str, set[str]] = {
     Status.RESOLVED: {Status.CLOSED, Status.OPEN},
 }
 
-# The status told to customers in words.
-CUSTOMER_WORDS: dict[str, str] = {
-    Status.NEW: "Received: we will look at it shortly.",
-    Status.OPEN: "In progress: an agent is working on it.",
-    Status.PENDING: "Waiting for your reply.",
-    Status.RESOLVED: "Resolved: reply if the problem is still there.",
-    Status.CLOSED: "Closed.",
-    Status.CANCELLED: "Cancelled.",
+# The status told to customers in words (in the reader's language, where translated).
+CUSTOMER_WORDS: dict[str, Any] = {
+    Status.NEW: _("Received: we will look at it shortly."),
+    Status.OPEN: _("In progress: an agent is working on it."),
+    Status.PENDING: _("Waiting for your reply."),
+    Status.RESOLVED: _("Resolved: reply if the problem is still there."),
+    Status.CLOSED: _("Closed."),
+    Status.CANCELLED: _("Cancelled."),
 }
 
 DEFAULT_MATRIX: dict[tuple[int, int], int] = {

@@ -21,6 +21,7 @@ from sustain.accounts.models import Role, Team, User
 from sustain.core import businesstime, events, notify
 from sustain.core.errors import ActionError
 from sustain.desk import actions as desk
+from sustain.desk import notifications
 from sustain.desk.models import OPEN_STATUSES, Ticket
 from sustain.sla import clocks, oncall
 from sustain.sla.config import current
@@ -179,6 +180,7 @@ def _run(
             {"ticket": ticket, "rule": rule},
             dedupe_key=f"escalation:{rule.pk}:{ticket.pk}:{now.timestamp()}",
             not_before=_hold_until(rule, ticket, now),
+            event="escalation",
         )
         return f"notified {', '.join(p.name for p in people) or 'nobody'}"
     if kind == "page":
@@ -211,7 +213,7 @@ def fire(level: EscalationLevel, ticket_id: int, cycle: str, now: datetime, acto
     with transaction.atomic():
         try:
             with transaction.atomic():
-                EscalationFiring.objects.create(
+                firing = EscalationFiring.objects.create(
                     level=level, ticket_id=ticket_id, cycle=cycle, fired_at=now
                 )
         except IntegrityError:
@@ -232,6 +234,7 @@ def fire(level: EscalationLevel, ticket_id: int, cycle: str, now: datetime, acto
             is_public=False,
             after={"rule": level.rule.name, "level": level.level, "actions": done},
         )
+        notifications.escalated(ticket, firing, level.rule, level.level, done)
     return True
 
 

@@ -13,7 +13,7 @@ from datetime import datetime
 from django.db import connection, transaction
 from django.utils import timezone
 
-from sustain.core import context, notify
+from sustain.core import context
 from sustain.core.models import Event
 from sustain.sla.models import Clock
 
@@ -48,7 +48,11 @@ def _record(ids: list[int], verb: str, what: str) -> None:
     """The timeline events and the notifications of the clocks just claimed."""
     claimed = list(
         Clock.objects.filter(id__in=ids).select_related(
-            "ticket__assignee", "ticket__team__lead", "ticket__organization"
+            "ticket__assignee",
+            "ticket__team__lead",
+            "ticket__organization",
+            "ticket__requester",
+            "ticket__parent",
         )
     )
     request_id = context.request_id.get()
@@ -69,17 +73,12 @@ def _record(ids: list[int], verb: str, what: str) -> None:
             for clock in claimed
         ]
     )
+    from sustain.desk import notifications
+    from sustain.hooks.actions import active_subscriptions
+
+    subscriptions = active_subscriptions()  # once for the batch
     for clock in claimed:
-        ticket = clock.ticket
-        people = [ticket.assignee] if ticket.assignee else []
-        if not people and ticket.team is not None and ticket.team.lead is not None:
-            people = [ticket.team.lead]
-        notify.email(
-            [p.email for p in people if p.is_active],
-            f"sla/mail/{what}",
-            {"ticket": ticket, "clock": clock},
-            dedupe_key=f"sla-{what}:{clock.pk}:{clock.started_at.isoformat()}",
-        )
+        notifications.sla_alert(clock, what, subscriptions=subscriptions)
 
 
 def warn_due(now: datetime | None = None, limit: int = BATCH) -> int:

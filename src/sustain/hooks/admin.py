@@ -1,0 +1,21 @@
+from django.contrib import admin
+
+from sustain.hooks.models import Delivery, Subscription
+
+
+@admin.register(Subscription)
+class SubscriptionAdmin(admin.ModelAdmin):
+    list_display = ["name", "url", "organization", "active", "consecutive_failures", "owner"]
+    list_filter = ["active", "organization"]
+    list_select_related = ["organization", "owner"]
+    search_fields = ["name", "url"]
+    readonly_fields = ["consecutive_failures", "disabled_at", "created_at", "updated_at"]
+
+
+@admin.register(Delivery)
+class DeliveryAdmin(admin.ModelAdmin):
+    list_display = ["subscription", "event", "attempt", "status_code", "ok", "created_at"]
+    list_filter = ["ok", "event"]
+    list_select_related = ["subscription"]
+    search_fields = ["delivery_id"]
+    readonly_fields = [f.name for f in Delivery._meta.fields]

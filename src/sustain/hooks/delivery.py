@@ -1,0 +1,159 @@
+"""Delivering one webhook message: sign, POST, log the attempt, count failures.
+
+Called by the outbox worker; raising makes the outbox retry with exponential backoff (and give
+up after its last attempt). A subscription that fails WEBHOOK_FAILURE_LIMIT times in a row is
+disabled and its owner told by e-mail; messages still queued for it are then given up.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import logging
+import time
+from typing import Any
+
+import requests
+from django.conf import settings
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+
+from sustain.core import notify, outbox
+from sustain.hooks.actions import events_log
+from sustain.hooks.models import Delivery, Subscription
+
+log = logging.getLogger(__name__)
+EXCERPT_BYTES = 2000
+USER_AGENT = "Sustain-Webhooks/1"
+
+
+class DeliveryFailed(Exception):
+    pass
+
+
+def signature(secret: str, timestamp: str, body: bytes) -> str:
+    """`sha256=` + hex HMAC-SHA256 of `<timestamp>.<body>` keyed with the secret."""
+    digest = hmac.new(secret.encode(), timestamp.encode() + b"." + body, hashlib.sha256)
+    return f"sha256={digest.hexdigest()}"
+
+
+def headers_for(subscription: Subscription, payload: dict[str, Any], body: bytes) -> dict:
+    timestamp = str(int(time.time()))
+    return {
+        "Content-Type": "application/json",
+        "User-Agent": USER_AGENT,
+        "X-Sustain-Event": payload["event"],
+        "X-Sustain-Delivery": payload["delivery"],
+        "X-Sustain-Timestamp": timestamp,
+        "X-Sustain-Signature": signature(subscription.secret, timestamp, body),
+    }
+
+
+def _post(url: str, body: bytes, headers: dict) -> tuple[int | None, str, str]:
+    """(status code, start of the response, error) of one POST."""
+    timeout = float(getattr(settings, "WEBHOOK_TIMEOUT", 10))
+    try:
+        with requests.post(
+            url,
+            data=body,
+            headers=headers,
+            timeout=timeout,
+            allow_redirects=False,
+            stream=True,
+        ) as response:
+            excerpt = response.raw.read(EXCERPT_BYTES, decode_content=True) or b""
+            return response.status_code, excerpt.decode("utf-8", errors="replace"), ""
+    except requests.Timeout:
+        return None, "", f"no answer within {timeout:g} s"
+    except requests.RequestException as exc:
+        return None, "", f"{type(exc).__name__}: {exc}"[:500]
+    except Exception as exc:  # a broken response must not look like a success
+        return None, "", f"{type(exc).__name__}: {exc}"[:500]
+
+
+@outbox.handler("webhook")
+def deliver(payload: dict[str, Any]) -> None:
+    subscription = Subscription.objects.filter(pk=payload["subscription"]).first()
+    if subscription is None:
+        raise outbox.GiveUp("the subscription was deleted")
+    if not subscription.active:
+        raise outbox.GiveUp("the subscription is disabled")
+    body = payload["body"].encode()
+    started = time.monotonic()
+    status, excerpt, error = _post(subscription.url, body, headers_for(subscription, payload, body))
+    duration_ms = int((time.monotonic() - started) * 1000)
+    ok = status is not None and 200 <= status < 300
+    if status is not None and not ok:
+        error = f"HTTP {status}"
+    record(subscription, payload, status, ok, duration_ms, excerpt, error)
+    if not ok:
+        raise DeliveryFailed(f"{subscription.url}: {error}")
+
+
+def record(
+    subscription: Subscription,
+    payload: dict[str, Any],
+    status: int | None,
+    ok: bool,
+    duration_ms: int,
+    excerpt: str,
+    error: str,
+) -> Delivery:
+    """Log one attempt; count failures in a row and disable the subscription at the limit."""
+    limit = int(getattr(settings, "WEBHOOK_FAILURE_LIMIT", 10))
+    now = timezone.now()
+    with transaction.atomic():
+        attempt = (
+            Delivery.objects.filter(
+                subscription=subscription, delivery_id=payload["delivery"]
+            ).count()
+            + 1
+        )
+        logged = Delivery.objects.create(
+            subscription=subscription,
+            delivery_id=payload["delivery"],
+            event=payload["event"],
+            attempt=attempt,
+            created_at=now,
+            request_body=payload["body"],
+            status_code=status,
+            ok=ok,
+            duration_ms=duration_ms,
+            response_excerpt=excerpt,
+            error=error[:500],
+        )
+        rows = Subscription.objects.filter(pk=subscription.pk)
+        if ok:
+            rows.exclude(consecutive_failures=0).update(consecutive_failures=0)
+            return logged
+        rows.update(consecutive_failures=F("consecutive_failures") + 1)
+        reason = f"{limit} failed deliveries in a row; the last: {error}"[:300]
+        # Only the worker whose update disables it tells the owner.
+        if rows.filter(active=True, consecutive_failures__gte=limit).update(
+            active=False, disabled_at=now, disabled_reason=reason, updated_at=now
+        ):
+            subscription.refresh_from_db()
+            events_log(
+                subscription,
+                "disabled",
+                None,
+                before={"active": True},
+                after={"active": False, "reason": reason},
+            )
+            _tell_owner(subscription)
+    return logged
+
+
+def _tell_owner(subscription: Subscription) -> None:
+    owner = subscription.owner
+    if owner is None or not owner.is_active:
+        log.warning("webhook %s disabled; it has no owner to tell", subscription.pk)
+        return
+    when = subscription.disabled_at or timezone.now()
+    notify.email(
+        [owner],
+        "hooks/mail/disabled",
+        {"subscription": subscription},
+        dedupe_key=f"webhook-disabled:{subscription.pk}:{when.isoformat()}",
+    )

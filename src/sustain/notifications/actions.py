@@ -1,0 +1,143 @@
+"""Changing what one is told, and the addresses copied on a ticket's mail."""
+
+from __future__ import annotations
+
+import zoneinfo
+from collections.abc import Iterable
+from typing import Any
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from sustain.accounts.models import User
+from sustain.core import events, tenancy
+from sustain.core.errors import Forbidden, Invalid
+from sustain.notifications.models import CarbonCopy, Delivery, Event, Preferences
+
+PREFERENCE_FIELDS = (*Event.values, "digest_hour", "organization_contact")
+USER_FIELDS = ("language", "time_zone")
+
+
+def preferences_of(user: User) -> Preferences:
+    """The user's preferences (unsaved defaults when they never changed any)."""
+    found = Preferences.objects.filter(user=user).first()
+    return found or Preferences(user=user)
+
+
+def _check(user: User, changes: dict[str, Any]) -> dict[str, Any]:
+    unknown = set(changes) - set(PREFERENCE_FIELDS) - set(USER_FIELDS)
+    if unknown:
+        raise Invalid(f"Cannot change {', '.join(sorted(unknown))}.", field=sorted(unknown)[0])
+    checked: dict[str, Any] = {}
+    for name, value in changes.items():
+        if name in Event.values:
+            if value not in Delivery.values:
+                raise Invalid(f"{name} must be one of {', '.join(Delivery.values)}.", field=name)
+        elif name == "digest_hour":
+            if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= 23:
+                raise Invalid("digest_hour must be a whole hour from 0 to 23.", field=name)
+        elif name == "organization_contact":
+            if not isinstance(value, bool):
+                raise Invalid("organization_contact must be true or false.", field=name)
+            if value and user.is_customer and not user.organization.customers_see_all_tickets:
+                raise Invalid(
+                    f"{user.organization.name} lets customers see only their own tickets.",
+                    field=name,
+                )
+        elif name == "language":
+            value = (value or "").strip()
+            if value and value not in dict(settings.LANGUAGES):
+                raise Invalid(f"Unknown language '{value}'.", field=name)
+        elif name == "time_zone":
+            value = (value or "").strip()
+            if value:
+                try:
+                    zoneinfo.ZoneInfo(value)
+                except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+                    raise Invalid(f"Unknown time zone '{value}'.", field=name) from None
+        checked[name] = value
+    return checked
+
+
+def _snapshot(user: User, prefs: Preferences) -> dict[str, Any]:
+    return {
+        **{name: getattr(prefs, name) for name in PREFERENCE_FIELDS},
+        **{name: getattr(user, name) for name in USER_FIELDS},
+    }
+
+
+def update_preferences(actor: User, user: User, **changes: Any) -> Preferences:
+    """Set how `user` is told of each event (at once, in the digest, off), the digest's hour,
+    whether a customer hears of all the organization's tickets, and the language and time
+    zone of the mail. People change their own; administrators anyone's."""
+    if actor.pk != user.pk and not actor.is_admin:
+        raise Forbidden("You may change only your own notifications.")
+    checked = _check(user, changes)
+    with transaction.atomic():
+        prefs = Preferences.objects.select_for_update().filter(user=user).first()
+        prefs = prefs or Preferences(user=user)
+        before = _snapshot(user, prefs)
+        for name, value in checked.items():
+            setattr(prefs if name in PREFERENCE_FIELDS else user, name, value)
+        after = _snapshot(user, prefs)
+        old, new = events.changes(before, after)
+        if not new:
+            return prefs
+        if any(name in PREFERENCE_FIELDS for name in new):
+            prefs.updated_at = timezone.now()
+            prefs.save()
+        if any(name in USER_FIELDS for name in new):
+            user.save(update_fields=[n for n in USER_FIELDS if n in new])
+        events.record(
+            user, "notifications_changed", actor=actor, before=old, after=new, is_public=False
+        )
+    return prefs
+
+
+def add_cc(actor: User, ticket: Any, addresses: Iterable[str]) -> list[str]:
+    """Copy addresses on the ticket's customer mail (a mail's Cc, or an agent's choice).
+    An address of a user who may not see the ticket's organization is refused."""
+    from sustain.desk.actions import check_can_read
+
+    check_can_read(actor, ticket)
+    cleaned = []
+    for address in addresses:
+        address = (address or "").strip().lower()
+        if not address:
+            continue
+        try:
+            validate_email(address)
+        except ValidationError:
+            raise Invalid(f"'{address}' is not an e-mail address.", field="cc") from None
+        cleaned.append(address)
+    known = {u.email.lower(): u for u in User.objects.filter(email__in=cleaned)}
+    for address in cleaned:
+        user = known.get(address)
+        if user is not None and not tenancy.can_see_organization(user, ticket.organization_id):
+            raise Invalid(f"{address} may not see this ticket.", field="cc")
+    added = []
+    with transaction.atomic():
+        for address in dict.fromkeys(cleaned):
+            try:
+                with transaction.atomic():
+                    CarbonCopy.objects.create(ticket=ticket, email=address)
+            except IntegrityError:
+                continue
+            added.append(address)
+        if added:
+            events.record(ticket, "cc_added", actor=actor, after={"cc": added}, is_public=False)
+    return added
+
+
+def remove_cc(actor: User, ticket: Any, address: str) -> None:
+    from sustain.desk.actions import check_agent_on
+
+    check_agent_on(actor, ticket)
+    with transaction.atomic():
+        if CarbonCopy.objects.filter(ticket=ticket, email=address.strip().lower()).delete()[0]:
+            events.record(
+                ticket, "cc_removed", actor=actor, after={"cc": [address]}, is_public=False
+            )

@@ -1,0 +1,44 @@
+"""The settings page's form; the rules live in actions."""
+
+from __future__ import annotations
+
+import zoneinfo
+
+from django import forms
+from django.conf import settings
+
+from sustain.notifications.models import Delivery, Event
+
+
+def _zones() -> list[tuple[str, str]]:
+    return [("", "UTC (default)")] + [(z, z) for z in sorted(zoneinfo.available_timezones())]
+
+
+class PreferencesForm(forms.Form):
+    language = forms.ChoiceField(required=False, label="Language of the mail")
+    time_zone = forms.ChoiceField(required=False, label="Time zone of the mail")
+    digest_hour = forms.TypedChoiceField(
+        choices=[(h, f"{h:02d}:00") for h in range(24)],
+        coerce=int,
+        label="Send the daily digest at",
+    )
+    organization_contact = forms.BooleanField(
+        required=False,
+        label="Tell me about every ticket of my organization, not only mine",
+    )
+
+    def __init__(self, *args, customer: bool, **kwargs):
+        super().__init__(*args, **kwargs)
+        language, zone = self.fields["language"], self.fields["time_zone"]
+        assert isinstance(language, forms.ChoiceField) and isinstance(zone, forms.ChoiceField)
+        language.choices = [("", "Default"), *settings.LANGUAGES]
+        zone.choices = _zones()
+        for event in Event:
+            self.fields[event.value] = forms.ChoiceField(
+                choices=Delivery.choices, label=event.label, widget=forms.RadioSelect
+            )
+        if not customer:
+            del self.fields["organization_contact"]
+
+    def event_fields(self):
+        return [self[event.value] for event in Event]
