@@ -7,6 +7,7 @@ from sustain.cmdb.api import router as cmdb_router
 from sustain.core.api import ActiveSessionAuth, TokenAuth, install_error_handlers
 from sustain.desk.api import router as desk_router
 from sustain.hooks.api import router as hooks_router
+from sustain.mail.api import router as mail_router
 from sustain.notifications.api import router as notifications_router
 from sustain.reports.api import router as reports_router
 from sustain.sla.api import router as sla_router
@@ -29,3 +30,4 @@ api.add_router("/v1/", sla_router)
 api.add_router("/v1/", reports_router)
 api.add_router("/v1/", notifications_router)
 api.add_router("/v1/", hooks_router)
+api.add_router("/v1/", mail_router)

@@ -205,6 +205,16 @@ else:
     EMAIL_BACKEND = "django.core.mail.backends.filebased.EmailBackend"
     EMAIL_FILE_PATH = DATA_DIR / "sent-mail"
 
+# Inbound e-mail (sustain mail ingest | serve | fetch). A mail from someone nobody knows, or a
+# reply from outside the ticket's organization: "hold" keeps it for an agent to review, "open"
+# opens a new ticket (in the sender's organization, or SUSTAIN_MAIL_DEFAULT_ORGANIZATION).
+MAIL_UNKNOWN = os.environ.get("SUSTAIN_MAIL_UNKNOWN", "hold").strip().lower()
+if MAIL_UNKNOWN not in {"hold", "open"}:
+    raise ValueError("SUSTAIN_MAIL_UNKNOWN must be hold or open")
+MAIL_DEFAULT_ORGANIZATION = os.environ.get("SUSTAIN_MAIL_DEFAULT_ORGANIZATION", "").strip()
+MAIL_MAX_BYTES = int(os.environ.get("SUSTAIN_MAIL_MAX_BYTES", str(40 * 1024 * 1024)))
+MAIL_DIR = DATA_DIR / "mail"
+
 # The outbox: how long a worker holds a message it is delivering before another may take it
 # (a worker killed mid-delivery). Keep it well above SUSTAIN_WEBHOOK_TIMEOUT.
 OUTBOX_LEASE_SECONDS = int(os.environ.get("SUSTAIN_OUTBOX_LEASE_SECONDS", "300"))

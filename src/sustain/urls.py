@@ -21,5 +21,6 @@ urlpatterns = [
     path("reports/", include("sustain.reports.urls")),
     path("settings/", include("sustain.notifications.urls")),
     path("webhooks/", include("sustain.hooks.urls")),
+    path("mail/", include("sustain.mail.urls")),
     path("attachments/<int:attachment_id>", desk_views.download_attachment, name="attachment"),
 ]

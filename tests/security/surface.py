@@ -89,6 +89,7 @@ PATH_PARAMS: dict[str, Callable[[World, Side, str], Resolved]] = {
     "page_id": lambda w, s, p: (s.page.pk, Owner("paged", email=s.page.user.email)),
     "subscription_id": lambda w, s, p: (s.subscription.pk, internal(s.slug)),
     "delivery_id": lambda w, s, p: (s.delivery.pk, internal(s.slug)),
+    "mail_id": lambda w, s, p: (s.held_mail.pk, internal(s.slug)),
 }
 
 # More objects to read through the same paths: what the provider shares between customers
@@ -313,6 +314,7 @@ BODY_FIELDS: dict[str, Any] = {
         "LinkIn": Ref(lambda w, s: s.ticket2.key, lambda w, s: s.ticket2.key),
     },
     "parent": Ref(lambda w, s: w.major_incident.key, lambda w, s: s.ticket.key),
+    "ticket": Ref(lambda w, s: s.ticket.key, lambda w, s: s.ticket.key),
     "product": PRODUCT,
     "version": "2.4.1",
     "calendar": CALENDAR,

@@ -49,6 +49,7 @@ READ_ONLY = {
     "attachment",
     "hooks:list",
     "hooks:detail",
+    "mail:list",
 }
 
 # What the forms take: name -> value for a side (callables) or a constant.
@@ -110,6 +111,10 @@ FORM_REFERENCES: dict[str, dict[str, Any]] = {
     "desk:assign": {"assignee": lambda w, s: s.agent.pk},  # serves only the other customer
     "hooks:new": {"organization": lambda w, s: s.org.pk},
     "hooks:edit": {"organization": lambda w, s: s.org.pk},
+    "mail:detail": {  # releasing a held mail
+        "organization": lambda w, s: s.org.pk,
+        "ticket": lambda w, s: s.ticket.key,
+    },
 }
 
 

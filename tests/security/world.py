@@ -34,6 +34,8 @@ from sustain.desk import actions as desk
 from sustain.desk.models import Attachment, Comment, Ticket
 from sustain.hooks import actions as hooks
 from sustain.hooks.models import Delivery, Subscription
+from sustain.mail import store
+from sustain.mail.models import InboundMail
 from sustain.sla import actions as sla
 from sustain.sla.models import Calendar, EscalationRule, OnCallSchedule, Policy
 from sustain.sla.models import Page as OnCallPage
@@ -112,6 +114,7 @@ class Side:
     rule: EscalationRule
     subscription: Subscription  # a webhook for this customer's events
     delivery: Delivery  # one attempt in its log
+    held_mail: InboundMail  # held for review, from this customer
 
 
 @dataclass
@@ -317,6 +320,22 @@ def build_world() -> World:
             response_excerpt=f"{slug}-receiver-said-7731",
             error="HTTP 500",
         )
+        held_raw = (
+            f"From: {customer.email}\r\nTo: support@sustain.localhost\r\n"
+            f"Subject: {title} held mail 7731\r\nMessage-ID: <held-{slug}-7731@test>\r\n\r\n"
+            f"{slug}-held-text-7731\r\n"
+        ).encode()
+        held_mail = InboundMail.objects.create(
+            message_id=f"held-{slug}-7731@test",
+            sender=customer.email,
+            subject=f"{title} held mail 7731",
+            status=InboundMail.Status.HELD,
+            reason="fixture",
+            text=f"{slug}-held-text-7731",
+            raw_path=store.save(held_raw),
+            size=len(held_raw),
+            organization=org_obj,
+        )
         page = OnCallPage.objects.create(
             schedule=schedule,
             ticket=ticket,
@@ -344,6 +363,7 @@ def build_world() -> World:
             rule=rule,
             subscription=subscription,
             delivery=delivery,
+            held_mail=held_mail,
         )
         own, hidden = org(slug), internal(slug)
         markers += [
@@ -373,6 +393,7 @@ def build_world() -> World:
             text_marker(f"{slug} webhook", subscription.name, hidden),
             text_marker(f"{slug} webhook url", subscription.url, hidden),
             text_marker(f"{slug} webhook answer", f"{slug}-receiver-said-7731", hidden),
+            text_marker(f"{slug} held mail", f"{slug}-held-text-7731", hidden),
         ]
     markers += [
         text_marker("major incident title", major.title, org(PROVIDER)),

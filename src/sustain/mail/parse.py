@@ -128,6 +128,42 @@ def sanitise_html(html: str) -> str:
     return nh3.clean(html, url_schemes={"http", "https", "mailto", "cid"})
 
 
+ATTRIBUTION = re.compile(
+    r"(wrote|schrieb|a écrit|escribió|ha scritto|schreef|skrev|napisał|написал)\s*:\s*$"
+    r"|^\s*(on|am|le|el|il|op|den|dnia)\b.*:\s*$",
+    re.IGNORECASE,
+)
+
+
+def _fold_quotes(text: str) -> str:
+    """Drop '>'-quoted lines with the attribution line above them ("On … wrote:") and cut at
+    the signature separator ("-- "): what bottom-posting and inline-answering clients
+    (Thunderbird, mutt, Apple Mail) leave after the reply parser."""
+    lines = text.splitlines()
+    for i, line in enumerate(lines):
+        if line in ("-- ", "--") and i > 0:
+            lines = lines[:i]
+            break
+    kept: list[str] = []
+    for line in lines:
+        if line.lstrip().startswith(">"):
+            while kept and not kept[-1].strip():
+                kept.pop()
+            if kept and ATTRIBUTION.search(kept[-1]):
+                kept.pop()
+                # an attribution wrapped over two lines ("On Mon, … <x@y>" / "wrote:")
+                if (
+                    kept
+                    and kept[-1].strip()
+                    and not kept[-1].rstrip().endswith((".", "!", "?"))
+                    and ATTRIBUTION.search(kept[-1] + " wrote:")
+                ):
+                    kept.pop()
+            continue
+        kept.append(line)
+    return re.sub(r"\n{3,}", "\n\n", "\n".join(kept)).strip()
+
+
 def split_reply(text: str) -> str:
     """The newest part of a reply, without quoted earlier messages and signatures."""
     if not text.strip():
@@ -136,7 +172,8 @@ def split_reply(text: str) -> str:
         reply = EmailReplyParser(languages=REPLY_LANGUAGES).read(text).latest_reply or ""
     except Exception:  # the folding is a nicety: never lose a message over it
         reply = text
-    return (reply or text).strip()
+    reply = (reply or text).strip()
+    return _fold_quotes(reply) or reply
 
 
 def _auto_reason(message: Message, sender: str) -> str:

@@ -3,12 +3,44 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
 
 from sustain.mail.models import MessageRef
+
+# The Message-ID of the inbound mail being processed, while ingestion runs: whatever is sent
+# because of it answers it.
+_answering: ContextVar[str | None] = ContextVar("mail_answering", default=None)
+
+
+@contextmanager
+def answering(message_id: str) -> Iterator[None]:
+    """Mark everything queued inside the block as an answer to the inbound `message_id`."""
+    token = _answering.set(message_id.lower())
+    try:
+        yield
+    finally:
+        _answering.reset(token)
+
+
+def answered_message_id() -> str | None:
+    """The inbound mail being answered right now, if any."""
+    return _answering.get()
+
+
+def answer_headers() -> dict[str, str]:
+    """Headers for a mail Sustain sends: `Auto-Submitted: auto-replied` (RFC 3834) when it is
+    sent because an e-mail came in, so that the sender's autoresponder does not answer back.
+
+    Call it when the mail is queued (inside the action that the inbound mail caused);
+    `reply_headers` already includes it.
+    """
+    return {"Auto-Submitted": "auto-replied"} if _answering.get() else {}
 
 
 def domain() -> str:
@@ -40,7 +72,10 @@ def reply_headers(ticket: Any, message_id: str) -> dict[str, str]:
         .order_by("-id")
         .values_list("message_id", flat=True)[:10]
     )
-    headers = {"Message-ID": f"<{message_id}>"}
+    answered = _answering.get()
+    if answered and answered not in recent:
+        recent.insert(0, answered)  # the inbound mail that caused this one, newest of all
+    headers = {"Message-ID": f"<{message_id}>", **answer_headers()}
     if recent:
         headers["In-Reply-To"] = f"<{recent[0]}>"
         headers["References"] = " ".join(f"<{mid}>" for mid in reversed(recent))

@@ -1,0 +1,564 @@
+"""Inbound e-mail: one ingestion action behind every door, and the review of held mail.
+
+`ingest` is what `sustain mail ingest` (a mail server's pipe), `sustain mail serve` (SMTP and
+LMTP) and `sustain mail fetch` (IMAP, also every minute in the worker) all call. It decides
+everything from the mail and the database first (`_plan`, which only reads), then writes in
+one transaction through the desk's own actions (`open_ticket`, `add_comment`), so an e-mail
+gets the same events, SLA clocks and notifications as the portal and the API.
+
+Nothing in a mail makes ingestion raise: a mail it cannot read, or cannot place, is stored and
+held with the reason. Only a failing database (or disk) raises, so that the door can answer
+"try again later" and the sender's server delivers it again.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import mimetypes
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
+from django.db import DatabaseError, IntegrityError, transaction
+from django.utils import timezone
+
+from sustain.accounts import actions as accounts
+from sustain.accounts.models import Organization, Role, User
+from sustain.core import events, tenancy
+from sustain.core.errors import ActionError, Conflict, Forbidden, Invalid, NotFound
+from sustain.desk import actions as desk
+from sustain.desk import attachments as files
+from sustain.desk.models import Comment, Status, Ticket, TicketLink
+from sustain.mail import parse, store, threads
+from sustain.mail.models import DomainRoute, InboundMail, Mailbox, MessageRef
+from sustain.mail.parse import MailError, ParsedMail
+
+log = logging.getLogger(__name__)
+
+Outcome = InboundMail.Status
+SUBJECT_PREFIX = re.compile(
+    r"^\s*(?:(?:re|aw|sv|vs|antw|wg|fw|fwd|tr|rv|enc|odp|res)\s*(?:\[\d+\])?\s*:\s*)+", re.I
+)
+FORWARD = re.compile(r"^\s*(?:fw|fwd|wg|tr|rv|enc)\s*:", re.I)
+CLOSED_STATUSES = (Status.CLOSED, Status.CANCELLED)
+
+
+@dataclass
+class Plan:
+    """What to do with one parsed mail, decided before anything is written."""
+
+    status: str
+    reason: str = ""
+    organization: Organization | None = None  # whom the mail concerns (tenancy of the row)
+    ticket: Ticket | None = None  # the ticket to add the mail to
+    sender: User | None = None  # the sender, when a user already
+    new_customer_of: Organization | None = None  # else make the sender a customer here
+    follow_up_of: Ticket | None = None  # a closed ticket the mail answered
+    answers: Ticket | None = None  # held: the ticket it answers but may not join
+    uploads: list[files.CheckedFile] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+
+# --- ingestion ---------------------------------------------------------------------------------
+def ingest(raw: bytes, *, mailbox: Mailbox | None = None) -> InboundMail:
+    """Store one received mail (once per Message-ID) and open a ticket with it, add it to its
+    ticket, hold it for review or ignore it (auto-replies, bounces); returns the stored row."""
+    raw = bytes(raw)
+    for attempt in (1, 2):
+        try:
+            return _ingest(raw, mailbox)
+        except IntegrityError:
+            # A concurrent delivery of the same mail, or of another first mail from the same
+            # new sender, won the race; the second look finds what it wrote.
+            if attempt == 2:
+                raise
+    raise AssertionError("unreachable")
+
+
+def _ingest(raw: bytes, mailbox: Mailbox | None) -> InboundMail:
+    if len(raw) > settings.MAIL_MAX_BYTES:
+        limit = settings.MAIL_MAX_BYTES // (1024 * 1024)
+        return _store_only(
+            raw, _fallback_id(raw), Outcome.HELD, f"larger than {limit} MiB", mailbox
+        )
+    try:
+        parsed = parse.parse(raw)
+    except MailError as exc:
+        return _store_only(raw, _fallback_id(raw), Outcome.HELD, str(exc), mailbox)
+    existing = InboundMail.objects.filter(message_id=parsed.message_id).first()
+    if existing is not None:
+        return existing
+    try:
+        plan = _plan(parsed, mailbox)
+        return _carry_out(plan, parsed, raw, mailbox)
+    except IntegrityError:
+        existing = InboundMail.objects.filter(message_id=parsed.message_id).first()
+        if existing is not None:
+            return existing
+        raise
+    except ActionError as exc:
+        return _store_only(raw, parsed.message_id, Outcome.HELD, exc.message, mailbox, parsed)
+    except DatabaseError:
+        raise
+    except Exception as exc:  # a mail must never be lost over a defect: keep it for an agent
+        log.exception("mail %s could not be processed", parsed.message_id)
+        reason = f"could not be processed ({type(exc).__name__}); kept for review"
+        return _store_only(raw, parsed.message_id, Outcome.HELD, reason, mailbox, parsed)
+
+
+def _fallback_id(raw: bytes) -> str:
+    """The Message-ID of a mail the parser refused, read from the raw header, or a digest."""
+    head = raw.split(b"\r\n\r\n", 1)[0].split(b"\n\n", 1)[0].decode("latin-1")
+    found = re.search(r"^message-id:\s*<([^<>\s]{1,250})>", head, re.I | re.M)
+    if found:
+        return found.group(1).lower()
+    return f"sha256-{hashlib.sha256(raw).hexdigest()[:40]}@sustain.invalid"
+
+
+def _store_only(
+    raw: bytes,
+    message_id: str,
+    status: str,
+    reason: str,
+    mailbox: Mailbox | None,
+    parsed: ParsedMail | None = None,
+    plan: Plan | None = None,
+) -> InboundMail:
+    """Keep a mail that opens nothing: held for review, or ignored."""
+    existing = InboundMail.objects.filter(message_id=message_id).first()
+    if existing is not None:
+        return existing
+    organization = plan.organization if plan else None
+    if organization is None and parsed is not None:
+        organization = _sender_organization(parsed.sender, mailbox)
+    row = _row(raw, message_id, status, reason, mailbox, parsed, organization, plan)
+    with transaction.atomic():
+        return InboundMail.objects.create(**row)
+
+
+def _row(
+    raw: bytes,
+    message_id: str,
+    status: str,
+    reason: str,
+    mailbox: Mailbox | None,
+    parsed: ParsedMail | None,
+    organization: Organization | None,
+    plan: Plan | None = None,
+) -> dict[str, Any]:
+    return {
+        "message_id": message_id[:255],
+        "sender": (parsed.sender if parsed else "")[:254],
+        "sender_name": (parsed.sender_name if parsed else "")[:200],
+        "subject": (parsed.subject if parsed else "")[:300],
+        "status": status,
+        "reason": reason[:500],
+        "notes": "\n".join(plan.notes if plan else []),
+        "answers": plan.answers if plan else None,
+        "text": parsed.text if parsed else "",
+        "raw_path": store.save(raw),
+        "size": len(raw),
+        "organization": organization,
+        "mailbox": mailbox,
+    }
+
+
+def _own_address() -> str:
+    from email.utils import parseaddr
+
+    return parseaddr(settings.DEFAULT_FROM_EMAIL)[1].lower()
+
+
+def _sender_organization(address: str, mailbox: Mailbox | None) -> Organization | None:
+    user = User.objects.filter(email__iexact=address).select_related("organization").first()
+    if user is not None:
+        return None if user.organization.is_provider else user.organization
+    return _routed_organization(address, mailbox)
+
+
+def _routed_organization(address: str, mailbox: Mailbox | None) -> Organization | None:
+    """The organization an unknown sender belongs to: by the domain of the address, then by
+    the mailbox the mail came through, then (with SUSTAIN_MAIL_UNKNOWN=open) the default."""
+    domain = address.rsplit("@", 1)[-1].lower()
+    route = DomainRoute.objects.filter(domain=domain).select_related("organization").first()
+    if route is not None:
+        return route.organization
+    if mailbox is not None and mailbox.organization_id is not None:
+        return mailbox.organization
+    if settings.MAIL_UNKNOWN == "open" and settings.MAIL_DEFAULT_ORGANIZATION:
+        return Organization.objects.filter(
+            slug=settings.MAIL_DEFAULT_ORGANIZATION, is_provider=False
+        ).first()
+    return None
+
+
+def _thread(parsed: ParsedMail, refs: dict[str, MessageRef]) -> Ticket | None:
+    """The ticket a mail answers: by In-Reply-To/References (`refs`: the Message-IDs known),
+    then by the key in the subject; a ticket merged into another leads to that one."""
+    ticket = next((refs[m].ticket for m in parsed.thread_ids if m in refs), None)
+    if ticket is None and parsed.ticket_keys:
+        found = {
+            t.key: t
+            for t in Ticket.objects.filter(key__in=parsed.ticket_keys).select_related(
+                "organization"
+            )
+        }
+        ticket = next((found[k] for k in parsed.ticket_keys if k in found), None)
+    for _ in range(5):
+        if ticket is None or ticket.status != Status.CLOSED:  # a merged duplicate is closed
+            break
+        merged = (
+            TicketLink.objects.filter(source=ticket, kind=TicketLink.Kind.DUPLICATE)
+            .select_related("target")
+            .first()
+        )
+        if merged is None:
+            break
+        ticket = merged.target
+    return ticket
+
+
+def _may_join(ticket: Ticket, sender: User | None, routed: Organization | None) -> bool:
+    """An agent who serves the ticket's customer, or a customer of it who may see the ticket."""
+    if sender is not None:
+        return tenancy.visible(Ticket.objects.filter(pk=ticket.pk), sender).exists()
+    return (
+        routed is not None
+        and routed.pk == ticket.organization_id
+        and routed.customers_see_all_tickets
+    )
+
+
+def _check_attachments(parsed: ParsedMail) -> tuple[list[files.CheckedFile], list[str]]:
+    """The attachments the desk accepts, and a note for each it refuses."""
+    accepted, notes = [], []
+    for attachment in parsed.attachments:
+        name = attachment.filename
+        if "." not in name:
+            extension = mimetypes.guess_extension(attachment.content_type) or ""
+            name = f"{name}{extension}"
+        try:
+            accepted.append(files.check(name, attachment.content))
+        except Invalid as exc:
+            notes.append(f"Not attached: {exc.message}")
+    return accepted, notes
+
+
+def _plan(parsed: ParsedMail, mailbox: Mailbox | None) -> Plan:
+    """Decide what becomes of the mail. Reads only."""
+    if parsed.auto_reason:
+        return Plan(Outcome.IGNORED, f"automatic mail ({parsed.auto_reason}); never answered")
+    # The mail's own Message-ID and those it answers, in one query.
+    refs = {
+        ref.message_id: ref
+        for ref in MessageRef.objects.filter(
+            message_id__in=[parsed.message_id, *parsed.thread_ids]
+        ).select_related("ticket__organization")
+    }
+    own = refs.get(parsed.message_id)
+    if parsed.sender == _own_address() or (own and own.direction == MessageRef.Direction.OUT):
+        return Plan(Outcome.IGNORED, "Sustain's own mail came back")
+    try:
+        validate_email(parsed.sender)
+    except ValidationError:
+        return Plan(Outcome.HELD, f"the sender address '{parsed.sender[:100]}' is not valid")
+
+    # Addresses are stored in lower case, as the parser gives them: the unique index answers.
+    sender = User.objects.filter(email=parsed.sender).select_related("organization").first()
+    if sender is not None and (not sender.is_active or sender.email == accounts.SYSTEM_EMAIL):
+        return Plan(Outcome.HELD, f"{sender.email} may not write to the desk (inactive account)")
+    routed = None if sender is not None else _routed_organization(parsed.sender, mailbox)
+    home = routed if sender is None else (None if sender.is_agent else sender.organization)
+    uploads, notes = _check_attachments(parsed)
+    plan = Plan(Outcome.OPENED, organization=home, sender=sender, uploads=uploads, notes=notes)
+
+    ticket = _thread(parsed, refs)
+    if ticket is not None:
+        if not _may_join(ticket, sender, routed):
+            refusal = (
+                f"{parsed.sender} answers a ticket it may not see (neither an agent serving "
+                "the ticket's customer nor a customer of it)"
+            )
+            if settings.MAIL_UNKNOWN != "open" or (sender is None and routed is None):
+                return Plan(Outcome.HELD, refusal, organization=home, answers=ticket, notes=notes)
+            plan.reason = f"opened apart: {refusal}"
+        elif ticket.status in CLOSED_STATUSES:
+            plan.follow_up_of = ticket
+            plan.organization = ticket.organization
+            plan.reason = f"follows up {ticket.key}, which is {ticket.status}"
+        else:
+            plan.status, plan.ticket, plan.organization = (
+                Outcome.APPENDED,
+                ticket,
+                ticket.organization,
+            )
+            plan.new_customer_of = routed if sender is None else None
+            return plan
+
+    if sender is None:
+        if routed is None:
+            return Plan(
+                Outcome.HELD,
+                f"unknown sender {parsed.sender}: no user, and no domain route or mailbox "
+                "names an organization",
+                notes=notes,
+            )
+        plan.new_customer_of = routed
+    elif sender.is_agent and plan.follow_up_of is None:
+        if mailbox is None or mailbox.organization is None:
+            return Plan(
+                Outcome.HELD,
+                "a new mail from an agent: choose the customer it is about",
+                notes=notes,
+            )
+        plan.organization = mailbox.organization
+    return plan
+
+
+def _title(subject: str) -> str:
+    return clean_subject(subject)[: desk.TITLE_MAX] or "(no subject)"
+
+
+def clean_subject(subject: str) -> str:
+    """A subject without reply prefixes and ticket keys: "Re: [INC-4] Printer" → "Printer"."""
+    title = parse.KEY_IN_SUBJECT.sub("", subject or "")
+    return re.sub(r"\s+", " ", SUBJECT_PREFIX.sub("", title)).strip()
+
+
+def _body(parsed: ParsedMail, notes: list[str], *, new: bool) -> str:
+    """A reply shows its newest part; a new mail keeps a forwarded message whole."""
+    text = parsed.text if new and FORWARD.match(parsed.subject) else parsed.reply
+    text = (text or "").strip()
+    if not text:
+        text = "(The e-mail had no text.)" if parsed.attachments else "(The e-mail was empty.)"
+    if notes:
+        text += "\n\n" + "\n".join(f"_{note}_" for note in notes)
+    return text
+
+
+def _customer(parsed: ParsedMail, organization: Organization) -> User:
+    """A customer for a sender nobody knew; no usable password until they reset one."""
+    name = (parsed.sender_name or parsed.sender.split("@")[0]).strip()[:200] or parsed.sender
+    return accounts.create_user(
+        None, email=parsed.sender, name=name, organization=organization, role=Role.CUSTOMER
+    )
+
+
+def _watchers(parsed: ParsedMail, organization: Organization, sender: User) -> list[User]:
+    """People in Cc who are customers of the ticket's organization watch it."""
+    addresses = [a for a in parsed.cc + parsed.to if a != sender.email][:50]
+    if not addresses:
+        return []
+    return list(
+        User.objects.filter(
+            email__in=addresses, organization=organization, role=Role.CUSTOMER, is_active=True
+        )
+    )
+
+
+def _carry_out(plan: Plan, parsed: ParsedMail, raw: bytes, mailbox: Mailbox | None) -> InboundMail:
+    if plan.status in (Outcome.HELD, Outcome.IGNORED):
+        return _store_only(raw, parsed.message_id, plan.status, plan.reason, mailbox, parsed, plan)
+    uploads = [(u.filename, u.content) for u in plan.uploads]
+    with transaction.atomic(), threads.answering(parsed.message_id):
+        sender = plan.sender
+        if sender is None:
+            assert plan.new_customer_of is not None
+            sender = _customer(parsed, plan.new_customer_of)
+        if plan.status == Outcome.APPENDED:
+            assert plan.ticket is not None
+            ticket = plan.ticket
+            # Remembered before the comment: the notifications it sends answer this mail.
+            threads.remember(parsed.message_id, ticket, "in")
+            comment = desk.add_comment(
+                sender,
+                ticket,
+                _body(parsed, plan.notes, new=False),
+                channel="email",
+                uploads=uploads,
+            )
+        else:
+            ticket = _open(plan, parsed, sender, mailbox, uploads)
+            threads.remember(parsed.message_id, ticket, "in")
+            comment = None
+        # The row last, with what became of the mail: a second delivery of the same mail
+        # that raced this one fails here on the unique Message-ID, and undoes all it did.
+        row = _row(raw, parsed.message_id, plan.status, plan.reason, mailbox, parsed, None, plan)
+        mail = InboundMail.objects.create(
+            **row | {"ticket": ticket, "comment": comment, "organization": ticket.organization}
+        )
+    return mail
+
+
+def _open(
+    plan: Plan,
+    parsed: ParsedMail,
+    sender: User,
+    mailbox: Mailbox | None,
+    uploads: list[tuple[str, bytes]],
+) -> Ticket:
+    description = _body(parsed, plan.notes, new=True)
+    if plan.follow_up_of is not None:
+        description = f"Follow-up to {plan.follow_up_of.key}.\n\n{description}"
+    if sender.is_customer:
+        ticket = desk.open_ticket(
+            sender,
+            title=_title(parsed.subject),
+            description=description,
+            channel="email",
+            watchers=_watchers(parsed, sender.organization, sender),
+            uploads=uploads,
+        )
+    else:
+        organization = plan.organization or sender.organization
+        ticket = desk.open_ticket(
+            sender,
+            title=_title(parsed.subject),
+            description=description,
+            organization=organization,
+            requester=sender if organization.pk == sender.organization_id else None,
+            channel="email",
+            uploads=uploads,
+        )
+    system = None
+    if mailbox is not None and mailbox.team_id is not None:
+        system = accounts.system_actor()
+        desk.assign(system, ticket, team=mailbox.team)
+    if plan.follow_up_of is not None:
+        desk.link(system or accounts.system_actor(), ticket, plan.follow_up_of)
+    return ticket
+
+
+# --- review of held mail -----------------------------------------------------------------------
+def _check_reviewer(actor: User, mail: InboundMail) -> None:
+    if not actor.is_agent:
+        raise Forbidden("Only agents review held mail.")
+    if not tenancy.visible(InboundMail.objects.filter(pk=mail.pk), actor).exists():
+        raise NotFound("No such mail.")
+
+
+def _claim(mail: InboundMail, status: str) -> None:
+    """Take a held mail out of review; only one agent's conditional update succeeds."""
+    if not InboundMail.objects.filter(pk=mail.pk, status=Outcome.HELD).update(status=status):
+        raise Conflict("This mail is no longer held: someone dealt with it.", field="status")
+    mail.status = status
+
+
+def reparse(mail: InboundMail) -> ParsedMail:
+    """The stored mail, read again (for its attachments and text)."""
+    try:
+        return parse.parse(store.load(mail.raw_path))
+    except (MailError, OSError) as exc:
+        raise Invalid(f"This mail cannot be read ({exc}); dismiss it.", field="mail") from None
+
+
+def release(
+    actor: User,
+    mail: InboundMail,
+    *,
+    ticket: Ticket | None = None,
+    organization: Organization | None = None,
+    title: str = "",
+    is_public: bool = True,
+) -> InboundMail:
+    """An agent places a held mail: added to `ticket`, or opening a new ticket of
+    `organization` (by default the one the mail concerns), titled `title` or by its subject.
+
+    Added to a ticket its sender may see, it is the sender's public reply; otherwise the agent
+    adds it in their own name, quoting the sender, public or as an internal note.
+    """
+    _check_reviewer(actor, mail)
+    if not mail.is_held:
+        raise Conflict("This mail is no longer held: someone dealt with it.", field="status")
+    if ticket is not None:
+        desk.check_can_read(actor, ticket)
+    else:
+        organization = organization or mail.organization
+        if organization is None:
+            raise Invalid(
+                "Choose the ticket to add the mail to, or the organization of a new ticket.",
+                field="organization",
+            )
+        if not tenancy.can_see_organization(actor, organization.pk):
+            raise Invalid(f"You do not serve {organization.name}.", field="organization")
+    parsed = reparse(mail)
+    uploads_checked, notes = _check_attachments(parsed)
+    uploads = [(u.filename, u.content) for u in uploads_checked]
+    sender = User.objects.filter(email__iexact=parsed.sender, is_active=True).first()
+    quoted = f"**E-mail from {parse.format_address(parsed.sender_name, parsed.sender)}:**\n\n"
+
+    with transaction.atomic(), threads.answering(parsed.message_id):
+        if ticket is not None:
+            _claim(mail, Outcome.APPENDED)
+            threads.remember(parsed.message_id, ticket, "in")
+            body = _body(parsed, notes, new=False)
+            if sender is not None and _may_join(ticket, sender, None):
+                comment: Comment | None = desk.add_comment(
+                    sender, ticket, body, channel="email", uploads=uploads
+                )
+            else:
+                comment = desk.add_comment(
+                    actor,
+                    ticket,
+                    quoted + body,
+                    is_public=is_public,
+                    channel="email",
+                    uploads=uploads,
+                )
+        else:
+            assert organization is not None
+            _claim(mail, Outcome.OPENED)
+            requester = sender
+            if requester is None and not organization.is_provider:
+                requester = _customer(parsed, organization)
+            if requester is not None and requester.organization_id != organization.pk:
+                requester = None
+            description = _body(parsed, notes, new=True)
+            ticket = desk.open_ticket(
+                actor,
+                title=(title or "").strip() or _title(parsed.subject),
+                description=description if requester else quoted + description,
+                organization=organization,
+                requester=requester,
+                channel="email",
+                team=mail.mailbox.team if mail.mailbox else None,
+                uploads=uploads,
+            )
+            threads.remember(parsed.message_id, ticket, "in")
+            comment = None
+        before = {"status": Outcome.HELD}
+        mail.ticket, mail.comment, mail.organization = ticket, comment, ticket.organization
+        mail.released_by, mail.released_at = actor, timezone.now()
+        mail.notes = "\n".join(notes)
+        mail.save()
+        events.record(
+            mail,
+            "released",
+            actor=actor,
+            before=before,
+            after={"status": mail.status, "ticket": ticket.key},
+            is_public=False,
+        )
+    return mail
+
+
+def dismiss(actor: User, mail: InboundMail) -> InboundMail:
+    """An agent decides a held mail needs nothing (spam, a stray newsletter)."""
+    _check_reviewer(actor, mail)
+    with transaction.atomic():
+        _claim(mail, Outcome.IGNORED)
+        mail.released_by, mail.released_at = actor, timezone.now()
+        mail.save(update_fields=["released_by", "released_at"])
+        events.record(
+            mail,
+            "dismissed",
+            actor=actor,
+            before={"status": Outcome.HELD},
+            after={"status": Outcome.IGNORED},
+            is_public=False,
+        )
+    return mail

@@ -1,0 +1,10 @@
+from django.urls import path
+
+from sustain.mail import views
+
+app_name = "mail"
+urlpatterns = [
+    path("", views.mail_list, name="list"),
+    path("<int:mail_id>", views.mail_detail, name="detail"),
+    path("<int:mail_id>/dismiss", views.dismiss, name="dismiss"),
+]
