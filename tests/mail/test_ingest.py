@@ -86,6 +86,17 @@ class NewMailTests(IngestCase):
         ticket = self.opened(raw)
         self.assertIn(self.cathy, ticket.watchers.all())
 
+    def test_addresses_in_cc_are_copied_on_the_tickets_mail(self):
+        cc = "Vendor <ops@vendor.test>, dave@globex.test, support@sustain.localhost"
+        ticket = self.opened(mails.plain(CAROL, "Disk full", "Again.", Cc=cc))
+        self.assertEqual(list(ticket.cc.values_list("email", flat=True)), ["ops@vendor.test"])
+        sent.outbox.clear()
+        with self.captureOnCommitCallbacks(execute=True):
+            desk.add_comment(self.alice, ticket, "Cleaned up /var.")
+        outbox.deliver_due()
+        self.assertTrue(self.sent_to("ops@vendor.test"), "the copied address hears the reply")
+        self.assertFalse(self.sent_to("dave@globex.test"), "another customer's user never does")
+
     def test_a_forwarded_mail_keeps_the_forwarded_message(self):
         body = (
             "See below.\n\n---------- Forwarded message ---------\nFrom: Monitor <m@acme.test>\n"

@@ -45,6 +45,7 @@ SUBJECT_PREFIX = re.compile(
 )
 FORWARD = re.compile(r"^\s*(?:fw|fwd|wg|tr|rv|enc)\s*:", re.I)
 CLOSED_STATUSES = (Status.CLOSED, Status.CANCELLED)
+MAX_CC = 20  # addresses of a mail's Cc copied on its ticket
 
 
 @dataclass
@@ -349,7 +350,8 @@ def _customer(parsed: ParsedMail, organization: Organization) -> User:
 
 
 def _watchers(parsed: ParsedMail, organization: Organization, sender: User) -> list[User]:
-    """People in Cc who are customers of the ticket's organization watch it."""
+    """People the mail was sent or copied to who are customers of the ticket's organization
+    watch it (and see it in the portal)."""
     addresses = [a for a in parsed.cc + parsed.to if a != sender.email][:50]
     if not addresses:
         return []
@@ -358,6 +360,33 @@ def _watchers(parsed: ParsedMail, organization: Organization, sender: User) -> l
             email__in=addresses, organization=organization, role=Role.CUSTOMER, is_active=True
         )
     )
+
+
+def _copy(parsed: ParsedMail, ticket: Ticket, sender: User) -> None:
+    """Whoever the mail was copied to (Cc) is copied on the ticket's mail from now on: not
+    Sustain's own addresses, and not users who may not see the ticket's customer."""
+    if not parsed.cc:
+        return
+    from sustain.notifications import actions as notifications
+
+    ours = {_own_address(), sender.email}
+    ours |= {
+        a.lower() for a in Mailbox.objects.exclude(address="").values_list("address", flat=True)
+    }
+    wanted = [a for a in dict.fromkeys(parsed.cc) if a not in ours][:MAX_CC]
+    users = {u.email: u for u in User.objects.filter(email__in=wanted)}
+    allowed = []
+    for address in wanted:
+        user = users.get(address)
+        if user is not None and not tenancy.can_see_organization(user, ticket.organization_id):
+            continue
+        try:
+            validate_email(address)
+        except ValidationError:
+            continue
+        allowed.append(address)
+    if allowed:
+        notifications.add_cc(sender, ticket, allowed)
 
 
 def _carry_out(plan: Plan, parsed: ParsedMail, raw: bytes, mailbox: Mailbox | None) -> InboundMail:
@@ -385,6 +414,7 @@ def _carry_out(plan: Plan, parsed: ParsedMail, raw: bytes, mailbox: Mailbox | No
             ticket = _open(plan, parsed, sender, mailbox, uploads)
             threads.remember(parsed.message_id, ticket, "in")
             comment = None
+        _copy(parsed, ticket, sender)
         # The row last, with what became of the mail: a second delivery of the same mail
         # that raced this one fails here on the unique Message-ID, and undoes all it did.
         row = _row(raw, parsed.message_id, plan.status, plan.reason, mailbox, parsed, None, plan)
