@@ -143,6 +143,7 @@ class SettingsPageTests(MailTestCase):
         self.assertEqual(page.status_code, 200)
         self.assertContains(page, "In the daily digest")
         self.assertContains(page, "every ticket of my organization")  # customers only
+        self.assertNotContains(page, "SLA breached")  # agents only
         saved = client.post(
             "/settings/notifications",
             self.form(public_reply="digest", organization_contact="on", time_zone="Asia/Tokyo"),
@@ -156,6 +157,7 @@ class SettingsPageTests(MailTestCase):
     def test_agents_do_not_get_the_organization_choice(self):
         page = self.client_for(self.alice).get("/settings/notifications")
         self.assertNotContains(page, "every ticket of my organization")
+        self.assertContains(page, "SLA breached")
 
     def test_a_bad_choice_shows_the_form_again(self):
         client = self.client_for(self.carol)

@@ -9,6 +9,9 @@ from django.conf import settings
 
 from sustain.notifications.models import Delivery, Event
 
+# What customers are ever told of; the rest (assignment, SLA, escalation) is for agents.
+CUSTOMER_EVENTS = {Event.TICKET_CREATED, Event.PUBLIC_REPLY, Event.STATUS_CHANGED}
+
 
 def _zones() -> list[tuple[str, str]]:
     return [("", "UTC (default)")] + [(z, z) for z in sorted(zoneinfo.available_timezones())]
@@ -34,6 +37,8 @@ class PreferencesForm(forms.Form):
         language.choices = [("", "Default"), *settings.LANGUAGES]
         zone.choices = _zones()
         for event in Event:
+            if customer and event.value not in CUSTOMER_EVENTS:
+                continue
             self.fields[event.value] = forms.ChoiceField(
                 choices=Delivery.choices, label=event.label, widget=forms.RadioSelect
             )
@@ -41,4 +46,4 @@ class PreferencesForm(forms.Form):
             del self.fields["organization_contact"]
 
     def event_fields(self):
-        return [self[event.value] for event in Event]
+        return [self[event.value] for event in Event if event.value in self.fields]
