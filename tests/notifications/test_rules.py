@@ -207,6 +207,19 @@ class SlaTests(MailTestCase):
         self.assertIn("was due at 2026-11-23 19:00 JST", bodies[self.alice.email])
         self.assertIn("was due at 2026-11-23 11:00 CET", bodies[self.bob.email])
 
+    def test_an_sla_alert_in_the_digest_links_its_ticket(self):
+        from sustain.notifications.models import DigestItem
+
+        self.prefer(self.alice, sla_warning="digest")
+        with time_machine.travel(MONDAY_9, tick=False):
+            desk.assign(self.bob, self.ticket, team=self.service_desk)
+        sweep.sweep(MONDAY_9 + timedelta(minutes=46))
+        self.assertEqual([m for m in self.sent() if m.subject.startswith("SLA")], [])
+        [item] = DigestItem.objects.all()
+        self.assertEqual(
+            (item.user, item.event, item.ticket), (self.alice, "sla_warning", self.ticket)
+        )
+
     def test_escalations_follow_the_preferences_too(self):
         EscalationRule.objects.create(
             name="Breach", condition="sla_breach", urgent=True

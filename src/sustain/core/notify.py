@@ -109,9 +109,8 @@ def email(
         with as_reader(user):
             mail = render(template, {**context, "base_url": settings.BASE_URL, "recipient": user})
         if how == preferences.DIGEST:
-            preferences.add_to_digest(
-                user, event or "", ticket, mail, key=f"{dedupe_key}:{address}"
-            )
+            about = ticket if ticket is not None else context.get("ticket")
+            preferences.add_to_digest(user, event or "", about, mail, key=f"{dedupe_key}:{address}")
             continue
         message_headers = {"Auto-Submitted": "auto-generated", **(headers or {})}
         if ticket is not None:
