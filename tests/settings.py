@@ -3,7 +3,12 @@
 import os
 import tempfile
 
-os.environ.setdefault("SUSTAIN_DATA_DIR", tempfile.mkdtemp(prefix="sustain-test-"))
+# Each test process (each pytest-xdist worker too) gets its own data directory: workers
+# inherit the controller's environment, and a shared attachments folder would let one
+# worker's uploads show up in another's checks.
+os.environ["SUSTAIN_DATA_DIR"] = tempfile.mkdtemp(
+    prefix=f"sustain-test-{os.environ.get('PYTEST_XDIST_WORKER', 'main')}-"
+)
 os.environ.setdefault("SUSTAIN_SECRET_KEY", "test-secret-key-not-for-production")
 
 from sustain.settings import *  # noqa: F403
