@@ -21,6 +21,7 @@ from sustain.core.models import Event
 from sustain.desk import actions as desk
 from sustain.desk import workflow
 from sustain.desk.models import KEY_PREFIX, Channel, Comment, Kind, Status, Ticket
+from sustain.sla.models import Clock
 
 DEMO_PASSWORD = "sustain-demo-2026"
 
@@ -271,7 +272,8 @@ class _BulkTable:
         missing = set(columns) - set(fields)
         if missing:
             raise ValueError(f"{self.table} has no columns {sorted(missing)}")
-        self.extra_columns = [c for c in fields if c not in columns]
+        pk = model._meta.pk.column if model._meta.pk else None
+        self.extra_columns = [c for c in fields if c not in columns and c != pk]
         self.extra_values = tuple(
             fields[c].get_db_prep_save(fields[c].get_default(), connection)
             for c in self.extra_columns
@@ -312,11 +314,91 @@ class _BulkTable:
                 )
 
 
+OFFICE_WEEK = {day: [["08:00", "18:00"]] for day in ("mon", "tue", "wed", "thu", "fri")}
+# Business time runs about a third as fast as the wall clock in a 50-hour office week: good
+# enough to place generated deadlines (the SLA engine computes real ones for new tickets).
+WALL_PER_BUSINESS_SECOND = 168 / 50
+
+
+def _sla_policy() -> tuple[int, dict[tuple[int, str], int]]:
+    """The active SLA policy generated tickets are measured by (created when there is none),
+    and its targets in business seconds by (priority, metric)."""
+    from sustain.accounts.actions import system_actor
+    from sustain.sla import actions as sla
+    from sustain.sla.models import Policy
+
+    policy = Policy.objects.filter(active=True).order_by("order", "id").first()
+    if policy is None:
+        admin = system_actor()
+        calendar = sla.create_calendar(
+            admin, name="Office hours", timezone_name="Europe/Berlin", hours=OFFICE_WEEK
+        )
+        targets = [
+            {"priority": p, "metric": metric, "minutes": minutes * p}
+            for p in (1, 2, 3, 4)
+            for metric, minutes in (("first_response", 30), ("resolution", 480))
+        ]
+        policy = sla.create_policy(admin, name="Standard", calendar=calendar, targets=targets)
+    return policy.pk, {(t.priority, t.metric): t.minutes * 60 for t in policy.targets.all()}
+
+
+def _clock_rows(
+    ticket: tuple[int, str, int, datetime, datetime, datetime | None, datetime],
+    policy_id: int,
+    targets: dict[tuple[int, str], int],
+    now: datetime,
+) -> list[tuple[Any, ...]]:
+    """First response and resolution clocks of one generated ticket, in the state the SLA
+    engine would have left them: met (or breached, then met) when done, paused while pending
+    or cancelled, breached when overdue, otherwise running with due and warning times."""
+    ticket_id, status, priority, created, worked, resolved, updated = ticket
+    rows: list[tuple[Any, ...]] = []
+    for metric in ("first_response", "resolution"):
+        target = targets.get((priority, metric))
+        if target is None:
+            continue
+        due = created + timedelta(seconds=target * WALL_PER_BUSINESS_SECOND)
+        warn = created + (due - created) * 0.75
+        done = worked if metric == "first_response" and status != Status.NEW else None
+        if metric == "resolution" and status in (Status.RESOLVED, Status.CLOSED):
+            done = resolved
+        paused = status == Status.CANCELLED or (metric == "resolution" and status == Status.PENDING)
+        until = done or (updated if paused else now)
+        elapsed = target * min((until - created) / (due - created), 10.0)
+        state = Clock.State.BREACHED if until > due else Clock.State.RUNNING
+        if done is not None:
+            state = Clock.State.BREACHED if done > due else Clock.State.MET
+        elif paused and state == Clock.State.RUNNING:
+            state = Clock.State.PAUSED
+        counting = done is None and not paused
+        running = state == Clock.State.RUNNING
+        rows.append(
+            (
+                ticket_id,
+                metric,
+                policy_id,
+                state,
+                target,
+                elapsed,
+                counting,
+                until,
+                created,
+                due if running or state == Clock.State.BREACHED else None,
+                warn if running else None,
+                warn if until > warn else None,
+                done,
+                due if until > due else None,
+            )
+        )
+    return rows
+
+
 def bulk_tickets(count: int, batch: int = 10_000, progress: bool = True, seed: int = 11) -> None:
-    """N tickets over the last two years, each with two comments and two events (benchmarks).
+    """N tickets over the last two years, each with two comments, two events and its SLA
+    clocks (first response and resolution, under the active policy or a generated one).
 
     Rows go in by COPY (PostgreSQL) or executemany (SQLite), a batch per transaction, bypassing
-    the ORM and the actions: no notifications, no SLA clocks. The search index is filled per
+    the ORM and the actions: no notifications are sent. The search index is filled per
     batch in one statement (SQLite) or by its generated column (PostgreSQL). Ids increase with
     the creation time. Loads into the demo world (created first when the database is empty).
     """
@@ -382,6 +464,26 @@ def bulk_tickets(count: int, batch: int = 10_000, progress: bool = True, seed: i
     comments = _BulkTable(
         Comment, ["id", "ticket_id", "author_id", "body", "is_public", "channel", "created_at"]
     )
+    policy_id, targets = _sla_policy()
+    clocks = _BulkTable(
+        Clock,
+        [
+            "ticket_id",
+            "metric",
+            "policy_id",
+            "state",
+            "target_seconds",
+            "elapsed_seconds",
+            "counting",
+            "counted_until",
+            "started_at",
+            "due_at",
+            "warn_at",
+            "warned_at",
+            "met_at",
+            "breached_at",
+        ],
+    )
     events = _BulkTable(
         Event,
         [
@@ -406,6 +508,7 @@ def bulk_tickets(count: int, batch: int = 10_000, progress: bool = True, seed: i
         ticket_rows: list[tuple[Any, ...]] = []
         comment_rows: list[tuple[Any, ...]] = []
         event_rows: list[tuple[Any, ...]] = []
+        clock_rows: list[tuple[Any, ...]] = []
         with outbox.paused(), transaction.atomic():
             ids = tickets.reserve_ids(size)
             comment_ids = iter(comments.reserve_ids(2 * size))
@@ -431,7 +534,9 @@ def bulk_tickets(count: int, batch: int = 10_000, progress: bool = True, seed: i
                         agent = None  # with the team, nobody picked it up yet
                         team = rng.choice(team_ids)
                 impact, urgency = rng.randint(1, 3), rng.randint(1, 3)
-                worked = created + timedelta(minutes=rng.randint(5, 60 * 24 * 3))
+                # First touched within hours, now and then days later.
+                late = rng.random() < 0.15
+                worked = created + timedelta(minutes=rng.randint(5, 60 * (72 if late else 4)))
                 resolved: datetime | None = None
                 closed: datetime | None = None
                 if status in (Status.RESOLVED, Status.CLOSED):
@@ -439,6 +544,21 @@ def bulk_tickets(count: int, batch: int = 10_000, progress: bool = True, seed: i
                     if status == Status.CLOSED:
                         closed = resolved + timedelta(days=3)
                 updated = closed or resolved or worked
+                for row in _clock_rows(
+                    (
+                        ticket_id,
+                        status,
+                        matrix[(impact, urgency)],
+                        created,
+                        worked,
+                        resolved,
+                        updated,
+                    ),
+                    policy_id,
+                    targets,
+                    end,
+                ):
+                    clock_rows.append(tuple(when(v) if isinstance(v, datetime) else v for v in row))
                 words = " ".join(rng.choices(VOCABULARY, cum_weights=_ZIPF_CUM, k=8))
                 host = f"{slug}-app-{rng.randint(1, 40):02d}"
                 ticket_rows.append(
@@ -535,6 +655,7 @@ def bulk_tickets(count: int, batch: int = 10_000, progress: bool = True, seed: i
                 tickets.insert(ticket_rows)
             comments.insert(comment_rows)
             events.insert(event_rows)
+            clocks.insert(clock_rows)
         made += size
         bar.update(size)
     bar.close()
@@ -542,7 +663,7 @@ def bulk_tickets(count: int, batch: int = 10_000, progress: bool = True, seed: i
     # visibility map, without which index-only scans still read the table).
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
-            for model in (Ticket, Comment, Event):
+            for model in (Ticket, Comment, Event, Clock):
                 cursor.execute(f"VACUUM ANALYZE {model._meta.db_table}")
         else:
             cursor.execute("ANALYZE")
