@@ -125,3 +125,21 @@ class NulCharacterTests(SustainTestCase):
         # A backslash written out in JSON is only text.
         response = api.post("/api/v1/organizations", {"name": "Back\\u0000slash"})
         self.assertEqual(response.status_code, 201)
+
+
+class QueueFilterFindings(SustainTestCase):
+    """Filters of the ticket list that reached the database unchecked."""
+
+    def test_odd_digits_and_huge_ids_in_person_filters_match_nobody(self):
+        api = self.api(self.alice)
+        for ref in ("²", "99999999999999999999999"):
+            response = api.get("/api/v1/tickets", assignee=ref)
+            self.assertEqual(response.status_code, 200, response.content)
+            self.assertEqual(response.json()["results"], [])
+
+    def test_a_far_offset_in_a_date_filter_is_converted_not_refused_by_the_database(self):
+        self.open_ticket(self.carol)
+        response = self.api(self.alice).get(
+            "/api/v1/tickets", created_after="2020-01-01T00:00:00-19:53"
+        )
+        self.assertIn(response.status_code, (200, 422), response.content)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, datetime, time
+from datetime import UTC, date, datetime, time
 from typing import Any
 
 from django.db.models import Model, QuerySet, Subquery
@@ -12,6 +12,7 @@ from django.utils import timezone
 from sustain.accounts.models import Organization, Team, User
 from sustain.core.errors import Invalid
 from sustain.core.events import for_target
+from sustain.core.ids import as_id
 from sustain.core.models import Event
 from sustain.core.tenancy import visible
 from sustain.desk.models import OPEN_STATUSES, Comment, Kind, Priority, Status, Ticket
@@ -100,9 +101,13 @@ def _parse_when(value: Any, name: str) -> datetime | None:
             parsed = datetime.fromisoformat(str(value))
         except ValueError:
             raise Invalid(f"{name} must be a date or an ISO 8601 time.", field=name) from None
-    if timezone.is_naive(parsed):
-        parsed = timezone.make_aware(parsed)
-    return parsed
+    try:
+        if timezone.is_naive(parsed):
+            parsed = timezone.make_aware(parsed)
+        # In UTC: PostgreSQL refuses offsets beyond ±15:59, which ISO 8601 allows.
+        return parsed.astimezone(UTC)
+    except (OverflowError, ValueError):
+        raise Invalid(f"{name} is out of range.", field=name) from None
 
 
 def tickets_for(user: Any, filters: TicketFilters) -> QuerySet[Ticket]:
@@ -157,8 +162,8 @@ def _by_person(qs: QuerySet[Ticket], field_name: str, ref: str, user: Any) -> Qu
         return qs.filter(**{field_name: user})
     if ref == "none":
         return qs.filter(**{f"{field_name}__isnull": True})
-    if ref.isdigit():
-        return qs.filter(**{f"{field_name}_id": int(ref)})
+    if ref.isdigit():  # an id; "²" or a number past BIGINT names nobody
+        return qs.filter(**{f"{field_name}_id": as_id(ref) or 0})
     return qs.filter(**{f"{field_name}_id": _id_of(User, email__iexact=ref)})
 
 
