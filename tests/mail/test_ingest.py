@@ -439,3 +439,34 @@ class FuzzTests(HypothesisTestCase, SustainTestCase):
         self.open_ticket(self.carol)  # INC-1, for mail that names it
         found = ingest(head + body)
         self.assertIn(found.status, {"opened", "appended", "held", "ignored"})
+
+    @settings(max_examples=80, deadline=None)
+    @given(
+        st.lists(
+            st.tuples(
+                st.sampled_from(
+                    [
+                        "From",
+                        "Subject",
+                        "Message-ID",
+                        "In-Reply-To",
+                        "References",
+                        "Content-Type",
+                        "Content-Transfer-Encoding",
+                        "Content-Disposition",
+                        "Cc",
+                        "Auto-Submitted",
+                    ]
+                ),
+                st.text(max_size=300),
+            ),
+            max_size=10,
+        ),
+        st.binary(max_size=800),
+    )
+    def test_malformed_headers_never_raise_out_of_ingestion(self, headers, body):
+        lines = [b"From: carol@acme.test"] + [
+            f"{name}: {value}".encode("utf-8", "surrogatepass") for name, value in headers
+        ]
+        found = ingest(b"\r\n".join(lines) + b"\r\n\r\n" + body)
+        self.assertIn(found.status, {"opened", "appended", "held", "ignored"})

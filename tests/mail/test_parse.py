@@ -117,3 +117,50 @@ def test_malformed_headers_never_raise(headers, body):
     ]
     with contextlib.suppress(MailError):
         parse(b"\r\n".join(lines) + b"\r\n\r\n" + body)
+
+
+def test_raw_utf8_headers_and_encoded_words_are_decoded():
+    raw = (
+        "From: Jürgen Müller <jm@acme.example>\r\n"
+        "Subject: Grüße =?utf-8?q?aus_K=C3=B6ln?=\r\n =?iso-8859-1?q?_=FCber_alles?=\r\n"
+        "Message-ID: <u8@acme.example>\r\nContent-Type: text/plain; charset=utf-8\r\n"
+        "Content-Transfer-Encoding: 8bit\r\n\r\nHallo Welt\r\n"
+    ).encode()
+    mail = parse(raw)
+    assert (mail.sender_name, mail.sender) == ("Jürgen Müller", "jm@acme.example")
+    assert mail.subject == "Grüße aus Köln über alles"
+    assert mail.text == "Hallo Welt"
+
+
+def test_attachment_names_in_rfc2231_and_in_encoded_words():
+    raw = (
+        b"From: c@acme.example\r\nSubject: files\r\nMIME-Version: 1.0\r\n"
+        b'Content-Type: multipart/mixed; boundary="b"\r\n\r\n'
+        b"--b\r\nContent-Type: text/plain\r\n\r\nsee files\r\n"
+        b"--b\r\nContent-Type: application/pdf\r\nContent-Transfer-Encoding: base64\r\n"
+        b"Content-Disposition: attachment; filename*=UTF-8''%C3%A4rger.pdf\r\n\r\nJVBERi0x\r\n"
+        b"--b\r\nContent-Type: application/pdf\r\nContent-Transfer-Encoding: base64\r\n"
+        b'Content-Disposition: attachment; filename="=?UTF-8?B?w7xiZXIucGRm?="\r\n\r\nJVBERi0x\r\n'
+        b"--b--\r\n"
+    )
+    assert [a.filename for a in parse(raw).attachments] == ["ärger.pdf", "über.pdf"]
+
+
+def test_an_unknown_charset_is_read_as_latin1():
+    raw = (
+        b"From: c@acme.example\r\nSubject: x\r\nContent-Type: text/plain; charset=x-unknown\r\n"
+        b"Content-Transfer-Encoding: 8bit\r\n\r\nCaf\xe9\r\n"
+    )
+    assert parse(raw).text == "Café"
+
+
+def test_nul_characters_and_overlong_message_ids_never_reach_the_database():
+    raw = (
+        b"From: Nul\x00l <n@acme.example>\r\nSubject: a\x00b =?utf-8?q?c=00d?=\r\n"
+        b"Message-ID: <"
+        + b"x" * 300
+        + b"@long>\r\nIn-Reply-To: <ok@acme.example>\r\n\r\nte\x00xt\r\n"
+    )
+    mail = parse(raw)
+    assert (mail.sender_name, mail.subject, mail.text) == ("Null", "ab cd", "text")
+    assert mail.message_id.startswith("sha256-") and mail.in_reply_to == ["ok@acme.example"]

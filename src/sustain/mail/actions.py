@@ -264,6 +264,8 @@ def _plan(parsed: ParsedMail, mailbox: Mailbox | None) -> Plan:
     if parsed.sender == _own_address() or (own and own.direction == MessageRef.Direction.OUT):
         return Plan(Outcome.IGNORED, "Sustain's own mail came back")
     try:
+        if len(parsed.sender) > 254:
+            raise ValidationError("too long")
         validate_email(parsed.sender)
     except ValidationError:
         return Plan(Outcome.HELD, f"the sender address '{parsed.sender[:100]}' is not valid")

@@ -1,9 +1,12 @@
 """Parsing inbound e-mail into what the desk needs, whatever the client, charset or encoding.
 
-Built on the standard library's `email` with `policy.default`; quoted earlier messages and
-signatures are folded away with `mail-parser-reply`, HTML is turned into text with
-`html2text` and sanitised with `nh3` for display. Nothing here raises on a malformed mail
-except `MailError` for one that cannot be answered at all (no sender).
+Built on the standard library's `email`. The message is read with `policy.compat32`, which
+keeps headers as the strings they arrived as (the structured header objects of
+`policy.default` cost more than the rest of ingestion's parsing); the few headers shown to
+people are decoded here: raw UTF-8 (RFC 6532), else Latin-1, then RFC 2047 encoded words.
+Quoted earlier messages and signatures are folded away with `mail-parser-reply`, HTML is
+turned into text with `html2text` and sanitised with `nh3` for display. Nothing here raises on
+a malformed mail except `MailError` for one that cannot be answered at all (no sender).
 """
 
 from __future__ import annotations
@@ -13,8 +16,9 @@ import re
 from dataclasses import dataclass, field
 from datetime import datetime
 from email import policy
+from email.header import decode_header, make_header
 from email.headerregistry import Address
-from email.message import EmailMessage, Message
+from email.message import Message
 from email.parser import BytesParser
 from email.utils import getaddresses, parsedate_to_datetime
 
@@ -23,7 +27,7 @@ import nh3
 from mailparser_reply import EmailReplyParser
 
 KEY_IN_SUBJECT = re.compile(r"\[((?:INC|REQ|BUG)-\d+)\]", re.IGNORECASE)
-MESSAGE_ID = re.compile(r"<([^<>\s]+)>")
+MESSAGE_ID = re.compile(r"<([^<>\s\x00]{1,250})>")
 BOUNCE_SENDERS = re.compile(
     r"^(mailer-daemon|postmaster|mail-daemon|bounce[s]?)([+@]|$)", re.IGNORECASE
 )
@@ -74,18 +78,59 @@ class ParsedMail:
         return [k.upper() for k in KEY_IN_SUBJECT.findall(self.subject)]
 
 
+FOLDING = re.compile(r"\r?\n(?=[ \t])")
+
+
+def _unbytes(value: str) -> str:
+    """A header as received: 8-bit bytes (kept as surrogates) read as UTF-8, else Latin-1;
+    without NUL characters, which no database column takes."""
+    value = value.replace("\x00", "")
+    if not any("\udc80" <= ch <= "\udcff" for ch in value):
+        return value
+    data = value.encode("ascii", "surrogateescape")
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        return data.decode("latin-1")
+
+
 def _raw_values(message: Message, name: str) -> list[str]:
     wanted = name.lower()
-    return [str(v) for k, v in message.raw_items() if k.lower() == wanted]  # type: ignore[attr-defined]
+    return [
+        FOLDING.sub("", _unbytes(str(v)))
+        for k, v in message._headers  # type: ignore[attr-defined]
+        if k.lower() == wanted
+    ]
 
 
 def _header(message: Message, name: str) -> str:
-    try:
-        value = message.get(name)
-    except Exception:  # a header the policy cannot parse (even the stdlib trips): use it raw
-        values = _raw_values(message, name)
-        value = values[0] if values else ""
-    return str(value or "").strip()
+    """The first `name` header, unfolded, as received (encoded words not decoded)."""
+    values = _raw_values(message, name)
+    return values[0].strip() if values else ""
+
+
+ENCODED_WORD = re.compile(r"=\?[^?\s]+\?[bBqQ]\?[^?\s]*\?=")
+
+
+def decode_words(value: str) -> str:
+    """RFC 2047 encoded words ("=?utf-8?q?J=C3=BCrgen?=") decoded, each on its own (so raw
+    UTF-8 around them survives); white space between two encoded words goes, as the RFC says;
+    a word that does not decode is left as it came."""
+    if "=?" not in value:
+        return value
+    out: list[str] = []
+    end, after_word = 0, False
+    for match in ENCODED_WORD.finditer(value):
+        between = value[end : match.start()]
+        if not (after_word and not between.strip()):
+            out.append(between)
+        try:
+            out.append(str(make_header(decode_header(match.group()))))
+        except Exception:  # an unknown charset or broken encoding
+            out.append(match.group())
+        end, after_word = match.end(), True
+    out.append(value[end:])
+    return "".join(out).replace("\x00", "")
 
 
 def _ids(value: str) -> list[str]:
@@ -93,28 +138,32 @@ def _ids(value: str) -> list[str]:
 
 
 def _addresses(message: Message, name: str) -> list[tuple[str, str]]:
-    try:
-        values = [str(v) for v in message.get_all(name, [])]
-    except Exception:
-        values = _raw_values(message, name)
-    pairs = getaddresses(values)
-    return [(n.strip(), a.strip().lower()) for n, a in pairs if "@" in a]
+    pairs = getaddresses(_raw_values(message, name))
+    return [(decode_words(n).strip(), a.strip().lower()) for n, a in pairs if "@" in a]
 
 
 def _text_of(part: Message) -> str:
     """A text part's content in any charset; unknown charsets are read as Latin-1."""
+    payload = part.get_payload(decode=True) or b""
+    if not isinstance(payload, bytes):
+        return str(payload)
+    charset = part.get_content_charset() or "us-ascii"
+    if charset in {"us-ascii", "ascii"}:
+        charset = "utf-8"  # what undeclared 8-bit text is, nowadays
     try:
-        content = part.get_content()  # type: ignore[attr-defined]
-        return content if isinstance(content, str) else bytes(content).decode("utf-8", "replace")
-    except (LookupError, UnicodeError, AssertionError, KeyError, ValueError):
-        payload = part.get_payload(decode=True) or b""
-        if not isinstance(payload, bytes):
-            return str(payload)
-        charset = part.get_content_charset() or "utf-8"
-        try:
-            return payload.decode(charset, "replace")
-        except LookupError:
-            return payload.decode("latin-1", "replace")
+        text = payload.decode(charset, "replace")
+    except (LookupError, ValueError):
+        text = payload.decode("latin-1", "replace")
+    return text.replace("\x00", "")
+
+
+def _filename(part: Message) -> str:
+    """The attachment's name: RFC 2231 parameters, or the encoded words many clients send."""
+    try:
+        name = part.get_filename() or ""
+    except Exception:  # a malformed parameter: the part is still kept, under a made-up name
+        return ""
+    return decode_words(FOLDING.sub("", _unbytes(str(name)))).strip()
 
 
 def html_to_text(html: str) -> str:
@@ -211,7 +260,7 @@ def parse(raw: bytes) -> ParsedMail:
 
 
 def _parse(raw: bytes) -> ParsedMail:
-    message: EmailMessage = BytesParser(policy=policy.default).parsebytes(raw)  # type: ignore[assignment]
+    message = BytesParser(policy=policy.compat32).parsebytes(raw)
     senders = (
         _addresses(message, "From")
         or _addresses(message, "Sender")
@@ -222,8 +271,9 @@ def _parse(raw: bytes) -> ParsedMail:
     sender_name, sender = senders[0]
     ids = _ids(_header(message, "Message-ID"))
     message_id = ids[0] if ids else f"sha256-{hashlib.sha256(raw).hexdigest()[:40]}@sustain.invalid"
+    date_text = _header(message, "Date")
     try:
-        date = parsedate_to_datetime(_header(message, "Date")) if _header(message, "Date") else None
+        date = parsedate_to_datetime(date_text) if date_text else None
         if date is not None and date.tzinfo is None:
             date = None
     except (TypeError, ValueError, IndexError):
@@ -237,7 +287,7 @@ def _parse(raw: bytes) -> ParsedMail:
             continue
         content_type = part.get_content_type()
         disposition = (part.get_content_disposition() or "").lower()
-        filename = part.get_filename() or ""
+        filename = _filename(part)
         if disposition != "attachment" and not filename and content_type == "text/plain":
             text_parts.append(_text_of(part))
         elif disposition != "attachment" and not filename and content_type == "text/html":
@@ -264,7 +314,7 @@ def _parse(raw: bytes) -> ParsedMail:
     )
     return ParsedMail(
         message_id=message_id,
-        subject=_header(message, "Subject")[:300] or "(no subject)",
+        subject=decode_words(_header(message, "Subject"))[:300] or "(no subject)",
         sender=sender,
         sender_name=sender_name,
         to=[a for _, a in _addresses(message, "To")],
