@@ -60,6 +60,7 @@ class Plan:
     new_customer_of: Organization | None = None  # else make the sender a customer here
     follow_up_of: Ticket | None = None  # a closed ticket the mail answered
     answers: Ticket | None = None  # held: the ticket it answers but may not join
+    fresh_id: bool = False  # its Message-ID was unknown when planned
     uploads: list[files.CheckedFile] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
 
@@ -278,6 +279,7 @@ def _plan(parsed: ParsedMail, mailbox: Mailbox | None) -> Plan:
     home = routed if sender is None else (None if sender.is_agent else sender.organization)
     uploads, notes = _check_attachments(parsed)
     plan = Plan(Outcome.OPENED, organization=home, sender=sender, uploads=uploads, notes=notes)
+    plan.fresh_id = own is None
 
     ticket = _thread(parsed, refs)
     if ticket is not None:
@@ -404,7 +406,7 @@ def _carry_out(plan: Plan, parsed: ParsedMail, raw: bytes, mailbox: Mailbox | No
             assert plan.ticket is not None
             ticket = plan.ticket
             # Remembered before the comment: the notifications it sends answer this mail.
-            threads.remember(parsed.message_id, ticket, "in")
+            threads.remember(parsed.message_id, ticket, "in", fresh=plan.fresh_id)
             comment = desk.add_comment(
                 sender,
                 ticket,
@@ -414,7 +416,7 @@ def _carry_out(plan: Plan, parsed: ParsedMail, raw: bytes, mailbox: Mailbox | No
             )
         else:
             ticket = _open(plan, parsed, sender, mailbox, uploads)
-            threads.remember(parsed.message_id, ticket, "in")
+            threads.remember(parsed.message_id, ticket, "in", fresh=plan.fresh_id)
             comment = None
         _copy(parsed, ticket, sender)
         # The row last, with what became of the mail: a second delivery of the same mail

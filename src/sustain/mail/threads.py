@@ -54,8 +54,15 @@ def new_message_id(ticket: Any = None) -> str:
     return f"sustain.{key}.{uuid.uuid4().hex}@{domain()}"
 
 
-def remember(message_id: str, ticket: Any, direction: str) -> None:
-    """Record a Message-ID as belonging to a ticket (the first ticket to claim it keeps it)."""
+def remember(message_id: str, ticket: Any, direction: str, *, fresh: bool = False) -> None:
+    """Record a Message-ID as belonging to a ticket (the first ticket to claim it keeps it).
+
+    `fresh`: the caller has just seen that the id is unknown, inside the transaction that
+    records it; a concurrent claim then fails that whole transaction (no savepoint needed).
+    """
+    if fresh:
+        MessageRef.objects.create(message_id=message_id.lower(), ticket=ticket, direction=direction)
+        return
     try:
         with transaction.atomic():
             MessageRef.objects.create(
