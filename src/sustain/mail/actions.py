@@ -115,7 +115,7 @@ def _ingest(raw: bytes, mailbox: Mailbox | None) -> InboundMail:
 def _fallback_id(raw: bytes) -> str:
     """The Message-ID of a mail the parser refused, read from the raw header, or a digest."""
     head = raw.split(b"\r\n\r\n", 1)[0].split(b"\n\n", 1)[0].decode("latin-1")
-    found = re.search(r"^message-id:\s*<([^<>\s]{1,250})>", head, re.I | re.M)
+    found = re.search(r"^message-id:\s*<([^<>\s\x00]{1,250})>", head, re.I | re.M)
     if found:
         return found.group(1).lower()
     return f"sha256-{hashlib.sha256(raw).hexdigest()[:40]}@sustain.invalid"
