@@ -28,6 +28,9 @@ class Command(BaseCommand):
             default=min(2 * (os.cpu_count() or 1) + 1, 8),
             help="gunicorn worker processes.",
         )
+        parser.add_argument(
+            "--web-threads", type=int, default=4, help="Threads per gunicorn worker process."
+        )
         parser.add_argument("--no-worker", action="store_true", help="Do not start the worker.")
 
     def handle(
@@ -37,6 +40,7 @@ class Command(BaseCommand):
         port: int,
         demo: bool,
         web_workers: int,
+        web_threads: int,
         no_worker: bool,
         **options: Any,
     ) -> None:
@@ -64,7 +68,7 @@ class Command(BaseCommand):
             "--worker-class",
             "gthread",
             "--threads",
-            "4",
+            str(web_threads),
             "--access-logfile",
             "-",
             "--log-level",
