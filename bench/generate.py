@@ -45,7 +45,9 @@ def main() -> None:
     subprocess.run([SUSTAIN, "demo", "--tickets", str(args.tickets)], env=env, check=True)
     seconds = time.monotonic() - started
     where = re.sub(r"//[^@/]*@", "//", database) or f"SQLite in {data_dir}"
-    print(f"generated {args.tickets} tickets (2 comments, 2 events each) into {where}")
+    print(
+        f"generated {args.tickets} tickets (2 comments, 2 events, 2 SLA clocks each) into {where}"
+    )
     print(
         f"FIGURE generation: {args.tickets} tickets in {seconds:.0f} s "
         f"({seconds / 60:.1f} min, {args.tickets / seconds:.0f} tickets/s)"

@@ -15,15 +15,15 @@ from _common import api_client, arguments, measure, report, results
 
 TARGET_MS = 100
 QUERIES = [
-    ("common: error", "error"),
-    ("common: login", "login"),
+    ("common: error (53% of tickets)", "error"),
+    ("common: login (16%)", "login"),
     ("common prefix: data", "data"),
-    ("rare: ledgerline", "ledgerline"),
-    ("rare: E12345", "E12345"),
-    ("rare: acme-app-07", "acme-app-07"),
+    ("less common: ledgerline (0.4%)", "ledgerline"),
+    ("rare: E12345 (a handful)", "E12345"),
+    ("host name, 3 prefixes: acme-app-07", "acme-app-07"),
     ("two common: checkout 502", "checkout 502"),
     ("two words: password reset", "password reset"),
-    ("common + rare: error reconciliation", "error reconciliation"),
+    ("common + less common: error reconciliation", "error reconciliation"),
     ("three words: timeout database export", "timeout database export"),
     ("no hit: zzzyxq", "zzzyxq"),
 ]
