@@ -7,7 +7,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError
 
-from sustain.desk import demo
+from sustain.desk import bulk, demo
 
 
 class Command(BaseCommand):
@@ -22,7 +22,7 @@ class Command(BaseCommand):
         if tickets is not None:
             if tickets < 1:
                 raise CommandError("--tickets must be at least 1.")
-            demo.bulk_tickets(tickets, progress=not no_progress)
+            bulk.bulk_tickets(tickets, progress=not no_progress)
             self.stdout.write(f"Generated {tickets} tickets in {time.monotonic() - started:.1f} s.")
             return
         if not demo.database_is_empty():
