@@ -3,12 +3,17 @@
 from ninja import NinjaAPI
 
 from sustain.accounts.api import router as accounts_router
+from sustain.bugs.api import router as bugs_router
+from sustain.bugs.similar.api import router as similar_router
+from sustain.bugs.vcs.api import router as vcs_router
 from sustain.cmdb.api import router as cmdb_router
 from sustain.core.api import ActiveSessionAuth, TokenAuth, install_error_handlers
 from sustain.desk.api import router as desk_router
 from sustain.hooks.api import router as hooks_router
 from sustain.mail.api import router as mail_router
 from sustain.notifications.api import router as notifications_router
+from sustain.releases.api import router as releases_router
+from sustain.releases.deployments.api import router as deployments_router
 from sustain.reports.api import router as reports_router
 from sustain.sla.api import router as sla_router
 
@@ -31,3 +36,8 @@ api.add_router("/v1/", reports_router)
 api.add_router("/v1/", notifications_router)
 api.add_router("/v1/", hooks_router)
 api.add_router("/v1/", mail_router)
+api.add_router("/v1/", bugs_router)
+api.add_router("/v1/", similar_router)
+api.add_router("/v1/", vcs_router)
+api.add_router("/v1/", releases_router)
+api.add_router("/v1/", deployments_router)

@@ -63,6 +63,8 @@ INSTALLED_APPS = [
     "sustain.reports",
     "sustain.notifications",
     "sustain.hooks",
+    "sustain.bugs",
+    "sustain.releases",
 ]
 
 MIDDLEWARE = [

@@ -22,5 +22,10 @@ urlpatterns = [
     path("settings/", include("sustain.notifications.urls")),
     path("webhooks/", include("sustain.hooks.urls")),
     path("mail/", include("sustain.mail.urls")),
+    path("bugs/", include("sustain.bugs.urls")),
+    path("similar/", include("sustain.bugs.similar.urls")),
+    path("releases/", include("sustain.releases.urls")),
+    path("environments/", include("sustain.releases.deployments.urls")),
+    path("portal/environments/", include("sustain.releases.deployments.portal_urls")),
     path("attachments/<int:attachment_id>", desk_views.download_attachment, name="attachment"),
 ]

@@ -1,0 +1,7 @@
+"""Pages (filled in by the issue-5 work)."""
+
+from django.urls import URLPattern
+
+app_name = "bugs"
+
+urlpatterns: list[URLPattern] = []
