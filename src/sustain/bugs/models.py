@@ -328,6 +328,8 @@ class Repository(models.Model):
     )
     provider = models.CharField(max_length=10, choices=Provider.choices, default=Provider.LOCAL)
     url = models.URLField(max_length=500, blank=True, default="")
+    # A local clone for `sustain vcs scan` and for the commits between two release tags.
+    path = models.CharField(max_length=500, blank=True, default="")
     default_branch = models.CharField(max_length=200, default="main")
     # fnmatch patterns of the other branches whose commits count (release lines, backports).
     branch_patterns = models.JSONField(default=list, blank=True)
