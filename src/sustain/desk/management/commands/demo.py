@@ -1,4 +1,4 @@
-"""`sustain demo [--tickets N]`: the demo world, or N more tickets generated in bulk."""
+"""`sustain demo [--tickets N] [--bugs N]`: the demo world, or tickets and bugs generated in bulk."""
 
 from __future__ import annotations
 
@@ -15,15 +15,31 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser: Any) -> None:
         parser.add_argument("--tickets", type=int, default=None, help="Generate N tickets in bulk.")
+        parser.add_argument(
+            "--bugs",
+            type=int,
+            default=None,
+            help="Generate N bugs in bulk (with an install base of 2,000 customers on first use).",
+        )
         parser.add_argument("--no-progress", action="store_true")
 
-    def handle(self, *args: Any, tickets: int | None, no_progress: bool, **options: Any) -> None:
+    def handle(
+        self, *args: Any, tickets: int | None, bugs: int | None, no_progress: bool, **options: Any
+    ) -> None:
         started = time.monotonic()
+        for name, value in (("tickets", tickets), ("bugs", bugs)):
+            if value is not None and value < 1:
+                raise CommandError(f"--{name} must be at least 1.")
         if tickets is not None:
-            if tickets < 1:
-                raise CommandError("--tickets must be at least 1.")
             bulk.bulk_tickets(tickets, progress=not no_progress)
             self.stdout.write(f"Generated {tickets} tickets in {time.monotonic() - started:.1f} s.")
+        if bugs is not None:
+            from sustain.bugs.bulk import bulk_bugs
+
+            started = time.monotonic()
+            bulk_bugs(bugs, progress=not no_progress)
+            self.stdout.write(f"Generated {bugs} bugs in {time.monotonic() - started:.1f} s.")
+        if tickets is not None or bugs is not None:
             return
         if not demo.database_is_empty():
             raise CommandError("The database already has users; demo data loads into an empty one.")
