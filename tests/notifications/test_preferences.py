@@ -131,6 +131,7 @@ class SettingsPageTests(MailTestCase):
             "sla_warning": "immediate",
             "sla_breached": "immediate",
             "escalation": "immediate",
+            "fix_deployed": "immediate",
             "digest_hour": "7",
             "language": "",
             "time_zone": "",

@@ -24,6 +24,7 @@ class PreferencesOut(Schema):
     sla_warning: Delivery
     sla_breached: Delivery
     escalation: Delivery
+    fix_deployed: Delivery
     digest_hour: int = Field(description="Local hour (0–23) at which the daily digest is sent.")
     organization_contact: bool = Field(
         description="Customers: be told about every ticket of the organization, not only one's own."
@@ -43,6 +44,7 @@ class PreferencesPatch(Schema):
     sla_warning: Delivery | None = Field(None, description=DELIVERY_HELP)
     sla_breached: Delivery | None = Field(None, description=DELIVERY_HELP)
     escalation: Delivery | None = Field(None, description=DELIVERY_HELP)
+    fix_deployed: Delivery | None = Field(None, description=DELIVERY_HELP)
     digest_hour: int | None = Field(None, ge=0, le=23)
     organization_contact: bool | None = None
     language: str | None = Field(None, max_length=10)

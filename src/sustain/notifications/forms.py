@@ -9,8 +9,13 @@ from django.conf import settings
 
 from sustain.notifications.models import Delivery, Event
 
-# What customers are ever told of; the rest (assignment, SLA, escalation) is for agents.
-CUSTOMER_EVENTS = {Event.TICKET_CREATED, Event.PUBLIC_REPLY, Event.STATUS_CHANGED}
+# What customers are ever told of (a fix deployed to their environment too); the rest (assignment, SLA, escalation) is for agents.
+CUSTOMER_EVENTS = {
+    Event.TICKET_CREATED,
+    Event.PUBLIC_REPLY,
+    Event.STATUS_CHANGED,
+    Event.FIX_DEPLOYED,
+}
 
 
 def _zones() -> list[tuple[str, str]]:

@@ -17,6 +17,7 @@ class Event(models.TextChoices):
     SLA_WARNING = "sla_warning", "SLA warning"
     SLA_BREACHED = "sla_breached", "SLA breached"
     ESCALATION = "escalation", "Escalation"
+    FIX_DEPLOYED = "fix_deployed", "A fix reached my environment"
 
 
 class Delivery(models.TextChoices):
@@ -44,6 +45,7 @@ class Preferences(models.Model):
     sla_warning = _delivery_field()
     sla_breached = _delivery_field()
     escalation = _delivery_field()
+    fix_deployed = _delivery_field()
     digest_hour = models.PositiveSmallIntegerField(
         default=7, help_text="Local hour (0–23) at which the daily digest is sent."
     )
