@@ -1,0 +1,260 @@
+"""Recording commits: the one door for the push webhook and `sustain vcs scan`.
+
+A commit is stored once per repository however often it is seen (pushes replayed, several
+branches, rescans); each branch it was seen on is a row of its own. A commit whose message
+fixes a bug marks the bug fixed when it is seen on a branch that counts (the default branch
+or a release-line pattern), once per branch: seen again on `release/8.0` it fixes the 8.0 line
+too. A commit that refers to a bug links it, from any branch. Replaying a batch changes
+nothing and records no event. Set-based: a batch costs a handful of queries plus one call per
+bug actually fixed or linked.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from django.db import transaction
+
+from sustain.accounts.actions import require_agent
+from sustain.bugs.models import Bug, BugCommit, Commit, CommitBranch, Repository
+from sustain.bugs.vcs import branches, messages
+from sustain.core import events
+from sustain.core.errors import ActionError, Invalid
+
+SHA = re.compile(r"^[0-9a-f]{4,64}$")
+BRANCH_MAX = 200
+MESSAGE_MAX = 100_000  # a pasted log in a message is kept; a megabyte is not
+CHUNK = 500  # keeps `IN (…)` lists under SQLite's variable limit
+
+
+@dataclass(frozen=True)
+class CommitData:
+    """One commit as a provider's payload or `git log` describes it."""
+
+    sha: str
+    message: str
+    author_name: str = ""
+    author_email: str = ""
+    committed_at: datetime | None = None
+    url: str = ""
+
+
+@dataclass
+class Result:
+    """What a batch did. `fixed` and `linked` list the bug keys acted on now (not on a replay);
+    `pending` the bugs a commit fixes on a branch that does not count (yet); `unknown` the keys
+    named that are no bug; `refused` the bugs whose fix or link was refused, with why."""
+
+    branch: str
+    counts: bool
+    seen: int = 0
+    new: int = 0
+    fixed: list[str] = field(default_factory=list)
+    linked: list[str] = field(default_factory=list)
+    pending: list[str] = field(default_factory=list)
+    unknown: list[str] = field(default_factory=list)
+    refused: list[tuple[str, str]] = field(default_factory=list)
+
+    @property
+    def changed(self) -> bool:
+        return bool(self.new or self.fixed or self.linked)
+
+    def summary(self) -> dict[str, Any]:
+        return {
+            "branch": self.branch,
+            "counts": self.counts,
+            "seen": self.seen,
+            "new": self.new,
+            "fixed": self.fixed,
+            "linked": self.linked,
+            "pending": self.pending,
+            "unknown": self.unknown,
+            "refused": [{"bug": k, "reason": r} for k, r in self.refused],
+        }
+
+
+def _chunks(items: Sequence[Any]) -> Iterable[Sequence[Any]]:
+    for i in range(0, len(items), CHUNK):
+        yield items[i : i + CHUNK]
+
+
+def _clean(commits: Iterable[CommitData]) -> list[CommitData]:
+    """Validated and trimmed, each sha once (the first description wins)."""
+    cleaned: dict[str, CommitData] = {}
+    for i, c in enumerate(commits):
+        sha = (c.sha or "").strip().lower() if isinstance(c.sha, str) else ""
+        if not SHA.match(sha):
+            raise Invalid(f"commits[{i}].sha is not a commit id: {str(c.sha)[:80]!r}.", field="sha")
+        if not isinstance(c.message, str):
+            raise Invalid(f"commits[{i}].message must be text.", field="message")
+        url = (c.url or "").strip()
+        if not url.startswith(("https://", "http://")) or len(url) > 500:
+            url = ""
+        cleaned.setdefault(
+            sha,
+            CommitData(
+                sha=sha,
+                message=c.message[:MESSAGE_MAX].replace("\x00", ""),
+                author_name=(c.author_name or "")[:200],
+                author_email=(c.author_email or "")[:254],
+                committed_at=c.committed_at,
+                url=url,
+            ),
+        )
+    return list(cleaned.values())
+
+
+def check_branch(branch: str) -> str:
+    branch = (branch or "").strip()
+    if not branch:
+        raise Invalid("The branch is missing.", field="branch")
+    if len(branch) > BRANCH_MAX:
+        raise Invalid(f"The branch name is longer than {BRANCH_MAX} characters.", field="branch")
+    return branch
+
+
+def _store(repository: Repository, data: list[CommitData]) -> tuple[dict[str, int], int]:
+    """Commit ids by sha, creating the missing rows; and how many were new."""
+    shas = [c.sha for c in data]
+    ids: dict[str, int] = {}
+    for part in _chunks(shas):
+        ids.update(
+            Commit.objects.filter(repository=repository, sha__in=part).values_list("sha", "id")
+        )
+    missing = [
+        Commit(
+            repository=repository,
+            sha=c.sha,
+            message=c.message,
+            author_name=c.author_name,
+            author_email=c.author_email,
+            committed_at=c.committed_at,
+            url=c.url,
+        )
+        for c in data
+        if c.sha not in ids
+    ]
+    # ignore_conflicts: a concurrent push of the same commits must not fail this one.
+    Commit.objects.bulk_create(missing, batch_size=CHUNK, ignore_conflicts=True)
+    fresh = [c.sha for c in missing]
+    for part in _chunks(fresh):
+        ids.update(
+            Commit.objects.filter(repository=repository, sha__in=part).values_list("sha", "id")
+        )
+    return ids, len(missing)
+
+
+def _seen_on(commit_ids: list[int], branch: str) -> set[int]:
+    """Of these commits, those first seen on `branch` now (their branch row is created)."""
+    known: set[int] = set()
+    for part in _chunks(commit_ids):
+        known.update(
+            CommitBranch.objects.filter(commit_id__in=part, branch=branch).values_list(
+                "commit_id", flat=True
+            )
+        )
+    fresh = [cid for cid in commit_ids if cid not in known]
+    CommitBranch.objects.bulk_create(
+        [CommitBranch(commit_id=cid, branch=branch) for cid in fresh],
+        batch_size=CHUNK,
+        ignore_conflicts=True,
+    )
+    return set(fresh)
+
+
+def _bug_actions() -> Any:
+    # Imported late: the bugs app's actions import much of the project.
+    from sustain.bugs import actions
+
+    return actions
+
+
+def record_commits(
+    actor: Any, repository: Repository, *, branch: str, commits: Iterable[CommitData]
+) -> Result:
+    """Store the commits seen on `branch` and act on the bug keys their messages name."""
+    require_agent(actor)
+    branch = check_branch(branch)
+    data = _clean(commits)
+    counting = branches.counts(repository, branch)
+    line = branches.release_line(repository, branch) if counting else None
+    result = Result(branch=branch, counts=counting, seen=len(data))
+    mentions = {c.sha: m for c in data if (m := messages.parse(c.message))}
+
+    with transaction.atomic():
+        ids, result.new = _store(repository, data)
+        new_on_branch = _seen_on([ids[c.sha] for c in data], branch)
+        if mentions:
+            _act_on_mentions(actor, repository, branch, line, ids, mentions, new_on_branch, result)
+        if result.changed:
+            events.record(
+                repository, "commits.recorded", actor=actor, after=result.summary(), is_public=False
+            )
+    return result
+
+
+def _act_on_mentions(
+    actor: Any,
+    repository: Repository,
+    branch: str,
+    line: tuple[int, int] | None,
+    ids: dict[str, int],
+    mentions: dict[str, messages.Mentions],
+    new_on_branch: set[int],
+    result: Result,
+) -> None:
+    keys = sorted({k for m in mentions.values() for k in m.keys})
+    bugs: dict[str, Bug] = {}
+    for part in _chunks(keys):
+        bugs.update((b.key, b) for b in Bug.objects.filter(key__in=part))
+    result.unknown = [k for k in keys if k not in bugs]
+    commit_ids = [ids[sha] for sha in mentions]
+    links: set[tuple[int, int, str]] = set()
+    for part in _chunks(commit_ids):
+        links.update(
+            BugCommit.objects.filter(commit_id__in=part).values_list("bug_id", "commit_id", "kind")
+        )
+    commits = Commit.objects.in_bulk(commit_ids)
+    FIXES, REFS = BugCommit.Kind.FIXES, BugCommit.Kind.REFS
+    todo: list[tuple[str, Bug, Commit]] = []
+    for sha, mention in mentions.items():
+        cid = ids[sha]
+        for key in mention.fixes:
+            bug = bugs.get(key)
+            if bug is None:
+                continue
+            if not result.counts:
+                result.pending.append(key)
+            # Fixed once per branch it reaches (a line each), and once the bug exists.
+            elif cid in new_on_branch or (bug.pk, cid, FIXES) not in links:
+                todo.append((FIXES, bug, commits[cid]))
+        for key in mention.refs:
+            bug = bugs.get(key)
+            if bug is not None and (bug.pk, cid, REFS) not in links:
+                todo.append((REFS, bug, commits[cid]))
+    bug_actions: Any = _bug_actions() if todo else None
+    for kind, bug, commit in todo:
+        created = (bug.pk, commit.pk, kind) not in links
+        try:
+            with transaction.atomic():
+                if created:
+                    BugCommit.objects.create(bug=bug, commit=commit, kind=kind, branch=branch)
+                if kind == FIXES:
+                    changed = bug_actions.mark_fixed_by_commit(
+                        actor, bug, commit, branch=branch, line=line
+                    )
+                else:
+                    changed = bug_actions.link_commit(actor, bug, commit, branch=branch)
+        except ActionError as exc:
+            result.refused.append((bug.key, exc.message))
+            continue
+        links.add((bug.pk, commit.pk, kind))
+        if created or changed:
+            (result.fixed if kind == FIXES else result.linked).append(bug.key)
+    result.fixed = list(dict.fromkeys(result.fixed))
+    result.linked = list(dict.fromkeys(result.linked))
+    result.pending = sorted(set(result.pending))
