@@ -38,3 +38,9 @@ class GitRepo:
 
     def tag(self, name: str) -> None:
         self.git("tag", name)
+
+    @staticmethod
+    def clone(source: Path, target: Path) -> None:
+        subprocess.run(
+            ["git", "clone", "-q", str(source), str(target)], capture_output=True, check=True
+        )
