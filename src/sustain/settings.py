@@ -223,6 +223,10 @@ OUTBOX_LEASE_SECONDS = int(os.environ.get("SUSTAIN_OUTBOX_LEASE_SECONDS", "300")
 # Webhooks: seconds a receiver has to answer; failures in a row before a subscription is disabled.
 WEBHOOK_TIMEOUT = float(os.environ.get("SUSTAIN_WEBHOOK_TIMEOUT", "10"))
 WEBHOOK_FAILURE_LIMIT = int(os.environ.get("SUSTAIN_WEBHOOK_FAILURE_LIMIT", "10"))
+# Deployments: an open incident is resolved when the fix for its bug reaches its environment.
+RESOLVE_INCIDENTS_ON_FIX = _env_bool("SUSTAIN_RESOLVE_INCIDENTS_ON_FIX", True)
+# Bugs: a regression (a verified or closed bug back again) raises its priority one step.
+REGRESSION_RAISES_PRIORITY = _env_bool("SUSTAIN_REGRESSION_RAISES_PRIORITY", True)
 
 CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 if REDIS_URL:

@@ -149,6 +149,9 @@ def ticket_page(request: AuthedRequest, key: str) -> HttpResponse:
         target__in=visible(Ticket.objects.all(), request.user)
     ).select_related("target")
     context["children"] = visible(ticket.children.all(), request.user)
+    from sustain.bugs.models import Bug  # the bugs behind this incident (bugs app)
+
+    context["bugs"] = Bug.objects.filter(ticket_links__ticket=ticket).order_by("-id")[:50]
     return render(request, "desk/ticket.html", context)
 
 

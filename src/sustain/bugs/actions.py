@@ -1,0 +1,554 @@
+"""Every change to a bug goes through these functions, whichever door it came through (web,
+API, the VCS webhook and scanner, releases).
+
+Each checks permission, validates the whole input, writes inside one transaction, records the
+event on the bug's timeline and queues the notifications. Linking tickets, duplicates and the
+backport table live in bugs/tickets.py and bugs/lines.py and are re-exported here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from django.db import transaction
+from django.utils import timezone
+
+from sustain.accounts.actions import require_agent
+from sustain.accounts.models import Team, User
+from sustain.bugs import notifications, regressions, triage, workflow
+from sustain.bugs.lines import add_affected_lines, set_line_status
+from sustain.bugs.models import (
+    KEY_PREFIX,
+    OPEN_STATUSES,
+    Bug,
+    BugAttachment,
+    BugComment,
+    BugLine,
+    LineStatus,
+    Severity,
+    Status,
+)
+from sustain.cmdb.models import Component, ConfigItem, Product, Version
+from sustain.core import counters, events, tenancy
+from sustain.core.errors import Conflict, Invalid
+from sustain.desk import attachments as files
+from sustain.desk.models import Priority
+
+TITLE_MAX = 300
+TEXT_FIELDS = ("description", "steps_to_reproduce", "expected_behaviour", "actual_behaviour")
+TEXT_MAX = 100_000
+
+
+def snapshot(bug: Bug) -> dict[str, Any]:
+    """The fields an event shows, as readable values. The environment is left out: it belongs
+    to one customer, and gets its own event tied to that organization."""
+    return {
+        "title": bug.title,
+        "status": bug.status,
+        "severity": bug.severity,
+        "priority": bug.priority,
+        "product": bug.product.name,
+        "component": bug.component.name if bug.component else None,
+        "team": bug.team.name if bug.team else None,
+        "assignee": bug.assignee.name if bug.assignee else None,
+        "target_release": str(bug.target_release.version.name) if bug.target_release else None,
+        "affected_versions": sorted(v.name for v in bug.affected_versions.all()) if bug.pk else [],
+    }
+
+
+# --- validation ------------------------------------------------------------------------------
+def _title(value: Any) -> str:
+    title = (value or "").strip() if isinstance(value, str) else ""
+    if not title:
+        raise Invalid("A title is required.", field="title")
+    if len(title) > TITLE_MAX:
+        raise Invalid(f"The title is longer than {TITLE_MAX} characters.", field="title")
+    return title
+
+
+def _text(value: Any, field: str) -> str:
+    text = value if isinstance(value, str) else ""
+    if len(text) > TEXT_MAX:
+        raise Invalid(f"{field} is longer than {TEXT_MAX} characters.", field=field)
+    return text
+
+
+def _severity(value: Any) -> str:
+    if value not in Severity.values:
+        raise Invalid(f"severity must be one of {', '.join(Severity.values)}.", field="severity")
+    return str(value)
+
+
+def _priority(value: Any) -> int:
+    try:
+        priority = int(value)
+    except (TypeError, ValueError):
+        priority = 0
+    if priority not in Priority.values:
+        raise Invalid("priority must be 1, 2, 3 or 4.", field="priority")
+    return priority
+
+
+def _check_component(product: Product, component: Component | None) -> None:
+    if component is not None and component.product_id != product.pk:
+        raise Invalid(f"{component.name} is not a component of {product.name}.", field="component")
+
+
+def _check_versions(product: Product, versions: Iterable[Version], field: str) -> list[Version]:
+    checked = list(versions)
+    for version in checked:
+        if version.product_id != product.pk:
+            raise Invalid(f"{version.name} is not a version of {product.name}.", field=field)
+    return checked
+
+
+def _check_environment(actor: User, environment: ConfigItem | None) -> None:
+    """Any organization's item, as long as the actor serves that organization."""
+    if environment is not None and not tenancy.can_see_organization(
+        actor, environment.organization_id
+    ):
+        raise Invalid("No such configuration item.", field="environment")
+
+
+def _check_assignment(team: Team | None, assignee: User | None) -> None:
+    if assignee is not None:
+        if not assignee.is_agent or not assignee.is_active:
+            raise Invalid(f"{assignee.email} is not an active agent.", field="assignee")
+        if team is not None and not team.members.filter(pk=assignee.pk).exists():
+            raise Invalid(f"{assignee.name} is not a member of {team.name}.", field="assignee")
+
+
+def _check_release(product: Product, release: Any) -> None:
+    if release is not None and release.product_id != product.pk:
+        raise Invalid("The target release is of another product.", field="target_release")
+
+
+def _record_environment(actor: User, bug: Bug, old: ConfigItem | None) -> None:
+    """The environment's own event, tied to its organization (staff serving others skip it)."""
+    new = bug.environment
+    if (old.pk if old else None) == (new.pk if new else None):
+        return
+    owner = new or old
+    events.record(
+        bug,
+        "environment_changed",
+        actor=actor,
+        before={"environment": old.name if old else None},
+        after={"environment": new.name if new else None},
+        is_public=False,
+        organization_id=owner.organization_id if owner else None,
+    )
+
+
+# --- creating and changing -------------------------------------------------------------------
+def create_bug(
+    actor: User,
+    *,
+    title: str,
+    product: Product,
+    description: str = "",
+    steps_to_reproduce: str = "",
+    expected_behaviour: str = "",
+    actual_behaviour: str = "",
+    component: Component | None = None,
+    affected_versions: Iterable[Version] = (),
+    environment: ConfigItem | None = None,
+    severity: str = Severity.MAJOR,
+    priority: Any = Priority.P3,
+    team: Team | None = None,
+    assignee: User | None = None,
+    target_release: Any = None,
+    uploads: Iterable[tuple[str, bytes]] = (),
+) -> Bug:
+    """Report a bug (staff). Affected versions open AFFECTED rows of the backport table for
+    their lines; the triage clock starts from the severity's target."""
+    require_agent(actor)
+    title = _title(title)
+    texts = {
+        "description": _text(description, "description"),
+        "steps_to_reproduce": _text(steps_to_reproduce, "steps_to_reproduce"),
+        "expected_behaviour": _text(expected_behaviour, "expected_behaviour"),
+        "actual_behaviour": _text(actual_behaviour, "actual_behaviour"),
+    }
+    if product is None:
+        raise Invalid("A product is required.", field="product")
+    severity, priority = _severity(severity), _priority(priority)
+    _check_component(product, component)
+    versions = _check_versions(product, affected_versions, "affected_versions")
+    _check_environment(actor, environment)
+    _check_assignment(team, assignee)
+    _check_release(product, target_release)
+    checked = [files.check(name, content) for name, content in uploads]
+    with transaction.atomic():
+        number = counters.next_value("bug")
+        now = timezone.now()
+        bug = Bug.objects.create(
+            key=f"{KEY_PREFIX}-{number}",
+            title=title,
+            product=product,
+            component=component,
+            environment=environment,
+            severity=severity,
+            priority=priority,
+            reporter=actor,
+            team=team,
+            assignee=assignee,
+            target_release=target_release,
+            triage_due_at=triage.due_at(severity, now),
+            created_at=now,
+            updated_at=now,
+            **texts,
+        )
+        if versions:
+            bug.affected_versions.set(versions)
+            add_affected_lines(bug, versions)
+        events.record(bug, "created", actor=actor, after=snapshot(bug), is_public=False)
+        _record_environment(actor, bug, None)
+        for upload in checked:
+            _store_attachment(actor, bug, upload, comment=None)
+        if assignee is not None:
+            notifications.assigned(bug, actor, events.for_target(bug).last())
+    return bug
+
+
+UPDATABLE = {
+    "title",
+    *TEXT_FIELDS,
+    "product",
+    "component",
+    "affected_versions",
+    "environment",
+    "severity",
+    "priority",
+    "target_release",
+}
+
+
+def update_bug(actor: User, bug: Bug, **changes: Any) -> Bug:
+    """Change the bug's fields (not its status, assignment or links: their own actions).
+    Several changes are checked together and applied together."""
+    require_agent(actor)
+    unknown = set(changes) - UPDATABLE
+    if unknown:
+        raise Invalid(f"Cannot change {', '.join(sorted(unknown))} here.", field=sorted(unknown)[0])
+    if "title" in changes:
+        changes["title"] = _title(changes["title"])
+    for field in TEXT_FIELDS:
+        if field in changes:
+            changes[field] = _text(changes[field], field)
+    if "severity" in changes:
+        changes["severity"] = _severity(changes["severity"])
+    if "priority" in changes:
+        changes["priority"] = _priority(changes["priority"])
+    product = changes.get("product", bug.product)
+    if product is None:
+        raise Invalid("A product is required.", field="product")
+    component = changes.get("component", bug.component)
+    moved = "product" in changes and "component" not in changes
+    if moved and component is not None and component.product_id != product.pk:
+        changes["component"] = component = None  # the old product's component
+    _check_component(product, component)
+    versions = None
+    if "affected_versions" in changes:
+        versions = _check_versions(product, changes.pop("affected_versions"), "affected_versions")
+    elif "product" in changes and product.pk != bug.product_id and bug.affected_versions.exists():
+        raise Invalid(
+            "The affected versions are of the old product: give the new product's.",
+            field="affected_versions",
+        )
+    if "environment" in changes:
+        _check_environment(actor, changes["environment"])
+    _check_release(product, changes.get("target_release", bug.target_release))
+    with transaction.atomic():
+        before = snapshot(bug)
+        old_environment = bug.environment
+        for key, value in changes.items():
+            setattr(bug, key, value)
+        if "severity" in changes and bug.status == Status.NEW:
+            # The clock of an untriaged bug follows its severity, from when it was reported.
+            bug.triage_due_at = triage.due_at(bug.severity, bug.created_at)
+            bug.triage_breached_at = None
+        bug.updated_at = timezone.now()
+        bug.save()
+        if versions is not None:
+            bug.affected_versions.set(versions)
+            add_affected_lines(bug, versions)
+        old, new = events.changes(before, snapshot(bug))
+        if new:
+            events.record(bug, "updated", actor=actor, before=old, after=new, is_public=False)
+        _record_environment(actor, bug, old_environment)
+    return bug
+
+
+def assign(actor: User, bug: Bug, *, team: Team | None = None, assignee: User | None = None) -> Bug:
+    """Set the team and the agent working on the bug (None clears)."""
+    require_agent(actor)
+    _check_assignment(team, assignee)
+    with transaction.atomic():
+        before = snapshot(bug)
+        bug.team, bug.assignee = team, assignee
+        bug.updated_at = timezone.now()
+        bug.save()
+        old, new = events.changes(before, snapshot(bug))
+        if new:
+            event = events.record(
+                bug, "assigned", actor=actor, before=old, after=new, is_public=False
+            )
+            if "assignee" in new:
+                notifications.assigned(bug, actor, event)
+    return bug
+
+
+def _enter(bug: Bug, status: str, now: Any) -> None:
+    """Set the status and the timestamps that go with it."""
+    if bug.status == Status.NEW and status != Status.NEW and bug.triaged_at is None:
+        bug.triaged_at = now  # leaving "new" stops the triage clock
+    bug.status = status
+    if status == Status.FIXED:
+        bug.fixed_at = now
+    elif status == Status.VERIFIED:
+        bug.verified_at = now
+    if status in workflow.TERMINAL_STATUSES:
+        bug.closed_at = now
+    elif status in OPEN_STATUSES:
+        bug.closed_at = bug.verified_at = bug.fixed_at = None  # reopened: the fix did not hold
+
+
+def transition(
+    actor: User,
+    bug: Bug,
+    status: str,
+    *,
+    reason: str = "",
+    version: Version | None = None,
+) -> Bug:
+    """Move the bug along the workflow; an illegal move is a 409 naming from, to and the legal
+    moves. Moving a fixed/closed/won't-fix/… bug back to triaged or in progress is a reopen;
+    reopening a verified or closed bug is a regression (in `version`, when given)."""
+    require_agent(actor)
+    if status not in Status.values:
+        raise Invalid(f"Unknown status '{status}'.", field="status")
+    allowed = workflow.allowed_transitions(bug.status)
+    if status not in allowed:
+        legal = ", ".join(sorted(allowed)) or "none"
+        raise Conflict(
+            f"{bug.key} cannot go from {bug.status} to {status} (allowed: {legal}).",
+            field="status",
+        )
+    if status == Status.DUPLICATE:
+        raise Invalid(
+            "Mark a duplicate with the original it duplicates (POST …/duplicate).", field="status"
+        )
+    if version is not None and version.product_id != bug.product_id:
+        raise Invalid(f"{version.name} is not a version of {bug.product.name}.", field="version")
+    reason = (reason or "").strip()
+    with transaction.atomic():
+        old = bug.status
+        reopened = old in workflow.DONE_STATUSES and status in OPEN_STATUSES
+        regression = reopened and old in workflow.CONFIRMED_FIXED
+        now = timezone.now()
+        _enter(bug, status, now)
+        if old == Status.DUPLICATE:
+            bug.duplicate_of = None
+        bug.updated_at = now
+        bug.save()
+        after: dict[str, Any] = {"status": status}
+        if reason:
+            after["reason"] = reason
+        event = events.record(
+            bug,
+            "reopened" if reopened else "status_changed",
+            actor=actor,
+            before={"status": old},
+            after=after,
+        )
+        if reason:
+            _comment(actor, bug, reason, is_public=False)
+        notifications.status_changed(bug, actor, event, old, status)
+        if regression:
+            version = version or regressions.latest_released(bug.product_id)
+            regressions.flag(actor, bug, version=version, cause="reopened", reopen=False)
+    return bug
+
+
+def reopen(
+    actor: User,
+    bug: Bug,
+    *,
+    status: str = Status.TRIAGED,
+    version: Version | None = None,
+    reason: str = "",
+) -> Bug:
+    """Back to triaged (or in progress); `version` is where it came back, for a regression."""
+    if status not in OPEN_STATUSES or status == Status.NEW:
+        raise Invalid("A bug is reopened to triaged or in_progress.", field="status")
+    if bug.status not in workflow.DONE_STATUSES:
+        raise Conflict(f"{bug.key} is {bug.status}: it is not closed.", field="status")
+    return transition(actor, bug, status, reason=reason, version=version)
+
+
+# --- comments and attachments ----------------------------------------------------------------
+def _comment(actor: User, bug: Bug, body: str, *, is_public: bool) -> BugComment:
+    comment = BugComment.objects.create(bug=bug, author=actor, body=body, is_public=is_public)
+    events.record(
+        bug,
+        "commented" if is_public else "noted",
+        actor=actor,
+        after={"comment": comment.pk},
+        is_public=is_public,
+    )
+    return comment
+
+
+def add_comment(
+    actor: User,
+    bug: Bug,
+    body: str,
+    *,
+    is_public: bool = False,
+    uploads: Iterable[tuple[str, bytes]] = (),
+) -> BugComment:
+    """A comment on the bug: internal unless made public (customers who may see the bug then
+    read it)."""
+    require_agent(actor)
+    body = (body or "").strip()
+    if not body:
+        raise Invalid("The comment is empty.", field="body")
+    if len(body) > TEXT_MAX:
+        raise Invalid(f"The comment is longer than {TEXT_MAX} characters.", field="body")
+    checked = [files.check(name, content) for name, content in uploads]
+    with transaction.atomic():
+        comment = _comment(actor, bug, body, is_public=is_public)
+        for upload in checked:
+            _store_attachment(actor, bug, upload, comment=comment)
+        Bug.objects.filter(pk=bug.pk).update(updated_at=comment.created_at)
+    return comment
+
+
+def _store_attachment(
+    actor: User, bug: Bug, upload: files.CheckedFile, *, comment: BugComment | None
+) -> BugAttachment:
+    attachment = BugAttachment(
+        bug=bug,
+        comment=comment,
+        uploaded_by=actor,
+        filename=upload.filename,
+        content_type=upload.content_type,
+        size=len(upload.content),
+        sha256=upload.sha256,
+    )
+    attachment.file.save(upload.filename, upload.as_django_file(), save=False)
+    attachment.save()
+    events.record(
+        bug,
+        "attached",
+        actor=actor,
+        after={"filename": upload.filename, "size": attachment.size},
+        is_public=False,
+    )
+    return attachment
+
+
+def add_attachment(actor: User, bug: Bug, filename: str, content: bytes) -> BugAttachment:
+    """A file on the bug (internal: bug attachments are for staff), checked as on tickets."""
+    require_agent(actor)
+    upload = files.check(filename, content)
+    with transaction.atomic():
+        attachment = _store_attachment(actor, bug, upload, comment=None)
+        Bug.objects.filter(pk=bug.pk).update(updated_at=timezone.now())
+    return attachment
+
+
+# --- commits (called by the VCS webhook and scanner) ----------------------------------------
+def mark_fixed_by_commit(
+    actor: User, bug: Bug, commit: Any, *, branch: str, line: tuple[int, int] | None
+) -> bool:
+    """`Fixes BUG-n` in `commit` on `branch`: the bug is fixed (when still new, triaged or in
+    progress) and, with `line`, that release line's row is fixed by the commit (unless already
+    fixed or verified). Idempotent: a commit seen again changes and records nothing. Returns
+    whether anything changed. The BugCommit row itself is the caller's."""
+    require_agent(actor)
+    with transaction.atomic():
+        locked = Bug.objects.select_for_update().get(pk=bug.pk)
+        bug.status, bug.fixed_at, bug.triaged_at = locked.status, locked.fixed_at, locked.triaged_at
+        changed: dict[str, Any] = {}
+        old_status = bug.status
+        now = timezone.now()
+        if bug.status in OPEN_STATUSES:
+            _enter(bug, Status.FIXED, now)
+            bug.updated_at = now
+            bug.save(update_fields=["status", "fixed_at", "triaged_at", "closed_at", "updated_at"])
+            changed["status"] = Status.FIXED
+        if line is not None:
+            major, minor = line
+            row, created = BugLine.objects.select_for_update().get_or_create(
+                bug=bug,
+                major=major,
+                minor=minor,
+                defaults={"status": LineStatus.FIXED, "fixed_by": commit, "updated_at": now},
+            )
+            if created:
+                changed["line"] = row.line
+            elif row.status not in (LineStatus.FIXED, LineStatus.VERIFIED):
+                row.status, row.fixed_by, row.updated_at = LineStatus.FIXED, commit, now
+                row.save(update_fields=["status", "fixed_by", "updated_at"])
+                changed["line"] = row.line
+        if not changed:
+            return False
+        event = events.record(
+            bug,
+            "fixed_by_commit",
+            actor=actor,
+            before={"status": old_status},
+            after={"sha": commit.sha, "branch": branch, **changed},
+            is_public=False,
+        )
+        if "status" in changed:
+            notifications.status_changed(bug, actor, event, old_status, Status.FIXED)
+    return True
+
+
+def link_commit(actor: User, bug: Bug, commit: Any, *, branch: str) -> bool:
+    """`Refs BUG-n`: an event on the bug's timeline, once per commit and branch."""
+    require_agent(actor)
+    with transaction.atomic():
+        seen = events.for_target(bug).filter(
+            verb="commit_referenced", after__sha=commit.sha, after__branch=branch
+        )
+        if seen.exists():
+            return False
+        events.record(
+            bug,
+            "commit_referenced",
+            actor=actor,
+            after={"sha": commit.sha, "branch": branch},
+            is_public=False,
+        )
+    return True
+
+
+# Re-exported: the actions on links live beside, in their own modules.
+from sustain.bugs.tickets import (  # noqa: E402
+    create_bug_from_ticket,
+    link_ticket,
+    mark_duplicate,
+    unlink_ticket,
+)
+
+__all__ = [
+    "add_attachment",
+    "add_comment",
+    "assign",
+    "create_bug",
+    "create_bug_from_ticket",
+    "link_commit",
+    "link_ticket",
+    "mark_duplicate",
+    "mark_fixed_by_commit",
+    "reopen",
+    "set_line_status",
+    "transition",
+    "unlink_ticket",
+    "update_bug",
+]

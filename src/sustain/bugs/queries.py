@@ -1,0 +1,199 @@
+"""Read side of the bug tracker: the lists behind the pages and the API, one bug with what its
+page shows, and its timeline."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.db.models import Q, QuerySet
+
+from sustain.bugs.models import Bug, BugComment, BugTicket, Severity, Status
+from sustain.cmdb.models import Component, Product
+from sustain.core.errors import Invalid
+from sustain.core.events import for_target
+from sustain.core.ids import as_id
+from sustain.core.models import Event
+from sustain.core.tenancy import served_organization_ids, visible
+from sustain.desk.models import Priority
+from sustain.desk.queries import _by_person, _id_of
+
+ORDERS: dict[str, tuple[str, ...]] = {
+    "newest": ("-id",),
+    "created": ("-id",),
+    "oldest": ("id",),
+    "updated": ("-updated_at", "-id"),
+    "priority": ("priority", "-id"),
+    # Most customers hit first, then most incidents, then the oldest report.
+    "impact": ("-organization_count", "-incident_count", "id"),
+}
+TRUE = {"1", "true", "yes", "on"}
+
+
+@dataclass
+class BugFilters:
+    status: list[str] = field(default_factory=list)
+    severity: list[str] = field(default_factory=list)
+    priority: list[int] = field(default_factory=list)
+    product: str = ""
+    component: str = ""
+    assignee: str = ""
+    team: str = ""
+    q: str = ""
+    triage: bool = False
+    regression: bool = False
+    open: bool = False
+    order: str = "newest"
+
+    @classmethod
+    def from_params(cls, params: Any) -> BugFilters:
+        """From a query string (web) or a ninja schema's dict (API); names the bad field."""
+        get = params.get
+
+        def as_list(name: str) -> list[str]:
+            values = params.getlist(name) if hasattr(params, "getlist") else [get(name)]
+            return [v for raw in values if raw for v in str(raw).split(",") if v]
+
+        filters = cls(
+            status=as_list("status"),
+            severity=as_list("severity"),
+            product=str(get("product") or ""),
+            component=str(get("component") or ""),
+            assignee=str(get("assignee") or ""),
+            team=str(get("team") or ""),
+            q=str(get("q") or "").strip(),
+            triage=str(get("triage") or "").lower() in TRUE,
+            regression=str(get("regression") or "").lower() in TRUE,
+            open=str(get("open") or "").lower() in TRUE,
+            order=str(get("order") or ("impact" if get("triage") else "newest")),
+        )
+        for status in filters.status:
+            if status not in Status.values:
+                raise Invalid(f"Unknown status '{status}'.", field="status")
+        for severity in filters.severity:
+            if severity not in Severity.values:
+                raise Invalid(f"Unknown severity '{severity}'.", field="severity")
+        try:
+            filters.priority = [int(p) for p in as_list("priority")]
+        except ValueError:
+            raise Invalid("priority must be 1, 2, 3 or 4.", field="priority") from None
+        if any(p not in Priority.values for p in filters.priority):
+            raise Invalid("priority must be 1, 2, 3 or 4.", field="priority")
+        if filters.order not in ORDERS:
+            raise Invalid(f"order must be one of {', '.join(ORDERS)}.", field="order")
+        return filters
+
+
+def bugs_for(user: Any, filters: BugFilters) -> QuerySet[Bug]:
+    """The bugs `user` may see that match `filters` (not yet ordered or paged)."""
+    qs = visible(Bug.objects.all(), user)
+    if filters.triage:
+        qs = qs.filter(status=Status.NEW)
+    if filters.open:
+        qs = qs.filter(status__in=(Status.NEW, Status.TRIAGED, Status.IN_PROGRESS))
+    if filters.status:
+        qs = qs.filter(status__in=filters.status)
+    if filters.severity:
+        qs = qs.filter(severity__in=filters.severity)
+    if filters.priority:
+        qs = qs.filter(priority__in=filters.priority)
+    if filters.regression:
+        qs = qs.filter(is_regression=True)
+    if filters.product:
+        pk = as_id(filters.product)
+        lookup = {"pk": pk} if pk is not None else {"slug": filters.product}
+        qs = qs.filter(product_id=_id_of(Product, **lookup))
+    if filters.component:
+        pk = as_id(filters.component)
+        if pk is not None:
+            qs = qs.filter(component_id=pk)
+        else:
+            qs = qs.filter(component__name__iexact=filters.component)
+    if filters.team and not user.is_customer:
+        from sustain.accounts.models import Team
+
+        qs = (
+            qs.filter(team__isnull=True)
+            if filters.team == "none"
+            else qs.filter(team_id=_id_of(Team, slug=filters.team))
+        )
+    if filters.assignee and not user.is_customer:
+        qs = _by_person(qs, "assignee", filters.assignee, user)  # type: ignore[arg-type,assignment]
+    if filters.q:
+        qs = Bug.search_index.filter(qs, filters.q)
+    return qs
+
+
+def with_list_relations(qs: QuerySet[Bug]) -> QuerySet[Bug]:
+    return qs.select_related("product", "component", "team", "assignee").prefetch_related(
+        "lines__fixed_version", "affected_versions"
+    )
+
+
+def bug_for(user: Any, key: str) -> Bug | None:
+    """One bug with what its page and the API show, if `user` may see it."""
+    qs = visible(Bug.objects.all(), user).select_related(
+        "product",
+        "component",
+        "environment__organization",
+        "team__lead",
+        "assignee",
+        "reporter",
+        "duplicate_of",
+        "regressed_in",
+        "target_release__version",
+    )
+    qs = qs.prefetch_related(
+        "affected_versions",
+        "lines__fixed_version",
+        "lines__planned_version",
+        "lines__introduced_in",
+        "lines__fixed_by",
+    )
+    return qs.filter(key=(key or "").upper()).first()
+
+
+def environment_visible(user: Any, bug: Bug) -> bool:
+    """The environment belongs to one customer: shown to those who serve it (or are it)."""
+    if bug.environment is None:
+        return False
+    org_ids = served_organization_ids(user)
+    return org_ids is None or bug.environment.organization_id in org_ids
+
+
+def ticket_links(user: Any, bug: Bug) -> QuerySet[BugTicket]:
+    """The bug's incidents the user may see, newest first."""
+    return (
+        visible(BugTicket.objects.filter(bug=bug), user)
+        .select_related("ticket__organization", "ticket__affected_ci")
+        .order_by("-id")
+    )
+
+
+def components_of(product: Product) -> QuerySet[Component]:
+    return Component.objects.filter(product=product)
+
+
+def _events(user: Any, bug: Bug) -> QuerySet[Event]:
+    qs = for_target(bug).select_related("actor")
+    if user.is_customer:
+        qs = qs.filter(is_public=True)
+    org_ids = served_organization_ids(user)
+    if org_ids is not None:
+        # Events naming an incident are tied to its customer; others see the rest.
+        qs = qs.filter(Q(organization_id__isnull=True) | Q(organization_id__in=org_ids))
+    return qs
+
+
+def timeline(user: Any, bug: Bug) -> list[Any]:
+    """Comments and events in order; customers see the public ones only."""
+    comments = visible(BugComment.objects.filter(bug=bug), user).select_related("author")
+    comments = comments.prefetch_related("attachments").order_by("id")
+    events = _events(user, bug).exclude(verb__in=("commented", "noted"))
+    items: list[Any] = [*comments, *events]
+    items.sort(key=lambda item: (item.created_at, item.pk))
+    return items
+
+
+def events_for(user: Any, bug: Bug) -> QuerySet[Event]:
+    return _events(user, bug)

@@ -1,0 +1,85 @@
+"""Turn references from outside (slug, name, id, key) into rows of the bug tracker."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from sustain.bugs.models import Bug
+from sustain.cmdb.models import Component, Product, Version
+from sustain.core.errors import Invalid
+from sustain.core.ids import as_id
+from sustain.core.tenancy import visible
+
+
+def product(ref: str | int | None, field: str = "product") -> Product | None:
+    if ref in (None, ""):
+        return None
+    pk = as_id(ref)
+    found = (Product.objects.filter(pk=pk).first() if pk is not None else None) or (
+        Product.objects.filter(slug=str(ref)).first()
+    )
+    if found is None:
+        raise Invalid(f"No product '{ref}'.", field=field)
+    return found
+
+
+def required_product(ref: str | int | None, field: str = "product") -> Product:
+    found = product(ref, field)
+    if found is None:
+        raise Invalid("A product is required.", field=field)
+    return found
+
+
+def component(prod: Product, ref: str | int | None, field: str = "component") -> Component | None:
+    if ref in (None, ""):
+        return None
+    pk = as_id(ref)
+    qs = Component.objects.filter(product=prod)
+    found = (qs.filter(pk=pk).first() if pk is not None else None) or qs.filter(
+        name__iexact=str(ref)
+    ).first()
+    if found is None:
+        raise Invalid(f"{prod.name} has no component '{ref}'.", field=field)
+    return found
+
+
+def version(prod: Product, name: str | None, field: str) -> Version | None:
+    if name in (None, ""):
+        return None
+    found = Version.objects.filter(product=prod, name=str(name).strip()).first()
+    if found is None:
+        raise Invalid(f"{prod.name} has no version '{name}'.", field=field)
+    return found
+
+
+def versions(prod: Product, names: Iterable[str], field: str = "affected_versions") -> list[Any]:
+    return [v for v in (version(prod, n, field) for n in names) if v is not None]
+
+
+def release(prod: Product, name: str | None, field: str = "target_release") -> Any:
+    """A release of the product, by its version's name."""
+    if name in (None, ""):
+        return None
+    from sustain.releases.models import Release
+
+    found = Release.objects.filter(product=prod, version__name=str(name).strip()).first()
+    if found is None:
+        raise Invalid(f"{prod.name} has no release '{name}'.", field=field)
+    return found
+
+
+def bug(actor: Any, key: str | None, field: str) -> Bug | None:
+    if not key:
+        return None
+    found = visible(Bug.objects.all(), actor).filter(key=str(key).strip().upper()).first()
+    if found is None:
+        raise Invalid(f"No bug {key}.", field=field)
+    return found
+
+
+def required_bug(actor: Any, key: str | None, field: str) -> Bug:
+    found = bug(actor, key, field)
+    if found is None:
+        raise Invalid("A bug key is required.", field=field)
+    return found
