@@ -336,8 +336,11 @@ def assign(
     return ticket
 
 
-def transition(actor: User, ticket: Ticket, status: str, *, reason: str = "") -> Ticket:
-    """Move a ticket along the workflow; an illegal move is refused and names the legal ones."""
+def transition(
+    actor: User, ticket: Ticket, status: str, *, reason: str = "", quiet: bool = False
+) -> Ticket:
+    """Move a ticket along the workflow; an illegal move is refused and names the legal ones.
+    `quiet`: the caller tells the people itself (a fix notice), no status mail."""
     check_can_read(actor, ticket)
     if status not in Status.values:
         raise Invalid(f"Unknown status '{status}'.", field="status")
@@ -367,6 +370,7 @@ def transition(actor: User, ticket: Ticket, status: str, *, reason: str = "") ->
             "reopened" if reopened else "status_changed",
             before,
             reason=reason.strip(),
+            quiet=quiet,
         )
         if reason.strip():
             _comment(actor, ticket, reason.strip(), is_public=True, channel=Channel.WEB, mail=False)
@@ -440,8 +444,10 @@ def add_comment(
     is_public: bool = True,
     channel: str = Channel.WEB,
     uploads: Iterable[tuple[str, bytes]] = (),
+    quiet: bool = False,
 ) -> Comment:
-    """A public reply or an internal note, with attachments; replies move the workflow on."""
+    """A public reply or an internal note, with attachments; replies move the workflow on.
+    `quiet`: the caller tells the people itself (a fix notice), no reply mail."""
     check_can_read(actor, ticket)
     body = (body or "").strip()
     if not body:
@@ -467,7 +473,8 @@ def add_comment(
         _save(ticket, actor, verb, before, quiet=is_public)
         if is_public:
             sla_clocks.public_reply(ticket, actor, comment.created_at)
-            notifications.public_reply(ticket, comment, actor)
+            if not quiet:
+                notifications.public_reply(ticket, comment, actor)
     return comment
 
 

@@ -1,7 +1,12 @@
-"""Pages (filled in by the issue-5 work)."""
+"""The customer portal's environments: /portal/environments/."""
 
-from django.urls import URLPattern
+from django.urls import path
+
+from sustain.releases.deployments import portal
 
 app_name = "portal_environments"
 
-urlpatterns: list[URLPattern] = []
+urlpatterns = [
+    path("", portal.environment_list, name="list"),
+    path("<int:environment_id>", portal.environment_detail, name="detail"),
+]
