@@ -20,7 +20,10 @@ class ReleaseTestCase(SustainTestCase):
 
     def make_release(self, version: str, kind: str = "patch", **fields: Any) -> Release:
         return actions.create_release(
-            self.alice, product=fields.pop("product", self.product), version=version, kind=kind,
+            self.alice,
+            product=fields.pop("product", self.product),
+            version=version,
+            kind=kind,
             **fields,
         )
 

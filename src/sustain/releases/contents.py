@@ -3,49 +3,27 @@ or added by hand), and, once released, the fix recorded on each bug's release li
 
 from __future__ import annotations
 
-import subprocess
 from typing import Any
 
 from django.utils import timezone
 
 from sustain.bugs.models import Bug, BugCommit, BugLine, LineStatus, Repository
+from sustain.bugs.vcs import scan
 from sustain.cmdb import semver
 from sustain.core import events
-from sustain.core.errors import Invalid
+from sustain.core.errors import ActionError, Invalid
 from sustain.releases.models import Release, ReleaseBug
 
 Source = ReleaseBug.Source
 
 
 def commits_between(repository: Repository, from_tag: str, to_tag: str) -> list[str]:
-    """The shas reachable from `to_tag` but not from `from_tag` (the bugs scanner's, when
-    there is one; else `git rev-list` on the repository's local clone)."""
+    """The shas reachable from `to_tag` but not from `from_tag`, read by the scanner."""
     try:
-        from sustain.bugs.vcs.scan import commits_between as scanner  # type: ignore[import-not-found]
-    except ImportError:
-        scanner = None
-    if scanner is not None:
-        return list(scanner(repository, from_tag, to_tag))
-    if not repository.path:
-        raise Invalid(
-            f"Repository {repository.name} has no local clone to read tags from.",
-            field="repository",
-        )
-    spec = f"{from_tag}..{to_tag}" if from_tag else to_tag
-    try:
-        done = subprocess.run(
-            ["git", "-C", repository.path, "rev-list", spec, "--"],
-            capture_output=True,
-            text=True,
-            timeout=60,
-            check=False,
-        )
-    except (OSError, subprocess.TimeoutExpired) as exc:
-        raise Invalid(f"Cannot read {repository.name}: {exc}.", field="repository") from None
-    if done.returncode != 0:
-        message = (done.stderr.strip().splitlines() or ["unknown revision"])[-1]
-        raise Invalid(f"git cannot list {spec}: {message}", field="to_tag")
-    return done.stdout.split()
+        return scan.commits_between(repository, from_tag, to_tag)
+    except ActionError as exc:  # an unknown tag is bad input here, not a missing page
+        field = exc.errors[0]["field"] if exc.errors else None
+        raise Invalid(exc.message, field={"path": "repository"}.get(field or "", field)) from None
 
 
 def _sync(release: Release, source: str, bug_ids: set[int]) -> tuple[list[str], list[str]]:
@@ -73,7 +51,15 @@ def sync_targets(release: Release) -> tuple[list[str], list[str]]:
 def sync_commits(release: Release) -> tuple[list[str], list[str]]:
     if release.repository is None or not release.to_tag:
         return _sync(release, Source.COMMITS, set())
-    shas = commits_between(release.repository, release.from_tag, release.to_tag)
+    from_tag = release.from_tag
+    previous = release.previous
+    if not from_tag and previous is not None and previous.repository_id == release.repository_id:
+        from_tag = previous.to_tag  # the previous release's tag is where this one starts
+    if not from_tag:
+        raise Invalid(
+            f"Give from_tag: the tag {release.to_tag} is compared with it.", field="from_tag"
+        )
+    shas = commits_between(release.repository, from_tag, release.to_tag)
     bug_ids: set[int] = set()
     for start in range(0, len(shas), 500):  # the database's limit on query parameters
         bug_ids |= set(
