@@ -2,13 +2,14 @@
 
 A model's index is declared once as a `FullTextIndex`; its migration operation creates the
 virtual table and triggers (SQLite) or the generated column and GIN index (PostgreSQL).
-Every word of a query must match, as a prefix, in either back-end.
+Every word of a query must match, as a prefix, in either back-end (`filter`); `filter_any`
+matches rows holding any of several whole words.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 
@@ -19,6 +20,9 @@ from django.db.models.expressions import RawSQL
 from sustain.core.pagination import order_alias
 
 WORD = re.compile(r"\w+", re.UNICODE)
+# Words as both back-ends split them (FTS5 and the punctuation-stripped tsvector part at "_").
+ANY_WORD = re.compile(r"[^\W_]+", re.UNICODE)
+MAX_ANY_WORDS = 64
 POSTGRES_MAX_WORD = 2047  # bytes; longer words are neither indexed nor searched
 
 
@@ -79,17 +83,9 @@ class FullTextIndex:
         if not terms:
             return queryset
         if connection.vendor == "sqlite":
-            # Joined, not `id IN (SELECT rowid …)`: SQLite would first collect every matching
-            # rowid (0.1-0.5 s for a word in most of a million tickets). Joined, and ordered by
-            # the index's rowid through the pagination alias, FTS5 hands rows over newest first
-            # and the query stops at the page's end; a cursor's bound reaches FTS5 too.
-            match = " ".join('"{}"*'.format(t.replace('"', "")) for t in terms)
-            fts = self.fts_table
-            return queryset.extra(
-                tables=[fts],
-                where=[f"{fts}.rowid = {self.table}.id", f"{fts} MATCH %s"],
-                params=[match],
-            ).alias(**{order_alias("id"): RawSQL(f"{fts}.rowid", [])})
+            return self._sqlite_match(
+                queryset, " ".join('"{}"*'.format(t.replace('"', "")) for t in terms)
+            )
         if any(len(t.encode()) > POSTGRES_MAX_WORD for t in terms):
             return queryset.none()  # PostgreSQL would drop the word and match without it
         tsquery = " & ".join(f"{t.lower()}:*" for t in terms)
@@ -97,6 +93,38 @@ class FullTextIndex:
             where=[f"{self.table}.search_vector @@ to_tsquery('simple'::regconfig, %s)"],
             params=[tsquery],
         )
+
+    def filter_any(self, queryset: QuerySet, terms: Iterable[str]) -> QuerySet:
+        """Rows holding at least one of `terms` as a whole word (not a prefix); none: no rows.
+
+        Whole words, because FTS5 reads an OR of words lazily, so a query ordered newest first
+        with a LIMIT stops early however common the words are; a prefix query (`"note"*`) first
+        gathers every row the prefix matches (all million tickets for a word every description
+        holds). The duplicate finder asks for the forms of a word itself ("export", "exports",
+        "exported" …).
+        """
+        found = dict.fromkeys(w.lower() for t in terms for w in ANY_WORD.findall(t or ""))
+        clean = [w for w in found if len(w.encode()) <= POSTGRES_MAX_WORD][:MAX_ANY_WORDS]
+        if not clean:
+            return queryset.none()
+        if connection.vendor == "sqlite":
+            return self._sqlite_match(queryset, " OR ".join(f'"{w}"' for w in clean))
+        return queryset.extra(
+            where=[f"{self.table}.search_vector @@ to_tsquery('simple'::regconfig, %s)"],
+            params=[" | ".join(clean)],
+        )
+
+    def _sqlite_match(self, queryset: QuerySet, match: str) -> QuerySet:
+        # Joined, not `id IN (SELECT rowid …)`: SQLite would first collect every matching
+        # rowid (0.1-0.5 s for a word in most of a million tickets). Joined, and ordered by
+        # the index's rowid through the pagination alias, FTS5 hands rows over newest first
+        # and the query stops at the page's end; a cursor's bound reaches FTS5 too.
+        fts = self.fts_table
+        return queryset.extra(
+            tables=[fts],
+            where=[f"{fts}.rowid = {self.table}.id", f"{fts} MATCH %s"],
+            params=[match],
+        ).alias(**{order_alias("id"): RawSQL(f"{fts}.rowid", [])})
 
     @contextmanager
     def bulk_insert(self, first_id: int, last_id: int) -> Iterator[None]:

@@ -1,0 +1,279 @@
+"""Duplicate suggestions: the open bugs and tickets most like a title being written.
+
+Two steps, so that the cost does not grow with the database:
+
+1. Candidates from the full-text index, a few dozen per significant word of the title, newest
+   first, plus the rows matching every word. One OR query ordered by relevance would have to
+   score every row matching any word (a word like "error" is in a tenth of a million tickets);
+   one OR query ordered by recency would be all about the commonest word. Per word and newest
+   first, each query stops after `PER_TERM` rows, whatever the word, in SQLite's FTS5 and in
+   PostgreSQL's GIN index alike, and a rare word (the discriminating one) brings all its rows.
+2. Ranking of those candidates with rapidfuzz: a blend of token-set, token-sort and weighted
+   ratios over the titles reduced to their significant words, with a lighter weight on the
+   descriptions.
+
+Tenancy: candidates come through `visible(…, actor)` only.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections import Counter
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
+
+from django.db.models import Model, QuerySet
+from django.db.models.functions import Substr
+from django.urls import NoReverseMatch, reverse
+from rapidfuzz import fuzz, process
+
+from sustain.bugs.models import KEY_PREFIX as BUG_PREFIX
+from sustain.bugs.models import OPEN_STATUSES as BUG_OPEN
+from sustain.bugs.models import Bug
+from sustain.core.pagination import order_alias
+from sustain.core.tenancy import visible
+from sustain.desk.models import OPEN_STATUSES as TICKET_OPEN
+from sustain.desk.models import Ticket
+
+MAX_TERMS = 8  # significant words of a title used for candidates
+PER_TERM = 30  # newest matching open rows per word and per kind
+MIN_SCORE = 40  # below this a "suggestion" is noise rather than help
+DESCRIPTION_CHARS = 300  # what of a description is compared (the start says what it is about)
+
+WORD = re.compile(r"[^\W_]+", re.UNICODE)
+_STOP_WORDS = """
+    a about above after again against all also am an and any are as at be because been before
+    being below between both but by can cannot could did do does doing done down during each
+    few for from further get gets getting got had has have having he her here hers him his how
+    i if in into is it its itself just me more most my no nor not now of off on once only or
+    other our ours out over own same she should so some such than that the their theirs them
+    then there these they this those through to too under until up very was we were what when
+    where which while who whom why will with would you your yours
+    please hi hello thanks thank still again since any anymore every sometimes today yesterday
+    urgent help problem issue re fwd asap prod regression reports reported
+"""
+STOP_WORDS = frozenset(_STOP_WORDS.split())
+# Crude stemming, enough for prefix search and for comparing titles: "exports", "exported",
+# "exporting" all become "export"; a stem keeps at least four letters.
+FORM_ENDINGS = (
+    "s",
+    "es",
+    "e",
+    "ed",
+    "ing",
+    "ings",
+    "er",
+    "ers",
+    "ation",
+    "ations",
+    "ies",
+    "ied",
+    "ly",
+)
+SUFFIXES = ("ations", "ation", "ings", "ing", "ies", "ied", "ers", "er", "ed", "es", "s", "ly")
+
+
+@dataclass(frozen=True)
+class Suggestion:
+    kind: str  # "bug" or "ticket"
+    key: str
+    title: str
+    status: str
+    score: int  # 0-100
+    url: str
+
+
+@lru_cache(maxsize=65536)
+def stem(word: str) -> str:
+    for suffix in SUFFIXES:
+        if word.endswith(suffix) and len(word) - len(suffix) >= 4:
+            return word[: -len(suffix)]
+    return word
+
+
+def word_forms(term: str) -> list[str]:
+    """The whole words a stem stands for in the index ("export": exports, exported …)."""
+    if len(term) < 4 or term.isdigit():
+        return [term]
+    return [term, *(term + ending for ending in FORM_ENDINGS)]
+
+
+def significant_words(text: str) -> list[str]:
+    """The stemmed words of `text` that say something, in order, without repeats."""
+    seen: dict[str, None] = {}
+    for raw in WORD.findall((text or "").lower()):
+        if raw in STOP_WORDS or (len(raw) < 3 and not raw.isdigit()):
+            continue
+        seen.setdefault(stem(raw), None)
+    return list(seen)
+
+
+def search_terms(title: str, description: str = "") -> list[str]:
+    """At most MAX_TERMS words to look up; the longest (usually the rarest) when there are more."""
+    terms = [t for t in significant_words(title) if len(t) >= 3]
+    if len(terms) < 2:  # a one-word title says too little: borrow from the description
+        terms += [t for t in significant_words(description)[:4] if t not in terms]
+    if len(terms) > MAX_TERMS:
+        keep = set(sorted(terms, key=len, reverse=True)[:MAX_TERMS])
+        terms = [t for t in terms if t in keep][:MAX_TERMS]
+    return terms
+
+
+def suggest(
+    actor: Any,
+    *,
+    title: str,
+    description: str = "",
+    exclude_bug: Bug | str | int | None = None,
+    exclude_ticket: Ticket | str | int | None = None,
+    limit: int = 5,
+) -> list[Suggestion]:
+    """The `limit` open bugs and tickets `actor` may see that look most like `title`."""
+    terms = search_terms(title, description)
+    if not terms or limit <= 0:
+        return []
+    ticket_qs = visible(Ticket.objects.filter(status__in=TICKET_OPEN), actor)
+    bug_qs = visible(Bug.objects.filter(status__in=BUG_OPEN), actor)
+    ticket_qs = _exclude(ticket_qs, exclude_ticket)
+    bug_qs = _exclude(bug_qs, exclude_bug)
+    query = _Query(title, description)
+    candidates: list[tuple[str, str, str, str, str]] = []
+    scored: list[Suggestion] = []
+    for kind, model, qs in (("ticket", Ticket, ticket_qs), ("bug", Bug, bug_qs)):
+        ids = _candidate_ids(model, qs, terms)
+        if not ids:
+            continue
+        rows = (
+            model._default_manager.filter(id__in=ids)
+            .annotate(head=Substr("description", 1, DESCRIPTION_CHARS))
+            .values_list("key", "title", "status", "head")
+        )
+        candidates.extend((kind, *row) for row in rows)
+    pool = [(significant_words(row[2]), row[4]) for row in candidates]
+    for (kind, key, row_title, status, _), score in zip(candidates, query.rank(pool), strict=True):
+        if score >= MIN_SCORE:
+            scored.append(Suggestion(kind, key, row_title, status, score, _url(kind, key, actor)))
+    scored.sort(key=lambda s: (-s.score, s.kind, s.key))
+    return scored[:limit]
+
+
+def _exclude(qs: QuerySet, ref: Model | str | int | None) -> QuerySet:
+    if ref is None or ref == "":
+        return qs
+    if isinstance(ref, Model):
+        return qs.exclude(pk=ref.pk)
+    if isinstance(ref, int):
+        return qs.exclude(pk=ref)
+    return qs.exclude(key=str(ref).upper())
+
+
+def _newest(qs: QuerySet) -> QuerySet:
+    # On SQLite the index's rowid stands in for the id, so FTS5 hands rows over newest first.
+    alias = order_alias("id")
+    return qs.order_by(f"-{alias}" if alias in qs.query.annotations else "-id")
+
+
+def _candidate_ids(model: type[Model], qs: QuerySet, terms: list[str]) -> set[int]:
+    index = model.search_index  # type: ignore[attr-defined]
+    ids: set[int] = set()
+    for term in terms:
+        found = _newest(index.filter_any(qs, word_forms(term))).values_list("id", flat=True)
+        ids.update(found[:PER_TERM])
+    return ids
+
+
+class _Query:
+    """The text being written, prepared once, and the pool of candidates it is compared with.
+
+    Besides rapidfuzz's ratios over the titles, a candidate scores by the share of the query's
+    words it contains, each word weighted by how rare it is among the candidates (a rare word,
+    "PayPal" or "CJK", says more than "fails"); words match when equal, when one is the
+    other's prefix ("upload", "uploading") or, for longer words, within a typo (rapidfuzz).
+    """
+
+    def __init__(self, title: str, description: str) -> None:
+        self.terms = significant_words(title)
+        self.title = " ".join(self.terms)
+        self.description = " ".join(significant_words(description[:DESCRIPTION_CHARS]))
+
+    def rank(self, pool: list[tuple[list[str], str]]) -> list[int]:
+        """Scores (0-100) of each candidate, given as (title words, description head)."""
+        if not pool:
+            return []
+        vocabulary = sorted({t for words, _ in pool for t in words})
+        matches = {q: self._same_words(q, vocabulary) for q in self.terms}
+        df = Counter(t for words, _ in pool for t in set(words))
+        size = len(pool)
+
+        def idf(count: int) -> float:
+            return math.log(1 + size / max(count, 1))
+
+        query_weight = {
+            q: idf(sum(df[t] for t in matches[q]) if matches[q] else 1) for q in self.terms
+        }
+        total_query = sum(query_weight.values()) or 1.0
+        scores = []
+        for words, head in pool:
+            present = set(words)
+            covered = 0.0
+            matched_words: set[str] = set()
+            for q, weight in query_weight.items():
+                best = 0.0
+                for t in present.intersection(matches[q]):
+                    best = max(best, matches[q][t])
+                    matched_words.add(t)
+                covered += weight * best
+            own = sum(idf(df[t]) for t in present) or 1.0
+            own_covered = sum(idf(df[t]) for t in matched_words)
+            lexical = 100 * (0.5 * covered / total_query + 0.5 * own_covered / own)
+            other = " ".join(words)
+            ratio = 0.5 * fuzz.token_set_ratio(self.title, other) + 0.5 * fuzz.token_sort_ratio(
+                self.title, other
+            )
+            score = 0.4 * ratio + 0.6 * lexical
+            if self.description:
+                other_description = " ".join(significant_words(head))
+                score = 0.85 * score + 0.15 * fuzz.token_set_ratio(
+                    self.description, other_description
+                )
+            scores.append(round(score))
+        return scores
+
+    @staticmethod
+    def _same_words(term: str, vocabulary: list[str]) -> dict[str, float]:
+        same = {}
+        for word in vocabulary:
+            if word == term:
+                same[word] = 1.0
+            elif min(len(word), len(term)) >= 4 and (
+                word.startswith(term) or term.startswith(word)
+            ):
+                same[word] = 0.9
+        if len(term) >= 5:  # a typo: "pasword", "crdeit"
+            for word, ratio, _ in process.extract(
+                term, vocabulary, scorer=fuzz.ratio, score_cutoff=80, limit=None
+            ):
+                same.setdefault(word, 0.8 * ratio / 100)
+        return same
+
+
+def _url(kind: str, key: str, actor: Any) -> str:
+    customer = getattr(actor, "is_customer", False)
+    if kind == "ticket":
+        return reverse("portal:ticket" if customer else "desk:ticket", args=[key])
+    for name in ("bugs:bug", "bugs:detail"):
+        try:
+            return reverse(name, args=[key])
+        except NoReverseMatch:
+            continue
+    return f"/bugs/{key}"
+
+
+def parse_exclude(ref: str) -> dict[str, str]:
+    """`exclude=BUG-7` or `exclude=INC-12` as the keyword argument of `suggest`."""
+    ref = (ref or "").strip().upper()
+    if not ref:
+        return {}
+    return {"exclude_bug" if ref.startswith(f"{BUG_PREFIX}-") else "exclude_ticket": ref}
