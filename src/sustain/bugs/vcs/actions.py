@@ -17,7 +17,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from django.db import transaction
+from django.db import connection, transaction
+from django.utils import timezone
 
 from sustain.accounts.actions import require_agent
 from sustain.bugs.models import Bug, BugCommit, Commit, CommitBranch, Repository
@@ -29,6 +30,7 @@ SHA = re.compile(r"^[0-9a-f]{4,64}$")
 BRANCH_MAX = 200
 MESSAGE_MAX = 100_000  # a pasted log in a message is kept; a megabyte is not
 CHUNK = 500  # keeps `IN (…)` lists under SQLite's variable limit
+BULK = 2000  # from this many commits on, read a repository's index whole
 
 
 @dataclass(frozen=True)
@@ -117,52 +119,74 @@ def check_branch(branch: str) -> str:
     return branch
 
 
-def _store(repository: Repository, data: list[CommitData]) -> tuple[dict[str, int], int]:
-    """Commit ids by sha, creating the missing rows; and how many were new."""
-    shas = [c.sha for c in data]
+def _insert_ignoring_conflicts(model: Any, columns: list[str], rows: list[tuple]) -> None:
+    """INSERT … ON CONFLICT DO NOTHING with executemany (SQLite ≥ 3.24 and PostgreSQL):
+    a concurrent push of the same commits must not fail this one, and bulk_create's per-field
+    preparation costs more than the scan itself at 10,000 commits."""
+    if not rows:
+        return
+    quote = connection.ops.quote_name
+    sql = (
+        f"INSERT INTO {quote(model._meta.db_table)} ({', '.join(quote(c) for c in columns)}) "
+        f"VALUES ({', '.join(['%s'] * len(columns))}) ON CONFLICT DO NOTHING"
+    )
+    with connection.cursor() as cursor:
+        for start in range(0, len(rows), CHUNK * 4):
+            cursor.executemany(sql, rows[start : start + CHUNK * 4])
+
+
+def _ids(repository: Repository, shas: list[str]) -> dict[str, int]:
+    """Commit ids by sha; a large batch reads the repository's whole index of shas at once
+    (cheaper than tens of `IN` lists of 500)."""
+    commits = Commit.objects.filter(repository=repository)
+    if len(shas) > BULK:
+        wanted = set(shas)
+        return {sha: pk for sha, pk in commits.values_list("sha", "id") if sha in wanted}
     ids: dict[str, int] = {}
     for part in _chunks(shas):
-        ids.update(
-            Commit.objects.filter(repository=repository, sha__in=part).values_list("sha", "id")
+        ids.update(commits.filter(sha__in=part).values_list("sha", "id"))
+    return ids
+
+
+def _store(repository: Repository, data: list[CommitData]) -> tuple[dict[str, int], int]:
+    """Commit ids by sha, creating the missing rows; and how many were new."""
+    ids = _ids(repository, [c.sha for c in data])
+    adapt = connection.ops.adapt_datetimefield_value
+    now = adapt(timezone.now())
+    missing = [c for c in data if c.sha not in ids]
+    rows = [
+        (
+            repository.pk,
+            c.sha,
+            c.message,
+            c.author_name,
+            c.author_email,
+            adapt(c.committed_at) if c.committed_at else None,
+            c.url,
+            now,
         )
-    missing = [
-        Commit(
-            repository=repository,
-            sha=c.sha,
-            message=c.message,
-            author_name=c.author_name,
-            author_email=c.author_email,
-            committed_at=c.committed_at,
-            url=c.url,
-        )
-        for c in data
-        if c.sha not in ids
+        for c in missing
     ]
-    # ignore_conflicts: a concurrent push of the same commits must not fail this one.
-    Commit.objects.bulk_create(missing, batch_size=CHUNK, ignore_conflicts=True)
-    fresh = [c.sha for c in missing]
-    for part in _chunks(fresh):
-        ids.update(
-            Commit.objects.filter(repository=repository, sha__in=part).values_list("sha", "id")
-        )
+    columns = ["repository_id", "sha", "message", "author_name", "author_email"]
+    columns += ["committed_at", "url", "created_at"]
+    _insert_ignoring_conflicts(Commit, columns, rows)
+    ids.update(_ids(repository, [c.sha for c in missing]))
     return ids, len(missing)
 
 
-def _seen_on(commit_ids: list[int], branch: str) -> set[int]:
+def _seen_on(repository: Repository, commit_ids: list[int], branch: str) -> set[int]:
     """Of these commits, those first seen on `branch` now (their branch row is created)."""
+    on_branch = CommitBranch.objects.filter(branch=branch)
     known: set[int] = set()
-    for part in _chunks(commit_ids):
+    if len(commit_ids) > BULK:
         known.update(
-            CommitBranch.objects.filter(commit_id__in=part, branch=branch).values_list(
-                "commit_id", flat=True
-            )
+            on_branch.filter(commit__repository=repository).values_list("commit_id", flat=True)
         )
+    else:
+        for part in _chunks(commit_ids):
+            known.update(on_branch.filter(commit_id__in=part).values_list("commit_id", flat=True))
     fresh = [cid for cid in commit_ids if cid not in known]
-    CommitBranch.objects.bulk_create(
-        [CommitBranch(commit_id=cid, branch=branch) for cid in fresh],
-        batch_size=CHUNK,
-        ignore_conflicts=True,
-    )
+    _insert_ignoring_conflicts(CommitBranch, ["commit_id", "branch"], [(c, branch) for c in fresh])
     return set(fresh)
 
 
@@ -187,7 +211,7 @@ def record_commits(
 
     with transaction.atomic():
         ids, result.new = _store(repository, data)
-        new_on_branch = _seen_on([ids[c.sha] for c in data], branch)
+        new_on_branch = _seen_on(repository, [ids[c.sha] for c in data], branch)
         if mentions:
             _act_on_mentions(actor, repository, branch, line, ids, mentions, new_on_branch, result)
         if result.changed:
