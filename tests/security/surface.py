@@ -16,6 +16,7 @@ from typing import Any
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import URLPattern, URLResolver, get_resolver
 
+from tests.security import world_releases
 from tests.security.world import (
     EVERYONE,
     PROVIDER,
@@ -90,6 +91,10 @@ PATH_PARAMS: dict[str, Callable[[World, Side, str], Resolved]] = {
     "subscription_id": lambda w, s, p: (s.subscription.pk, internal(s.slug)),
     "delivery_id": lambda w, s, p: (s.delivery.pk, internal(s.slug)),
     "mail_id": lambda w, s, p: (s.held_mail.pk, internal(s.slug)),
+    # releases in testing are staff's (customers read released versions only)
+    "release_id": lambda w, s, p: (world_releases.release().pk, STAFF),
+    "bug_key": lambda w, s, p: (world_releases.INCLUDED, STAFF),
+    "change_id": lambda w, s, p: (world_releases.change().pk, STAFF),
 }
 
 # More objects to read through the same paths: what the provider shares between customers
@@ -247,8 +252,15 @@ BODY_FIELDS: dict[str, Any] = {
         "TicketIn": "incident",
         "LinkIn": "related",
         "PolicyIn": "incident",
+        "ReleaseIn": "patch",
+        "ChangeIn": "feature",
     },
-    "status": {"ConfigItemIn": "planned", "ConfigItemPatch": "retired", "TransitionIn": "pending"},
+    "status": {
+        "ConfigItemIn": "planned",
+        "ConfigItemPatch": "retired",
+        "TransitionIn": "pending",
+        "ReleaseTransitionIn": "planned",
+    },
     "attributes": {"rack": "zz-7731"},
     "title": "Zz title 7731",
     "impact": {"MatrixCell": 3, "*": 1},
@@ -316,8 +328,25 @@ BODY_FIELDS: dict[str, Any] = {
     "parent": Ref(lambda w, s: w.major_incident.key, lambda w, s: s.ticket.key),
     "ticket": Ref(lambda w, s: s.ticket.key, lambda w, s: s.ticket.key),
     "product": PRODUCT,
-    "version": "2.4.1",
+    "version": {"ReleaseIn": "2.4.9", "*": "2.4.1"},
     "calendar": CALENDAR,
+    # releases
+    "summary": "zz summary 7731",
+    "known_issues": "zz known issues 7731",
+    "planned_for": "2026-12-01",
+    "repository": {"ReleaseIn": None, "ReleasePatch": None},
+    "from_tag": "",
+    "to_tag": "",
+    "override_reason": "zz override 7731",
+    "bug": {"ReleaseBugIn": world_releases.FREE},
+    "customer_notes": "zz customer notes 7731",
+    "internal_notes": "zz internal notes 7731",
+    "result": "passed",
+    "passed": 12,
+    "failed": 0,
+    "skipped": 1,
+    "started_at": "2026-11-27T06:00:00Z",
+    "finished_at": "2026-11-27T06:10:00Z",
 }
 
 

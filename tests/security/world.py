@@ -40,6 +40,7 @@ from sustain.sla import actions as sla
 from sustain.sla.models import Calendar, EscalationRule, OnCallSchedule, Policy
 from sustain.sla.models import Page as OnCallPage
 from tests.base import SustainTestCase
+from tests.security.world_releases import build_releases
 
 ROLES = ("anonymous", "carol", "dave", "sam", "alice", "mia", "root")
 # The roles that serve only some customers: every foreign object must stay out of their reach.
@@ -400,6 +401,7 @@ def build_world() -> World:
         text_marker("shared configuration item", shared_ci.name, org(PROVIDER)),
         number_marker("shared configuration item id", shared_ci.pk, org(PROVIDER)),
     ]
+    build_releases(base, markers)
     tokens = {role: accounts.create_token(None, user)[1] for role, user in users.items()}
     return World(
         sides=sides,

@@ -96,7 +96,7 @@ def _fields(actor: Any, data: dict[str, Any], product: Any) -> dict[str, Any]:
         elif key == "affected_versions":
             out[key] = bug_refs.versions(product, value)
         elif key == "environment":
-            out[key] = refs.config_item(actor, value, "environment")
+            out[key] = bug_refs.environment(actor, value)
         elif key == "target_release":
             out[key] = bug_refs.release(product, value)
         elif key in ("team", "assignee"):

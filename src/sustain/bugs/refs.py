@@ -69,6 +69,19 @@ def release(prod: Product, name: str | None, field: str = "target_release") -> A
     return found
 
 
+def environment(actor: Any, ref: Any, field: str = "environment") -> Any:
+    """A configuration item the actor may see (any organization's, for staff), by id."""
+    if ref in (None, ""):
+        return None
+    from sustain.cmdb.models import ConfigItem
+
+    pk = as_id(ref)
+    found = visible(ConfigItem.objects.all(), actor).filter(pk=pk).first() if pk else None
+    if found is None:
+        raise Invalid(f"No configuration item {ref}.", field=field)
+    return found
+
+
 def bug(actor: Any, key: str | None, field: str) -> Bug | None:
     if not key:
         return None

@@ -63,8 +63,8 @@ def _linked(actor: User, bug: Bug, ticket: Ticket, verb: str) -> None:
 
 def _lock(bug: Bug) -> Bug:
     """The bug's row locked for the counts, with its current status (read again)."""
-    locked = Bug.objects.select_for_update().select_related("regressed_in").get(pk=bug.pk)
-    for name in ("status", "priority", "is_regression", "regressed_in", "fixed_at"):
+    locked = Bug.objects.select_for_update().get(pk=bug.pk)
+    for name in ("status", "priority", "is_regression", "regressed_in_id", "fixed_at"):
         setattr(bug, name, getattr(locked, name))
     bug.verified_at, bug.closed_at = locked.verified_at, locked.closed_at
     return bug

@@ -151,7 +151,7 @@ def _create(request: AuthedRequest, form: BugForm, ticket: Any) -> Bug:
     if upload:
         fields["uploads"] = [(upload.name, upload.read())]
     if data.get("environment"):
-        fields["environment"] = refs.config_item(request.user, data["environment"], "environment")
+        fields["environment"] = bug_refs.environment(request.user, data["environment"])
     if ticket is not None and product is None:
         ci = ticket.affected_ci
         product = ci.product if ci is not None and ci.product_id else None
@@ -317,7 +317,9 @@ def edit(request: AuthedRequest, bug_key: str) -> HttpResponse:
         }
         changes["component"] = bug_refs.component(bug.product, data["component"])
         changes["affected_versions"] = bug_refs.versions(bug.product, form.version_names())
-        changes["environment"] = refs.config_item(request.user, data["environment"], "environment")
+        if data["environment"] or queries.environment_visible(request.user, bug):
+            # Left blank by someone who may not see it (it is not in their form): kept.
+            changes["environment"] = bug_refs.environment(request.user, data["environment"])
         return actions.update_bug(request.user, bug, **changes)
 
     return _run(request, bug_key, form, apply)
