@@ -6,6 +6,7 @@ import hashlib
 import hmac
 import json
 from typing import Any
+from urllib.parse import urlencode
 
 from django.test import Client
 
@@ -174,6 +175,27 @@ class WebhookTest(VcsTestCase):
         url = "/api/v1/vcs/repositories/999999/push"
         headers = {"X-GitHub-Event": "push", "X-Hub-Signature-256": f"sha256={signature(body)}"}
         self.assertEqual(self.post(body, headers, url=url).status_code, 404)
+
+    def test_github_form_encoded(self) -> None:
+        payload = body_of(commits=[gh_commit(1, f"Fixes {self.bug1.key}")]).decode()
+        body = urlencode({"payload": payload}).encode()
+        response = self.client.post(
+            self.url,
+            body,
+            content_type="application/x-www-form-urlencoded",
+            headers={"X-GitHub-Event": "push", "X-Hub-Signature-256": f"sha256={signature(body)}"},
+        )
+        self.assertEqual(response.status_code, 200, response.content)
+        self.assertEqual(response.json()["fixed"], [self.bug1.key])
+        empty = b"other=1"
+        refused = self.client.post(
+            self.url,
+            empty,
+            content_type="application/x-www-form-urlencoded",
+            headers={"X-GitHub-Event": "push", "X-Hub-Signature-256": f"sha256={signature(empty)}"},
+        )
+        self.assertEqual(refused.status_code, 422)
+        self.assertEqual(refused.json()["errors"][0]["field"], "payload")
 
     def test_malformed_json(self) -> None:
         response = self.github(b"{not json")

@@ -287,7 +287,7 @@ def push(request: ApiRequest, repository_id: int):
         return Status(200, _ignored_push(provider, event))
     if event != "push":
         return Status(202, {"detail": f"Event '{event or '(none)'}' ignored: only pushes count."})
-    parsed = payloads.parse_push(body)
+    parsed = payloads.parse_push(payloads.json_of(body, request.content_type or ""))
     if parsed.branch is None:
         return Status(202, {"detail": f"{parsed.ref} is not a branch: ignored."})
     result = record_commits(

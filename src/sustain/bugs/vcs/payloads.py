@@ -18,6 +18,7 @@ import json
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import parse_qs
 
 from django.utils.datastructures import CaseInsensitiveMapping
 
@@ -157,6 +158,19 @@ def _commit(raw: Any, i: int) -> CommitData:
         committed_at=_when(raw.get("timestamp"), f"{where}.timestamp"),
         url=_text(raw.get("url"), f"{where}.url", required=False),
     )
+
+
+def json_of(body: bytes, content_type: str) -> bytes:
+    """GitHub and Gitea may also post `payload=<JSON>` form-encoded (signed as sent)."""
+    if content_type == "application/x-www-form-urlencoded":
+        try:
+            form = parse_qs(body.decode(), strict_parsing=True, max_num_fields=10)
+        except (ValueError, UnicodeDecodeError):
+            raise Malformed("The form body cannot be read.", field="payload") from None
+        if len(form.get("payload", [])) != 1:
+            raise Invalid("The form has no payload field.", field="payload")
+        return form["payload"][0].encode()
+    return body
 
 
 def parse_push(body: bytes) -> Push:
