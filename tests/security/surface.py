@@ -91,6 +91,7 @@ PATH_PARAMS: dict[str, Callable[[World, Side, str], Resolved]] = {
     "subscription_id": lambda w, s, p: (s.subscription.pk, internal(s.slug)),
     "delivery_id": lambda w, s, p: (s.delivery.pk, internal(s.slug)),
     "mail_id": lambda w, s, p: (s.held_mail.pk, internal(s.slug)),
+    "repository_id": lambda w, s, p: (w.repository.pk, STAFF),
     # releases in testing are staff's (customers read released versions only)
     "release_id": lambda w, s, p: (world_releases.release().pk, STAFF),
     "bug_key": lambda w, s, p: (world_releases.INCLUDED, STAFF),
@@ -166,6 +167,9 @@ QUERY_PARAMS: dict[str, Query] = {
     "active": Query(),
     "event": Query(),
     "failed": Query(),
+    "bug": Query(),
+    "repository": Query(),
+    "branch": Query(),
 }
 
 PROBES: dict[str, Callable[[Side], Any]] = {
@@ -347,6 +351,20 @@ BODY_FIELDS: dict[str, Any] = {
     "skipped": 1,
     "started_at": "2026-11-27T06:00:00Z",
     "finished_at": "2026-11-27T06:10:00Z",
+    "provider": "gitea",
+    "path": "/srv/git/zz-7731",
+    "default_branch": "main",
+    "branch_patterns": ["release/*"],
+    "webhook_secret": "zz-webhook-secret-7731-0123",
+}
+
+# Endpoints that other systems call instead of users: they prove themselves with a signature
+# or a shared secret of their own (push webhooks), so the role matrix does not apply to them.
+# What holds for every role and for nobody signed in: a call without that proof is refused
+# (401 or 403) and writes nothing (test_api_tenancy.test_signed_endpoint_refuses_unsigned_calls);
+# the tests named here check the signatures themselves.
+SIGNED_ENDPOINTS: dict[str, str] = {
+    "POST /api/v1/vcs/repositories/{repository_id}/push": "tests/bugs/vcs/test_webhook.py",
 }
 
 

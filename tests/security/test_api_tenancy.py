@@ -34,7 +34,12 @@ ALL_OPERATIONS = surface.operations()
 COMPONENTS = surface.components()
 # An operation with a name the tables cannot fill fails test_the_matrix_knows_every_name,
 # and the rest of the matrix runs without it.
-OPERATIONS = [op for op in ALL_OPERATIONS if not surface.unknown_names(op, COMPONENTS)]
+OPERATIONS = [
+    op
+    for op in ALL_OPERATIONS
+    if not surface.unknown_names(op, COMPONENTS) and op.id not in surface.SIGNED_ENDPOINTS
+]
+SIGNED = [op for op in ALL_OPERATIONS if op.id in surface.SIGNED_ENDPOINTS]
 SIGNED_IN = [r for r in ROLES if r != "anonymous"]
 
 
@@ -236,3 +241,24 @@ def test_write_control_succeeds_for_someone_allowed(w: World, op: surface.Operat
         f"control {op.id} as {role}: {response.status_code} {body_text(response)[:400]}"
     )
     assert changed_tables(before, database_state()), f"control {op.id} as {role} changed nothing"
+
+
+# --- 6. endpoints proven by a signature instead of a user ------------------------------------
+def test_every_signed_endpoint_exists() -> None:
+    ids = {op.id for op in ALL_OPERATIONS}
+    assert set(surface.SIGNED_ENDPOINTS) <= ids, set(surface.SIGNED_ENDPOINTS) - ids
+
+
+@pytest.mark.parametrize(
+    ("op", "role"), [pytest.param(op, r, id=f"{op.id}|{r}") for op in SIGNED for r in ROLES]
+)
+def test_signed_endpoint_refuses_unsigned_calls(w: World, op: surface.Operation, role: str) -> None:
+    """A user's token or session is no signature: refused for everyone, nothing written."""
+    path, _owner = surface.resolve_path(w, w.home(role), op.path)
+    body = json.dumps({"ref": "refs/heads/main", "commits": []})
+    before = database_state()
+    for client in (w.api_client(role), w.web_client(role)):
+        response = getattr(client, op.method)(path, body, content_type="application/json")
+        assert response.status_code in (401, 403), f"{op.id} as {role}: {response.status_code}"
+        assert_no_leak(w, role, response, path)
+    assert not changed_tables(before, database_state())

@@ -28,6 +28,8 @@ from django.utils import timezone
 
 from sustain.accounts import actions as accounts
 from sustain.accounts.models import ApiToken, Organization, Role, Team, User
+from sustain.bugs.models import Repository
+from sustain.bugs.vcs import repositories as vcs_repositories
 from sustain.cmdb import actions as cmdb
 from sustain.cmdb.models import ConfigItem, Product
 from sustain.desk import actions as desk
@@ -131,6 +133,7 @@ class World:
     tokens: dict[str, str]  # role -> raw bearer token
     markers: list[Marker] = field(default_factory=list)
     clients: dict[tuple[str, str], Client] = field(default_factory=dict)
+    repository: Repository | None = None  # staff only; its push webhook is signed
 
     # what a role may see
     def user(self, role: str) -> User | None:
@@ -401,6 +404,13 @@ def build_world() -> World:
         text_marker("shared configuration item", shared_ci.name, org(PROVIDER)),
         number_marker("shared configuration item id", shared_ci.pk, org(PROVIDER)),
     ]
+    repository = vcs_repositories.create_repository(
+        root,
+        name="ledger-7731",
+        product=base.product,
+        webhook_secret="zz-world-webhook-secret-7731",
+    )
+    markers.append(text_marker("repository", repository.name, STAFF))
     build_releases(base, markers)
     tokens = {role: accounts.create_token(None, user)[1] for role, user in users.items()}
     return World(
@@ -414,6 +424,7 @@ def build_world() -> World:
         schedule=schedule,
         tokens=tokens,
         markers=markers,
+        repository=repository,
     )
 
 
