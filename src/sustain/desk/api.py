@@ -9,6 +9,7 @@ from ninja import File, Form, Query, Router, Status
 from ninja.files import UploadedFile
 
 from sustain.accounts.actions import resolve_organization
+from sustain.bugs.similar.rank import suggest
 from sustain.core.api import Page
 from sustain.core.events import for_target
 from sustain.core.http import ApiRequest
@@ -24,6 +25,7 @@ from sustain.desk.schemas import (
     LinkIn,
     LinkOut,
     MatrixCell,
+    TicketCreatedOut,
     TicketIn,
     TicketListFilters,
     TicketOut,
@@ -57,8 +59,10 @@ def list_tickets(request: ApiRequest, filters: Query[TicketListFilters]):
     return {"results": rows, "next": next_url}
 
 
-@router.post("/tickets", response={201: TicketOut})
+@router.post("/tickets", response={201: TicketCreatedOut})
 def create_ticket(request: ApiRequest, payload: TicketIn):
+    """Opens a ticket; `similar` lists the open tickets and bugs most like it (the requester's
+    own view for a customer), for the caller to mark a duplicate."""
     actor = request.auth
     data = payload.dict()
     organization = data.pop("organization")
@@ -75,7 +79,11 @@ def create_ticket(request: ApiRequest, payload: TicketIn):
             "parent": refs.ticket(actor, data["parent"], "parent"),
         },
     )
-    return Status(201, _ticket(request, ticket.key))
+    created = _ticket(request, ticket.key)
+    created.similar = suggest(  # type: ignore[attr-defined]
+        actor, title=ticket.title, description=ticket.description, exclude_ticket=ticket
+    )
+    return Status(201, created)
 
 
 @router.get("/tickets/{key}", response=TicketOut)

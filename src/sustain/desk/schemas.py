@@ -9,6 +9,7 @@ from django.urls import reverse
 from ninja import Schema
 from pydantic import Field
 
+from sustain.bugs.similar.schemas import SimilarOut
 from sustain.core.api import Patch, UtcDateTime
 from sustain.core.text import render_markdown
 from sustain.desk.models import Channel, Kind, Status, TicketLink
@@ -70,6 +71,12 @@ class TicketOut(Schema):
     @staticmethod
     def resolve_url(ticket: Any) -> str:
         return reverse("desk:ticket", args=[ticket.key])
+
+
+class TicketCreatedOut(TicketOut):
+    """The new ticket, and the open tickets and bugs that look like it (possible duplicates)."""
+
+    similar: list[SimilarOut] = []
 
 
 class TicketIn(Schema):

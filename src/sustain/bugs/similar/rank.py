@@ -271,9 +271,9 @@ def _url(kind: str, key: str, actor: Any) -> str:
     return f"/bugs/{key}"
 
 
-def parse_exclude(ref: str) -> dict[str, str]:
-    """`exclude=BUG-7` or `exclude=INC-12` as the keyword argument of `suggest`."""
+def parse_exclude(ref: str) -> tuple[str | None, str | None]:
+    """`exclude=BUG-7` or `exclude=INC-12` as (exclude_bug, exclude_ticket) for `suggest`."""
     ref = (ref or "").strip().upper()
     if not ref:
-        return {}
-    return {"exclude_bug" if ref.startswith(f"{BUG_PREFIX}-") else "exclude_ticket": ref}
+        return None, None
+    return (ref, None) if ref.startswith(f"{BUG_PREFIX}-") else (None, ref)

@@ -1,7 +1,11 @@
-"""Pages (filled in by the issue-5 work)."""
+"""The as-you-type suggestions partial (htmx), for the new ticket and new bug forms."""
 
-from django.urls import URLPattern
+from django.urls import path
+
+from sustain.bugs.similar import views
 
 app_name = "similar"
 
-urlpatterns: list[URLPattern] = []
+urlpatterns = [
+    path("", views.suggest_partial, name="suggest"),
+]
