@@ -141,6 +141,10 @@ class Query:
 
 QUERY_PARAMS: dict[str, Query] = {
     "q": Query(probe="word"),
+    # duplicate suggestions: a title is required; a foreign title must find nothing foreign
+    "title": Query(value="boiler explodes 7731", probe="word"),
+    "description": Query(),
+    "exclude": Query(),
     "organization": Query(probe="org"),
     "requester": Query(probe="customer"),
     "assignee": Query(probe="customer"),
