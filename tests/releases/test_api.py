@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
 from sustain.cmdb import actions as cmdb
 from sustain.releases import actions
 from sustain.releases.models import TestRun
@@ -242,3 +245,18 @@ class CustomerApiTests(ReleaseTestCase):
             "/api/v1/releases", {"product": "ledger", "version": "2.4.9", "kind": "patch"}
         )
         self.assertEqual(created.status_code, 403)
+
+
+class QueryCountTests(ReleaseTestCase):
+    def test_list_costs_the_same_for_more_releases(self) -> None:
+        api = self.api(self.alice)
+        self.released("2.4.2")
+        self.make_release("2.4.3")
+        api.get("/api/v1/releases")  # the token's first use writes last_used_at
+        with CaptureQueriesContext(connection) as few:
+            self.assertEqual(len(api.get("/api/v1/releases").json()["results"]), 2)
+        for version in ("2.5.0", "2.6.0", "2.7.0"):
+            self.make_release(version, "minor")
+        with CaptureQueriesContext(connection) as many:
+            self.assertEqual(len(api.get("/api/v1/releases").json()["results"]), 5)
+        self.assertEqual(len(few), len(many))
