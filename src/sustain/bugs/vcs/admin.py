@@ -14,6 +14,7 @@ from sustain.bugs.models import BugCommit, Commit, CommitBranch, Repository
 
 
 class RepositoryForm(forms.ModelForm):
+    url = forms.URLField(required=False, max_length=500, assume_scheme="https")
     webhook_secret = forms.CharField(
         required=False,
         widget=forms.PasswordInput(render_value=False),
