@@ -16,7 +16,7 @@ from typing import Any
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import URLPattern, URLResolver, get_resolver
 
-from tests.security import world_releases
+from tests.security import world_deployments, world_releases
 from tests.security.world import (
     EVERYONE,
     PROVIDER,
@@ -91,6 +91,8 @@ PATH_PARAMS: dict[str, Callable[[World, Side, str], Resolved]] = {
     "subscription_id": lambda w, s, p: (s.subscription.pk, internal(s.slug)),
     "delivery_id": lambda w, s, p: (s.delivery.pk, internal(s.slug)),
     "mail_id": lambda w, s, p: (s.held_mail.pk, internal(s.slug)),
+    "environment_id": lambda w, s, p: (world_deployments.environment(s.slug).pk, org(s.slug)),
+    "deployment_id": lambda w, s, p: (world_deployments.deployment(s.slug).pk, org(s.slug)),
     "repository_id": lambda w, s, p: (w.repository.pk, STAFF),
     # releases in testing are staff's (customers read released versions only)
     "release_id": lambda w, s, p: (world_releases.release().pk, STAFF),
@@ -171,6 +173,8 @@ QUERY_PARAMS: dict[str, Query] = {
     "active": Query(),
     "event": Query(),
     "failed": Query(),
+    "release": Query(),
+    "environment": Query(),
     "bug": Query(),
     "repository": Query(),
     "branch": Query(),
@@ -267,6 +271,7 @@ BODY_FIELDS: dict[str, Any] = {
         "ConfigItemIn": "planned",
         "ConfigItemPatch": "retired",
         "TransitionIn": "pending",
+        "DeploymentTransitionIn": "in_progress",
         "ReleaseTransitionIn": "planned",
     },
     "attributes": {"rack": "zz-7731"},
@@ -314,6 +319,7 @@ BODY_FIELDS: dict[str, Any] = {
     "sla_warning": "digest",
     "sla_breached": "immediate",
     "escalation": "immediate",
+    "fix_deployed": "digest",
     "digest_hour": 8,
     "organization_contact": True,
     "language": "de",
@@ -338,6 +344,14 @@ BODY_FIELDS: dict[str, Any] = {
     "product": PRODUCT,
     "version": {"ReleaseIn": "2.4.9", "*": "2.4.1"},
     "calendar": CALENDAR,
+    # deployments
+    "release": Ref(lambda w, s: world_deployments.release().pk),
+    "environment": Ref(
+        lambda w, s: world_deployments.environment(s.slug).pk,
+        lambda w, s: world_deployments.environment(s.slug).pk,
+    ),
+    "scheduled_for": "2026-03-01T22:00:00Z",
+    "note": "zz note 7731",
     # releases
     "summary": "zz summary 7731",
     "known_issues": "zz known issues 7731",

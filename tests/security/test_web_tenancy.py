@@ -16,7 +16,7 @@ from urllib.parse import urlencode
 import pytest
 from django.db import transaction
 
-from tests.security import surface, world_releases
+from tests.security import surface, world_deployments, world_releases
 from tests.security.world import (
     ROLES,
     TENANT_BOUND,
@@ -51,6 +51,10 @@ READ_ONLY = {
     "hooks:list",
     "hooks:detail",
     "mail:list",
+    "environments:list",
+    "environments:detail",
+    "portal_environments:list",
+    "portal_environments:detail",
     "releases:list",
     "releases:detail",
 }
@@ -92,14 +96,18 @@ FORM: dict[str, Any] = {
     "sla_warning": "immediate",
     "sla_breached": "immediate",
     "escalation": "immediate",
+    "fix_deployed": "immediate",
     "digest_hour": "8",
     "language": "",
     "time_zone": "Europe/Berlin",
+    # deployments
+    "release": lambda w, s: world_deployments.release().pk,
 }
 FORM_OVERRIDES: dict[str, dict[str, Any]] = {
     "desk:new": {"kind": "incident"},
     "portal:new": {"kind": "incident"},
     "portal:status": {"status": "cancelled"},  # what a customer may do to a new ticket
+    "environments:move": {"status": "in_progress"},
     # releases (the world's 2.4.4 is in testing, with one bug added by hand)
     "releases:new": {"product": lambda w, s: w.product.pk, "version": "2.4.9", "kind": "patch"},
     "releases:transition": {"status": "planned"},

@@ -42,6 +42,7 @@ from sustain.sla import actions as sla
 from sustain.sla.models import Calendar, EscalationRule, OnCallSchedule, Policy
 from sustain.sla.models import Page as OnCallPage
 from tests.base import SustainTestCase
+from tests.security.world_deployments import build_install_base
 from tests.security.world_releases import build_releases
 
 ROLES = ("anonymous", "carol", "dave", "sam", "alice", "mia", "root")
@@ -412,6 +413,7 @@ def build_world() -> World:
     )
     markers.append(text_marker("repository", repository.name, STAFF))
     build_releases(base, markers)
+    build_install_base(base, sides, markers)
     tokens = {role: accounts.create_token(None, user)[1] for role, user in users.items()}
     return World(
         sides=sides,
