@@ -15,7 +15,6 @@ from sustain.cmdb.models import ConfigItem
 from sustain.core.api import Page
 from sustain.core.errors import Invalid
 from sustain.core.http import ApiRequest
-from sustain.core.ids import as_id
 from sustain.core.pagination import paginate
 from sustain.core.tenancy import visible
 from sustain.releases.deployments import actions, installbase
@@ -48,9 +47,11 @@ RELATIONS = (
 
 
 def _out(user: Any, deployment: Deployment) -> Any:
+    """The staff shape, or the customer's as a plain mapping (keyed by alias) that the staff
+    schema of the response union cannot take: customers never get the internal fields."""
     if user.is_customer:
-        return DeploymentPublicOut.from_orm(deployment)
-    return DeploymentOut.from_orm(deployment)
+        return DeploymentPublicOut.from_orm(deployment).model_dump(by_alias=True)
+    return deployment
 
 
 def _deployments(user: Any) -> QuerySet[Deployment]:
@@ -82,20 +83,10 @@ def _bug(user: Any, key: str) -> Bug:
     return bug
 
 
-def _release(payload: DeploymentIn) -> Release:
-    ref = payload.release
-    query = Release.objects.select_related("version", "product")
-    if payload.product:
-        product = payload.product.strip()
-        release = query.filter(version__name=str(ref).strip(), product__slug=product).first()
-        release = (
-            release or query.filter(version__name=str(ref).strip(), product__name=product).first()
-        )
-    else:
-        pk = as_id(ref)
-        release = query.filter(pk=pk).first() if pk is not None else None
+def _release(ref: int) -> Release:
+    release = Release.objects.select_related("version", "product").filter(pk=ref).first()
     if release is None:
-        raise Invalid(f"No release '{ref}'.", field="release")
+        raise Invalid(f"No release {ref}.", field="release")
     return release
 
 
@@ -125,7 +116,7 @@ def list_deployments(request: ApiRequest, filters: Query[DeploymentFilters]):
 def schedule_deployment(request: ApiRequest, payload: DeploymentIn):
     """Schedule putting a release on an environment (staff)."""
     require_agent(request.auth)
-    release = _release(payload)
+    release = _release(payload.release)
     environment = (
         visible(ConfigItem.objects.select_related("organization", "version"), request.auth)
         .filter(pk=payload.environment)
@@ -161,8 +152,7 @@ def transition_deployment(request: ApiRequest, deployment_id: int, payload: Depl
 def affected_environments(
     request: ApiRequest, bug_key: str, cursor: str | None = None, limit: int | None = None
 ):
-    """Environments running a version the bug affects (staff)."""
-    require_agent(request.auth)
+    """Environments running a version the bug affects (customers: their own)."""
     bug = _bug(request.auth, bug_key)
     qs = visible(installbase.affected_environments(bug), request.auth)
     rows, next_url = paginate(request, qs, order=("id",), limit=limit, cursor=cursor)

@@ -6,7 +6,7 @@ from __future__ import annotations
 from django.contrib.auth.decorators import login_required
 from django.db.models import QuerySet
 from django.http import Http404, HttpResponse
-from django.shortcuts import redirect, render
+from django.shortcuts import render
 
 from sustain.cmdb.models import ConfigItem
 from sustain.core.http import AuthedRequest
@@ -29,8 +29,6 @@ def _environments(request: AuthedRequest) -> QuerySet[ConfigItem]:
 
 @login_required
 def environment_list(request: AuthedRequest) -> HttpResponse:
-    if request.user.is_agent:
-        return redirect("environments:list")
     rows = []
     for environment in _environments(request)[:MAX_ENVIRONMENTS]:
         updates = installbase.pending_updates(environment)
@@ -49,9 +47,12 @@ def environment_list(request: AuthedRequest) -> HttpResponse:
 
 @login_required
 def environment_detail(request: AuthedRequest, environment_id: int) -> HttpResponse:
-    if request.user.is_agent:
-        return redirect("environments:detail", environment_id=environment_id)
-    environment = _environments(request).filter(pk=environment_id).first()
+    environment = (
+        visible(ConfigItem.objects.all(), request.user)
+        .select_related("organization", "product", "version")
+        .filter(pk=environment_id)
+        .first()
+    )
     if environment is None:
         raise Http404(f"No environment {environment_id}.")
     deployments = visible(

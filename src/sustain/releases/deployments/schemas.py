@@ -46,13 +46,8 @@ class DeploymentOut(DeploymentPublicOut):
 
 
 class DeploymentIn(Schema):
-    release: int | str = Field(
-        description="The release: its id, or the version name when `product` is given."
-    )
-    product: str | None = Field(
-        None, max_length=60, description="Product slug or name (with a version name)."
-    )
-    environment: int = Field(description="The configuration item's id.")
+    release: int = Field(description="The release's id.")
+    environment: int = Field(description="The environment's (configuration item's) id.")
     scheduled_for: UtcDateTime | None = None
     note: str = Field("", max_length=5000)
 

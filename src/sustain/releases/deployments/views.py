@@ -43,7 +43,7 @@ def _environment(request: AuthedRequest, environment_id: int) -> ConfigItem:
         visible(
             ConfigItem.objects.select_related("organization", "product", "version"), request.user
         )
-        .filter(pk=environment_id, product__isnull=False)
+        .filter(pk=environment_id)
         .first()
     )
     if item is None:
