@@ -51,7 +51,8 @@ class RecordCommitsTest(VcsTestCase):
         batch = [commit(1, "A"), commit(2, "B")]
         record_commits(self.root, self.repo, branch="feature/x", commits=batch)
         result = record_commits(self.root, self.repo, branch="main", commits=batch)
-        self.assertEqual(result.new, 0)
+        self.assertEqual((result.new, result.on_branch), (0, 2))
+        self.assertEqual(for_target(self.repo).filter(verb="commits.recorded").count(), 2)
         self.assertEqual(Commit.objects.count(), 2)
         self.assertEqual(
             sorted(

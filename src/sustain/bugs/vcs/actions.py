@@ -55,6 +55,7 @@ class Result:
     counts: bool
     seen: int = 0
     new: int = 0
+    on_branch: int = 0  # commits seen on this branch for the first time
     fixed: list[str] = field(default_factory=list)
     linked: list[str] = field(default_factory=list)
     pending: list[str] = field(default_factory=list)
@@ -63,7 +64,7 @@ class Result:
 
     @property
     def changed(self) -> bool:
-        return bool(self.new or self.fixed or self.linked)
+        return bool(self.new or self.on_branch or self.fixed or self.linked)
 
     def summary(self) -> dict[str, Any]:
         return {
@@ -71,6 +72,7 @@ class Result:
             "counts": self.counts,
             "seen": self.seen,
             "new": self.new,
+            "on_branch": self.on_branch,
             "fixed": self.fixed,
             "linked": self.linked,
             "pending": self.pending,
@@ -212,6 +214,7 @@ def record_commits(
     with transaction.atomic():
         ids, result.new = _store(repository, data)
         new_on_branch = _seen_on(repository, [ids[c.sha] for c in data], branch)
+        result.on_branch = len(new_on_branch)
         if mentions:
             _act_on_mentions(actor, repository, branch, line, ids, mentions, new_on_branch, result)
         if result.changed:
@@ -265,8 +268,10 @@ def _act_on_mentions(
         created = (bug.pk, commit.pk, kind) not in links
         try:
             with transaction.atomic():
-                if created:
-                    BugCommit.objects.create(bug=bug, commit=commit, kind=kind, branch=branch)
+                if created:  # get_or_create: a concurrent push may have made it meanwhile
+                    _link, created = BugCommit.objects.get_or_create(
+                        bug=bug, commit=commit, kind=kind, defaults={"branch": branch}
+                    )
                 if kind == FIXES:
                     changed = bug_actions.mark_fixed_by_commit(
                         actor, bug, commit, branch=branch, line=line

@@ -6,7 +6,7 @@ authentication: it is proven by the repository's secret (a signature of the raw 
 GitLab's token). Set the same secret in the provider's webhook settings, content type JSON,
 event "push". A push fixes the bugs its commits name (`Fixes BUG-12`) when its branch counts
 for the repository (the default branch or one of `branch_patterns`); replaying it changes
-nothing. GitHub and GitLab send at most 20 commits' details per push: `sustain vcs scan` of a
+nothing. GitLab details at most 20 commits per push (GitHub 2048): `sustain vcs scan` of a
 clone catches up on longer pushes.
 """
 
@@ -143,6 +143,7 @@ class PushOut(Schema):
     counts: bool = Field(description="Whether commits on this branch fix bugs.")
     seen: int
     new: int
+    on_branch: int = Field(description="Commits seen on this branch for the first time.")
     fixed: list[str]
     linked: list[str]
     pending: list[str] = Field(description="Bugs fixed on a branch that does not count.")
@@ -304,6 +305,7 @@ def _ignored_push(provider: str, event: str) -> dict[str, Any]:
         "counts": False,
         "seen": 0,
         "new": 0,
+        "on_branch": 0,
         "fixed": [],
         "linked": [],
         "pending": [],

@@ -129,10 +129,12 @@ def read_commits(path: str | Path, ref: str, since: str | None = None) -> list[C
 class ScanResult:
     repository: Repository
     branches: list[Result] = field(default_factory=list)
+    shas: set[str] = field(default_factory=set)
 
     @property
     def seen(self) -> int:
-        return max((r.seen for r in self.branches), default=0)
+        """Commits read, each once however many branches carry it."""
+        return len(self.shas)
 
     @property
     def new(self) -> int:
@@ -166,6 +168,7 @@ def scan(
     result = ScanResult(repository)
     for branch in chosen:
         commits = read_commits(where, available[branch], since)
+        result.shas.update(c.sha for c in commits)
         result.branches.append(record_commits(actor, repository, branch=branch, commits=commits))
     return result
 
