@@ -218,7 +218,7 @@ def list_tickets(request: ApiRequest, bug_key: str):
 def link_ticket(request: ApiRequest, bug_key: str, payload: BugTicketIn):
     require_agent(request.auth)
     bug = _bug(request, bug_key)
-    ticket = refs.required_ticket(request.auth, payload.ticket, "ticket")
+    ticket = bug_refs.required_ticket(request.auth, payload.ticket)
     link = actions.link_ticket(request.auth, bug, ticket)
     return Status(201, BugTicket.objects.select_related("ticket__organization").get(pk=link.pk))
 

@@ -78,7 +78,22 @@ def environment(actor: Any, ref: Any, field: str = "environment") -> Any:
     pk = as_id(ref)
     found = visible(ConfigItem.objects.all(), actor).filter(pk=pk).first() if pk else None
     if found is None:
-        raise Invalid(f"No configuration item {ref}.", field=field)
+        raise Invalid("No such configuration item.", field=field)
+    return found
+
+
+def required_ticket(actor: Any, key: str | None, field: str = "ticket") -> Any:
+    """A ticket the actor may see. The message does not repeat the key: pages show it again
+    after the post, and a key of a customer one does not serve is theirs."""
+    from sustain.desk.models import Ticket
+
+    found = (
+        visible(Ticket.objects.all(), actor).filter(key=str(key).strip().upper()).first()
+        if key
+        else None
+    )
+    if found is None:
+        raise Invalid("No such ticket among those you serve.", field=field)
     return found
 
 

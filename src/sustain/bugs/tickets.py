@@ -43,7 +43,7 @@ def _check_ticket(actor: User, ticket: Ticket) -> None:
     try:
         check_can_read(actor, ticket)
     except NotFound:
-        raise Invalid(f"No ticket {ticket.key}.", field="ticket") from None
+        raise Invalid("No such ticket among those you serve.", field="ticket") from None
 
 
 def _linked(actor: User, bug: Bug, ticket: Ticket, verb: str) -> None:

@@ -175,7 +175,7 @@ def new_bug(request: AuthedRequest) -> HttpResponse:
         try:
             ticket, initial = _initial_from_ticket(request, key)
         except ActionError:
-            raise Http404(f"No ticket {key}.") from None
+            raise Http404("No such ticket.") from None
     form = BugForm(request.POST or None, request.FILES or None, initial=initial)
     if request.method == "POST" and form.is_valid():
         try:
@@ -347,7 +347,7 @@ def comment(request: AuthedRequest, bug_key: str) -> HttpResponse:
 @require_POST
 def link_ticket(request: AuthedRequest, bug_key: str) -> HttpResponse:
     def apply(bug: Bug, data: dict) -> Any:
-        ticket = refs.required_ticket(request.user, data["ticket"], "ticket")
+        ticket = bug_refs.required_ticket(request.user, data["ticket"])
         return actions.link_ticket(request.user, bug, ticket)
 
     return _run(request, bug_key, TicketForm(request.POST), apply)
@@ -357,7 +357,7 @@ def link_ticket(request: AuthedRequest, bug_key: str) -> HttpResponse:
 @require_POST
 def unlink_ticket(request: AuthedRequest, bug_key: str) -> HttpResponse:
     def apply(bug: Bug, data: dict) -> Any:
-        ticket = refs.required_ticket(request.user, data["ticket"], "ticket")
+        ticket = bug_refs.required_ticket(request.user, data["ticket"])
         return actions.unlink_ticket(request.user, bug, ticket)
 
     return _run(request, bug_key, TicketForm(request.POST), apply)
