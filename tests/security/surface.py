@@ -16,7 +16,7 @@ from typing import Any
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import URLPattern, URLResolver, get_resolver
 
-from tests.security import world_deployments, world_releases
+from tests.security import world_bugs, world_deployments, world_releases
 from tests.security.world import (
     EVERYONE,
     PROVIDER,
@@ -96,7 +96,14 @@ PATH_PARAMS: dict[str, Callable[[World, Side, str], Resolved]] = {
     "repository_id": lambda w, s, p: (w.repository.pk, STAFF),
     # releases in testing are staff's (customers read released versions only)
     "release_id": lambda w, s, p: (world_releases.release().pk, STAFF),
-    "bug_key": lambda w, s, p: (world_releases.INCLUDED, STAFF),
+    # a release's bug (under /releases/), else the side's bug: every agent's, and its customer's
+    "bug_key": lambda w, s, p: (
+        (world_releases.INCLUDED, STAFF)
+        if "releases/" in p
+        else (world_bugs.bug(s.slug).key, world_bugs.owner(s.slug))
+    ),
+    "ticket_key": lambda w, s, p: (s.ticket.key, org(s.slug)),
+    "bug_attachment_id": lambda w, s, p: (world_bugs.attachment(s.slug).pk, STAFF),
     "change_id": lambda w, s, p: (world_releases.change().pk, STAFF),
 }
 
@@ -178,6 +185,10 @@ QUERY_PARAMS: dict[str, Query] = {
     "bug": Query(),
     "repository": Query(),
     "branch": Query(),
+    "severity": Query(),
+    "component": Query(),
+    "triage": Query(),
+    "regression": Query(),
 }
 
 PROBES: dict[str, Callable[[Side], Any]] = {
@@ -272,13 +283,24 @@ BODY_FIELDS: dict[str, Any] = {
         "ConfigItemPatch": "retired",
         "TransitionIn": "pending",
         "DeploymentTransitionIn": "in_progress",
+        "BugTransitionIn": "triaged",
+        "BugLineIn": "fixed",
         "ReleaseTransitionIn": "planned",
     },
     "attributes": {"rack": "zz-7731"},
     "title": "Zz title 7731",
     "impact": {"MatrixCell": 3, "*": 1},
     "urgency": {"MatrixCell": 3, "*": 1},
-    "priority": {"TicketIn": 1, "TicketPatch": 2, "MatrixCell": 4, "PolicyIn": 1, "RuleIn": 1},
+    "priority": {
+        "TicketIn": 1,
+        "TicketPatch": 2,
+        "MatrixCell": 4,
+        "PolicyIn": 1,
+        "RuleIn": 1,
+        "BugIn": 2,
+        "BugPatch": 2,
+        "BugFromTicketIn": 2,
+    },
     "priority_reason": "zz override 7731",
     "channel": "api",
     "tags": ["zz-tag-7731"],
@@ -328,7 +350,13 @@ BODY_FIELDS: dict[str, Any] = {
     "requester": CUSTOMER,
     "user": {"WatcherIn": CUSTOMER, "OverrideIn": AGENT},
     "watchers": many(CUSTOMER),
-    "assignee": AGENT,
+    # Bugs are product-wide: any agent may work on one, so no foreign agent to refuse there.
+    "assignee": {
+        "BugIn": Ref(lambda w, s: w.users["alice"].email),
+        "BugPatch": Ref(lambda w, s: w.users["alice"].email),
+        "BugFromTicketIn": Ref(lambda w, s: w.users["alice"].email),
+        "*": AGENT,
+    },
     "lead": AGENT,
     "members": many(AGENT),
     "participants": many(AGENT),
@@ -340,7 +368,11 @@ BODY_FIELDS: dict[str, Any] = {
         "LinkIn": Ref(lambda w, s: s.ticket2.key, lambda w, s: s.ticket2.key),
     },
     "parent": Ref(lambda w, s: w.major_incident.key, lambda w, s: s.ticket.key),
-    "ticket": Ref(lambda w, s: s.ticket.key, lambda w, s: s.ticket.key),
+    "ticket": {
+        # the side's bug came from its first ticket; the second one is free to link
+        "BugTicketIn": Ref(lambda w, s: s.ticket2.key, lambda w, s: s.ticket2.key),
+        "*": Ref(lambda w, s: s.ticket.key, lambda w, s: s.ticket.key),
+    },
     "product": PRODUCT,
     "version": {"ReleaseIn": "2.4.9", "*": "2.4.1"},
     "calendar": CALENDAR,
@@ -351,7 +383,6 @@ BODY_FIELDS: dict[str, Any] = {
         lambda w, s: world_deployments.environment(s.slug).pk,
     ),
     "scheduled_for": "2026-03-01T22:00:00Z",
-    "note": "zz note 7731",
     # releases
     "summary": "zz summary 7731",
     "known_issues": "zz known issues 7731",
@@ -369,11 +400,26 @@ BODY_FIELDS: dict[str, Any] = {
     "skipped": 1,
     "started_at": "2026-11-27T06:00:00Z",
     "finished_at": "2026-11-27T06:10:00Z",
+    "note": "zz note 7731",
     "provider": "gitea",
     "path": "/srv/git/zz-7731",
     "default_branch": "main",
     "branch_patterns": ["release/*"],
     "webhook_secret": "zz-webhook-secret-7731-0123",
+    # bugs
+    "severity": "critical",
+    "steps_to_reproduce": "zz steps 7731",
+    "expected_behaviour": "zz expected 7731",
+    "actual_behaviour": "zz actual 7731",
+    "component": None,
+    "affected_versions": ["2.4.1"],
+    "target_release": None,
+    "original": Ref(lambda w, s: world_bugs.second(s.slug).key),
+    "major": 2,
+    "minor": 4,
+    "planned_version": "2.4.2",
+    "fixed_version": "2.4.2",
+    "introduced_in": "2.4.1",
 }
 
 # Endpoints that other systems call instead of users: they prove themselves with a signature

@@ -16,7 +16,7 @@ from urllib.parse import urlencode
 import pytest
 from django.db import transaction
 
-from tests.security import surface, world_deployments, world_releases
+from tests.security import surface, world_bugs, world_deployments, world_releases
 from tests.security.world import (
     ROLES,
     TENANT_BOUND,
@@ -51,12 +51,16 @@ READ_ONLY = {
     "hooks:list",
     "hooks:detail",
     "mail:list",
+    "releases:list",
+    "releases:detail",
     "environments:list",
     "environments:detail",
     "portal_environments:list",
     "portal_environments:detail",
-    "releases:list",
-    "releases:detail",
+    "bugs:list",
+    "bugs:triage",
+    "bugs:bug",
+    "bugs:attachment",
 }
 
 # What the forms take: name -> value for a side (callables) or a constant.
@@ -107,7 +111,6 @@ FORM_OVERRIDES: dict[str, dict[str, Any]] = {
     "desk:new": {"kind": "incident"},
     "portal:new": {"kind": "incident"},
     "portal:status": {"status": "cancelled"},  # what a customer may do to a new ticket
-    "environments:move": {"status": "in_progress"},
     # releases (the world's 2.4.4 is in testing, with one bug added by hand)
     "releases:new": {"product": lambda w, s: w.product.pk, "version": "2.4.9", "kind": "patch"},
     "releases:transition": {"status": "planned"},
@@ -116,6 +119,14 @@ FORM_OVERRIDES: dict[str, dict[str, Any]] = {
     "releases:remove_bug": {"bug": world_releases.INCLUDED},
     "releases:add_change": {"kind": "feature"},
     "releases:notes": {"customer_notes": "zz customer notes 7731"},
+    "environments:move": {"status": "in_progress"},
+    "bugs:new": {"product": lambda w, s: w.product.pk, "severity": "major", "priority": "3"},
+    "bugs:status": {"status": "triaged"},
+    "bugs:classify": {"severity": "critical"},
+    "bugs:link": {"ticket": lambda w, s: s.ticket2.key},
+    "bugs:unlink": {"ticket": lambda w, s: s.ticket.key},
+    "bugs:duplicate": {"original": lambda w, s: world_bugs.second(s.slug).key},
+    "bugs:line": {"line": "2.4", "status": "fixed", "fixed_version": "2.4.2"},
 }
 # Form fields that name another object, per page, with the foreign organization's one.
 FORM_REFERENCES: dict[str, dict[str, Any]] = {
@@ -130,6 +141,8 @@ FORM_REFERENCES: dict[str, dict[str, Any]] = {
     "desk:assign": {"assignee": lambda w, s: s.agent.pk},  # serves only the other customer
     "hooks:new": {"organization": lambda w, s: s.org.pk},
     "hooks:edit": {"organization": lambda w, s: s.org.pk},
+    "bugs:new": {"environment": lambda w, s: s.ci2.pk},
+    "bugs:link": {"ticket": lambda w, s: s.ticket2.key},
     "mail:detail": {  # releasing a held mail
         "organization": lambda w, s: s.org.pk,
         "ticket": lambda w, s: s.ticket.key,

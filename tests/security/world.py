@@ -42,6 +42,7 @@ from sustain.sla import actions as sla
 from sustain.sla.models import Calendar, EscalationRule, OnCallSchedule, Policy
 from sustain.sla.models import Page as OnCallPage
 from tests.base import SustainTestCase
+from tests.security.world_bugs import build_bugs
 from tests.security.world_deployments import build_install_base
 from tests.security.world_releases import build_releases
 
@@ -158,6 +159,8 @@ class World:
             return user.email == owner.email or user.is_manager
         if owner.kind == "staff":
             return user.is_agent
+        if owner.kind == "bug":  # product-wide: all staff; customers of the org it hit
+            return user.is_agent or user.organization.slug == owner.slug
         if owner.kind == "internal" and user.is_customer:
             return False
         if user.is_customer:
@@ -412,8 +415,9 @@ def build_world() -> World:
         webhook_secret="zz-world-webhook-secret-7731",
     )
     markers.append(text_marker("repository", repository.name, STAFF))
-    build_releases(base, markers)
     build_install_base(base, sides, markers)
+    build_releases(base, markers)
+    build_bugs(base, sides, markers)
     tokens = {role: accounts.create_token(None, user)[1] for role, user in users.items()}
     return World(
         sides=sides,
