@@ -22,6 +22,8 @@ from sustain.bugs.vcs.actions import CommitData, Result, record_commits
 from sustain.core.errors import Invalid, NotFound
 
 LOG_FORMAT = "%H%n%an%n%ae%n%cI%n%B"
+# A repository's own configuration must not run programs for us (fsmonitor hooks).
+GIT = ("git", "-c", "core.fsmonitor=false")
 GIT_TIMEOUT = 600
 
 
@@ -33,7 +35,7 @@ def git(path: str | Path, *args: str, field: str = "path") -> str:
     env = {**os.environ, "GIT_TERMINAL_PROMPT": "0", "LC_ALL": "C"}
     try:
         done = subprocess.run(
-            ["git", "-C", str(path), *args],
+            [*GIT, "-C", str(path), *args],
             capture_output=True,
             env=env,
             timeout=GIT_TIMEOUT,
@@ -62,7 +64,7 @@ def verify(path: str | Path, revision: str, field: str) -> str:
     if not revision or revision.startswith("-"):
         raise Invalid(f"{field}: '{revision}' is not a revision.", field=field)
     out = subprocess.run(
-        ["git", "-C", str(path), "rev-parse", "--verify", "--quiet", f"{revision}^{{commit}}"],
+        [*GIT, "-C", str(path), "rev-parse", "--verify", "--quiet", f"{revision}^{{commit}}"],
         capture_output=True,
         check=False,
     )
@@ -73,7 +75,7 @@ def verify(path: str | Path, revision: str, field: str) -> str:
 
 def head_branch(path: str | Path) -> str | None:
     out = subprocess.run(
-        ["git", "-C", str(path), "symbolic-ref", "--short", "-q", "HEAD"],
+        [*GIT, "-C", str(path), "symbolic-ref", "--short", "-q", "HEAD"],
         capture_output=True,
         check=False,
     )
