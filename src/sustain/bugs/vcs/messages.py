@@ -25,14 +25,14 @@ FIX_WORDS = (
 )
 REF_WORDS = ("ref", "refs", "references", "see")
 
-_KEY = rf"#?{KEY_PREFIX}-\d{{1,9}}(?![\w-])"
+_KEY = rf"#?{KEY_PREFIX}-[0-9]{{1,9}}(?![\w-])"
 _SEPARATOR = r"(?:[ \t]*,[ \t]*(?:and[ \t]+)?|[ \t]+and[ \t]+|[ \t]*&[ \t]*|[ \t]+)"
 _WORDS = "|".join(sorted(FIX_WORDS + REF_WORDS, key=len, reverse=True))
 MENTION = re.compile(
     rf"(?<![\w-])(?P<word>{_WORDS})[ \t]*:?[ \t]*(?P<keys>{_KEY}(?:{_SEPARATOR}{_KEY})*)",
-    re.IGNORECASE,
+    re.IGNORECASE | re.ASCII,
 )
-KEY = re.compile(rf"{KEY_PREFIX}-(\d+)", re.IGNORECASE)
+KEY = re.compile(rf"{KEY_PREFIX}-([0-9]+)", re.IGNORECASE | re.ASCII)
 
 
 @dataclass(frozen=True)
