@@ -103,16 +103,26 @@ class FullTextIndex:
         holds). The duplicate finder asks for the forms of a word itself ("export", "exports",
         "exported" …).
         """
+        match = self.any_match(terms)
+        if match is None:
+            return queryset.none()
+        if connection.vendor == "sqlite":
+            return self._sqlite_match(queryset, match)
+        return queryset.extra(
+            where=[f"{self.table}.search_vector @@ to_tsquery('simple'::regconfig, %s)"],
+            params=[match],
+        )
+
+    @staticmethod
+    def any_match(terms: Iterable[str]) -> str | None:
+        """The query parameter of `filter_any` (FTS5 MATCH or tsquery text); None: no words."""
         found = dict.fromkeys(w.lower() for t in terms for w in ANY_WORD.findall(t or ""))
         clean = [w for w in found if len(w.encode()) <= POSTGRES_MAX_WORD][:MAX_ANY_WORDS]
         if not clean:
-            return queryset.none()
+            return None
         if connection.vendor == "sqlite":
-            return self._sqlite_match(queryset, " OR ".join(f'"{w}"' for w in clean))
-        return queryset.extra(
-            where=[f"{self.table}.search_vector @@ to_tsquery('simple'::regconfig, %s)"],
-            params=[" | ".join(clean)],
-        )
+            return " OR ".join(f'"{w}"' for w in clean)
+        return " | ".join(clean)
 
     def _sqlite_match(self, queryset: QuerySet, match: str) -> QuerySet:
         # Joined, not `id IN (SELECT rowid …)`: SQLite would first collect every matching

@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
+from django.db import connections
 from django.db.models import Model, QuerySet
 from django.db.models.functions import Substr
 from django.urls import NoReverseMatch, reverse
@@ -39,6 +40,8 @@ from sustain.desk.models import Ticket
 
 MAX_TERMS = 8  # significant words of a title used for candidates
 PER_TERM = 30  # newest matching open rows per word and per kind
+MARKER = "similarmarkerword"  # stands for a term's words in the compiled candidate query
+DESCRIBED = 20  # candidates whose descriptions are compared too (the best by title)
 MIN_SCORE = 40  # below this a "suggestion" is noise rather than help
 DESCRIPTION_CHARS = 300  # what of a description is compared (the start says what it is about)
 
@@ -176,12 +179,31 @@ def _newest(qs: QuerySet) -> QuerySet:
 
 
 def _candidate_ids(model: type[Model], qs: QuerySet, terms: list[str]) -> set[int]:
+    """The newest PER_TERM rows of `qs` holding each term, in one statement.
+
+    One query per term would be compiled by the ORM and sent once per term (16 round trips
+    for a long title); the per-term query is compiled once with a marker word instead, and
+    its copies, one per term, are sent as one UNION ALL.
+    """
+    if qs.query.is_empty():
+        return set()
     index = model.search_index  # type: ignore[attr-defined]
-    ids: set[int] = set()
-    for term in terms:
-        found = _newest(index.filter_any(qs, word_forms(term))).values_list("id", flat=True)
-        ids.update(found[:PER_TERM])
-    return ids
+    probe = _newest(index.filter_any(qs, [MARKER])).values_list("id", flat=True)[:PER_TERM]
+    sql, params = probe.query.sql_with_params()
+    slot = list(params).index(index.any_match([MARKER]))
+    parts: list[str] = []
+    values: list[Any] = []
+    for n, term in enumerate(terms):
+        match = index.any_match(word_forms(term))
+        if match is None:
+            continue
+        parts.append(f"SELECT * FROM ({sql}) AS term_{n}")
+        values += [*params[:slot], match, *params[slot + 1 :]]
+    if not parts:
+        return set()
+    with connections[probe.db].cursor() as cursor:
+        cursor.execute(" UNION ALL ".join(parts), values)
+        return {row[0] for row in cursor.fetchall()}
 
 
 class _Query:
@@ -214,8 +236,8 @@ class _Query:
             q: idf(sum(df[t] for t in matches[q]) if matches[q] else 1) for q in self.terms
         }
         total_query = sum(query_weight.values()) or 1.0
-        scores = []
-        for words, head in pool:
+        scores: list[float] = []
+        for words, _head in pool:
             present = set(words)
             covered = 0.0
             matched_words: set[str] = set()
@@ -232,14 +254,15 @@ class _Query:
             ratio = 0.5 * fuzz.token_set_ratio(self.title, other) + 0.5 * fuzz.token_sort_ratio(
                 self.title, other
             )
-            score = 0.4 * ratio + 0.6 * lexical
-            if self.description:
-                other_description = " ".join(significant_words(head))
-                score = 0.85 * score + 0.15 * fuzz.token_set_ratio(
-                    self.description, other_description
-                )
-            scores.append(round(score))
-        return scores
+            scores.append(0.4 * ratio + 0.6 * lexical)
+        if self.description:
+            # Descriptions weigh lightly; compared for the best titles only (they cost more).
+            top = sorted(range(size), key=lambda i: -scores[i])[:DESCRIBED]
+            scores = [0.85 * score for score in scores]
+            for i in top:
+                other_description = " ".join(significant_words(pool[i][1]))
+                scores[i] += 0.15 * fuzz.token_set_ratio(self.description, other_description)
+        return [round(score) for score in scores]
 
     @staticmethod
     def _same_words(term: str, vocabulary: list[str]) -> dict[str, float]:
