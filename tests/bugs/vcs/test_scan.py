@@ -159,3 +159,12 @@ class CommitsBetweenTest(VcsTestCase):
         self.repo.path = "/nonexistent/ledger"
         with self.assertRaisesMessage(NotFound, "is not a directory"):
             commits_between(self.repo, "v8.0.0", "v8.0.1")
+
+    def test_the_command(self) -> None:
+        out = StringIO()
+        call_command("vcs", "between", "ledger", "v8.0.0", "v8.0.1", stdout=out)
+        self.assertEqual(out.getvalue().split(), self.shas[::-1])
+        with self.assertRaisesMessage(CommandError, "no commit 'v9'"):
+            call_command("vcs", "between", "ledger", "v8.0.0", "v9", stdout=out)
+        with self.assertRaisesMessage(CommandError, "No repository named 'x'"):
+            call_command("vcs", "between", "x", "v8.0.0", "v9", stdout=out)

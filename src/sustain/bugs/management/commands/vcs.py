@@ -1,4 +1,5 @@
-"""`sustain vcs scan PATH [--since REV] [--repository NAME] [--branch BRANCH ...]`.
+"""`sustain vcs scan PATH [--since REV] [--repository NAME] [--branch BRANCH ...]` and
+`sustain vcs between REPOSITORY FROM_TAG TO_TAG`.
 
 Reads a local clone with git: the default branch and every local or remote-tracking branch
 matching the repository's patterns (or the branches named), all commits or those after REV.
@@ -14,6 +15,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError
 
 from sustain.accounts.actions import system_actor
+from sustain.bugs.models import Repository
 from sustain.bugs.vcs import scan
 from sustain.core.errors import ActionError
 
@@ -33,6 +35,13 @@ class Command(BaseCommand):
             default=None,
             help="Only this branch (repeatable); default: the branches that count.",
         )
+
+        between = sub.add_parser(
+            "between", help="The commits a tag adds to another (git rev-list FROM..TO)."
+        )
+        between.add_argument("repository", help="The repository (name); its path is read.")
+        between.add_argument("from_tag")
+        between.add_argument("to_tag")
 
     def handle(self, *args: Any, verb: str, **options: Any) -> None:
         getattr(self, f"_{verb}")(**options)
@@ -68,3 +77,14 @@ class Command(BaseCommand):
         for r in result.branches:
             for key, reason in r.refused:
                 self.stdout.write(f"refused {key}: {reason}")
+
+    def _between(self, repository: str, from_tag: str, to_tag: str, **_: Any) -> None:
+        repo = Repository.objects.filter(name=repository).first()
+        if repo is None:
+            raise CommandError(f"No repository named '{repository}'.")
+        try:
+            shas = scan.commits_between(repo, from_tag, to_tag)
+        except ActionError as exc:
+            raise CommandError(exc.message) from None
+        for sha in shas:
+            self.stdout.write(sha)
