@@ -106,6 +106,12 @@ class KindTests(ReleaseTestCase):
         release = self.make_release("0.1.0", "minor", product=product)
         self.assertIsNone(release.previous)
 
+    def test_a_prerelease_goes_before_its_release(self) -> None:
+        candidate = self.make_release("2.5.0-rc.1", "minor")
+        final = self.make_release("2.5.0", "minor")
+        self.assertEqual(candidate.version.prerelease, "rc.1")
+        self.assertEqual(final.previous, candidate.previous)  # never the candidate itself
+
     def test_customers_cannot_plan_releases(self) -> None:
         with self.assertRaises(Forbidden):
             actions.create_release(self.carol, product=self.product, version="2.4.2", kind="patch")

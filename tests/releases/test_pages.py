@@ -90,6 +90,12 @@ class PageTests(ReleaseTestCase):
         self.assertRedirects(response, f"/releases/{release.pk}")
         release.refresh_from_db()
         self.assertEqual(release.status, "released")
+        page = client.get(f"/releases/{release.pk}")
+        self.assertContains(page, "approved past the failing quality gate: “hotfix”")
+        self.assertContains(page, "Withdraw")  # root may pull it; an agent is not offered to
+        self.assertNotContains(
+            self.client_for(self.alice).get(f"/releases/{release.pk}"), "Withdraw"
+        )
 
     def test_contents_and_notes_in_place(self) -> None:
         release = self.make_release("2.4.2")
