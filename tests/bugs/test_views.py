@@ -164,3 +164,15 @@ class BugPagesTests(BugTestCase):
 
     def test_navigation_has_bugs_for_staff(self):
         self.assertIn('href="/bugs/"', self.client.get("/desk/").content.decode())
+
+
+class BugAdminTests(BugTestCase):
+    def test_the_admin_lists_bugs_and_triage_targets(self):
+        self.bug(title="Listed in the admin")
+        client = Client()
+        client.force_login(self.root)
+        page = client.get("/admin/bugs/bug/")
+        self.assertEqual(page.status_code, 200)
+        self.assertIn("Listed in the admin", page.content.decode())
+        self.assertEqual(client.get("/admin/bugs/triagetarget/").status_code, 200)
+        self.assertEqual(client.get("/admin/bugs/repository/").status_code, 200)
