@@ -134,6 +134,10 @@ class StaffApiTests(ReleaseTestCase):
         self.assertFalse(regenerated["notes_edited"])
         self.assertIn("# Ledger 2.4.2", regenerated["customer_notes"])
         self.assertEqual(api._send("put", url, {}).status_code, 422)
+        hostile = "<script>alert(1)</script> [click](javascript:alert(1)) <img src=x onerror=y>"
+        html = api._send("put", url, {"customer_notes": hostile}).json()["customer_html"]
+        for bad in ("<script", "javascript:", "onerror"):
+            self.assertNotIn(bad, html)
 
 
 class TestRunApiTests(ReleaseTestCase):
