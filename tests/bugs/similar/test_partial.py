@@ -61,3 +61,48 @@ class PartialTests(SimilarTestCase):
             self.assertIn('hx-trigger="keyup changed delay:300ms"', html, path)
             self.assertIn('hx-target="#similar"', html, path)
             self.assertIn('<div id="similar"></div>', html, path)
+
+
+class TicketPageTests(SimilarTestCase):
+    """The agent's ticket page loads the similar open rows, each ticket offering a merge."""
+
+    def test_the_ticket_page_asks_for_similar_rows_excluding_itself(self):
+        ticket = desk.open_ticket(self.carol, title="Sync & stuck")
+        client = Client()
+        client.force_login(self.alice)
+        html = client.get(f"/desk/t/{ticket.key}").content.decode()
+        self.assertIn(
+            f'hx-get="/similar/?title=Sync%20%26%20stuck&amp;exclude={ticket.key}'
+            f'&amp;merge={ticket.key}"',
+            html,
+        )
+
+    def test_a_similar_ticket_offers_the_merge_that_closes_this_one(self):
+        original = desk.open_ticket(self.carol, title=TITLE)
+        duplicate = desk.open_ticket(self.cathy, title="Sync stuck at 99 % on the mobile app")
+        client = Client()
+        client.force_login(self.alice)
+        html = client.get(
+            "/similar/",
+            {"title": duplicate.title, "exclude": duplicate.key, "merge": duplicate.key},
+        ).content.decode()
+        self.assertIn(f'hx-post="/desk/t/{duplicate.key}/link"', html)
+        self.assertIn(f'name="target" value="{original.key}"', html)
+        self.assertNotIn(f'value="{duplicate.key}"', html)
+        # The form it renders merges (desk.actions.merge behind the link view).
+        response = client.post(
+            f"/desk/t/{duplicate.key}/link",
+            {"target": original.key, "kind": "duplicate"},
+            headers={"HX-Request": "true"},
+        )
+        self.assertEqual(response.status_code, 200)
+        duplicate.refresh_from_db()
+        self.assertFalse(duplicate.is_open)
+
+    def test_no_merge_for_customers_nor_for_a_malformed_key(self):
+        desk.open_ticket(self.carol, title=TITLE)
+        for user, merge in ((self.carol, "INC-1"), (self.alice, "../x"), (self.alice, "INC-1/2")):
+            client = Client()
+            client.force_login(user)
+            html = client.get("/similar/", {"title": TITLE, "merge": merge}).content.decode()
+            self.assertNotIn("hx-post", html, (user, merge))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from django.contrib.auth.decorators import login_required
 from django.http import HttpResponse
 from django.shortcuts import render
@@ -11,13 +13,15 @@ from sustain.bugs.similar.rank import parse_exclude, suggest
 from sustain.core.http import AuthedRequest
 
 MIN_TITLE = 3
+TICKET_KEY = re.compile(r"[A-Z]{2,10}-[0-9]{1,12}")
 
 
 @login_required
 @require_GET
 def suggest_partial(request: AuthedRequest) -> HttpResponse:
-    """Answers the title input's htmx call (`?title=…&description=…&exclude=KEY`); a customer
-    sees only their own tickets (links to the portal) and the bugs linked to them."""
+    """Answers the title input's htmx call (`?title=…&description=…&exclude=KEY`, and on a
+    ticket page `&merge=KEY`); a customer sees only their own tickets (links to the portal) and
+    the bugs linked to them."""
     title = request.GET.get("title", "").strip()[:300]
     description = request.GET.get("description", "")[:5000]
     exclude_bug, exclude_ticket = parse_exclude(request.GET.get("exclude", "")[:40])
@@ -30,5 +34,9 @@ def suggest_partial(request: AuthedRequest) -> HttpResponse:
             exclude_bug=exclude_bug,
             exclude_ticket=exclude_ticket,
         )
-    context = {"suggestions": suggestions, "customer": request.user.is_customer}
+    # On an agent's ticket page, each similar ticket offers to merge that page's ticket into it.
+    merge = request.GET.get("merge", "").strip().upper()
+    if request.user.is_customer or not TICKET_KEY.fullmatch(merge):
+        merge = ""
+    context = {"suggestions": suggestions, "customer": request.user.is_customer, "merge": merge}
     return render(request, "similar/_suggestions.html", context)
