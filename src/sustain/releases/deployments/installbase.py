@@ -187,9 +187,19 @@ def reported_bug_ids(organization_id: int, bug_ids: Iterable[int]) -> set[int]:
 def bugs_fixed_by(releases: Iterable[Release]) -> dict[int, list[Bug]]:
     """The bugs each release fixes, by release id, in key order."""
     by_release: dict[int, list[Bug]] = {}
+    # Only what lists and notices show: an old environment is behind hundreds of releases
+    # carrying thousands of fixes, and whole bug rows (descriptions) would cost the most.
     links = (
         ReleaseBug.objects.filter(release__in=[r.pk for r in releases])
         .select_related("bug")
+        .only(
+            "release",
+            "bug__key",
+            "bug__title",
+            "bug__status",
+            "bug__product",
+            "bug__environment",
+        )
         .order_by("bug_id")
     )
     for link in links:
