@@ -140,8 +140,10 @@ class RecordCommitsTest(VcsTestCase):
             branch="main",
             commits=[commit(1, f"Fixes {self.bug1.key}"), commit(2, f"Fixes {self.bug2.key}")],
         )
-        self.assertIn(self.bug1.key, result.fixed)
+        self.assertEqual(result.fixed, [self.bug1.key])  # bug2's state did not change
+        self.assertEqual(result.links, 2)
         self.assertEqual(self.fresh(self.bug2).status, Status.WONT_FIX)
+        self.assertTrue(BugCommit.objects.filter(bug=self.bug2, kind="fixes").exists())
 
     def test_customers_may_not_record(self) -> None:
         with self.assertRaises(Forbidden):

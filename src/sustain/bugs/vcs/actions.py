@@ -47,7 +47,8 @@ class CommitData:
 
 @dataclass
 class Result:
-    """What a batch did. `fixed` and `linked` list the bug keys acted on now (not on a replay);
+    """What a batch did. `fixed` lists the bugs whose state (status or line) changed now,
+    `linked` the bugs newly linked by a reference (neither on a replay);
     `pending` the bugs a commit fixes on a branch that does not count (yet); `unknown` the keys
     named that are no bug; `refused` the bugs whose fix or link was refused, with why."""
 
@@ -56,6 +57,7 @@ class Result:
     seen: int = 0
     new: int = 0
     on_branch: int = 0  # commits seen on this branch for the first time
+    links: int = 0  # new links between a commit and a bug it names
     fixed: list[str] = field(default_factory=list)
     linked: list[str] = field(default_factory=list)
     pending: list[str] = field(default_factory=list)
@@ -64,7 +66,7 @@ class Result:
 
     @property
     def changed(self) -> bool:
-        return bool(self.new or self.on_branch or self.fixed or self.linked)
+        return bool(self.new or self.on_branch or self.links or self.fixed or self.linked)
 
     def summary(self) -> dict[str, Any]:
         return {
@@ -73,6 +75,7 @@ class Result:
             "seen": self.seen,
             "new": self.new,
             "on_branch": self.on_branch,
+            "links": self.links,
             "fixed": self.fixed,
             "linked": self.linked,
             "pending": self.pending,
@@ -263,27 +266,34 @@ def _act_on_mentions(
             bug = bugs.get(key)
             if bug is not None and (bug.pk, cid, REFS) not in links:
                 todo.append((REFS, bug, commits[cid]))
+    # The links first, in one statement: a link states what the message says, whether or not
+    # the bug's own state changes (a won't-fix bug named by a fix keeps its status).
+    missing = {(bug.pk, commit.pk, kind) for kind, bug, commit in todo} - links
+    _insert_ignoring_conflicts(
+        BugCommit,
+        ["bug_id", "commit_id", "kind", "branch", "created_at"],
+        [
+            (*key, branch, connection.ops.adapt_datetimefield_value(timezone.now()))
+            for key in missing
+        ],
+    )
+    result.links = len(missing)
     bug_actions: Any = _bug_actions() if todo else None
     for kind, bug, commit in todo:
-        created = (bug.pk, commit.pk, kind) not in links
         try:
-            with transaction.atomic():
-                if created:  # get_or_create: a concurrent push may have made it meanwhile
-                    _link, created = BugCommit.objects.get_or_create(
-                        bug=bug, commit=commit, kind=kind, defaults={"branch": branch}
-                    )
-                if kind == FIXES:
-                    changed = bug_actions.mark_fixed_by_commit(
-                        actor, bug, commit, branch=branch, line=line
-                    )
-                else:
-                    changed = bug_actions.link_commit(actor, bug, commit, branch=branch)
+            if kind == FIXES:
+                changed = bug_actions.mark_fixed_by_commit(
+                    actor, bug, commit, branch=branch, line=line
+                )
+            else:
+                changed = bug_actions.link_commit(actor, bug, commit, branch=branch)
         except ActionError as exc:
             result.refused.append((bug.key, exc.message))
             continue
-        links.add((bug.pk, commit.pk, kind))
-        if created or changed:
-            (result.fixed if kind == FIXES else result.linked).append(bug.key)
+        if kind == FIXES and changed:
+            result.fixed.append(bug.key)
+        elif kind == REFS and (changed or (bug.pk, commit.pk, kind) in missing):
+            result.linked.append(bug.key)
     result.fixed = list(dict.fromkeys(result.fixed))
     result.linked = list(dict.fromkeys(result.linked))
     result.pending = sorted(set(result.pending))

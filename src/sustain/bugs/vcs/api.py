@@ -144,6 +144,7 @@ class PushOut(Schema):
     seen: int
     new: int
     on_branch: int = Field(description="Commits seen on this branch for the first time.")
+    links: int = Field(description="New links between a commit and a bug it names.")
     fixed: list[str]
     linked: list[str]
     pending: list[str] = Field(description="Bugs fixed on a branch that does not count.")
@@ -306,6 +307,7 @@ def _ignored_push(provider: str, event: str) -> dict[str, Any]:
         "seen": 0,
         "new": 0,
         "on_branch": 0,
+        "links": 0,
         "fixed": [],
         "linked": [],
         "pending": [],
