@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.test import Client
 
-import sustain.bugs.vcs.admin  # noqa: F401  (registered from sustain/bugs/admin.py)
+import sustain.bugs.vcs.admin  # noqa: F401  (also loaded by sustain/bugs/admin.py)
 from sustain.bugs.models import Repository
 from sustain.bugs.vcs.actions import record_commits
 from tests.bugs.vcs.base import SECRET, VcsTestCase, commit
