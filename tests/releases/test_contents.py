@@ -44,6 +44,19 @@ class TargetAndManualTests(ReleaseTestCase):
         self.assertEqual(actions.refresh_contents(self.alice, release)["removed"], [bug.key])
         self.assertFalse(release.bug_links.exists())
 
+    def test_targets_join_on_testing_and_approval(self) -> None:
+        release = self.make_release("2.4.2")
+        early, late = self.bug("Early", status="fixed"), self.bug("Late")
+        Bug.objects.filter(pk=early.pk).update(target_release=release)
+        self.to_testing(release)
+        self.assertEqual([link.bug for link in release.bug_links.all()], [early])
+        Bug.objects.filter(pk=late.pk).update(target_release=release)
+        with self.assertRaises(Conflict) as caught:
+            actions.approve(self.mia, release)
+        # Both were judged, though nobody refreshed the contents (a refusal writes nothing).
+        self.assertIn(f"1 of 2 included bugs not verified: {early.key}", caught.exception.message)
+        self.assertEqual(release.bug_links.count(), 1)
+
     def test_targets_are_read_when_the_release_is_planned(self) -> None:
         planned = self.make_release("2.4.2")
         bug = self.bug()

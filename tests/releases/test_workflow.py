@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sustain.bugs.models import BugLine
+from sustain.bugs.models import Bug, BugLine
 from sustain.core.errors import Conflict, Forbidden, Invalid
 from sustain.core.events import for_target
 from sustain.releases import actions, gate
@@ -104,6 +104,11 @@ class GateTests(ReleaseTestCase):
         self.assertFalse(check.ok)
         self.assertEqual(check.bugs, [fixed.key, closed_unverified.key])
         self.assertIn("2 of 3 included bugs not verified", check.message)
+
+    def test_bugs_targeting_the_release_count_before_a_refresh(self) -> None:
+        targeted = self.bug("Targeted", status="in_progress")
+        Bug.objects.filter(pk=targeted.pk).update(target_release=self.release)
+        self.assertEqual(self.check("bugs_verified").bugs, [targeted.key])
 
     def test_latest_test_run_must_pass(self) -> None:
         self.assertEqual(self.check("tests_passed").message, "No test run reported yet.")

@@ -270,6 +270,8 @@ def transition(actor: User, release: Release, status: str, *, reason: str = "") 
             release.approved_at = release.approved_by = None
             release.gate_override_reason = ""
         release.status = status
+        if status in CONTENT_STATUSES:  # bugs targeted meanwhile join before testing starts
+            contents.sync_targets(release)
         save_notes(release)
         _record(release, "status_changed", actor, before={"status": current}, after=after)
     return release
@@ -288,6 +290,7 @@ def approve(actor: User, release: Release, *, override_reason: str = "") -> Rele
                 f"A release cannot move from {release.status} to approved (only from testing).",
                 field="status",
             )
+        contents.sync_targets(release)  # the gate judges every bug that targets the release
         result = gate.evaluate(release)
         failing = [{"check": c.name, "message": c.message} for c in result.failing]
         if failing and not override_reason:

@@ -40,8 +40,10 @@ def _keys(bugs: list[str], limit: int = 10) -> str:
 
 def _verified(release: Release) -> Check:
     label = "Every included bug is verified"
+    # Bugs targeting the release count even before a refresh links them.
     rows = list(
-        Bug.objects.filter(release_links__release=release)
+        Bug.objects.filter(Q(release_links__release=release) | Q(target_release=release))
+        .distinct()
         .order_by("id")
         .values_list("key", "status", "verified_at")
     )
