@@ -233,3 +233,33 @@ def _file(name, content):
     from django.core.files.uploadedfile import SimpleUploadedFile
 
     return SimpleUploadedFile(name, content, "text/plain")
+
+
+class QueryCountTests(BugTestCase):
+    def test_list_queries_do_not_grow_with_the_page(self):
+        from django.db import connection
+        from django.test.utils import CaptureQueriesContext
+
+        staff = self.api(self.alice)
+        staff.get("/api/v1/bugs")  # the token's "last used" stamp is written once a minute
+
+        def count():
+            with CaptureQueriesContext(connection) as queries:
+                self.assertEqual(staff.get("/api/v1/bugs").status_code, 200)
+            return len(queries)
+
+        few = None
+        for i in range(7):
+            bug = self.bug(
+                title=f"Bug {i}",
+                component=self.component,
+                team=self.service_desk,
+                assignee=self.bob,
+                affected_versions=[self.v["2.4.1"], self.v["3.0.0"]],
+                environment=self.acme_prod,
+            )
+            bugs.set_line_status(
+                self.alice, bug, major=2, minor=4, status="fixed", fixed_version=self.v["2.4.2"]
+            )
+            few = few or count()  # one fully linked bug, then seven
+        self.assertEqual(count(), few)

@@ -125,8 +125,22 @@ def bugs_for(user: Any, filters: BugFilters) -> QuerySet[Bug]:
 
 
 def with_list_relations(qs: QuerySet[Bug]) -> QuerySet[Bug]:
-    return qs.select_related("product", "component", "team", "assignee").prefetch_related(
-        "lines__fixed_version", "affected_versions"
+    """What a list row (page or API) shows, in a fixed number of queries whatever the page
+    size: the product joined, the optional relations one query each (as the desk does)."""
+    return qs.select_related("product").prefetch_related(
+        "component",
+        "team",
+        "assignee",
+        "reporter",
+        "duplicate_of",
+        "regressed_in",
+        "environment",
+        "target_release__version",
+        "affected_versions",
+        "lines__introduced_in",
+        "lines__planned_version",
+        "lines__fixed_version",
+        "lines__fixed_by",
     )
 
 
