@@ -42,6 +42,10 @@ class SimilarApiTests(SimilarTestCase):
             response = client.get("/api/v1/similar", **params)
             self.assertEqual(response.status_code, 422, params)
             self.assertEqual(response.json()["errors"][0]["field"], "title", params)
+        response = client.get("/api/v1/similar", title=TITLE, exclude="INC-1; drop")
+        self.assertEqual(
+            (response.status_code, response.json()["errors"][0]["field"]), (422, "exclude")
+        )
         response = client.get("/api/v1/similar", title=TITLE, limit=50)
         self.assertEqual(
             (response.status_code, response.json()["errors"][0]["field"]), (422, "limit")

@@ -46,6 +46,8 @@ class PartialTests(SimilarTestCase):
     def test_exclude_leaves_out_the_row_being_edited(self):
         html = self.get(self.alice, title=TITLE, exclude=self.hidden_bug.key).content.decode()
         self.assertNotIn(self.hidden_bug.key, html)
+        html = self.get(self.alice, title=TITLE, exclude="BUG-1' OR 1").content.decode()
+        self.assertIn(self.hidden_bug.key, html)  # not a key: excludes nothing
 
     def test_login_is_required(self):
         response = Client().get("/similar/", {"title": TITLE})

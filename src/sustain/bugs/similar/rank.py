@@ -46,6 +46,7 @@ MIN_SCORE = 40  # below this a "suggestion" is noise rather than help
 DESCRIPTION_CHARS = 300  # what of a description is compared (the start says what it is about)
 
 WORD = re.compile(r"[^\W_]+", re.UNICODE)
+KEY = re.compile(r"[A-Z]{2,10}-[0-9]{1,12}")
 _STOP_WORDS = """
     a about above after again against all also am an and any are as at be because been before
     being below between both but by can cannot could did do does doing done down during each
@@ -295,8 +296,9 @@ def _url(kind: str, key: str, actor: Any) -> str:
 
 
 def parse_exclude(ref: str) -> tuple[str | None, str | None]:
-    """`exclude=BUG-7` or `exclude=INC-12` as (exclude_bug, exclude_ticket) for `suggest`."""
+    """`exclude=BUG-7` or `exclude=INC-12` as (exclude_bug, exclude_ticket) for `suggest`;
+    anything that is not a key excludes nothing."""
     ref = (ref or "").strip().upper()
-    if not ref:
+    if not KEY.fullmatch(ref):
         return None, None
     return (ref, None) if ref.startswith(f"{BUG_PREFIX}-") else (None, ref)

@@ -2,18 +2,15 @@
 
 from __future__ import annotations
 
-import re
-
 from django.contrib.auth.decorators import login_required
 from django.http import HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
-from sustain.bugs.similar.rank import parse_exclude, suggest
+from sustain.bugs.similar.rank import KEY, parse_exclude, suggest
 from sustain.core.http import AuthedRequest
 
 MIN_TITLE = 3
-TICKET_KEY = re.compile(r"[A-Z]{2,10}-[0-9]{1,12}")
 
 
 @login_required
@@ -36,7 +33,7 @@ def suggest_partial(request: AuthedRequest) -> HttpResponse:
         )
     # On an agent's ticket page, each similar ticket offers to merge that page's ticket into it.
     merge = request.GET.get("merge", "").strip().upper()
-    if request.user.is_customer or not TICKET_KEY.fullmatch(merge):
+    if request.user.is_customer or not KEY.fullmatch(merge):
         merge = ""
     context = {"suggestions": suggestions, "customer": request.user.is_customer, "merge": merge}
     return render(request, "similar/_suggestions.html", context)
