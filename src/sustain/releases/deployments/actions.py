@@ -161,7 +161,7 @@ def _locked(deployment: Deployment) -> Deployment:
     """The row again, locked, so two workers cannot both move it (PostgreSQL; SQLite's
     immediate transactions serialize writers anyway)."""
     fresh = (
-        Deployment.objects.select_for_update()
+        Deployment.objects.select_for_update(of=("self",))
         .select_related("release__version", "release__product", "environment__version")
         .get(pk=deployment.pk)
     )
