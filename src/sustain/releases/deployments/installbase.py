@@ -161,7 +161,7 @@ def newer_releases(environment: ConfigItem) -> list[Release]:
         semver.at_least(current, "version"),
         product_id=environment.product_id,
         status=Status.RELEASED,
-    ).select_related("version")
+    ).select_related("version", "product")
     here = semver.key(current)
     return sorted(
         (r for r in candidates if semver.key(r.version) > here),
