@@ -65,6 +65,7 @@ class BugPagesTests(BugTestCase):
         form = self.client.get("/bugs/new", {"ticket": ticket.key}).content.decode()
         self.assertIn('value="Totals off"', form)
         self.assertIn('value="2.4.1"', form)
+        self.assertIn('hx-get="/similar/"', form)  # duplicate suggestions as the title is typed
         response = self.client.post(
             "/bugs/new",
             {"ticket": ticket.key, "title": "Totals off", "severity": "major", "priority": "3"},
