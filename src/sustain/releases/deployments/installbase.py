@@ -136,15 +136,24 @@ def shipped_to(bug: Bug, environments: QuerySet[ConfigItem] | None = None) -> li
     )
 
 
+@dataclass(frozen=True)
+class Fix:
+    """A bug as an update list shows it: key and title (whole rows would cost the most)."""
+
+    pk: int
+    key: str
+    title: str
+
+
 @dataclass
 class PendingUpdate:
     """A released version newer than what an environment runs."""
 
     release: Release
-    bugs: list[Bug] = field(default_factory=list)
+    bugs: list[Fix] = field(default_factory=list)
     # The bugs of `bugs` that the environment's organization reported (linked to its tickets,
     # or seen on one of its environments).
-    reported: list[Bug] = field(default_factory=list)
+    reported: list[Fix] = field(default_factory=list)
 
     @property
     def fixes_reported(self) -> bool:
@@ -209,13 +218,22 @@ def bugs_fixed_by(releases: Iterable[Release]) -> dict[int, list[Bug]]:
 
 def pending_updates(environment: ConfigItem) -> list[PendingUpdate]:
     """The releases the environment is behind, oldest first, each with the bugs it fixes and
-    which of them its organization reported."""
+    which of them its organization reported. An old environment is behind hundreds of
+    releases carrying thousands of fixes: they are read as plain values, not model rows."""
     releases = newer_releases(environment)
     if not releases:
         return []
-    fixed = bugs_fixed_by(releases)
+    fixed: dict[int, list[Fix]] = {}
+    rows = (
+        ReleaseBug.objects.filter(release__in=[r.pk for r in releases])
+        .order_by("bug_id")
+        .values_list("release_id", "bug_id", "bug__key", "bug__title")
+    )
+    for release_id, bug_id, key, title in rows:
+        fixed.setdefault(release_id, []).append(Fix(bug_id, key, title))
     reported = reported_bug_ids(
-        environment.organization_id, {b.pk for bugs in fixed.values() for b in bugs}
+        environment.organization_id,  # type: ignore[arg-type]
+        {b.pk for bugs in fixed.values() for b in bugs},
     )
     return [
         PendingUpdate(
