@@ -201,6 +201,10 @@ def load_world(tickets: int = 200, seed: int = 7) -> None:
             Ticket.objects.filter(pk=ticket.pk).update(
                 created_at=now - age, updated_at=now - age / rng.randint(2, 10)
             )
+        # Bugs, releases and deployments (their app builds them through its own actions).
+        from sustain.releases.demo import load_fix_loop_world
+
+        load_fix_loop_world()
 
 
 # --- Bulk generation for benchmarks -------------------------------------------------------------
