@@ -56,17 +56,29 @@ def incident_version(bug: Bug, ticket: Any) -> Version | None:
 
 def is_regression_in(bug: Bug, version: Version) -> bool:
     """Whether an incident on `version` of a verified/closed bug is a regression (see above)."""
-    lines = {(bl.major, bl.minor): bl for bl in bug.lines.select_related("fixed_version")}
-    here = lines.get(semver.line(version))
-    if here is not None and here.fixed_version is not None:
-        return semver.key(version) >= semver.key(here.fixed_version)
-    if here is not None and here.status in UNFIXED_LINE:
+    lines = {
+        (bl.major, bl.minor): (
+            bl.status,
+            semver.key(bl.fixed_version) if bl.fixed_version else None,
+        )
+        for bl in bug.lines.select_related("fixed_version")
+    }
+    return decide(semver.key(version), lines)
+
+
+def decide(version: tuple, lines: dict[tuple[int, int], tuple[str, tuple | None]]) -> bool:
+    """The rule on semver keys alone: `lines` maps (major, minor) to (line status, key of the
+    fixed version or None). Dates play no part."""
+    here = lines.get((version[0], version[1]))
+    if here is not None and here[1] is not None:
+        return version >= here[1]
+    if here is not None and here[0] in UNFIXED_LINE:
         return False
-    fixes = [bl.fixed_version for bl in lines.values() if bl.fixed_version is not None]
+    fixes = [fixed for _status, fixed in lines.values() if fixed is not None]
     if not fixes:
         return True
-    highest = max(fixes, key=semver.key)
-    return semver.line(version) > semver.line(highest)
+    highest = max(fixes)
+    return (version[0], version[1]) > (highest[0], highest[1])
 
 
 def check_new_incident(actor: Any, bug: Bug, ticket: Any) -> bool:
