@@ -2,8 +2,10 @@
 API, the VCS webhook and scanner, releases).
 
 Each checks permission, validates the whole input, writes inside one transaction, records the
-event on the bug's timeline and queues the notifications. Linking tickets, duplicates and the
-backport table live in bugs/tickets.py and bugs/lines.py and are re-exported here.
+event on the bug's timeline and queues the notifications. Linking tickets and duplicates
+(bugs/tickets.py), the backport table (bugs/lines.py), comments and attachments
+(bugs/comments.py) and fixes from commits (bugs/commits.py) live beside and are re-exported
+here, so every caller imports `sustain.bugs.actions`.
 """
 
 from __future__ import annotations
@@ -17,15 +19,12 @@ from django.utils import timezone
 from sustain.accounts.actions import require_agent
 from sustain.accounts.models import Team, User
 from sustain.bugs import notifications, regressions, triage, workflow
+from sustain.bugs.comments import _comment, _store_attachment
 from sustain.bugs.lines import add_affected_lines, set_line_status
 from sustain.bugs.models import (
     KEY_PREFIX,
     OPEN_STATUSES,
     Bug,
-    BugAttachment,
-    BugComment,
-    BugLine,
-    LineStatus,
     Severity,
     Status,
 )
@@ -388,147 +387,9 @@ def reopen(
     return transition(actor, bug, status, reason=reason, version=version)
 
 
-# --- comments and attachments ----------------------------------------------------------------
-def _comment(actor: User, bug: Bug, body: str, *, is_public: bool) -> BugComment:
-    comment = BugComment.objects.create(bug=bug, author=actor, body=body, is_public=is_public)
-    events.record(
-        bug,
-        "commented" if is_public else "noted",
-        actor=actor,
-        after={"comment": comment.pk},
-        is_public=is_public,
-    )
-    return comment
-
-
-def add_comment(
-    actor: User,
-    bug: Bug,
-    body: str,
-    *,
-    is_public: bool = False,
-    uploads: Iterable[tuple[str, bytes]] = (),
-) -> BugComment:
-    """A comment on the bug: internal unless made public (customers who may see the bug then
-    read it)."""
-    require_agent(actor)
-    body = (body or "").strip()
-    if not body:
-        raise Invalid("The comment is empty.", field="body")
-    if len(body) > TEXT_MAX:
-        raise Invalid(f"The comment is longer than {TEXT_MAX} characters.", field="body")
-    checked = [files.check(name, content) for name, content in uploads]
-    with transaction.atomic():
-        comment = _comment(actor, bug, body, is_public=is_public)
-        for upload in checked:
-            _store_attachment(actor, bug, upload, comment=comment)
-        Bug.objects.filter(pk=bug.pk).update(updated_at=comment.created_at)
-    return comment
-
-
-def _store_attachment(
-    actor: User, bug: Bug, upload: files.CheckedFile, *, comment: BugComment | None
-) -> BugAttachment:
-    attachment = BugAttachment(
-        bug=bug,
-        comment=comment,
-        uploaded_by=actor,
-        filename=upload.filename,
-        content_type=upload.content_type,
-        size=len(upload.content),
-        sha256=upload.sha256,
-    )
-    attachment.file.save(upload.filename, upload.as_django_file(), save=False)
-    attachment.save()
-    events.record(
-        bug,
-        "attached",
-        actor=actor,
-        after={"filename": upload.filename, "size": attachment.size},
-        is_public=False,
-    )
-    return attachment
-
-
-def add_attachment(actor: User, bug: Bug, filename: str, content: bytes) -> BugAttachment:
-    """A file on the bug (internal: bug attachments are for staff), checked as on tickets."""
-    require_agent(actor)
-    upload = files.check(filename, content)
-    with transaction.atomic():
-        attachment = _store_attachment(actor, bug, upload, comment=None)
-        Bug.objects.filter(pk=bug.pk).update(updated_at=timezone.now())
-    return attachment
-
-
-# --- commits (called by the VCS webhook and scanner) ----------------------------------------
-def mark_fixed_by_commit(
-    actor: User, bug: Bug, commit: Any, *, branch: str, line: tuple[int, int] | None
-) -> bool:
-    """`Fixes BUG-n` in `commit` on `branch`: the bug is fixed (when still new, triaged or in
-    progress) and, with `line`, that release line's row is fixed by the commit (unless already
-    fixed or verified). Idempotent: a commit seen again changes and records nothing. Returns
-    whether anything changed. The BugCommit row itself is the caller's."""
-    require_agent(actor)
-    with transaction.atomic():
-        locked = Bug.objects.select_for_update().get(pk=bug.pk)
-        bug.status, bug.fixed_at, bug.triaged_at = locked.status, locked.fixed_at, locked.triaged_at
-        changed: dict[str, Any] = {}
-        old_status = bug.status
-        now = timezone.now()
-        if bug.status in OPEN_STATUSES:
-            _enter(bug, Status.FIXED, now)
-            bug.updated_at = now
-            bug.save(update_fields=["status", "fixed_at", "triaged_at", "closed_at", "updated_at"])
-            changed["status"] = Status.FIXED
-        if line is not None:
-            major, minor = line
-            row, created = BugLine.objects.select_for_update().get_or_create(
-                bug=bug,
-                major=major,
-                minor=minor,
-                defaults={"status": LineStatus.FIXED, "fixed_by": commit, "updated_at": now},
-            )
-            if created:
-                changed["line"] = row.line
-            elif row.status not in (LineStatus.FIXED, LineStatus.VERIFIED):
-                row.status, row.fixed_by, row.updated_at = LineStatus.FIXED, commit, now
-                row.save(update_fields=["status", "fixed_by", "updated_at"])
-                changed["line"] = row.line
-        if not changed:
-            return False
-        event = events.record(
-            bug,
-            "fixed_by_commit",
-            actor=actor,
-            before={"status": old_status},
-            after={"sha": commit.sha, "branch": branch, **changed},
-            is_public=False,
-        )
-        if "status" in changed:
-            notifications.status_changed(bug, actor, event, old_status, Status.FIXED)
-    return True
-
-
-def link_commit(actor: User, bug: Bug, commit: Any, *, branch: str) -> bool:
-    """`Refs BUG-n`: an event on the bug's timeline, once per commit and branch."""
-    require_agent(actor)
-    with transaction.atomic():
-        seen = events.for_target(bug).filter(
-            verb="commit_referenced", after__sha=commit.sha, after__branch=branch
-        )
-        if seen.exists():
-            return False
-        events.record(
-            bug,
-            "commit_referenced",
-            actor=actor,
-            after={"sha": commit.sha, "branch": branch},
-            is_public=False,
-        )
-    return True
-
-
 # Re-exported: the actions on links live beside, in their own modules.
+from sustain.bugs.comments import add_attachment, add_comment  # noqa: E402
+from sustain.bugs.commits import link_commit, mark_fixed_by_commit  # noqa: E402
 from sustain.bugs.tickets import (  # noqa: E402
     create_bug_from_ticket,
     link_ticket,
