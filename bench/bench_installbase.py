@@ -11,7 +11,8 @@ What is timed, in this process (no HTTP), as the API and the pages do it:
 - affected environments: the bug read by its key, `installbase.affected_environments(bug)`
   evaluated to a list of rows (environment, organization, version names);
 - pending updates: the environment read with its product and version,
-  `installbase.pending_updates(env)` with each release's fixed bugs and the organization's own.
+  `installbase.pending_updates(env)`: each release with its count of fixes and the fixes for
+  bugs the organization reported (key and title).
 Random bugs and environments (fixed seed), a warm-up round, then nearest-rank percentiles.
 
     SUSTAIN_DATA_DIR=/tmp/h5-bench-sqlite .venv/bin/python bench/bench_installbase.py
@@ -120,7 +121,7 @@ def main() -> None:
     def updates(env_id: int) -> list[tuple]:
         env = ConfigItem.objects.select_related("organization", "product", "version").get(pk=env_id)
         return [
-            (u.release.name, [b.key for b in u.bugs], [b.key for b in u.reported])
+            (u.release.name, u.fix_count, [b.key for b in u.reported])
             for u in installbase.pending_updates(env)
         ]
 

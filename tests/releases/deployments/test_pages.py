@@ -43,7 +43,7 @@ class PortalTests(PageTestCase):
         self.assertContains(page, "Invoice totals round the wrong way")
         self.assertContains(page, "<em>round</em>", html=False)
         self.assertNotContains(page, "<script>alert(1)</script>", html=False)
-        self.assertContains(page, "reported by you")
+        self.assertContains(page, "1 for problem you reported")
 
     def test_other_organizations_environments_are_404(self):
         page = self.client_for(self.carol).get(f"/portal/environments/{self.globex_ledger.pk}")

@@ -10,6 +10,7 @@ not grow with the number of tickets or bugs.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
@@ -147,12 +148,13 @@ class Fix:
 
 @dataclass
 class PendingUpdate:
-    """A released version newer than what an environment runs."""
+    """A released version newer than what an environment runs: how many fixes it carries, and
+    those for bugs the environment's organization reported (linked to its tickets, or seen on
+    one of its environments). The whole list of a release's fixes is on its page and in its
+    notes; an old environment is behind thousands of them."""
 
     release: Release
-    bugs: list[Fix] = field(default_factory=list)
-    # The bugs of `bugs` that the environment's organization reported (linked to its tickets,
-    # or seen on one of its environments).
+    fix_count: int = 0
     reported: list[Fix] = field(default_factory=list)
 
     @property
@@ -166,31 +168,54 @@ def newer_releases(environment: ConfigItem) -> list[Release]:
     current = environment.version
     if environment.product_id is None or current is None:
         return []
-    candidates = Release.objects.filter(
-        semver.at_least(current, "version"),
-        product_id=environment.product_id,
-        status=Status.RELEASED,
-    ).select_related("version", "product")
+    candidates = (
+        Release.objects.filter(
+            semver.at_least(current, "version"),
+            product_id=environment.product_id,
+            status=Status.RELEASED,
+        )
+        .select_related("version")
+        .order_by()
+    )  # sorted here, by semantic version
     here = semver.key(current)
-    return sorted(
+    newer = sorted(
         (r for r in candidates if semver.key(r.version) > here),
         key=lambda r: semver.key(r.version),
     )
+    product = environment.product
+    assert product is not None  # product_id is set (checked above)
+    for release in newer:
+        release.product = product  # the same row for all: no join, no copies
+    return newer
+
+
+# Up to this many candidate bugs are checked one by one (index probes on BugTicket.bug);
+# beyond, the organization's own links are read instead (its tickets' index), which costs what
+# the organization has reported rather than what the releases carry.
+PROBE_LIMIT = 500
 
 
 def reported_bug_ids(organization_id: int, bug_ids: Iterable[int]) -> set[int]:
     """Of `bug_ids`, those the organization reported: linked to one of its tickets, or seen on
     one of its environments."""
-    bug_ids = list(bug_ids)
+    bug_ids = set(bug_ids)
     if not bug_ids:
         return set()
-    linked = BugTicket.objects.filter(
-        bug_id__in=bug_ids, ticket__organization_id=organization_id
-    ).values_list("bug_id", flat=True)
-    seen = Bug.objects.filter(
-        pk__in=bug_ids, environment__organization_id=organization_id
-    ).values_list("pk", flat=True)
-    return set(linked) | set(seen)
+    if len(bug_ids) <= PROBE_LIMIT:
+        linked = BugTicket.objects.filter(
+            bug_id__in=bug_ids, ticket__organization_id=organization_id
+        ).values_list("bug_id", flat=True)
+        seen = Bug.objects.filter(
+            pk__in=bug_ids, environment__organization_id=organization_id
+        ).values_list("pk", flat=True)
+        return set(linked) | set(seen)
+    linked = BugTicket.objects.filter(ticket__organization_id=organization_id).values_list(
+        "bug_id", flat=True
+    )
+    seen = Bug.objects.filter(environment__organization_id=organization_id).values_list(
+        "pk", flat=True
+    )
+    return (set(linked) | set(seen)) & bug_ids
 
 
 def bugs_fixed_by(releases: Iterable[Release]) -> dict[int, list[Bug]]:
@@ -217,30 +242,31 @@ def bugs_fixed_by(releases: Iterable[Release]) -> dict[int, list[Bug]]:
 
 
 def pending_updates(environment: ConfigItem) -> list[PendingUpdate]:
-    """The releases the environment is behind, oldest first, each with the bugs it fixes and
-    which of them its organization reported. An old environment is behind hundreds of
-    releases carrying thousands of fixes: they are read as plain values, not model rows."""
+    """The releases the environment is behind, oldest first, each with how many fixes it
+    carries and those for bugs the environment's organization reported."""
     releases = newer_releases(environment)
     if not releases:
         return []
-    fixed: dict[int, list[Fix]] = {}
-    rows = (
-        ReleaseBug.objects.filter(release__in=[r.pk for r in releases])
-        .order_by("bug_id")
-        .values_list("release_id", "bug_id", "bug__key", "bug__title")
+    # (release, bug) pairs straight from the unique index: no bug rows.
+    pairs = list(
+        ReleaseBug.objects.filter(release__in=[r.pk for r in releases]).values_list(
+            "release_id", "bug_id"
+        )
     )
-    for release_id, bug_id, key, title in rows:
-        fixed.setdefault(release_id, []).append(Fix(bug_id, key, title))
     reported = reported_bug_ids(
         environment.organization_id,  # type: ignore[arg-type]
-        {b.pk for bugs in fixed.values() for b in bugs},
+        {bug_id for _, bug_id in pairs},
     )
+    fixes = {
+        pk: Fix(pk, key, title)
+        for pk, key, title in Bug.objects.filter(pk__in=reported).values_list("pk", "key", "title")
+    }
+    counts = Counter(release_id for release_id, _ in pairs)
+    ours: dict[int, list[Fix]] = {}
+    for release_id, bug_id in sorted(p for p in pairs if p[1] in fixes):
+        ours.setdefault(release_id, []).append(fixes[bug_id])
     return [
-        PendingUpdate(
-            release=r,
-            bugs=fixed.get(r.pk, []),
-            reported=[b for b in fixed.get(r.pk, []) if b.pk in reported],
-        )
+        PendingUpdate(release=r, fix_count=counts.get(r.pk, 0), reported=ours.get(r.pk, []))
         for r in releases
     ]
 

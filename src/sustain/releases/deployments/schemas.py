@@ -89,7 +89,7 @@ class UpdateOut(Schema):
     kind: str
     released_at: datetime | None
     customer_notes: str
-    fixes: list[BugRef]
+    fix_count: int = Field(description="How many bugs the release fixes (listed on its page).")
     fixes_reported: list[BugRef] = Field(
         description="The fixes for bugs the environment's organization reported."
     )
@@ -103,7 +103,7 @@ class UpdateOut(Schema):
             "kind": release.kind,
             "released_at": release.released_at,
             "customer_notes": release.customer_notes,
-            "fixes": [{"key": b.key, "title": b.title} for b in update.bugs],
+            "fix_count": update.fix_count,
             "fixes_reported": [{"key": b.key, "title": b.title} for b in update.reported],
         }
 
