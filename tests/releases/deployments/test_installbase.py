@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from unittest import mock
-
 from sustain.cmdb.models import ConfigItem
 from sustain.releases.deployments import installbase
 from sustain.releases.models import Status
@@ -120,10 +118,6 @@ class PendingUpdatesTests(DeploymentTestCase):
         )
         self.assertTrue(updates[0].fixes_reported)
         self.assertFalse(updates[2].fixes_reported)
-        # Many fixes on the way: the organization's own links are read instead; same answer.
-        with mock.patch.object(installbase, "PROBE_LIMIT", 1):
-            again = installbase.pending_updates(self.acme_prod)
-        self.assertEqual([u.reported for u in again], [u.reported for u in updates])
 
     def test_nothing_pending_without_a_version(self):
         self.release("2.4.2")
@@ -137,7 +131,7 @@ class PendingUpdatesTests(DeploymentTestCase):
             self.release(name, fixes=(bug,))
         self.acme_prod.refresh_from_db()
         env = ConfigItem.objects.select_related("product", "version").get(pk=self.acme_prod.pk)
-        with self.assertNumQueries(5):
+        with self.assertNumQueries(3):
             updates = installbase.pending_updates(env)
         self.assertEqual(len(updates), 4)
 

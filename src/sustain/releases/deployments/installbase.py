@@ -10,11 +10,10 @@ not grow with the number of tickets or bugs.
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from django.db.models import Q, QuerySet
+from django.db.models import Count, Q, QuerySet
 
 from sustain.accounts.models import Organization
 from sustain.bugs.models import AFFECTED_LINE_STATUSES, Bug, BugLine, BugTicket
@@ -37,7 +36,7 @@ def affected_version_ids(bug: Bug) -> set[int]:
     else the lowest release of that line that carries the bug (a ReleaseBug): a fix shipped in
     8.0.3 means 8.0.3 and later are clean even before anyone filled in the line's fixed version.
     """
-    explicit = set(bug.affected_versions.values_list("id", flat=True))
+    explicit = set(bug.affected_versions.order_by().values_list("id", flat=True))
     lines = list(
         BugLine.objects.filter(bug=bug, status__in=AFFECTED_LINE_STATUSES).select_related(
             "introduced_in", "fixed_version"
@@ -48,7 +47,7 @@ def affected_version_ids(bug: Bug) -> set[int]:
     on_lines = Q()
     for bug_line in lines:
         on_lines |= Q(major=bug_line.major, minor=bug_line.minor)
-    versions = list(Version.objects.filter(on_lines, product_id=bug.product_id))
+    versions = list(Version.objects.filter(on_lines, product_id=bug.product_id).order_by())
     shipped = [
         rb.release.version
         for rb in ReleaseBug.objects.filter(bug=bug).select_related("release__version")
@@ -189,33 +188,12 @@ def newer_releases(environment: ConfigItem) -> list[Release]:
     return newer
 
 
-# Up to this many candidate bugs are checked one by one (index probes on BugTicket.bug);
-# beyond, the organization's own links are read instead (its tickets' index), which costs what
-# the organization has reported rather than what the releases carry.
-PROBE_LIMIT = 500
-
-
-def reported_bug_ids(organization_id: int, bug_ids: Iterable[int]) -> set[int]:
-    """Of `bug_ids`, those the organization reported: linked to one of its tickets, or seen on
-    one of its environments."""
-    bug_ids = set(bug_ids)
-    if not bug_ids:
-        return set()
-    if len(bug_ids) <= PROBE_LIMIT:
-        linked = BugTicket.objects.filter(
-            bug_id__in=bug_ids, ticket__organization_id=organization_id
-        ).values_list("bug_id", flat=True)
-        seen = Bug.objects.filter(
-            pk__in=bug_ids, environment__organization_id=organization_id
-        ).values_list("pk", flat=True)
-        return set(linked) | set(seen)
-    linked = BugTicket.objects.filter(ticket__organization_id=organization_id).values_list(
-        "bug_id", flat=True
-    )
-    seen = Bug.objects.filter(environment__organization_id=organization_id).values_list(
-        "pk", flat=True
-    )
-    return (set(linked) | set(seen)) & bug_ids
+def reported_by(organization_id: int) -> Q:
+    """A ReleaseBug filter: bugs the organization reported — linked to one of its tickets, or
+    seen on one of its environments (subqueries the database runs once)."""
+    linked = BugTicket.objects.filter(ticket__organization_id=organization_id).values("bug_id")
+    seen = Bug.objects.filter(environment__organization_id=organization_id).values("pk")
+    return Q(bug_id__in=linked) | Q(bug_id__in=seen)
 
 
 def bugs_fixed_by(releases: Iterable[Release]) -> dict[int, list[Bug]]:
@@ -243,28 +221,28 @@ def bugs_fixed_by(releases: Iterable[Release]) -> dict[int, list[Bug]]:
 
 def pending_updates(environment: ConfigItem) -> list[PendingUpdate]:
     """The releases the environment is behind, oldest first, each with how many fixes it
-    carries and those for bugs the environment's organization reported."""
+    carries and those for bugs the environment's organization reported. Three queries, none
+    returning a row per fix: an old environment is behind thousands of them."""
     releases = newer_releases(environment)
     if not releases:
         return []
-    # (release, bug) pairs straight from the unique index: no bug rows.
-    pairs = list(
-        ReleaseBug.objects.filter(release__in=[r.pk for r in releases]).values_list(
-            "release_id", "bug_id"
-        )
+    ids = [r.pk for r in releases]
+    counts = dict(
+        ReleaseBug.objects.filter(release__in=ids)
+        .order_by()
+        .values_list("release_id")
+        .annotate(n=Count("id"))
+        .values_list("release_id", "n")
     )
-    reported = reported_bug_ids(
-        environment.organization_id,  # type: ignore[arg-type]
-        {bug_id for _, bug_id in pairs},
-    )
-    fixes = {
-        pk: Fix(pk, key, title)
-        for pk, key, title in Bug.objects.filter(pk__in=reported).values_list("pk", "key", "title")
-    }
-    counts = Counter(release_id for release_id, _ in pairs)
     ours: dict[int, list[Fix]] = {}
-    for release_id, bug_id in sorted(p for p in pairs if p[1] in fixes):
-        ours.setdefault(release_id, []).append(fixes[bug_id])
+    organization_id: int = environment.organization_id  # type: ignore[assignment]
+    reported = (
+        ReleaseBug.objects.filter(reported_by(organization_id), release__in=ids)
+        .order_by("release_id", "bug_id")
+        .values_list("release_id", "bug_id", "bug__key", "bug__title")
+    )
+    for release_id, bug_id, key, title in reported:
+        ours.setdefault(release_id, []).append(Fix(bug_id, key, title))
     return [
         PendingUpdate(release=r, fix_count=counts.get(r.pk, 0), reported=ours.get(r.pk, []))
         for r in releases
