@@ -9,6 +9,7 @@ matches rows holding any of several whole words.
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -23,6 +24,8 @@ WORD = re.compile(r"\w+", re.UNICODE)
 # Words as both back-ends split them (FTS5 and the punctuation-stripped tsvector part at "_").
 ANY_WORD = re.compile(r"[^\W_]+", re.UNICODE)
 MAX_ANY_WORDS = 64
+COMMON_TTL = 600.0  # seconds
+_COMMON: dict[str, tuple[float, dict[str, float]]] = {}
 POSTGRES_MAX_WORD = 2047  # bytes; longer words are neither indexed nor searched
 
 
@@ -123,6 +126,25 @@ class FullTextIndex:
         if connection.vendor == "sqlite":
             return " OR ".join(f'"{w}"' for w in clean)
         return " | ".join(clean)
+
+    def common_words(self) -> dict[str, float]:
+        """PostgreSQL: the words ANALYZE found in most rows, with the share of rows holding each
+        (`pg_stats.most_common_elems` of the tsvector); SQLite: none. Kept ten minutes."""
+        if connection.vendor == "sqlite":
+            return {}
+        cached = _COMMON.get(self.table)
+        if cached and time.monotonic() - cached[0] < COMMON_TTL:
+            return cached[1]
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT most_common_elems::text::text[], most_common_elem_freqs FROM pg_stats"
+                " WHERE tablename = %s AND attname = 'search_vector'",
+                [self.table],
+            )
+            row = cursor.fetchone()
+        words = dict(zip(row[0], row[1], strict=False)) if row and row[0] else {}
+        _COMMON[self.table] = (time.monotonic(), words)
+        return words
 
     def _sqlite_match(self, queryset: QuerySet, match: str) -> QuerySet:
         # Joined, not `id IN (SELECT rowid …)`: SQLite would first collect every matching

@@ -20,13 +20,14 @@ from __future__ import annotations
 import math
 import re
 from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
 from django.db import connections
-from django.db.models import Model, QuerySet
-from django.db.models.functions import Substr
+from django.db.models import F, Model, QuerySet
+from django.db.models.functions import Lower, Substr
 from django.urls import NoReverseMatch, reverse
 from rapidfuzz import fuzz, process
 
@@ -42,6 +43,7 @@ MAX_TERMS = 8  # significant words of a title used for candidates
 PER_TERM = 30  # newest matching open rows per word and per kind
 MARKER = "similarmarkerword"  # stands for a term's words in the compiled candidate query
 DESCRIBED = 20  # candidates whose descriptions are compared too (the best by title)
+COMMON_SHARE = 0.02  # PostgreSQL: a word in 2 % of rows is looked up newest first
 MIN_SCORE = 40  # below this a "suggestion" is noise rather than help
 DESCRIPTION_CHARS = 300  # what of a description is compared (the start says what it is about)
 
@@ -138,8 +140,10 @@ def suggest(
     terms = search_terms(title, description)
     if not terms or limit <= 0:
         return []
-    ticket_qs = visible(Ticket.objects.filter(status__in=TICKET_OPEN), actor)
-    bug_qs = visible(Bug.objects.filter(status__in=BUG_OPEN), actor)
+    # The status is tested on each matching row, not through its index: PostgreSQL would
+    # otherwise intersect a rare word's few rows with the bitmap of every open row (35 ms).
+    ticket_qs = visible(_open(Ticket, TICKET_OPEN), actor)
+    bug_qs = visible(_open(Bug, BUG_OPEN), actor)
     ticket_qs = _exclude(ticket_qs, exclude_ticket)
     bug_qs = _exclude(bug_qs, exclude_bug)
     query = _Query(title, description)
@@ -161,6 +165,12 @@ def suggest(
             scored.append(Suggestion(kind, key, row_title, status, score, _url(kind, key, actor)))
     scored.sort(key=lambda s: (-s.score, s.kind, s.key))
     return scored[:limit]
+
+
+def _open(model: type[Model], statuses: Iterable[str]) -> QuerySet:
+    return model._default_manager.alias(open_status=Lower("status")).filter(
+        open_status__in=list(statuses)
+    )
 
 
 def _exclude(qs: QuerySet, ref: Model | str | int | None) -> QuerySet:
@@ -189,20 +199,34 @@ def _candidate_ids(model: type[Model], qs: QuerySet, terms: list[str]) -> set[in
     if qs.query.is_empty():
         return set()
     index = model.search_index  # type: ignore[attr-defined]
-    probe = _newest(index.filter_any(qs, [MARKER])).values_list("id", flat=True)[:PER_TERM]
-    sql, params = probe.query.sql_with_params()
-    slot = list(params).index(index.any_match([MARKER]))
+    matching = index.filter_any(qs, [MARKER])
+    # Walking the id index newest first pays for a common word (matches come at once); for a
+    # rarer one PostgreSQL must gather the word's rows from the GIN index and sort them, or it
+    # walks all million rows (it guesses a word's share, and guesses high for an OR of forms):
+    # `id + 0` keeps it off the id index. SQLite's FTS5 always hands rows over newest first.
+    common = index.common_words()
+    probes = {
+        True: _newest(matching),
+        False: matching.order_by((F("id") + 0).desc()),
+    }
+    compiled = {}
+    for key, probe in probes.items():
+        sql, params = probe.values_list("id", flat=True)[:PER_TERM].query.sql_with_params()
+        compiled[key] = (sql, params, list(params).index(index.any_match([MARKER])))
     parts: list[str] = []
     values: list[Any] = []
     for n, term in enumerate(terms):
-        match = index.any_match(word_forms(term))
+        forms = word_forms(term)
+        match = index.any_match(forms)
         if match is None:
             continue
+        walk = not common or sum(common.get(f, 0.0) for f in forms) >= COMMON_SHARE
+        sql, params, slot = compiled[walk]
         parts.append(f"SELECT * FROM ({sql}) AS term_{n}")
         values += [*params[:slot], match, *params[slot + 1 :]]
     if not parts:
         return set()
-    with connections[probe.db].cursor() as cursor:
+    with connections[matching.db].cursor() as cursor:
         cursor.execute(" UNION ALL ".join(parts), values)
         return {row[0] for row in cursor.fetchall()}
 
