@@ -102,12 +102,17 @@ def _check_versions(product: Product, versions: Iterable[Version], field: str) -
     return checked
 
 
-def _check_environment(actor: User, environment: ConfigItem | None) -> None:
-    """Any organization's item, as long as the actor serves that organization."""
+def _check_environment(actor: User, environment: ConfigItem | None, product: Product) -> None:
+    """Any organization's item, as long as the actor serves that organization; one that runs
+    a product runs the bug's (install-base answers read its version as the bug's product's)."""
     if environment is not None and not tenancy.can_see_organization(
         actor, environment.organization_id
     ):
         raise Invalid("No such configuration item.", field="environment")
+    if environment is not None and environment.product_id not in (None, product.pk):
+        raise Invalid(
+            f"{environment.name} runs another product than {product.name}.", field="environment"
+        )
 
 
 def _check_assignment(team: Team | None, assignee: User | None) -> None:
@@ -175,7 +180,7 @@ def create_bug(
     severity, priority = _severity(severity), _priority(priority)
     _check_component(product, component)
     versions = _check_versions(product, affected_versions, "affected_versions")
-    _check_environment(actor, environment)
+    _check_environment(actor, environment, product)
     _check_assignment(team, assignee)
     _check_release(product, target_release)
     checked = [files.check(name, content) for name, content in uploads]
@@ -257,7 +262,7 @@ def update_bug(actor: User, bug: Bug, **changes: Any) -> Bug:
             field="affected_versions",
         )
     if "environment" in changes:
-        _check_environment(actor, changes["environment"])
+        _check_environment(actor, changes["environment"], product)
     _check_release(product, changes.get("target_release", bug.target_release))
     with transaction.atomic():
         before = snapshot(bug)

@@ -13,6 +13,7 @@ from sustain.accounts.models import User
 from sustain.bugs import notifications
 from sustain.bugs.models import OPEN_STATUSES, Bug, BugLine, LineStatus, Status
 from sustain.core import events
+from sustain.core.errors import Conflict
 
 
 def mark_fixed_by_commit(
@@ -23,6 +24,14 @@ def mark_fixed_by_commit(
     fixed or verified). Idempotent: a commit seen again changes and records nothing. Returns
     whether anything changed. The BugCommit row itself is the caller's."""
     require_agent(actor)
+    # A commit of another product's repository does not fix this bug, nor its release lines
+    # (they are that product's): the link stays, the state does not move.
+    repository = getattr(commit, "repository", None)
+    if repository is not None and repository.product_id not in (None, bug.product_id):
+        raise Conflict(
+            f"{commit.sha[:12]} is in {repository.name}, a repository of another product.",
+            field="bug",
+        )
     with transaction.atomic():
         locked = Bug.objects.select_for_update().get(pk=bug.pk)
         bug.status, bug.fixed_at, bug.triaged_at = locked.status, locked.fixed_at, locked.triaged_at

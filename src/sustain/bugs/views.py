@@ -203,7 +203,10 @@ def _page_context(request: AuthedRequest, bug: Bug) -> dict[str, Any]:
     return {
         "bug": bug,
         "clock": triage.clock(bug),
-        "transitions": sorted(workflow.allowed_transitions(bug.status) - {Status.DUPLICATE}),
+        "transitions": [
+            (s, Status(s).label)
+            for s in sorted(workflow.allowed_transitions(bug.status) - {Status.DUPLICATE})
+        ],
         "can_duplicate": Status.DUPLICATE in workflow.allowed_transitions(bug.status),
         "severities": Severity.choices,
         "priorities": Priority.choices,

@@ -108,7 +108,10 @@ def _error(
 
 
 def _field_of(location: list[Any] | tuple[Any, ...]) -> str:
-    parts = [str(p) for p in location if p not in ("body", "query", "path", "form", "file")]
+    parts = [str(p) for p in location]
+    # Only the leading source marker goes: a field may itself be called "body" (a comment's).
+    if parts and parts[0] in ("body", "query", "path", "form", "file"):
+        parts = parts[1:]
     # ninja nests the body under the parameter name ("payload"); users know the field names.
     if len(parts) > 1 and parts[0] in {"payload", "data", "filters"}:
         parts = parts[1:]

@@ -67,24 +67,31 @@ def authenticate(repository: Repository, headers: CaseInsensitiveMapping, body: 
         raise Forbidden(
             f"Repository '{repository.name}' has no webhook secret: set one (PATCH "
             f"/api/v1/vcs/repositories/{repository.pk} with webhook_secret) and give the same "
-            "to the provider; pushes are refused until then."
+            "to the provider; pushes are refused until then.",
+            field="webhook_secret",
         )
     provider = provider_of(headers)
     if provider is None:
         raise Unauthenticated(
             "Unsigned request: send X-Hub-Signature-256 (GitHub), X-Gitea-Signature (Gitea) "
-            "or X-Gitlab-Token (GitLab)."
+            "or X-Gitlab-Token (GitLab).",
+            field="X-Hub-Signature-256",
         )
     configured = repository.provider
     if configured != Repository.Provider.LOCAL and configured != provider:
-        raise Forbidden(f"This repository takes pushes from {configured}, not from {provider}.")
+        raise Forbidden(
+            f"This repository takes pushes from {configured}, not from {provider}.",
+            field="provider",
+        )
     secret = repository.webhook_secret
     if provider == GITLAB:
         token = headers.get("X-Gitlab-Token", "")
         if not token:
-            raise Unauthenticated("X-Gitlab-Token is missing.")
+            raise Unauthenticated("X-Gitlab-Token is missing.", field="X-Gitlab-Token")
         if not hmac.compare_digest(token.encode(), secret.encode()):
-            raise Forbidden("X-Gitlab-Token does not match the repository's secret.")
+            raise Forbidden(
+                "X-Gitlab-Token does not match the repository's secret.", field="X-Gitlab-Token"
+            )
         return provider
     if provider == GITEA:
         name = next(
@@ -94,12 +101,17 @@ def authenticate(repository: Repository, headers: CaseInsensitiveMapping, body: 
     else:
         name, given = "X-Hub-Signature-256", headers.get("X-Hub-Signature-256", "")
         if given and not given.startswith("sha256="):
-            raise Forbidden("X-Hub-Signature-256 must read sha256=<hex digest>.")
+            raise Forbidden(
+                "X-Hub-Signature-256 must read sha256=<hex digest>.", field="X-Hub-Signature-256"
+            )
         given = given.removeprefix("sha256=")
     if not given:
-        raise Unauthenticated(f"The signature header ({name or 'X-Gitea-Signature'}) is missing.")
+        header = name or "X-Gitea-Signature"
+        raise Unauthenticated(f"The signature header ({header}) is missing.", field=header)
     if not hmac.compare_digest(given.strip().lower().encode(), _hmac(secret, body).encode()):
-        raise Forbidden(f"{name}: the signature does not match the body and the secret.")
+        raise Forbidden(
+            f"{name}: the signature does not match the body and the secret.", field=str(name)
+        )
     return provider
 
 
