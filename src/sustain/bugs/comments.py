@@ -57,25 +57,10 @@ def add_comment(
 def _store_attachment(
     actor: User, bug: Bug, upload: files.CheckedFile, *, comment: BugComment | None
 ) -> BugAttachment:
-    attachment = BugAttachment(
-        bug=bug,
-        comment=comment,
-        uploaded_by=actor,
-        filename=upload.filename,
-        content_type=upload.content_type,
-        size=len(upload.content),
-        sha256=upload.sha256,
+    # Bug attachments are for staff: the timeline entry is internal.
+    return files.store(
+        BugAttachment, actor, bug, upload, event_public=False, bug=bug, comment=comment
     )
-    attachment.file.save(upload.filename, upload.as_django_file(), save=False)
-    attachment.save()
-    events.record(
-        bug,
-        "attached",
-        actor=actor,
-        after={"filename": upload.filename, "size": attachment.size},
-        is_public=False,
-    )
-    return attachment
 
 
 def add_attachment(actor: User, bug: Bug, filename: str, content: bytes) -> BugAttachment:

@@ -486,26 +486,16 @@ def _store_attachment(
     comment: Comment | None,
     is_public: bool,
 ) -> Attachment:
-    attachment = Attachment(
+    return files.store(
+        Attachment,
+        actor,
+        ticket,
+        upload,
+        event_public=is_public,
+        is_public=is_public,
         ticket=ticket,
         comment=comment,
-        uploaded_by=actor,
-        filename=upload.filename,
-        content_type=upload.content_type,
-        size=len(upload.content),
-        sha256=upload.sha256,
-        is_public=is_public,
     )
-    attachment.file.save(upload.filename, upload.as_django_file(), save=False)
-    attachment.save()
-    events.record(
-        ticket,
-        "attached",
-        actor=actor,
-        after={"filename": upload.filename, "size": attachment.size},
-        is_public=is_public,
-    )
-    return attachment
 
 
 def add_attachment(

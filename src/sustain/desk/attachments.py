@@ -6,6 +6,7 @@ import hashlib
 import mimetypes
 import os
 from dataclasses import dataclass
+from typing import Any
 
 import filetype
 from django.conf import settings
@@ -88,3 +89,36 @@ def _is_text(content: bytes) -> bool:
         except UnicodeDecodeError:
             return False
     return True
+
+
+def store(
+    model: type[Any],
+    actor: Any,
+    target: Any,
+    upload: CheckedFile,
+    *,
+    event_public: bool,
+    **fields: Any,
+) -> Any:
+    """Save a checked upload as a row of `model` (a ticket's or a bug's attachment) and record
+    it on the target's timeline, inside the caller's transaction."""
+    from sustain.core import events
+
+    attachment = model(
+        uploaded_by=actor,
+        filename=upload.filename,
+        content_type=upload.content_type,
+        size=len(upload.content),
+        sha256=upload.sha256,
+        **fields,
+    )
+    attachment.file.save(upload.filename, upload.as_django_file(), save=False)
+    attachment.save()
+    events.record(
+        target,
+        "attached",
+        actor=actor,
+        after={"filename": upload.filename, "size": attachment.size},
+        is_public=event_public,
+    )
+    return attachment
