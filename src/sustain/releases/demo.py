@@ -32,7 +32,6 @@ def _commit(repository: Repository, sha: str, message: str, branch: str) -> Comm
 
 
 def load_fix_loop_world() -> None:
-    admin = User.objects.get(email="admin@sustain.localhost")
     alice = User.objects.get(email="alice@sustain.localhost")
     mia = User.objects.get(email="mia@sustain.localhost")
     carol = User.objects.get(email="carol@acme.example")
@@ -117,4 +116,3 @@ def load_fix_loop_world() -> None:
         alice, product=ledger, version="2.5.0", kind="minor", summary="Scheduled reports."
     )
     releases.transition(alice, minor, "testing")
-    del admin
