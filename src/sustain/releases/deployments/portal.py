@@ -47,12 +47,9 @@ def environment_list(request: AuthedRequest) -> HttpResponse:
 
 @login_required
 def environment_detail(request: AuthedRequest, environment_id: int) -> HttpResponse:
-    environment = (
-        visible(ConfigItem.objects.all(), request.user)
-        .select_related("organization", "product", "version")
-        .filter(pk=environment_id)
-        .first()
-    )
+    # The same items as the list: what runs a product and is not retired (a server is no
+    # environment with versions and updates).
+    environment = _environments(request).filter(pk=environment_id).first()
     if environment is None:
         raise Http404(f"No environment {environment_id}.")
     deployments = visible(

@@ -145,7 +145,7 @@ def _answer(request: AuthedRequest, environment: ConfigItem, error: str = "") ->
     environment = _environment(request, environment.pk)  # the version may have moved
     return render(
         request,
-        "releases/deployments/_deployments.html",
+        "releases/deployments/_answer.html",
         _detail_context(request, environment, error=error),
         status=422 if error else 200,
     )
