@@ -64,6 +64,19 @@ def new_ticket(request: AuthedRequest) -> HttpResponse:
     return render(request, "portal/new.html", {"form": form}, status=422 if form.errors else 200)
 
 
+def _known_problems(request: AuthedRequest, ticket: Ticket) -> list[dict]:
+    """The bugs behind the ticket, in the words customers get (no internal fields)."""
+    from sustain.bugs.models import Bug
+    from sustain.bugs.workflow import CUSTOMER_WORDS
+    from sustain.core.tenancy import visible
+
+    linked = visible(Bug.objects.filter(ticket_links__ticket=ticket), request.user)
+    return [
+        {"key": bug.key, "title": bug.title, "words": CUSTOMER_WORDS[bug.status]}
+        for bug in linked.order_by("-id")[:20]
+    ]
+
+
 @login_required
 def ticket_page(request: AuthedRequest, key: str) -> HttpResponse:
     ticket = _ticket_or_404(request, key)
@@ -75,6 +88,7 @@ def ticket_page(request: AuthedRequest, key: str) -> HttpResponse:
             "timeline": queries.timeline(request.user, ticket),
             "reply_form": ReplyForm(),
             "status_words": workflow.CUSTOMER_WORDS[ticket.status],
+            "bugs": _known_problems(request, ticket),
             "transitions": sorted(
                 workflow.allowed_transitions(ticket.status, customer=request.user.is_customer)
             ),
