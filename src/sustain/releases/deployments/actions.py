@@ -20,6 +20,7 @@ from datetime import datetime
 from typing import Any
 
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from sustain.accounts.actions import require_agent
@@ -290,6 +291,28 @@ def roll_back_deployment(actor: User, deployment: Deployment, reason: str) -> De
                 f"{environment.name} runs {_version_name(environment.version) or 'nothing'} "
                 f"now, not {fresh.release.name}; deployment {fresh.pk} cannot go from "
                 "succeeded to rolled_back.",
+                field="status",
+            )
+        # A later deployment that still stands superseded this one: rolling this one back
+        # would put back a version older than what that one replaced (the version check above
+        # passes when the later one deployed the same version again).
+        later = (
+            Deployment.objects.filter(
+                environment_id=environment.pk, status=DeploymentStatus.SUCCEEDED
+            )
+            .filter(
+                Q(finished_at__gt=fresh.finished_at)
+                | Q(finished_at=fresh.finished_at, pk__gt=fresh.pk)
+            )
+            .exclude(pk=fresh.pk)
+            .order_by("-finished_at", "-pk")
+            .first()
+        )
+        if later is not None:
+            raise Conflict(
+                f"Deployment {later.pk} ({later.release.name}) came after it on "
+                f"{environment.name}: roll that one back first; deployment {fresh.pk} cannot "
+                "go from succeeded to rolled_back.",
                 field="status",
             )
         before = snapshot(fresh)
