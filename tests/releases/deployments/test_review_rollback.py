@@ -33,3 +33,15 @@ class SupersededRollbackTests(DeploymentTestCase):
         actions.roll_back_deployment(self.alice, first, "Totals broke too")
         self.acme_prod.refresh_from_db()
         self.assertEqual(self.acme_prod.version.name, "2.4.1")
+
+
+class SupersededRollbackPageTests(DeploymentTestCase):
+    def test_only_the_standing_deployment_offers_a_roll_back(self):
+        from django.test import Client
+
+        self.deploy(self.release("2.4.2"), self.acme_prod)
+        self.deploy(self.release("2.4.3"), self.acme_prod)
+        client = Client()
+        client.force_login(self.alice)
+        page = client.get(f"/environments/{self.acme_prod.pk}").content.decode()
+        self.assertEqual(page.count('value="rolled_back"'), 1)
