@@ -13,12 +13,10 @@ from django.utils import timezone
 from django.utils.text import slugify
 
 from sustain.accounts import tokens
-from sustain.accounts.models import ApiToken, Organization, Role, Team, User
+from sustain.accounts.models import SYSTEM_EMAIL, ApiToken, Organization, Role, Team, User
 from sustain.core import events
 from sustain.core.errors import Conflict, Forbidden, Invalid, NotFound
 from sustain.core.ids import as_id
-
-SYSTEM_EMAIL = "system@sustain.invalid"
 
 
 def system_actor() -> User:

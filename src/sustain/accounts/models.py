@@ -38,8 +38,21 @@ class Role(models.TextChoices):
     ADMIN = "admin"
 
 
+# The actor of what Sustain does by itself (escalations, webhooks, fix notices).
+SYSTEM_EMAIL = "system@sustain.invalid"
+
+
 class UserManager(BaseUserManager["User"]):
     use_in_migrations = True
+
+    def assignable(self) -> models.QuerySet[User]:
+        """Staff who can take work: active agents, managers and admins, not the system actor."""
+        return (
+            self.get_queryset()
+            .exclude(role=Role.CUSTOMER)
+            .exclude(email=SYSTEM_EMAIL)
+            .filter(is_active=True)
+        )
 
     def create_user(self, email: str, password: str | None = None, **fields: Any) -> User:
         if not email:

@@ -34,9 +34,7 @@ class BugForm(forms.Form):
     expected_behaviour = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), required=False)
     actual_behaviour = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), required=False)
     team = forms.ModelChoiceField(queryset=Team.objects.all(), required=False)
-    assignee = forms.ModelChoiceField(
-        queryset=User.objects.exclude(role="customer").filter(is_active=True), required=False
-    )
+    assignee = forms.ModelChoiceField(queryset=User.objects.assignable(), required=False)
     attachment = forms.FileField(required=False)
 
     def version_names(self) -> list[str]:
@@ -65,9 +63,7 @@ class StatusForm(forms.Form):
 
 class AssignForm(forms.Form):
     team = forms.ModelChoiceField(queryset=Team.objects.all(), required=False)
-    assignee = forms.ModelChoiceField(
-        queryset=User.objects.exclude(role="customer"), required=False
-    )
+    assignee = forms.ModelChoiceField(queryset=User.objects.assignable(), required=False)
     me = forms.BooleanField(required=False)
 
 

@@ -212,7 +212,7 @@ def _page_context(request: AuthedRequest, bug: Bug) -> dict[str, Any]:
         "priorities": Priority.choices,
         "line_statuses": LineStatus.choices,
         "teams": Team.objects.all(),
-        "agents": User.objects.exclude(role="customer").filter(is_active=True),
+        "agents": User.objects.assignable(),
         "status_words": workflow.CUSTOMER_WORDS[bug.status],
         "environment_shown": queries.environment_visible(user, bug),
         "links": links,

@@ -76,9 +76,7 @@ class StatusForm(forms.Form):
 
 class AssignForm(forms.Form):
     team = forms.ModelChoiceField(queryset=Team.objects.all(), required=False)
-    assignee = forms.ModelChoiceField(
-        queryset=User.objects.exclude(role="customer"), required=False
-    )
+    assignee = forms.ModelChoiceField(queryset=User.objects.assignable(), required=False)
     me = forms.BooleanField(required=False)
 
 

@@ -131,7 +131,7 @@ def _panel_context(request: AuthedRequest, ticket: Ticket, error: str = "") -> d
         "transitions": sorted(workflow.allowed_transitions(ticket.status)),
         "priorities": Priority.choices,
         "teams": Team.objects.all(),
-        "agents": User.objects.exclude(role="customer").filter(is_active=True),
+        "agents": User.objects.assignable(),
         "status_words": workflow.CUSTOMER_WORDS[ticket.status],
         "tags": ", ".join(t.name for t in ticket.tags.all()),
         "watching": ticket.watchers.filter(pk=request.user.pk).exists(),
