@@ -73,10 +73,11 @@ def _null_only_where_clearable(schema: dict[str, Any], model: Any) -> None:
 class Patch(Schema):
     """A partial update: a field left out keeps its value. Null clears the fields named in
     `clearable` and is refused (422, naming the field) for the others, whose columns take no
-    null."""
+    null. A field the resource does not have, or cannot change this way (`status`, which has
+    its own transition), is refused rather than silently ignored."""
 
     clearable: ClassVar[frozenset[str]] = frozenset()
-    model_config = ConfigDict(json_schema_extra=_null_only_where_clearable)
+    model_config = ConfigDict(json_schema_extra=_null_only_where_clearable, extra="forbid")
 
     @field_validator("*", mode="before")
     @classmethod
