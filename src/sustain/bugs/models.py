@@ -9,6 +9,7 @@ from django.db import models
 from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
 
+from sustain.core.models import StoredFile
 from sustain.core.search import FullTextIndex
 from sustain.desk.models import Priority
 
@@ -268,26 +269,15 @@ def bug_attachment_path(instance: BugAttachment, filename: str) -> str:
     return f"bugs/{instance.bug_id}/{instance.sha256[:16]}-{filename}"
 
 
-class BugAttachment(models.Model):
+class BugAttachment(StoredFile):
     bug = models.ForeignKey(Bug, on_delete=models.CASCADE, related_name="attachments")
     comment = models.ForeignKey(
         BugComment, null=True, blank=True, on_delete=models.CASCADE, related_name="attachments"
     )
-    uploaded_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
-    )
     file = models.FileField(upload_to=bug_attachment_path, max_length=300)
-    filename = models.CharField(max_length=200)
-    content_type = models.CharField(max_length=100)
-    size = models.PositiveBigIntegerField()
-    sha256 = models.CharField(max_length=64)
-    created_at = models.DateTimeField(default=timezone.now)
 
     tenant_field = None
     customer_visible = False
-
-    def __str__(self) -> str:
-        return self.filename
 
 
 class TriageTarget(models.Model):

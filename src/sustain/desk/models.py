@@ -9,6 +9,7 @@ from django.db import models
 from django.db.models import QuerySet
 from django.utils import timezone
 
+from sustain.core.models import StoredFile
 from sustain.core.search import FullTextIndex
 
 
@@ -197,26 +198,15 @@ def attachment_path(instance: Attachment, filename: str) -> str:
     return f"tickets/{instance.ticket_id}/{instance.sha256[:16]}-{filename}"
 
 
-class Attachment(models.Model):
+class Attachment(StoredFile):
     ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="attachments")
     comment = models.ForeignKey(
         Comment, null=True, blank=True, on_delete=models.CASCADE, related_name="attachments"
     )
-    uploaded_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
-    )
     file = models.FileField(upload_to=attachment_path, max_length=300)
-    filename = models.CharField(max_length=200)
-    content_type = models.CharField(max_length=100)
-    size = models.PositiveBigIntegerField()
-    sha256 = models.CharField(max_length=64)
     is_public = models.BooleanField(default=True)
-    created_at = models.DateTimeField(default=timezone.now)
 
     tenant_field = "ticket__organization"
-
-    def __str__(self) -> str:
-        return self.filename
 
     @classmethod
     def customer_scope(cls, queryset: QuerySet, user: Any) -> QuerySet:
