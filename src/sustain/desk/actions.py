@@ -15,7 +15,7 @@ from django.utils import timezone
 from sustain.accounts.models import Organization, Team, User
 from sustain.cmdb.models import ConfigItem
 from sustain.core import counters, events, tenancy
-from sustain.core.errors import Conflict, Forbidden, Invalid, NotFound
+from sustain.core.errors import Conflict, Forbidden, Invalid
 from sustain.desk import attachments as files
 from sustain.desk import notifications, workflow
 from sustain.desk.models import (
@@ -26,96 +26,26 @@ from sustain.desk.models import (
     Comment,
     Kind,
     Level,
-    Priority,
     Status,
-    Tag,
     Ticket,
-    TicketLink,
+)
+from sustain.desk.relations import link, merge, set_parent, watch  # noqa: F401 (doors call them here)
+from sustain.desk.rules import (
+    _can_read,
+    _check_assignment,
+    _check_parent_owner,
+    _follow_clocks,
+    _level,
+    _priority,
+    _save,
+    _tags,
+    check_agent_on,
+    check_can_read,
+    snapshot,
 )
 from sustain.sla import clocks as sla_clocks
 
 TITLE_MAX = 300
-
-
-def snapshot(ticket: Ticket) -> dict[str, Any]:
-    """The fields an event shows, as readable values."""
-    return {
-        "title": ticket.title,
-        "status": ticket.status,
-        "priority": ticket.priority,
-        "impact": ticket.impact,
-        "urgency": ticket.urgency,
-        "team": ticket.team.name if ticket.team else None,
-        "assignee": ticket.assignee.name if ticket.assignee else None,
-        "organization": ticket.organization.slug,
-        "affected_ci": ticket.affected_ci.name if ticket.affected_ci else None,
-        "parent": ticket.parent.key if ticket.parent else None,
-    }
-
-
-def _can_read(actor: User, ticket: Ticket) -> bool:
-    return tenancy.visible(Ticket.objects.filter(pk=ticket.pk), actor).exists()
-
-
-def check_can_read(actor: User, ticket: Ticket) -> None:
-    if not _can_read(actor, ticket):
-        raise NotFound(f"No ticket {ticket.key}.")
-
-
-def check_agent_on(actor: User, ticket: Ticket) -> None:
-    check_can_read(actor, ticket)
-    if not actor.is_agent:
-        raise Forbidden("Only agents may do this.")
-
-
-def _level(value: Any, field: str) -> int:
-    try:
-        level = int(value)
-    except (TypeError, ValueError):
-        level = 0
-    if level not in Level.values:
-        raise Invalid(f"{field} must be 1 (high), 2 (medium) or 3 (low).", field=field)
-    return level
-
-
-def _priority(value: Any) -> int:
-    try:
-        priority = int(value)
-    except (TypeError, ValueError):
-        priority = 0
-    if priority not in Priority.values:
-        raise Invalid("priority must be 1, 2, 3 or 4.", field="priority")
-    return priority
-
-
-def _check_assignment(ticket_org: Organization, team: Team | None, assignee: User | None) -> None:
-    if assignee is not None:
-        if not assignee.is_agent or not assignee.is_active:
-            raise Invalid(f"{assignee.email} is not an active agent.", field="assignee")
-        if not tenancy.can_see_organization(assignee, ticket_org.pk):
-            raise Invalid(f"{assignee.name} does not serve {ticket_org.name}.", field="assignee")
-        if team is not None and not team.members.filter(pk=assignee.pk).exists():
-            raise Invalid(f"{assignee.name} is not a member of {team.name}.", field="assignee")
-
-
-def _check_parent_owner(organization: Organization, parent: Ticket) -> None:
-    """A major incident is the customer's own or the provider's, never another customer's:
-    the child shows its parent's key to the child's customer (fields, list rows, events)."""
-    if parent.organization_id != organization.pk and not parent.organization.is_provider:
-        raise Invalid(
-            f"{parent.key} belongs to another customer; a major incident is the customer's "
-            "own or the provider's.",
-            field="parent",
-        )
-
-
-def _tags(names: Iterable[str]) -> list[Tag]:
-    cleaned = sorted({n.strip().lower() for n in names if n and n.strip()})
-    for name in cleaned:
-        if len(name) > 50:
-            raise Invalid(f"Tag '{name[:20]}…' is longer than 50 characters.", field="tags")
-    existing = {t.name: t for t in Tag.objects.filter(name__in=cleaned)}
-    return [existing.get(n) or Tag.objects.get_or_create(name=n)[0] for n in cleaned]
 
 
 def open_ticket(
@@ -225,35 +155,6 @@ def open_ticket(
         sla_clocks.start(ticket, now)
         notifications.ticket_created(ticket, actor, created)
     return ticket
-
-
-def _save(
-    ticket: Ticket,
-    actor: User,
-    verb: str,
-    before: dict,
-    *,
-    is_public: bool = True,
-    quiet: bool = False,
-    reason: str = "",
-) -> None:
-    """Save, record the change on the timeline, move the clocks, tell who needs to know
-    (`quiet`: the action tells them itself)."""
-    ticket.updated_at = timezone.now()
-    ticket.save()
-    old, new = events.changes(before, snapshot(ticket))
-    if new:
-        event = events.record(ticket, verb, actor=actor, before=old, after=new, is_public=is_public)
-        notifications.ticket_changed(ticket, actor, old, new, event, quiet=quiet, reason=reason)
-    _follow_clocks(ticket, old, new)
-
-
-def _follow_clocks(ticket: Ticket, old: dict, new: dict) -> None:
-    """Keep the SLA clocks in step with what just changed on the ticket."""
-    if "priority" in new or "organization" in new or "affected_ci" in new:
-        sla_clocks.recompute(ticket, ticket.updated_at)
-    elif "status" in new:
-        sla_clocks.status_changed(ticket, old["status"], new["status"], ticket.updated_at)
 
 
 def update_ticket(actor: User, ticket: Ticket, **changes: Any) -> Ticket:
@@ -390,27 +291,6 @@ def _resolve_children(actor: User, parent: Ticket) -> None:
         events.record(child, "resolved_with_parent", actor=actor, after={"parent": parent.key})
 
 
-def set_parent(actor: User, ticket: Ticket, parent: Ticket | None) -> Ticket:
-    """Attach an incident to a major incident (or detach it with None)."""
-    check_agent_on(actor, ticket)
-    if parent is not None:
-        check_can_read(actor, parent)
-        if parent.pk == ticket.pk:
-            raise Invalid("A ticket cannot be its own parent.", field="parent")
-        _check_parent_owner(ticket.organization, parent)
-        if parent.parent is not None:
-            raise Invalid(
-                f"{parent.key} is itself attached to {parent.parent.key}.", field="parent"
-            )
-        if ticket.children.exists():
-            raise Invalid(f"{ticket.key} has children; it cannot have a parent.", field="parent")
-    with transaction.atomic():
-        before = snapshot(ticket)
-        ticket.parent = parent
-        _save(ticket, actor, "parent_changed", before)
-    return ticket
-
-
 def _comment(
     actor: User | None,
     ticket: Ticket,
@@ -510,100 +390,6 @@ def add_attachment(
         ticket.updated_at = timezone.now()
         ticket.save(update_fields=["updated_at"])
     return attachment
-
-
-def link(actor: User, ticket: Ticket, other: Ticket, kind: str = TicketLink.Kind.RELATED):
-    check_agent_on(actor, ticket)
-    check_can_read(actor, other)
-    if kind not in TicketLink.Kind.values:
-        raise Invalid("kind must be related or duplicate.", field="kind")
-    if other.pk == ticket.pk:
-        raise Invalid("A ticket cannot be linked to itself.", field="target")
-    if kind == TicketLink.Kind.DUPLICATE:
-        return merge(actor, ticket, into=other)
-    if other.organization_id != ticket.organization_id:
-        # Both timelines and link lists name the other key; another customer's key is theirs.
-        raise Invalid(
-            "Only tickets of the same organization can be linked; attach tickets of several "
-            "customers to a major incident instead.",
-            field="target",
-        )
-    with transaction.atomic():
-        if TicketLink.objects.filter(source=ticket, target=other, kind=kind).exists():
-            raise Conflict(f"{ticket.key} is already linked to {other.key}.", field="target")
-        created = TicketLink.objects.create(source=ticket, target=other, kind=kind)
-        events.record(ticket, "linked", actor=actor, after={"kind": kind, "target": other.key})
-        events.record(other, "linked", actor=actor, after={"kind": kind, "target": ticket.key})
-    return created
-
-
-def merge(actor: User, duplicate: Ticket, *, into: Ticket) -> TicketLink:
-    """Mark `duplicate` as a duplicate of `into`: its comments move over and it is closed."""
-    check_agent_on(actor, duplicate)
-    check_agent_on(actor, into)
-    if duplicate.pk == into.pk:
-        raise Invalid("A ticket cannot be a duplicate of itself.", field="target")
-    if into.organization_id != duplicate.organization_id:
-        raise Invalid("Only tickets of the same organization can be merged.", field="target")
-    with transaction.atomic():
-        # Read both statuses again under a row lock: a merge or a close that committed since
-        # the caller loaded the tickets must not be merged over (it is a conflict, not an error).
-        current = dict(
-            Ticket.objects.select_for_update()
-            .filter(pk__in=[duplicate.pk, into.pk])
-            .order_by("pk")
-            .values_list("pk", "status")
-        )
-        duplicate.status, into.status = current[duplicate.pk], current[into.pk]
-        if not into.is_open:
-            raise Conflict(
-                f"{into.key} is {into.status}; merge into an open ticket.", field="target"
-            )
-        if not duplicate.is_open:
-            raise Conflict(f"{duplicate.key} is already {duplicate.status}.", field="source")
-        moved = duplicate.comments.update(ticket=into)
-        duplicate.attachments.update(ticket=into)
-        into.watchers.add(*duplicate.watchers.all())
-        if duplicate.requester_id:
-            into.watchers.add(duplicate.requester_id)
-        created = TicketLink.objects.create(
-            source=duplicate, target=into, kind=TicketLink.Kind.DUPLICATE
-        )
-        before = snapshot(duplicate)
-        duplicate.status, duplicate.closed_at = Status.CLOSED, timezone.now()
-        _save(duplicate, actor, "merged", before)
-        events.record(
-            duplicate, "merged_into", actor=actor, after={"target": into.key, "comments": moved}
-        )
-        events.record(
-            into, "merged_from", actor=actor, after={"source": duplicate.key, "comments": moved}
-        )
-        into.updated_at = timezone.now()
-        into.save(update_fields=["updated_at"])
-    return created
-
-
-def watch(actor: User, ticket: Ticket, user: User | None = None, *, on: bool = True) -> Ticket:
-    """Add or remove a watcher (oneself, or anyone an agent chooses)."""
-    check_can_read(actor, ticket)
-    user = user or actor
-    if user.pk != actor.pk and not actor.is_agent:
-        raise Forbidden("Only agents may add other watchers.")
-    if not tenancy.can_see_organization(user, ticket.organization_id):
-        raise Invalid(f"{user.email} cannot see this ticket.", field="user")
-    with transaction.atomic():
-        if on:
-            ticket.watchers.add(user)
-        else:
-            ticket.watchers.remove(user)
-        events.record(
-            ticket,
-            "watched" if on else "unwatched",
-            actor=actor,
-            after={"user": user.name},
-            is_public=False,
-        )
-    return ticket
 
 
 def save_filter(actor: User, *, name: str, query: str, shared: bool = False):
