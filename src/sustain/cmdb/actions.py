@@ -8,7 +8,8 @@ from django.db import transaction
 
 from sustain.accounts.actions import make_slug, require_admin, require_agent
 from sustain.accounts.models import Organization, User
-from sustain.cmdb.models import SEMVER, Component, ConfigItem, Product, Relation, Version
+from sustain.cmdb import semver
+from sustain.cmdb.models import Component, ConfigItem, Product, Relation, Version
 from sustain.core import events, tenancy
 from sustain.core.errors import Conflict, Invalid
 
@@ -42,20 +43,20 @@ def add_component(actor: User, product: Product, *, name: str) -> Component:
 
 def add_version(actor: User, product: Product, *, name: str, released_at: Any = None) -> Version:
     require_admin(actor)
-    match = SEMVER.match((name or "").strip())
-    if not match:
+    parsed = semver.parse(name)
+    if parsed is None:
         raise Invalid(f"'{name}' is not a semantic version (MAJOR.MINOR.PATCH).", field="name")
-    major, minor, patch, prerelease, _build = match.groups()
+    major, minor, patch, prerelease = parsed
     with transaction.atomic():
         if product.versions.filter(name=name).exists():
             raise Conflict(f"{product.name} {name} exists.", field="name")
         version = Version.objects.create(
             product=product,
             name=name.strip(),
-            major=int(major),
-            minor=int(minor),
-            patch=int(patch),
-            prerelease=prerelease or "",
+            major=major,
+            minor=minor,
+            patch=patch,
+            prerelease=prerelease,
             released_at=released_at,
         )
         events.record(product, "version_added", actor=actor, after={"version": version.name})
