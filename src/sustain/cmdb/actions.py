@@ -46,20 +46,33 @@ def add_version(actor: User, product: Product, *, name: str, released_at: Any = 
     parsed = semver.parse(name)
     if parsed is None:
         raise Invalid(f"'{name}' is not a semantic version (MAJOR.MINOR.PATCH).", field="name")
-    major, minor, patch, prerelease = parsed
     with transaction.atomic():
         if product.versions.filter(name=name).exists():
             raise Conflict(f"{product.name} {name} exists.", field="name")
-        version = Version.objects.create(
-            product=product,
-            name=name.strip(),
-            major=major,
-            minor=minor,
-            patch=patch,
-            prerelease=prerelease,
-            released_at=released_at,
-        )
-        events.record(product, "version_added", actor=actor, after={"version": version.name})
+        return write_version(actor, product, name=name, parsed=parsed, released_at=released_at)
+
+
+def write_version(
+    actor: User,
+    product: Product,
+    *,
+    name: str,
+    parsed: tuple[int, int, int, str],
+    released_at: Any = None,
+) -> Version:
+    """The version row and its event, inside the caller's transaction, for callers that have
+    checked permission and the name (an admin adding it, an agent planning a release)."""
+    major, minor, patch, prerelease = parsed
+    version = Version.objects.create(
+        product=product,
+        name=name.strip(),
+        major=major,
+        minor=minor,
+        patch=patch,
+        prerelease=prerelease,
+        released_at=released_at,
+    )
+    events.record(product, "version_added", actor=actor, after={"version": version.name})
     return version
 
 

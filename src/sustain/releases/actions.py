@@ -17,6 +17,7 @@ from sustain.accounts.actions import require_agent
 from sustain.accounts.models import User
 from sustain.bugs.models import Repository
 from sustain.cmdb import semver
+from sustain.cmdb.actions import write_version
 from sustain.cmdb.models import Product, Version
 from sustain.core import events
 from sustain.core.errors import Conflict, Forbidden, Invalid
@@ -87,19 +88,11 @@ def create_release(
     from_tag, to_tag = clean_ref(from_tag, "from_tag"), clean_ref(to_tag, "to_tag")
     check_repository(product, repository)
     with transaction.atomic():
-        existing, (major, minor, patch, prerelease) = _version(product, version)
-        numbering.check_kind(product, (major, minor, patch), kind, reusing=existing)
+        existing, parsed = _version(product, version)
+        numbering.check_kind(product, parsed[:3], kind, reusing=existing)
         name = version.strip()
         if existing is None:
-            existing = Version.objects.create(
-                product=product,
-                name=name,
-                major=major,
-                minor=minor,
-                patch=patch,
-                prerelease=prerelease,
-            )
-            events.record(product, "version_added", actor=actor, after={"version": name})
+            existing = write_version(actor, product, name=name, parsed=parsed)
         release = Release.objects.create(
             product=product,
             version=existing,
