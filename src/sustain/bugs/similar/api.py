@@ -4,21 +4,20 @@ from __future__ import annotations
 
 from ninja import Query, Router
 
-from sustain.bugs.similar.rank import parse_exclude, suggest
+from sustain.bugs.similar.rank import MAX_TITLE, MIN_TITLE, parse_exclude, suggest
 from sustain.bugs.similar.schemas import SimilarOut, SimilarQuery
 from sustain.core.errors import Invalid
 from sustain.core.http import ApiRequest
 
 router = Router(tags=["bugs"])
-MIN_TITLE = 3
 
 
 def check_title(title: str) -> str:
     title = (title or "").strip()
     if len(title) < MIN_TITLE:
         raise Invalid(f"title must have at least {MIN_TITLE} characters.", field="title")
-    if len(title) > 300:
-        raise Invalid("title must have at most 300 characters.", field="title")
+    if len(title) > MAX_TITLE:
+        raise Invalid(f"title must have at most {MAX_TITLE} characters.", field="title")
     return title
 
 

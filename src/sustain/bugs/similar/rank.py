@@ -28,13 +28,14 @@ from typing import Any
 from django.db import connections
 from django.db.models import F, Model, QuerySet
 from django.db.models.functions import Lower, Substr
-from django.urls import NoReverseMatch, reverse
+from django.urls import reverse
 from rapidfuzz import fuzz, process
 
 from sustain.bugs.models import KEY_PREFIX as BUG_PREFIX
 from sustain.bugs.models import OPEN_STATUSES as BUG_OPEN
 from sustain.bugs.models import Bug
 from sustain.core.pagination import order_alias
+from sustain.core.search import ANY_WORD as WORD
 from sustain.core.tenancy import visible
 from sustain.desk.models import OPEN_STATUSES as TICKET_OPEN
 from sustain.desk.models import Ticket
@@ -47,7 +48,9 @@ COMMON_SHARE = 0.02  # PostgreSQL: a word in 2 % of rows is looked up newest fir
 MIN_SCORE = 40  # below this a "suggestion" is noise rather than help
 DESCRIPTION_CHARS = 300  # what of a description is compared (the start says what it is about)
 
-WORD = re.compile(r"[^\W_]+", re.UNICODE)
+MIN_TITLE = 3  # characters of a title before suggestions are looked for
+MAX_TITLE = 300
+
 KEY = re.compile(r"[A-Z]{2,10}-[0-9]{1,12}")
 _STOP_WORDS = """
     a about above after again against all also am an and any are as at be because been before
@@ -311,12 +314,7 @@ def _url(kind: str, key: str, actor: Any) -> str:
     customer = getattr(actor, "is_customer", False)
     if kind == "ticket":
         return reverse("portal:ticket" if customer else "desk:ticket", args=[key])
-    for name in ("bugs:bug", "bugs:detail"):
-        try:
-            return reverse(name, args=[key])
-        except NoReverseMatch:
-            continue
-    return f"/bugs/{key}"
+    return reverse("bugs:bug", args=[key])
 
 
 def parse_exclude(ref: str) -> tuple[str | None, str | None]:

@@ -7,10 +7,8 @@ from django.http import HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
-from sustain.bugs.similar.rank import KEY, parse_exclude, suggest
+from sustain.bugs.similar.rank import KEY, MAX_TITLE, MIN_TITLE, parse_exclude, suggest
 from sustain.core.http import AuthedRequest
-
-MIN_TITLE = 3
 
 
 @login_required
@@ -19,7 +17,7 @@ def suggest_partial(request: AuthedRequest) -> HttpResponse:
     """Answers the title input's htmx call (`?title=…&description=…&exclude=KEY`, and on a
     ticket page `&merge=KEY`); a customer sees only their own tickets (links to the portal) and
     the bugs linked to them."""
-    title = request.GET.get("title", "").strip()[:300]
+    title = request.GET.get("title", "").strip()[:MAX_TITLE]
     description = request.GET.get("description", "")[:5000]
     exclude_bug, exclude_ticket = parse_exclude(request.GET.get("exclude", "")[:40])
     suggestions = []

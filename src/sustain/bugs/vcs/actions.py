@@ -269,13 +269,11 @@ def _act_on_mentions(
     # The links first, in one statement: a link states what the message says, whether or not
     # the bug's own state changes (a won't-fix bug named by a fix keeps its status).
     missing = {(bug.pk, commit.pk, kind) for kind, bug, commit in todo} - links
+    now = connection.ops.adapt_datetimefield_value(timezone.now())
     _insert_ignoring_conflicts(
         BugCommit,
         ["bug_id", "commit_id", "kind", "branch", "created_at"],
-        [
-            (*key, branch, connection.ops.adapt_datetimefield_value(timezone.now()))
-            for key in missing
-        ],
+        [(*key, branch, now) for key in missing],
     )
     result.links = len(missing)
     bug_actions: Any = _bug_actions() if todo else None

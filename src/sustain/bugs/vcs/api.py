@@ -15,16 +15,16 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
+from django.db.models import Exists, OuterRef, Prefetch, QuerySet
 from django.http import Http404
 from ninja import Field, Query, Router, Schema, Status
 
 from sustain.accounts.actions import system_actor
+from sustain.bugs import refs
 from sustain.bugs.models import BugCommit, Commit, CommitBranch, Repository
 from sustain.bugs.vcs import payloads, repositories
-from sustain.bugs.vcs.actions import record_commits
+from sustain.bugs.vcs.actions import Result, record_commits
 from sustain.bugs.vcs.messages import normalize_key
-from sustain.cmdb.models import Product
 from sustain.core.api import ErrorOut, Page, Patch
 from sustain.core.errors import Invalid
 from sustain.core.http import ApiRequest
@@ -167,17 +167,6 @@ def _repository(request: ApiRequest, repository_id: int) -> Repository:
     return found
 
 
-def _product(ref: str | None) -> Product | None:
-    if not ref:
-        return None
-    pk = as_id(ref)
-    product = Product.objects.filter(Q(slug=ref) | Q(pk=pk) if pk is not None else Q(slug=ref))
-    found = product.first()
-    if found is None:
-        raise Invalid(f"No product '{ref}'.", field="product")
-    return found
-
-
 @router.get("/vcs/repositories", response=Page[RepositoryOut])
 def list_repositories(request: ApiRequest, filters: Query[RepositoryFilters]):
     """Repositories by name (agents; customers see none)."""
@@ -195,7 +184,7 @@ def list_repositories(request: ApiRequest, filters: Query[RepositoryFilters]):
 @router.post("/vcs/repositories", response={201: RepositoryOut})
 def create_repository(request: ApiRequest, payload: RepositoryIn):
     data = payload.dict()
-    data["product"] = _product(data["product"])
+    data["product"] = refs.product(data["product"])
     return Status(201, repositories.create_repository(request.auth, **data))
 
 
@@ -209,7 +198,7 @@ def update_repository(request: ApiRequest, repository_id: int, payload: Reposito
     repository = _repository(request, repository_id)
     changes = payload.dict(exclude_unset=True)
     if "product" in changes:
-        changes["product"] = _product(changes["product"])
+        changes["product"] = refs.product(changes["product"])
     return repositories.update_repository(request.auth, repository, **changes)
 
 
@@ -286,7 +275,7 @@ def push(request: ApiRequest, repository_id: int):
     provider = payloads.authenticate(repository, request.headers, body)
     event = payloads.event_of(provider, request.headers)
     if event == "ping":
-        return Status(200, _ignored_push(provider, event))
+        return Status(200, {"provider": provider, "event": event, **Result("", False).summary()})
     if event != "push":
         return Status(202, {"detail": f"Event '{event or '(none)'}' ignored: only pushes count."})
     parsed = payloads.parse_push(payloads.json_of(body, request.content_type or ""))
@@ -296,21 +285,3 @@ def push(request: ApiRequest, repository_id: int):
         system_actor(), repository, branch=parsed.branch, commits=parsed.commits
     )
     return {"provider": provider, "event": event, **result.summary()}
-
-
-def _ignored_push(provider: str, event: str) -> dict[str, Any]:
-    return {
-        "provider": provider,
-        "event": event,
-        "branch": "",
-        "counts": False,
-        "seen": 0,
-        "new": 0,
-        "on_branch": 0,
-        "links": 0,
-        "fixed": [],
-        "linked": [],
-        "pending": [],
-        "unknown": [],
-        "refused": [],
-    }
