@@ -13,7 +13,7 @@ from django.db import transaction
 from django.http import Http404
 from ninja import Query, Router, Status
 
-from sustain.bugs.models import Bug, Repository
+from sustain.bugs.models import Repository
 from sustain.cmdb.models import Product
 from sustain.core.api import Page
 from sustain.core.errors import Forbidden, Invalid
@@ -95,13 +95,6 @@ def _repository(ref: str | None) -> Repository | None:
     if repo is None:
         raise Invalid(f"No repository '{ref[:60]}'.", field="repository")
     return repo
-
-
-def _bug(request: ApiRequest, key: str, field: str = "bug") -> Bug:
-    bug = visible(Bug.objects.filter(key=(key or "").strip().upper()), request.auth).first()
-    if bug is None:
-        raise Invalid(f"No bug {key[:20]}.", field=field)
-    return bug
 
 
 @router.get("/releases", response=Page[AnyRelease])
@@ -186,14 +179,14 @@ def list_bugs(
 @router.post("/releases/{release_id}/bugs", response={201: ReleaseBugOut})
 def add_bug(request: ApiRequest, release_id: int, payload: ReleaseBugIn):
     release = _release(request, release_id, staff=True)
-    link = actions.add_bug(request.auth, release, _bug(request, payload.bug))
+    link = actions.add_bug(request.auth, release, queries.bug_for(request.auth, payload.bug))
     return Status(201, link)
 
 
 @router.delete("/releases/{release_id}/bugs/{bug_key}", response={204: None})
 def remove_bug(request: ApiRequest, release_id: int, bug_key: str):
     release = _release(request, release_id, staff=True)
-    actions.remove_bug(request.auth, release, _bug(request, bug_key, "bug_key"))
+    actions.remove_bug(request.auth, release, queries.bug_for(request.auth, bug_key, "bug_key"))
     return Status(204, None)
 
 

@@ -7,6 +7,7 @@ from typing import Any
 
 from django.db.models import Count, QuerySet
 
+from sustain.bugs.models import Bug
 from sustain.cmdb.models import Product
 from sustain.core.errors import Invalid
 from sustain.core.events import for_target
@@ -22,6 +23,14 @@ def releases_for(user: Any) -> QuerySet[Release]:
     return visible(Release.objects.all(), user).select_related(
         "product", "version", "previous__version", "repository", "approved_by"
     )
+
+
+def bug_for(user: Any, key: str | None, field: str = "bug") -> Bug:
+    """A bug the user may see, by key, for a release's contents (an unknown key names the field)."""
+    bug = visible(Bug.objects.filter(key=(key or "").strip().upper()), user).first()
+    if bug is None:
+        raise Invalid(f"No bug {(key or '')[:20]}.", field=field)
+    return bug
 
 
 def release_for(user: Any, release_id: int) -> Release | None:

@@ -4,12 +4,9 @@ workflow, quality gate, contents, notes, test runs and timeline (in-place action
 from __future__ import annotations
 
 from collections.abc import Callable
-from functools import wraps
 from typing import Any
 
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import NoReverseMatch, reverse
@@ -17,9 +14,9 @@ from django.views.decorators.http import require_POST
 
 from sustain.bugs.models import Bug
 from sustain.cmdb.models import Product
-from sustain.core.errors import ActionError, Invalid
+from sustain.core.errors import ActionError
 from sustain.core.http import AuthedRequest
-from sustain.core.tenancy import visible
+from sustain.desk.views import agent_required
 from sustain.releases import actions, gate, notes, queries
 from sustain.releases.forms import (
     ApproveForm,
@@ -35,15 +32,8 @@ from sustain.releases.models import Release, ReleaseChange, Status, TestRun
 LIST_LIMIT = 500
 
 
-def staff_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
-    @login_required
-    @wraps(view)
-    def wrapper(request: AuthedRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        if not request.user.is_agent:
-            raise PermissionDenied("Releases are managed by staff.")
-        return view(request, *args, **kwargs)
-
-    return wrapper
+# What the edit form shows and compares against (a repository as its row, as the form cleans it).
+EDITABLE = ("summary", "known_issues", "planned_for", "repository", "from_tag", "to_tag")
 
 
 def _release_or_404(request: AuthedRequest, release_id: int) -> Release:
@@ -62,7 +52,7 @@ def _bug_url(key: str) -> str | None:
     return None
 
 
-@staff_required
+@agent_required
 def release_list(request: AuthedRequest) -> HttpResponse:
     error = ""
     try:
@@ -85,7 +75,7 @@ def release_list(request: AuthedRequest) -> HttpResponse:
     return render(request, "releases/list.html", context, status=422 if error else 200)
 
 
-@staff_required
+@agent_required
 def new_release(request: AuthedRequest) -> HttpResponse:
     form = ReleaseForm(request.POST or None, initial={"product": request.GET.get("product")})
     if request.method == "POST" and form.is_valid():
@@ -124,20 +114,11 @@ def _context(request: AuthedRequest, release: Release, error: str = "") -> dict[
         "internal_html": notes.html(release.internal_notes),
         "notes_tab": tab,
         "timeline": queries.timeline(release),
-        "edit_form": EditForm(
-            initial={
-                "summary": release.summary,
-                "known_issues": release.known_issues,
-                "planned_for": release.planned_for,
-                "repository": release.repository_id,
-                "from_tag": release.from_tag,
-                "to_tag": release.to_tag,
-            }
-        ),
+        "edit_form": EditForm(initial={name: getattr(release, name) for name in EDITABLE}),
     }
 
 
-@staff_required
+@agent_required
 def release_page(request: AuthedRequest, release_id: int) -> HttpResponse:
     release = _release_or_404(request, release_id)
     return render(request, "releases/detail.html", _context(request, release))
@@ -175,7 +156,7 @@ def _run(
     return _answer(request, release_id)
 
 
-@staff_required
+@agent_required
 @require_POST
 def transition(request: AuthedRequest, release_id: int) -> HttpResponse:
     return _run(
@@ -186,7 +167,7 @@ def transition(request: AuthedRequest, release_id: int) -> HttpResponse:
     )
 
 
-@staff_required
+@agent_required
 @require_POST
 def approve(request: AuthedRequest, release_id: int) -> HttpResponse:
     return _run(
@@ -197,55 +178,41 @@ def approve(request: AuthedRequest, release_id: int) -> HttpResponse:
     )
 
 
-@staff_required
+@agent_required
 @require_POST
 def edit(request: AuthedRequest, release_id: int) -> HttpResponse:
     def apply(release: Release, data: dict) -> Any:
-        current = {
-            "summary": release.summary,
-            "known_issues": release.known_issues,
-            "planned_for": release.planned_for,
-            "repository": release.repository,
-            "from_tag": release.from_tag,
-            "to_tag": release.to_tag,
-        }
-        changed = {k: v for k, v in data.items() if current[k] != v}
+        changed = {k: v for k, v in data.items() if getattr(release, k) != v}
         if changed:
             actions.update_release(request.user, release, **changed)
 
     return _run(request, release_id, EditForm(request.POST), apply)
 
 
-def _bug(request: AuthedRequest, key: str) -> Bug:
-    bug = visible(Bug.objects.filter(key=key.strip().upper()), request.user).first()
-    if bug is None:
-        raise Invalid(f"No bug {key[:20]}.", field="bug")
-    return bug
+def _with_bug(
+    request: AuthedRequest, release_id: int, act: Callable[[Any, Release, Bug], Any]
+) -> HttpResponse:
+    return _run(
+        request,
+        release_id,
+        BugForm(request.POST),
+        lambda r, d: act(request.user, r, queries.bug_for(request.user, d["bug"])),
+    )
 
 
-@staff_required
+@agent_required
 @require_POST
 def add_bug(request: AuthedRequest, release_id: int) -> HttpResponse:
-    return _run(
-        request,
-        release_id,
-        BugForm(request.POST),
-        lambda r, d: actions.add_bug(request.user, r, _bug(request, d["bug"])),
-    )
+    return _with_bug(request, release_id, actions.add_bug)
 
 
-@staff_required
+@agent_required
 @require_POST
 def remove_bug(request: AuthedRequest, release_id: int) -> HttpResponse:
-    return _run(
-        request,
-        release_id,
-        BugForm(request.POST),
-        lambda r, d: actions.remove_bug(request.user, r, _bug(request, d["bug"])),
-    )
+    return _with_bug(request, release_id, actions.remove_bug)
 
 
-@staff_required
+@agent_required
 @require_POST
 def refresh(request: AuthedRequest, release_id: int) -> HttpResponse:
     return _run(
@@ -253,7 +220,7 @@ def refresh(request: AuthedRequest, release_id: int) -> HttpResponse:
     )
 
 
-@staff_required
+@agent_required
 @require_POST
 def add_change(request: AuthedRequest, release_id: int) -> HttpResponse:
     return _run(
@@ -264,19 +231,20 @@ def add_change(request: AuthedRequest, release_id: int) -> HttpResponse:
     )
 
 
-@staff_required
+@agent_required
 @require_POST
 def delete_change(request: AuthedRequest, release_id: int, change_id: int) -> HttpResponse:
-    release = _release_or_404(request, release_id)
-    change = release.changes.filter(pk=change_id).first()
-    if change is None:
-        raise Http404(f"No change {change_id} in this release.")
-    return _run(
-        request, release_id, NotesForm({}), lambda r, d: actions.delete_change(request.user, change)
-    )
+    def apply(release: Release, data: dict) -> Any:
+        # Looked up in the release _run has already fetched (a 404 is not an action error).
+        change = release.changes.filter(pk=change_id).first()
+        if change is None:
+            raise Http404(f"No change {change_id} in this release.")
+        return actions.delete_change(request.user, change)
+
+    return _run(request, release_id, NotesForm({}), apply)
 
 
-@staff_required
+@agent_required
 @require_POST
 def edit_notes(request: AuthedRequest, release_id: int) -> HttpResponse:
     return _run(
@@ -292,7 +260,7 @@ def edit_notes(request: AuthedRequest, release_id: int) -> HttpResponse:
     )
 
 
-@staff_required
+@agent_required
 @require_POST
 def regenerate_notes(request: AuthedRequest, release_id: int) -> HttpResponse:
     return _run(

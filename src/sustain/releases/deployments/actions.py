@@ -65,6 +65,13 @@ def check_can_read(actor: User, deployment: Deployment) -> None:
         raise NotFound(f"No deployment {deployment.pk}.")
 
 
+def deployable_statuses(environment: ConfigItem) -> set[Status]:
+    """The release statuses an environment may take: internal ones test before approval."""
+    if environment.organization.is_provider:
+        return DEPLOYABLE_TO_PROVIDER
+    return DEPLOYABLE_TO_CUSTOMERS
+
+
 def _check_target(actor: User, release: Release, environment: ConfigItem) -> None:
     if not tenancy.visible(ConfigItem.objects.filter(pk=environment.pk), actor).exists():
         raise NotFound(f"No environment {environment.pk}.", field="environment")
@@ -75,7 +82,7 @@ def _check_target(actor: User, release: Release, environment: ConfigItem) -> Non
     if environment.status == ConfigItem.Status.RETIRED:
         raise Invalid(f"{environment.name} is retired.", field="environment")
     provider = environment.organization.is_provider
-    allowed = DEPLOYABLE_TO_PROVIDER if provider else DEPLOYABLE_TO_CUSTOMERS
+    allowed = deployable_statuses(environment)
     if release.status not in allowed:
         where = "internal environments" if provider else "customers' environments"
         names = ", ".join(sorted(allowed))

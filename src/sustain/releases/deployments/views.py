@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from django import forms
+from django.contrib import messages
 from django.db.models import Q
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
@@ -112,11 +113,7 @@ def _detail_context(request: AuthedRequest, environment: ConfigItem, **extra: An
     deployable = (
         Release.objects.filter(
             product=environment.product,
-            status__in=sorted(
-                actions.DEPLOYABLE_TO_PROVIDER
-                if environment.organization.is_provider
-                else actions.DEPLOYABLE_TO_CUSTOMERS
-            ),
+            status__in=sorted(actions.deployable_statuses(environment)),
         )
         .select_related("version")
         .order_by("-version__major", "-version__minor", "-version__patch", "-id")
@@ -143,8 +140,6 @@ def _answer(request: AuthedRequest, environment: ConfigItem, error: str = "") ->
     """After a change: the deployments section again (htmx), or the page."""
     if not request.htmx:
         if error:
-            from django.contrib import messages
-
             messages.error(request, error)
         return redirect("environments:detail", environment_id=environment.pk)
     environment = _environment(request, environment.pk)  # the version may have moved
