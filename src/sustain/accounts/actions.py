@@ -44,6 +44,15 @@ def require_agent(actor: User) -> None:
         raise Forbidden("Only agents may do this.")
 
 
+def team_for_self(user: User, chosen: Team | None, current: Team | None) -> Team | None:
+    """The team an "assign to me" lands in: the chosen one, else the current one,
+    as long as the user belongs to it; otherwise the user's first team."""
+    team = chosen or current
+    if team is None or not team.members.filter(pk=user.pk).exists():
+        team = user.teams.first()
+    return team
+
+
 SLUG_MAX = 60  # the slug columns' length
 
 

@@ -16,7 +16,7 @@ from sustain.core.ids import as_id
 from sustain.core.models import Event
 from sustain.core.tenancy import served_organization_ids, visible
 from sustain.desk.models import Priority
-from sustain.desk.queries import _by_person, _id_of
+from sustain.desk.queries import _by_person, _id_of, param_list
 
 ORDERS: dict[str, tuple[str, ...]] = {
     "newest": ("-id",),
@@ -50,13 +50,9 @@ class BugFilters:
         """From a query string (web) or a ninja schema's dict (API); names the bad field."""
         get = params.get
 
-        def as_list(name: str) -> list[str]:
-            values = params.getlist(name) if hasattr(params, "getlist") else [get(name)]
-            return [v for raw in values if raw for v in str(raw).split(",") if v]
-
         filters = cls(
-            status=as_list("status"),
-            severity=as_list("severity"),
+            status=param_list(params, "status"),
+            severity=param_list(params, "severity"),
             product=str(get("product") or ""),
             component=str(get("component") or ""),
             assignee=str(get("assignee") or ""),
@@ -74,7 +70,7 @@ class BugFilters:
             if severity not in Severity.values:
                 raise Invalid(f"Unknown severity '{severity}'.", field="severity")
         try:
-            filters.priority = [int(p) for p in as_list("priority")]
+            filters.priority = [int(p) for p in param_list(params, "priority")]
         except ValueError:
             raise Invalid("priority must be 1, 2, 3 or 4.", field="priority") from None
         if any(p not in Priority.values for p in filters.priority):

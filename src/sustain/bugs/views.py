@@ -14,6 +14,7 @@ from django.urls import NoReverseMatch, reverse
 from django.utils.html import format_html
 from django.views.decorators.http import require_POST
 
+from sustain.accounts.actions import team_for_self
 from sustain.accounts.models import Team, User
 from sustain.bugs import actions, queries, triage, workflow
 from sustain.bugs import refs as bug_refs
@@ -280,9 +281,7 @@ def change_status(request: AuthedRequest, bug_key: str) -> HttpResponse:
 def assign(request: AuthedRequest, bug_key: str) -> HttpResponse:
     def apply(bug: Bug, data: dict) -> Any:
         if data["me"]:
-            team = data["team"] or bug.team
-            if team is None or not team.members.filter(pk=request.user.pk).exists():
-                team = request.user.teams.first()
+            team = team_for_self(request.user, data["team"], bug.team)
             return actions.assign(request.user, bug, team=team, assignee=request.user)
         return actions.assign(request.user, bug, team=data["team"], assignee=data["assignee"])
 
@@ -346,24 +345,25 @@ def comment(request: AuthedRequest, bug_key: str) -> HttpResponse:
     return _run(request, bug_key, form, apply)
 
 
+def _with_ticket(request: AuthedRequest, bug_key: str, act: Callable[..., Any]) -> HttpResponse:
+    """Link or unlink: both take the ticket named in the form."""
+
+    def apply(bug: Bug, data: dict) -> Any:
+        return act(request.user, bug, bug_refs.required_ticket(request.user, data["ticket"]))
+
+    return _run(request, bug_key, TicketForm(request.POST), apply)
+
+
 @agent_required
 @require_POST
 def link_ticket(request: AuthedRequest, bug_key: str) -> HttpResponse:
-    def apply(bug: Bug, data: dict) -> Any:
-        ticket = bug_refs.required_ticket(request.user, data["ticket"])
-        return actions.link_ticket(request.user, bug, ticket)
-
-    return _run(request, bug_key, TicketForm(request.POST), apply)
+    return _with_ticket(request, bug_key, actions.link_ticket)
 
 
 @agent_required
 @require_POST
 def unlink_ticket(request: AuthedRequest, bug_key: str) -> HttpResponse:
-    def apply(bug: Bug, data: dict) -> Any:
-        ticket = bug_refs.required_ticket(request.user, data["ticket"])
-        return actions.unlink_ticket(request.user, bug, ticket)
-
-    return _run(request, bug_key, TicketForm(request.POST), apply)
+    return _with_ticket(request, bug_key, actions.unlink_ticket)
 
 
 @agent_required

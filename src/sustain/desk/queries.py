@@ -32,6 +32,12 @@ ORDERS = {
 }
 
 
+def param_list(params: Any, name: str) -> list[str]:
+    """A multi-valued filter: repeated (?status=a&status=b) or comma-separated (?status=a,b)."""
+    values = params.getlist(name) if hasattr(params, "getlist") else [params.get(name)]
+    return [v for raw in values if raw for v in str(raw).split(",") if v]
+
+
 @dataclass
 class TicketFilters:
     queue: str = ""
@@ -53,10 +59,6 @@ class TicketFilters:
         """From a query string (web) or a ninja schema's dict (API); names the bad field."""
         get = params.get
 
-        def as_list(name: str) -> list[str]:
-            values = params.getlist(name) if hasattr(params, "getlist") else [get(name)]
-            return [v for raw in values if raw for v in str(raw).split(",") if v]
-
         filters = cls(
             queue=get("queue") or "",
             kind=get("kind") or "",
@@ -67,7 +69,7 @@ class TicketFilters:
             tag=get("tag") or "",
             q=(get("q") or "").strip(),
             order=get("order") or "newest",
-            status=as_list("status"),
+            status=param_list(params, "status"),
         )
         if filters.queue and filters.queue not in QUEUES:
             raise Invalid(f"queue must be one of {', '.join(QUEUES)}.", field="queue")
@@ -75,7 +77,7 @@ class TicketFilters:
             if status not in Status.values:
                 raise Invalid(f"Unknown status '{status}'.", field="status")
         try:
-            filters.priority = [int(p) for p in as_list("priority")]
+            filters.priority = [int(p) for p in param_list(params, "priority")]
         except ValueError:
             raise Invalid("priority must be 1, 2, 3 or 4.", field="priority") from None
         if any(p not in Priority.values for p in filters.priority):

@@ -15,6 +15,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
+from sustain.accounts.actions import team_for_self
 from sustain.accounts.models import Organization, Team, User
 from sustain.core.errors import ActionError
 from sustain.core.http import AuthedRequest
@@ -200,9 +201,7 @@ def change_status(request: AuthedRequest, key: str) -> HttpResponse:
 def change_assignment(request: AuthedRequest, key: str) -> HttpResponse:
     def apply(ticket: Ticket, data: dict) -> Any:
         if data["me"]:
-            team = data["team"] or ticket.team
-            if team is None or not team.members.filter(pk=request.user.pk).exists():
-                team = request.user.teams.first()
+            team = team_for_self(request.user, data["team"], ticket.team)
             return actions.assign(request.user, ticket, team=team, assignee=request.user)
         return actions.assign(request.user, ticket, team=data["team"], assignee=data["assignee"])
 
