@@ -146,6 +146,18 @@ def schedule_deployment(
     return deployment
 
 
+def offered_moves(deployment: Deployment, history: list[Deployment]) -> list[str]:
+    """The moves a page offers for one deployment of an environment's history (newest ones):
+    only the deployment that stands (the latest succeeded) may roll back, as
+    roll_back_deployment refuses the superseded ones."""
+    if deployment.status == DeploymentStatus.SUCCEEDED:
+        succeeded = [d for d in history if d.status == DeploymentStatus.SUCCEEDED]
+        standing = max(succeeded, key=lambda d: (d.finished_at, d.pk), default=None)
+        if deployment is not standing:
+            return []
+    return sorted(TRANSITIONS[deployment.status])
+
+
 def _move(
     actor: User, deployment: Deployment, status: str, *, reason: str = "", require_reason: bool
 ) -> Deployment:

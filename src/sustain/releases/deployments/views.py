@@ -103,13 +103,8 @@ def _detail_context(request: AuthedRequest, environment: ConfigItem, **extra: An
         .select_related("release__version", "previous_version", "created_by")
         .order_by("-id")[:HISTORY]
     )
-    # Only the deployment that stands (the latest succeeded) may roll back: the others are
-    # superseded and the action refuses them.
-    succeeded = [d for d in deployments if d.status == Deployment.Status.SUCCEEDED]
-    standing = max(succeeded, key=lambda d: (d.finished_at, d.pk), default=None)
     for d in deployments:
-        superseded = d.status == Deployment.Status.SUCCEEDED and d is not standing
-        d.moves = [] if superseded else sorted(actions.TRANSITIONS[d.status])  # type: ignore[attr-defined]
+        d.moves = actions.offered_moves(d, deployments)  # type: ignore[attr-defined]
     deployable = (
         Release.objects.filter(
             product=environment.product,
