@@ -17,3 +17,6 @@ PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 HUEY = {**HUEY, "immediate": True}  # noqa: F405
 AXES_ENABLED = True
+
+# Mail authentication looks DKIM keys and DMARC policies up here: never on the network.
+MAIL_DNS_RESOLVER = "tests.mail.offline_dns.txt"

@@ -217,6 +217,25 @@ MAIL_DEFAULT_ORGANIZATION = os.environ.get("SUSTAIN_MAIL_DEFAULT_ORGANIZATION", 
 MAIL_MAX_BYTES = int(os.environ.get("SUSTAIN_MAIL_MAX_BYTES", str(40 * 1024 * 1024)))
 MAIL_DIR = DATA_DIR / "mail"
 
+# Who a mail is from (mail/authentication.py). Authentication-Results headers count only from
+# the receiving server(s) named here (their authserv-id, comma-separated; empty: trust none);
+# without them Sustain verifies DKIM itself. A mail with no authentication information at all
+# (no signature, no DMARC policy of its domain) is accepted or held; agents must always pass.
+MAIL_TRUSTED_AUTHSERV_IDS = [
+    a.strip().lower()
+    for a in os.environ.get("SUSTAIN_MAIL_TRUSTED_AUTHSERV_ID", "").split(",")
+    if a.strip()
+]
+MAIL_UNAUTHENTICATED = os.environ.get("SUSTAIN_MAIL_UNAUTHENTICATED", "accept").strip().lower()
+if MAIL_UNAUTHENTICATED not in {"hold", "accept"}:
+    raise ValueError("SUSTAIN_MAIL_UNAUTHENTICATED must be hold or accept")
+# Notifications to customers carry a signed reply address (support+r-…@); off when the mail
+# server does not deliver sub-addresses to the base mailbox.
+MAIL_REPLY_TOKENS = _env_bool("SUSTAIN_MAIL_REPLY_TOKENS", True)
+# The TXT lookup for DKIM keys and DMARC policies: a dotted path to `f(name, timeout) -> bytes
+# | None`; empty for dnspython (the tests set an offline one).
+MAIL_DNS_RESOLVER = os.environ.get("SUSTAIN_MAIL_DNS_RESOLVER", "").strip()
+
 # The outbox: how long a worker holds a message it is delivering before another may take it
 # (a worker killed mid-delivery). Keep it well above SUSTAIN_WEBHOOK_TIMEOUT.
 OUTBOX_LEASE_SECONDS = int(os.environ.get("SUSTAIN_OUTBOX_LEASE_SECONDS", "300"))

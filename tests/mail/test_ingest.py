@@ -18,7 +18,7 @@ from sustain.mail import store, threads
 from sustain.mail.actions import ingest
 from sustain.mail.models import DomainRoute, InboundMail, Mailbox, MessageRef
 from tests.base import SustainTestCase
-from tests.mail import mails
+from tests.mail import mails, signing
 
 CAROL = "Carol Customer <carol@acme.test>"
 
@@ -81,21 +81,32 @@ class NewMailTests(IngestCase):
         self.assertNotEqual(answer.extra_headers.get("Auto-Submitted"), "auto-replied")
         self.assertIsNone(threads.answered_message_id())
 
-    def test_a_colleague_in_cc_watches_the_new_ticket(self):
+    def test_a_colleague_in_cc_of_a_signed_mail_watches_the_new_ticket(self):
         raw = mails.plain(CAROL, "Slow reports", "Reports take minutes.", Cc="cathy@acme.test")
-        ticket = self.opened(raw)
+        with signing.published("acme.test"):
+            ticket = self.opened(signing.sign(raw, "acme.test"))
         self.assertIn(self.cathy, ticket.watchers.all())
 
-    def test_addresses_in_cc_are_copied_on_the_tickets_mail(self):
-        cc = "Vendor <ops@vendor.test>, dave@globex.test, support@sustain.localhost"
-        ticket = self.opened(mails.plain(CAROL, "Disk full", "Again.", Cc=cc))
-        self.assertEqual(list(ticket.cc.values_list("email", flat=True)), ["ops@vendor.test"])
+    def test_addresses_of_the_organization_in_cc_are_copied_on_the_tickets_mail(self):
+        DomainRoute.objects.create(domain="ops.acme.test", organization=self.acme)
+        cc = (
+            "Vendor <ops@vendor.test>, dave@globex.test, support@sustain.localhost, "
+            "Night Shift <night@ops.acme.test>"
+        )
+        raw = signing.sign(mails.plain(CAROL, "Disk full", "Again.", Cc=cc), "acme.test")
+        with signing.published("acme.test"):
+            found = self.ingest(raw)
+        ticket = found.ticket
+        self.assertEqual(list(ticket.cc.values_list("email", flat=True)), ["night@ops.acme.test"])
+        self.assertIn("ops@vendor.test: neither a user nor a domain of Acme", found.cc_ignored)
+        self.assertIn("dave@globex.test", found.cc_ignored)
         sent.outbox.clear()
         with self.captureOnCommitCallbacks(execute=True):
             desk.add_comment(self.alice, ticket, "Cleaned up /var.")
         outbox.deliver_due()
-        self.assertTrue(self.sent_to("ops@vendor.test"), "the copied address hears the reply")
-        self.assertFalse(self.sent_to("dave@globex.test"), "another customer's user never does")
+        self.assertTrue(self.sent_to("night@ops.acme.test"), "the copied address hears it")
+        self.assertFalse(self.sent_to("ops@vendor.test"), "an outsider is never copied")
+        self.assertFalse(self.sent_to("dave@globex.test"), "another customer's user never is")
 
     def test_a_forwarded_mail_keeps_the_forwarded_message(self):
         body = (
@@ -150,9 +161,11 @@ class UnknownSenderTests(IngestCase):
         self.assertEqual(found.status, "held")
 
     def test_a_new_mail_from_an_agent_waits_for_the_customer_to_be_chosen(self):
-        found = self.ingest(mails.plain("alice@northwind.test", "Acme called", "Printer."))
+        raw = mails.plain("alice@northwind.test", "Acme called", "Printer.")
+        with signing.published("northwind.test"):
+            found = self.ingest(signing.sign(raw, "northwind.test"))
         self.assertEqual(found.status, "held")
-        self.assertIn("agent", found.reason)
+        self.assertIn("choose the customer", found.reason)
 
 
 class ThreadingTests(IngestCase):
@@ -250,11 +263,12 @@ class ThreadingTests(IngestCase):
         self.ticket.refresh_from_db()
         self.assertEqual(self.ticket.status, Status.OPEN)
 
-    def test_an_agent_answering_by_mail_writes_a_public_reply(self):
-        found = self.ingest(
-            mails.plain("alice@northwind.test", f"Re: [{self.ticket.key}]", "Fixed.")
-        )
+    def test_an_agent_answering_by_signed_mail_writes_a_public_reply(self):
+        raw = mails.plain("alice@northwind.test", f"Re: [{self.ticket.key}]", "Fixed.")
+        with signing.published("northwind.test"):
+            found = self.ingest(signing.sign(raw, "northwind.test"))
         self.assertEqual((found.comment.author, found.comment.is_public), (self.alice, True))
+        self.assertEqual((found.auth_result, found.auth_domain), ("pass", "northwind.test"))
 
     def test_a_reply_to_a_closed_ticket_opens_a_linked_follow_up(self):
         desk.transition(self.alice, self.ticket, Status.RESOLVED)
@@ -317,7 +331,10 @@ class ForeignReplyTests(IngestCase):
         self.bob.save()
         self.bob.served_organizations.set([self.globex])
         raw = mails.plain("bob@northwind.test", f"Re: [{self.ticket.key}]", "Done.")
-        self.assertEqual(self.ingest(raw).status, "held")
+        with signing.published("northwind.test"):
+            found = self.ingest(signing.sign(raw, "northwind.test"))
+        self.assertEqual(found.status, "held")
+        self.assertIn("may not see", found.reason)
 
 
 class LoopTests(IngestCase):

@@ -92,7 +92,7 @@ def email(
     all. Mail about a ticket carries its own Message-ID and In-Reply-To/References of the
     ticket's thread, so that replies come back to the ticket.
     """
-    from sustain.mail import threads
+    from sustain.mail import threads, tokens
     from sustain.notifications import preferences
 
     people = _people(recipients)
@@ -117,6 +117,10 @@ def email(
             message_id = threads.new_message_id(ticket)
             message_headers.update(threads.reply_headers(ticket, message_id))
             threads.remember(message_id, ticket, "out")
+            # A customer's copy carries a signed reply address: the answer is theirs.
+            reply_to = tokens.reply_to(user.pk, ticket.pk) if user and not user.is_agent else None
+            if reply_to:
+                message_headers["Reply-To"] = reply_to
         outbox.enqueue(
             "email",
             {

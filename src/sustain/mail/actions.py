@@ -33,7 +33,8 @@ from sustain.core.errors import ActionError, Conflict, Forbidden, Invalid, NotFo
 from sustain.desk import actions as desk
 from sustain.desk import attachments as files
 from sustain.desk.models import Comment, Status, Ticket, TicketLink
-from sustain.mail import parse, store, threads
+from sustain.mail import authentication, parse, store, threads, tokens
+from sustain.mail.authentication import Verdict
 from sustain.mail.models import DomainRoute, InboundMail, Mailbox, MessageRef
 from sustain.mail.parse import MailError, ParsedMail
 
@@ -63,16 +64,20 @@ class Plan:
     fresh_id: bool = False  # its Message-ID was unknown when planned
     uploads: list[files.CheckedFile] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    verdict: Verdict | None = None  # who the mail is from (authentication.py)
 
 
 # --- ingestion ---------------------------------------------------------------------------------
-def ingest(raw: bytes, *, mailbox: Mailbox | None = None) -> InboundMail:
+def ingest(
+    raw: bytes, *, mailbox: Mailbox | None = None, recipients: list[str] | None = None
+) -> InboundMail:
     """Store one received mail (once per Message-ID) and open a ticket with it, add it to its
-    ticket, hold it for review or ignore it (auto-replies, bounces); returns the stored row."""
+    ticket, hold it for review or ignore it (auto-replies, bounces); returns the stored row.
+    `recipients`: the envelope's (RCPT TO), when the door knows them (reply tokens)."""
     raw = bytes(raw)
     for attempt in (1, 2):
         try:
-            return _ingest(raw, mailbox)
+            return _ingest(raw, mailbox, recipients or [])
         except IntegrityError:
             # A concurrent delivery of the same mail, or of another first mail from the same
             # new sender, won the race; the second look finds what it wrote.
@@ -81,7 +86,7 @@ def ingest(raw: bytes, *, mailbox: Mailbox | None = None) -> InboundMail:
     raise AssertionError("unreachable")
 
 
-def _ingest(raw: bytes, mailbox: Mailbox | None) -> InboundMail:
+def _ingest(raw: bytes, mailbox: Mailbox | None, recipients: list[str]) -> InboundMail:
     if len(raw) > settings.MAIL_MAX_BYTES:
         limit = settings.MAIL_MAX_BYTES // (1024 * 1024)
         return _store_only(
@@ -95,7 +100,7 @@ def _ingest(raw: bytes, mailbox: Mailbox | None) -> InboundMail:
     if existing is not None:
         return existing
     try:
-        plan = _plan(parsed, mailbox)
+        plan = _plan(parsed, mailbox, raw, tuple(recipients))
         return _carry_out(plan, parsed, raw, mailbox)
     except IntegrityError:
         existing = InboundMail.objects.filter(message_id=parsed.message_id).first()
@@ -152,7 +157,12 @@ def _row(
     organization: Organization | None,
     plan: Plan | None = None,
 ) -> dict[str, Any]:
+    verdict = plan.verdict if plan else None
     return {
+        "auth_result": verdict.result if verdict else "",
+        "auth_method": verdict.method if verdict else "",
+        "auth_domain": verdict.domain[:255] if verdict else "",
+        "auth_reason": verdict.reason if verdict else "",
         "message_id": message_id[:255],
         "sender": (parsed.sender if parsed else "")[:254],
         "sender_name": (parsed.sender_name if parsed else "")[:200],
@@ -210,6 +220,11 @@ def _thread(parsed: ParsedMail, refs: dict[str, MessageRef]) -> Ticket | None:
             )
         }
         ticket = next((found[k] for k in parsed.ticket_keys if k in found), None)
+    return _merged_into(ticket)
+
+
+def _merged_into(ticket: Ticket | None) -> Ticket | None:
+    """The ticket a merged duplicate was merged into (and so on), else `ticket`."""
     for _ in range(5):
         if ticket is None or ticket.status != Status.CLOSED:  # a merged duplicate is closed
             break
@@ -250,7 +265,9 @@ def _check_attachments(parsed: ParsedMail) -> tuple[list[files.CheckedFile], lis
     return accepted, notes
 
 
-def _plan(parsed: ParsedMail, mailbox: Mailbox | None) -> Plan:
+def _plan(
+    parsed: ParsedMail, mailbox: Mailbox | None, raw: bytes = b"", recipients: tuple[str, ...] = ()
+) -> Plan:
     """Decide what becomes of the mail. Reads only."""
     if parsed.auto_reason:
         return Plan(Outcome.IGNORED, f"automatic mail ({parsed.auto_reason}); never answered")
@@ -270,18 +287,48 @@ def _plan(parsed: ParsedMail, mailbox: Mailbox | None) -> Plan:
         validate_email(parsed.sender)
     except ValidationError:
         return Plan(Outcome.HELD, f"the sender address '{parsed.sender[:100]}' is not valid")
+    verdict = authentication.authenticate(raw, parsed, recipients=recipients)
+    plan = _place(parsed, mailbox, refs, verdict)
+    plan.fresh_id = own is None
+    plan.verdict = verdict
+    return plan
 
-    # Addresses are stored in lower case, as the parser gives them: the unique index answers.
-    sender = User.objects.filter(email=parsed.sender).select_related("organization").first()
+
+def _refusal(verdict: Verdict, sender: User | None) -> str:
+    """Why a mail is held for who it claims to be from, or "" when it may go on."""
+    if verdict.authenticated:
+        return ""
+    if sender is not None and sender.is_agent:
+        # Agents answering by mail is the attractive target: their mail must prove itself.
+        return f"a mail from an agent's address must be authenticated: {verdict.reason}"
+    if verdict.result != authentication.NONE:
+        return f"not authenticated: {verdict.reason}"
+    if settings.MAIL_UNAUTHENTICATED == "hold":
+        return f"{verdict.reason} (SUSTAIN_MAIL_UNAUTHENTICATED=hold)"
+    return ""
+
+
+def _place(
+    parsed: ParsedMail, mailbox: Mailbox | None, refs: dict[str, MessageRef], verdict: Verdict
+) -> Plan:
+    if verdict.method == authentication.TOKEN:
+        # The reply of the customer the notification went to, whatever its From says.
+        sender: User | None = verdict.user
+        ticket = _merged_into(verdict.ticket)
+    else:
+        # Addresses are stored in lower case, as the parser gives them: the unique index answers.
+        sender = User.objects.filter(email=parsed.sender).select_related("organization").first()
+        ticket = _thread(parsed, refs)
     if sender is not None and (not sender.is_active or sender.email == accounts.SYSTEM_EMAIL):
         return Plan(Outcome.HELD, f"{sender.email} may not write to the desk (inactive account)")
     routed = None if sender is not None else _routed_organization(parsed.sender, mailbox)
     home = routed if sender is None else (None if sender.is_agent else sender.organization)
     uploads, notes = _check_attachments(parsed)
+    if refusal := _refusal(verdict, sender):
+        concerns = home or (ticket.organization if ticket is not None else None)
+        return Plan(Outcome.HELD, refusal, organization=concerns, answers=ticket, notes=notes)
     plan = Plan(Outcome.OPENED, organization=home, sender=sender, uploads=uploads, notes=notes)
-    plan.fresh_id = own is None
 
-    ticket = _thread(parsed, refs)
     if ticket is not None:
         if not _may_join(ticket, sender, routed):
             refusal = (
@@ -353,11 +400,13 @@ def _customer(parsed: ParsedMail, organization: Organization) -> User:
     )
 
 
-def _watchers(parsed: ParsedMail, organization: Organization, sender: User) -> list[User]:
-    """People the mail was sent or copied to who are customers of the ticket's organization
-    watch it (and see it in the portal)."""
+def _watchers(
+    parsed: ParsedMail, organization: Organization, sender: User, verdict: Verdict | None
+) -> list[User]:
+    """People an authenticated mail was sent or copied to who are customers of the ticket's
+    organization watch it (and see it in the portal)."""
     addresses = [a for a in parsed.cc + parsed.to if a != sender.email][:50]
-    if not addresses:
+    if not addresses or verdict is None or not verdict.authenticated:
         return []
     return list(
         User.objects.filter(
@@ -366,31 +415,51 @@ def _watchers(parsed: ParsedMail, organization: Organization, sender: User) -> l
     )
 
 
-def _copy(parsed: ParsedMail, ticket: Ticket, sender: User) -> None:
-    """Whoever the mail was copied to (Cc) is copied on the ticket's mail from now on: not
-    Sustain's own addresses, and not users who may not see the ticket's customer."""
+def _copy(parsed: ParsedMail, ticket: Ticket, sender: User, verdict: Verdict | None) -> list[str]:
+    """Whoever an authenticated mail was copied to (Cc) is copied on the ticket's mail from
+    now on, if the address belongs to the ticket's organization (a user of it, or its routed
+    domain); an agent's Cc is the agent adding the address. Never Sustain's own addresses, nor
+    users who may not see the ticket's customer. Returns the addresses ignored, with why."""
     if not parsed.cc:
-        return
+        return []
     from sustain.notifications import actions as notifications
 
     ours = {_own_address(), sender.email}
     ours |= {
         a.lower() for a in Mailbox.objects.exclude(address="").values_list("address", flat=True)
     }
-    wanted = [a for a in dict.fromkeys(parsed.cc) if a not in ours][:MAX_CC]
+    wanted = [a for a in dict.fromkeys(parsed.cc) if tokens.without_tag(a) not in ours]
+    if verdict is None or not verdict.authenticated:
+        return [f"{a}: the sender is not authenticated" for a in wanted]
+    ignored = [f"{a}: more than {MAX_CC} addresses" for a in wanted[MAX_CC:]]
+    wanted = wanted[:MAX_CC]
     users = {u.email: u for u in User.objects.filter(email__in=wanted)}
+    routed = set(
+        DomainRoute.objects.filter(organization_id=ticket.organization_id).values_list(
+            "domain", flat=True
+        )
+    )
     allowed = []
     for address in wanted:
         user = users.get(address)
-        if user is not None and not tenancy.can_see_organization(user, ticket.organization_id):
-            continue
         try:
             validate_email(address)
         except ValidationError:
+            ignored.append(f"{address}: not an e-mail address")
             continue
-        allowed.append(address)
+        if user is not None and not tenancy.can_see_organization(user, ticket.organization_id):
+            ignored.append(f"{address}: may not see {ticket.organization.name}")
+        elif sender.is_agent or (
+            user.organization_id == ticket.organization_id
+            if user is not None
+            else address.rsplit("@", 1)[-1] in routed
+        ):
+            allowed.append(address)
+        else:
+            ignored.append(f"{address}: neither a user nor a domain of {ticket.organization.name}")
     if allowed:
         notifications.add_cc(sender, ticket, allowed)
+    return ignored
 
 
 def _carry_out(plan: Plan, parsed: ParsedMail, raw: bytes, mailbox: Mailbox | None) -> InboundMail:
@@ -418,12 +487,18 @@ def _carry_out(plan: Plan, parsed: ParsedMail, raw: bytes, mailbox: Mailbox | No
             ticket = _open(plan, parsed, sender, mailbox, uploads)
             threads.remember(parsed.message_id, ticket, "in", fresh=plan.fresh_id)
             comment = None
-        _copy(parsed, ticket, sender)
+        ignored = _copy(parsed, ticket, sender, plan.verdict)
         # The row last, with what became of the mail: a second delivery of the same mail
         # that raced this one fails here on the unique Message-ID, and undoes all it did.
         row = _row(raw, parsed.message_id, plan.status, plan.reason, mailbox, parsed, None, plan)
         mail = InboundMail.objects.create(
-            **row | {"ticket": ticket, "comment": comment, "organization": ticket.organization}
+            **row
+            | {
+                "ticket": ticket,
+                "comment": comment,
+                "organization": ticket.organization,
+                "cc_ignored": "\n".join(ignored),
+            }
         )
     return mail
 
@@ -444,7 +519,7 @@ def _open(
             title=_title(parsed.subject),
             description=description,
             channel="email",
-            watchers=_watchers(parsed, sender.organization, sender),
+            watchers=_watchers(parsed, sender.organization, sender, plan.verdict),
             uploads=uploads,
         )
     else:
@@ -530,7 +605,9 @@ def release(
             _claim(mail, Outcome.APPENDED)
             threads.remember(parsed.message_id, ticket, "in")
             body = _body(parsed, notes, new=False)
-            if sender is not None and _may_join(ticket, sender, None):
+            # An unauthenticated mail from an agent's address is quoted, never in their name.
+            trusted = mail.authenticated or (sender is not None and not sender.is_agent)
+            if sender is not None and trusted and _may_join(ticket, sender, None):
                 comment: Comment | None = desk.add_comment(
                     sender, ticket, body, channel="email", uploads=uploads
                 )

@@ -180,6 +180,20 @@ class InboundMail(models.Model):
         "accounts.User", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     released_at = models.DateTimeField(null=True, blank=True)
+    # Who the mail is from (mail/authentication.py); blank: not checked (ignored mail).
+    auth_result = models.CharField(
+        max_length=10, blank=True, default="", help_text="pass, fail, temperror or none"
+    )
+    auth_method = models.CharField(
+        max_length=10, blank=True, default="", help_text="authres, dkim, token or none"
+    )
+    auth_domain = models.CharField(
+        max_length=255, blank=True, default="", help_text="The aligned domain that passed."
+    )
+    auth_reason = models.TextField(blank=True, default="")
+    cc_ignored = models.TextField(
+        blank=True, default="", help_text="Cc addresses not copied on the ticket, and why."
+    )
 
     # Agents see the mail of the customers they serve, and mail nobody could place.
     tenant_field = "organization"
@@ -198,3 +212,7 @@ class InboundMail(models.Model):
     @property
     def is_held(self) -> bool:
         return self.status == self.Status.HELD
+
+    @property
+    def authenticated(self) -> bool:
+        return self.auth_result == "pass"

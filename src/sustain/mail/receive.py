@@ -30,8 +30,11 @@ TEMPORARY_FAILURE = "451 4.3.0 Mail not stored; please try again later"
 
 
 def mailbox_for(recipients: list[str]) -> Mailbox | None:
-    """The mailbox whose address the mail was sent to, if any names it."""
-    wanted = [r.strip().lower() for r in recipients if r and "@" in r][:100]
+    """The mailbox whose address the mail was sent to, if any names it (`support+tag@x` is
+    `support@x`'s: replies to notifications carry a token there)."""
+    from sustain.mail.tokens import without_tag
+
+    wanted = [without_tag(r.strip().lower()) for r in recipients if r and "@" in r][:100]
     if not wanted:
         return None
     condition = Q()
@@ -66,7 +69,7 @@ def deliver(raw: bytes, recipients: list[str]) -> str:
 
     _fresh_connection()
     try:
-        mail = actions.ingest(raw, mailbox=mailbox_for(recipients))
+        mail = actions.ingest(raw, mailbox=mailbox_for(recipients), recipients=recipients)
     except DatabaseError:
         if not connection.in_atomic_block:
             connection.close()  # the next mail starts on a new connection

@@ -34,6 +34,12 @@ class Command(BaseCommand):
         ingest = sub.add_parser("ingest", help="Ingest one mail from standard input (or files).")
         ingest.add_argument("files", nargs="*", help="Mail files (.eml); standard input if none.")
         ingest.add_argument("--mailbox", default="", help="The mailbox (name) it arrived in.")
+        ingest.add_argument(
+            "--recipient",
+            action="append",
+            default=[],
+            help="The envelope recipient (Postfix pipe: ${recipient}); it may carry a reply token.",
+        )
         serve = sub.add_parser("serve", help="Receive mail over SMTP or LMTP.")
         serve.add_argument("--host", default="127.0.0.1")
         serve.add_argument("--port", type=int, default=None, help="8025 (SMTP), 8024 (LMTP)")
@@ -52,7 +58,14 @@ class Command(BaseCommand):
             raise CommandError(f"No mailbox named '{name}'.")
         return mailbox
 
-    def _ingest(self, files: list[str], mailbox: str, stdin: Any = None, **_: Any) -> None:
+    def _ingest(
+        self,
+        files: list[str],
+        mailbox: str,
+        stdin: Any = None,
+        recipient: list[str] | None = None,
+        **_: Any,
+    ) -> None:
         box = self._mailbox(mailbox)
         sources: list[tuple[str, bytes]] = []
         if files:
@@ -65,7 +78,7 @@ class Command(BaseCommand):
             sources.append(("<stdin>", (stdin or sys.stdin.buffer).read()))
         for name, raw in sources:
             try:
-                mail = actions.ingest(raw, mailbox=box)
+                mail = actions.ingest(raw, mailbox=box, recipients=recipient or [])
             except (DatabaseError, OSError) as exc:
                 raise CommandError(
                     f"{name}: not stored, try again later ({type(exc).__name__}: {exc})",
