@@ -22,6 +22,13 @@ from sustain.mail.models import InboundMail
 router = Router(tags=["mail"])
 
 
+class AuthenticationOut(Schema):
+    result: str = Field(description="pass, fail, temperror, none; empty when not checked")
+    method: str = Field(description="authres, dkim, token or none")
+    domain: str = Field(description="The aligned domain that passed.")
+    reason: str
+
+
 class InboundMailOut(Schema):
     id: int
     message_id: str
@@ -35,6 +42,21 @@ class InboundMailOut(Schema):
     organization: str | None = Field(None, alias="organization.slug")
     ticket: str | None = Field(None, alias="ticket.key")
     mailbox: str | None = Field(None, alias="mailbox.name")
+    authentication: AuthenticationOut = Field(description="Who the mail is from, and how known.")
+    cc_ignored: list[str] = Field(description="Cc addresses not copied on the ticket, and why.")
+
+    @staticmethod
+    def resolve_authentication(mail: InboundMail) -> dict[str, str]:
+        return {
+            "result": mail.auth_result,
+            "method": mail.auth_method,
+            "domain": mail.auth_domain,
+            "reason": mail.auth_reason,
+        }
+
+    @staticmethod
+    def resolve_cc_ignored(mail: InboundMail) -> list[str]:
+        return [line for line in mail.cc_ignored.splitlines() if line]
 
 
 class InboundMailDetail(InboundMailOut):
