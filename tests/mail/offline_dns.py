@@ -21,7 +21,11 @@ def txt(name: str, timeout: float = 5) -> bytes | None:
 
 @contextmanager
 def records(answers: dict[str, bytes | Exception]) -> Iterator[None]:
-    """TXT answers (or exceptions to raise) for the block's duration."""
+    """TXT answers (or exceptions to raise) for the block's duration; answers kept in the cache
+    (authentication.CACHE_SECONDS) are forgotten, as if their time were up."""
+    from django.core.cache import cache
+
+    cache.clear()
     before = dict(_records)
     _records.update({k.rstrip(".").lower(): v for k, v in answers.items()})
     asked.clear()
@@ -30,3 +34,4 @@ def records(answers: dict[str, bytes | Exception]) -> Iterator[None]:
     finally:
         _records.clear()
         _records.update(before)
+        cache.clear()

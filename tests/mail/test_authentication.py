@@ -341,6 +341,12 @@ class VerdictTests(IngestCase):
         strict = self.verdict(raw, {"_dmarc.acme.test": b"v=DMARC1; p=reject"})
         self.assertEqual(strict.result, "fail")
 
+    def test_a_dns_answer_is_reused_for_the_next_mail(self):
+        with offline_dns.records({}):
+            self.ingest(mails.plain(CAROL, "One", "x"))
+            self.ingest(mails.plain(CAROL, "Two", "y"))
+            self.assertEqual(offline_dns.asked.count("_dmarc.acme.test"), 1)
+
     def test_alignment_is_by_organizational_domain(self):
         self.assertTrue(authentication.aligned("mail.acme.co.uk", "acme.co.uk"))
         self.assertFalse(authentication.aligned("evil.co.uk", "acme.co.uk"))

@@ -22,6 +22,7 @@ shipped by `publicsuffixlist`), so `mail.acme.test` signs for `acme.test`.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import re
 from collections.abc import Callable, Iterable
@@ -30,7 +31,7 @@ from email import policy
 from email.message import Message
 from email.parser import BytesHeaderParser
 from email.utils import getaddresses
-from functools import cache
+from functools import lru_cache
 from typing import Any
 
 import authres
@@ -38,6 +39,7 @@ import dkim
 import dns.exception
 import dns.resolver
 from django.conf import settings
+from django.core.cache import cache
 from django.utils.module_loading import import_string
 from publicsuffixlist import PublicSuffixList
 
@@ -49,6 +51,7 @@ PASS, FAIL, TEMPERROR, NONE = "pass", "fail", "temperror", "none"
 AUTHRES, DKIM, TOKEN, UNCHECKED = "authres", "dkim", "token", "none"
 MAX_SIGNATURES = 5  # DKIM signatures verified per mail (each costs a DNS lookup)
 DNS_TIMEOUT = 5.0
+CACHE_SECONDS = 300  # how long a TXT answer (DKIM key, DMARC policy) is reused
 
 DnsFunc = Callable[..., bytes | None]
 
@@ -97,18 +100,29 @@ def resolver() -> DnsFunc:
 
 class _Lookups:
     """The DNS function handed to dkimpy, remembering which lookups failed: dkimpy turns a
-    failed lookup into a plain False, which must not read as a broken signature."""
+    failed lookup into a plain False, which must not read as a broken signature.
 
-    def __init__(self, dnsfunc: DnsFunc):
+    Answers (an absent record too) are kept in the cache for CACHE_SECONDS, so a burst of
+    mail from one domain asks the DNS once; failures are not kept."""
+
+    def __init__(self, dnsfunc: DnsFunc, *, cached: bool = True):
         self.dnsfunc = dnsfunc
+        self.cached = cached
         self.failed: list[str] = []
 
     def txt(self, name: str) -> bytes | None:
+        name = name.rstrip(".").lower()
+        key = f"sustain:mail:txt:{hashlib.sha256(name.encode()).hexdigest()}"
+        if self.cached and (kept := cache.get(key)) is not None:
+            return kept or None  # b"" stands for "no record"
         try:
-            return self.dnsfunc(name.rstrip(".").lower(), timeout=DNS_TIMEOUT)
+            answer = self.dnsfunc(name, timeout=DNS_TIMEOUT)
         except Exception as exc:
-            self.failed.append(f"{name.rstrip('.')} ({type(exc).__name__})")
+            self.failed.append(f"{name} ({type(exc).__name__})")
             raise TemporaryDnsError(self.failed[-1]) from None
+        if self.cached:
+            cache.set(key, answer or b"", CACHE_SECONDS)
+        return answer
 
     def __call__(self, name: bytes | str, timeout: float = DNS_TIMEOUT) -> bytes | None:
         text = name.decode("ascii", "replace") if isinstance(name, bytes) else name
@@ -119,7 +133,7 @@ class _Lookups:
 
 
 # --- domains ---------------------------------------------------------------------------------
-@cache
+@lru_cache(maxsize=1)
 def _psl() -> PublicSuffixList:
     return PublicSuffixList()  # the list shipped in the package: no download
 
@@ -338,7 +352,7 @@ def authenticate(
     if len(from_domains) > 1:
         return _with(Verdict(FAIL, UNCHECKED, "several From domains in one mail"), note)
     from_domain = from_domains.pop() if from_domains else _domain_of(parsed.sender)
-    lookups = _Lookups(dnsfunc or resolver())
+    lookups = _Lookups(dnsfunc or resolver(), cached=dnsfunc is None)
 
     trusted = _trusted_results(head)
     if trusted is not None:
