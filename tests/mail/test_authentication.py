@@ -165,6 +165,14 @@ class AuthenticationResultsTests(OnATicket):
         self.assert_held(found, "an agent's address must be authenticated")
         self.assertIn("no Authentication-Results from the receiving server", found.reason)
 
+    def test_a_failure_wins_over_a_pass_added_with_the_same_authserv_id(self):
+        raw = self.reply(
+            ALICE,
+            Authentication_Results="mx.northwind.test; dmarc=fail header.from=northwind.test",
+        )
+        forged = b"Authentication-Results: mx.northwind.test; dmarc=pass header.from=northwind.test"
+        self.assert_held(self.ingest(forged + b"\r\n" + raw), "dmarc=fail")
+
     def test_a_trusted_dmarc_fail_is_held(self):
         raw = self.reply(
             CAROL,

@@ -201,17 +201,19 @@ def _from_authres(server: str, results: list[Any], from_domain: str) -> Verdict 
         return [r for r in results if (r.method or "").lower() == method]
 
     at = f"at {server}"
-    for result in of("dmarc"):
-        about = _property(result, "header", "from") or from_domain
-        outcome = (result.result or "").lower()
-        if about != from_domain:
-            continue  # about another From than the one we read
+    dmarc = {
+        (r.result or "").lower()
+        for r in of("dmarc")
+        # Only a result about the From we read (header.from, when given, must name it).
+        if (_property(r, "header", "from") or from_domain) == from_domain
+    }
+    for outcome in ("fail", "permerror", "temperror", "pass"):  # a failure wins
+        if outcome not in dmarc:
+            continue
+        reason = f"dmarc={outcome} for {from_domain} {at}"
         if outcome == "pass":
-            return Verdict(PASS, AUTHRES, f"dmarc=pass for {from_domain} {at}", from_domain)
-        if outcome in {"fail", "permerror"}:
-            return Verdict(FAIL, AUTHRES, f"dmarc={outcome} for {from_domain} {at}")
-        if outcome == "temperror":
-            return Verdict(TEMPERROR, AUTHRES, f"dmarc=temperror for {from_domain} {at}")
+            return Verdict(PASS, AUTHRES, reason, from_domain)
+        return Verdict(TEMPERROR if outcome == "temperror" else FAIL, AUTHRES, reason)
     for result in of("dkim"):
         signer = _property(result, "header", "d") or _domain_of(_property(result, "header", "i"))
         if (result.result or "").lower() == "pass" and aligned(signer, from_domain):
@@ -352,6 +354,9 @@ def authenticate(
     if len(from_domains) > 1:
         return _with(Verdict(FAIL, UNCHECKED, "several From domains in one mail"), note)
     from_domain = from_domains.pop() if from_domains else _domain_of(parsed.sender)
+    if from_domain != _domain_of(parsed.sender):
+        # The desk takes the sender the parser read; it must be the From checked here.
+        return _with(Verdict(FAIL, UNCHECKED, "the From header cannot be read consistently"), note)
     lookups = _Lookups(dnsfunc or resolver(), cached=dnsfunc is None)
 
     trusted = _trusted_results(head)
