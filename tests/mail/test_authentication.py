@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import smtplib
 from email.utils import parseaddr
+from io import BytesIO, StringIO
 
 from django.core import mail as sent
+from django.core.management import call_command
 from django.test import Client, override_settings
 
 from sustain.core import outbox
@@ -283,6 +285,16 @@ class ReplyTokenTests(OnATicket):
         ):
             smtp.sendmail("carol@home.test", [address], raw)
         found = InboundMail.objects.get(subject="Re: x")
+        self.assertEqual((found.auth_method, found.comment.author), ("token", self.carol))
+
+    def test_the_pipe_takes_the_envelope_recipient_with_its_token(self):
+        address = parseaddr(self.notice_reply_to())[1]
+        raw = mails.plain("carol@home.test", "Re: piped", "Through the pipe.")
+        with self.captureOnCommitCallbacks(execute=True):
+            call_command(
+                "mail", "ingest", "--recipient", address, stdin=BytesIO(raw), stdout=StringIO()
+            )
+        found = InboundMail.objects.get(subject="Re: piped")
         self.assertEqual((found.auth_method, found.comment.author), ("token", self.carol))
 
 

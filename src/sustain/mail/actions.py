@@ -4,7 +4,9 @@
 LMTP) and `sustain mail fetch` (IMAP, also every minute in the worker) all call. It decides
 everything from the mail and the database first (`_plan`, which only reads), then writes in
 one transaction through the desk's own actions (`open_ticket`, `add_comment`), so an e-mail
-gets the same events, SLA clocks and notifications as the portal and the API.
+gets the same events, SLA clocks and notifications as the portal and the API. Who a mail is
+from is decided by `authentication.authenticate` (DKIM, DMARC, reply tokens), never by its From
+alone: an agent's mail must pass, and only an authenticated mail copies its Cc on the ticket.
 
 Nothing in a mail makes ingestion raise: a mail it cannot read, or cannot place, is stored and
 held with the reason. Only a failing database (or disk) raises, so that the door can answer
