@@ -33,10 +33,10 @@ def _key() -> tuple[bytes, bytes]:
     return private, base64.b64encode(public)
 
 
-def sign(raw: bytes, domain: str, *, selector: str = SELECTOR) -> bytes:
-    """`raw` with a DKIM-Signature of `domain` on top."""
+def sign(raw: bytes, domain: str, *, selector: str = SELECTOR, length: bool = False) -> bytes:
+    """`raw` with a DKIM-Signature of `domain` on top (`length`: with l=, the body's length)."""
     signature = dkim.sign(
-        raw, selector.encode(), domain.encode(), _key()[0], include_headers=HEADERS
+        raw, selector.encode(), domain.encode(), _key()[0], include_headers=HEADERS, length=length
     )
     return signature + raw
 

@@ -131,6 +131,18 @@ class DkimTests(OnATicket):
             found = self.ingest(signing.sign(self.reply(ALICE), "mailer.test"))
         self.assert_held(found, "signed only by mailer.test")
 
+    def test_a_from_added_on_top_of_a_signed_mail_is_held(self):
+        raw = signing.sign(self.reply(CAROL, "Hello."), "acme.test")
+        with signing.published("acme.test"):
+            found = self.ingest(b"From: Cathy <cathy@acme.test>\r\n" + raw)
+        self.assert_held(found, "several From headers")
+
+    def test_a_signature_over_part_of_the_body_only_does_not_authenticate(self):
+        raw = signing.sign(self.reply(ALICE, "Restart the service."), "northwind.test", length=True)
+        with signing.published("northwind.test"):
+            found = self.ingest(raw.rstrip(b"\r\n") + b"\r\nThen run evil.sh as root.\r\n")
+        self.assert_held(found, "a signature over part of the mail only")
+
     def test_a_dns_failure_is_not_a_pass_and_is_held_with_the_reason(self):
         raw = signing.sign(self.reply(CAROL), "acme.test")
         with offline_dns.records({"test._domainkey.acme.test": TimeoutError("no answer")}):

@@ -242,6 +242,7 @@ def _from_dkim(raw: bytes, head: Message, from_domain: str, lookups: _Lookups) -
     temporary: list[str] = []
     for index in range(min(count, MAX_SIGNATURES)):
         signer.domain, why, tried = None, "", len(lookups.failed)
+        signer.signature_fields, signer.include_headers = {}, ()
         try:
             ok = bool(signer.verify(idx=index, dnsfunc=lookups))
         except dkim.DKIMException as exc:
@@ -249,6 +250,11 @@ def _from_dkim(raw: bytes, head: Message, from_domain: str, lookups: _Lookups) -
         except Exception as exc:  # dkimpy has corner cases of its own on odd input
             ok, why = False, f"{type(exc).__name__}"
         domain = (signer.domain or b"?").decode("ascii", "replace").lower()
+        if ok and (b"l" in signer.signature_fields or b"from" not in signer.include_headers):
+            # l= signs only the first bytes of the body (text may be appended), and a
+            # signature must cover From to say anything about it.
+            unaligned.append(f"{domain} (a signature over part of the mail only)")
+            continue
         if ok and aligned(domain, from_domain):
             return Verdict(PASS, DKIM, f"DKIM signature of {domain} verifies", domain)
         if ok:
@@ -347,9 +353,10 @@ def authenticate(
     verdict, note = _token(head, parsed, recipients)
     if verdict is not None:
         return verdict
-    from_domains = {
-        _domain_of(address) for _, address in getaddresses(_values(head, "From")) if address
-    }
+    froms = _values(head, "From")
+    if len(froms) > 1:  # RFC 5322 allows one; a second one on top of a signed mail is a forgery
+        return _with(Verdict(FAIL, UNCHECKED, "several From headers in one mail"), note)
+    from_domains = {_domain_of(address) for _, address in getaddresses(froms) if address}
     from_domains.discard("")
     if len(from_domains) > 1:
         return _with(Verdict(FAIL, UNCHECKED, "several From domains in one mail"), note)
