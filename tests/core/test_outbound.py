@@ -393,6 +393,18 @@ def test_one_deadline_covers_a_server_that_trickles(settings):
     assert time.monotonic() - started < 2
 
 
+def test_a_server_that_never_speaks_tls_times_out_at_the_deadline(settings):
+    settings.OUTBOUND_ALLOW_NETWORKS = LOCAL
+    with socket.socket() as silent:  # accepts connections (the backlog), never answers
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(4)
+        started = time.monotonic()
+        with pytest.raises(OutboundError) as failed:
+            outbound.request("GET", f"https://127.0.0.1:{silent.getsockname()[1]}/", timeout=0.5)
+    assert str(failed.value) == "timed out"
+    assert time.monotonic() - started < 2
+
+
 def _closed_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))

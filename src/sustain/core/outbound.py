@@ -203,6 +203,10 @@ def allowed_networks() -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, .
     return _networks(tuple(getattr(settings, "OUTBOUND_ALLOW_NETWORKS", ()) or ()))
 
 
+def _is_v6(address: IPAddress) -> bool:
+    return isinstance(address, ipaddress.IPv6Address)
+
+
 def _embedded_v4(address: ipaddress.IPv6Address) -> ipaddress.IPv4Address | None:
     """The IPv4 address an IPv6 one stands for: mapped, NAT64 (well-known prefix) or 6to4."""
     if address.ipv4_mapped is not None:
@@ -238,7 +242,7 @@ def blocked_reason(address: IPAddress) -> str | None:
         return "shared address space (CGNAT)"
     if address == ipaddress.IPv4Address("255.255.255.255"):
         return "broadcast"
-    if address.is_reserved or (address_is_v6(address) and address in IPV4_COMPATIBLE):
+    if address.is_reserved or (_is_v6(address) and address in IPV4_COMPATIBLE):
         return "reserved"
     if address.is_private:
         return "private network"
@@ -329,10 +333,11 @@ class _PinnedConnection(http.client.HTTPConnection):
     def __init__(self, target: Target, address: IPAddress, timeout: float):
         super().__init__(target.host, target.port, timeout=timeout)
         self.address = address
+        self.raw: socket.socket | None = None  # the TCP socket, for the deadline to shut
 
     def _socket(self) -> socket.socket:
-        family = socket.AF_INET6 if address_is_v6(self.address) else socket.AF_INET
-        sock = socket.socket(family, socket.SOCK_STREAM)
+        family = socket.AF_INET6 if _is_v6(self.address) else socket.AF_INET
+        sock = self.raw = socket.socket(family, socket.SOCK_STREAM)
         try:
             sock.settimeout(self.timeout)
             sock.connect((str(self.address), self.port))
@@ -360,10 +365,6 @@ class _PinnedTLSConnection(_PinnedConnection):
         except BaseException:
             raw.close()
             raise
-
-
-def address_is_v6(address: IPAddress) -> bool:
-    return isinstance(address, ipaddress.IPv6Address)
 
 
 def _kind_of(exc: BaseException) -> OutboundError:
@@ -450,9 +451,9 @@ def _exchange(
 
     def expire() -> None:
         expired.set()
-        if conn.sock is not None:
+        if conn.raw is not None:  # also cuts a TLS handshake in progress
             with contextlib.suppress(OSError):
-                conn.sock.shutdown(socket.SHUT_RDWR)
+                conn.raw.shutdown(socket.SHUT_RDWR)
 
     timer = threading.Timer(remaining, expire)
     timer.daemon = True
