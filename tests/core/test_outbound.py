@@ -498,3 +498,19 @@ def test_https_to_the_pinned_address_keeps_sni_and_verifies_the_host_name(settin
             )
         assert untrusted.value.kind is Kind.TLS
     assert len(server.requests) == 1
+
+
+def test_the_setting_is_read_strictly(monkeypatch):
+    from sustain.settings import _env_networks
+
+    monkeypatch.setenv("SUSTAIN_OUTBOUND_ALLOW_NETWORKS", " 10.20.0.0/16, 127.0.0.1 ,fd00::/8")
+    assert _env_networks("SUSTAIN_OUTBOUND_ALLOW_NETWORKS") == (
+        "10.20.0.0/16",
+        "127.0.0.1/32",
+        "fd00::/8",
+    )
+    monkeypatch.setenv("SUSTAIN_OUTBOUND_ALLOW_NETWORKS", "10.0.0.1/8")  # host bits: a typo?
+    with pytest.raises(ValueError, match="SUSTAIN_OUTBOUND_ALLOW_NETWORKS"):
+        _env_networks("SUSTAIN_OUTBOUND_ALLOW_NETWORKS")
+    monkeypatch.delenv("SUSTAIN_OUTBOUND_ALLOW_NETWORKS")
+    assert _env_networks("SUSTAIN_OUTBOUND_ALLOW_NETWORKS") == ()
