@@ -242,6 +242,21 @@ OUTBOX_LEASE_SECONDS = int(os.environ.get("SUSTAIN_OUTBOX_LEASE_SECONDS", "300")
 # Webhooks: seconds a receiver has to answer; failures in a row before a subscription is disabled.
 WEBHOOK_TIMEOUT = float(os.environ.get("SUSTAIN_WEBHOOK_TIMEOUT", "10"))
 WEBHOOK_FAILURE_LIMIT = int(os.environ.get("SUSTAIN_WEBHOOK_FAILURE_LIMIT", "10"))
+
+
+def _env_networks(name: str) -> tuple[str, ...]:
+    import ipaddress
+
+    try:
+        return tuple(str(ipaddress.ip_network(n)) for n in _env_list(name, ""))
+    except ValueError as exc:
+        raise ValueError(f"{name}: {exc}") from None
+
+
+# Outbound requests (core.outbound: webhooks, later probes and scrapes) reach public addresses
+# only, and these networks an administrator allows on purpose (an on-premises receiver), for
+# example "10.20.0.0/16,192.168.5.7/32". Empty by default.
+OUTBOUND_ALLOW_NETWORKS = _env_networks("SUSTAIN_OUTBOUND_ALLOW_NETWORKS")
 # Deployments: an open incident is resolved when the fix for its bug reaches its environment.
 RESOLVE_INCIDENTS_ON_FIX = _env_bool("SUSTAIN_RESOLVE_INCIDENTS_ON_FIX", True)
 # Bugs: a regression (a verified or closed bug back again) raises its priority one step.

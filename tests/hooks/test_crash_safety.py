@@ -60,6 +60,7 @@ def _env(data_dir: Path) -> dict[str, str]:
         SUSTAIN_OUTBOX_LEASE_SECONDS=str(LEASE_SECONDS),
         SUSTAIN_WEBHOOK_TIMEOUT="2",
         SUSTAIN_WORKER_THREADS="2",
+        SUSTAIN_OUTBOUND_ALLOW_NETWORKS="127.0.0.1/32",  # the receiver, allowed on purpose
     )
     return env
 

@@ -1,5 +1,8 @@
 """Webhook deliveries to a real HTTP receiver on 127.0.0.1: signed, retried with backoff,
-logged, and a subscription that keeps failing is disabled and its owner told."""
+logged, and a subscription that keeps failing is disabled and its owner told.
+
+The receiver's address is allowed on purpose (SUSTAIN_OUTBOUND_ALLOW_NETWORKS), as an
+administrator allows an on-premises receiver; test_ssrf.py covers what is refused without it."""
 
 from __future__ import annotations
 
@@ -22,6 +25,7 @@ from tests.hooks.receiver import Receiver, verify
 SECRET = "s3cret-for-the-receiver-only"
 
 
+@override_settings(OUTBOUND_ALLOW_NETWORKS=("127.0.0.1/32",))
 class DeliveryTests(SustainTestCase):
     def subscribe(self, url: str, **fields) -> Subscription:
         fields.setdefault("events", ["ticket.created"])
@@ -66,7 +70,7 @@ class DeliveryTests(SustainTestCase):
         [logged] = Delivery.objects.all()
         self.assertEqual((logged.status_code, logged.ok, logged.attempt), (200, True, 1))
         self.assertEqual(str(logged.delivery_id), headers["X-Sustain-Delivery"])
-        self.assertIn('"status": 200', logged.response_excerpt)
+        self.assertEqual(logged.response_excerpt, "")  # a success keeps no answer
         self.assertEqual(self.webhook_messages().get().state, OutboxMessage.State.SENT)
 
     def test_a_receiver_answering_500_twice_gets_it_on_the_third_attempt_after_backoff(self):
@@ -93,7 +97,10 @@ class DeliveryTests(SustainTestCase):
         self.assertEqual(receiver.received[0].body, receiver.received[2].body)
         log = list(Delivery.objects.order_by("id").values_list("attempt", "status_code", "ok"))
         self.assertEqual(log, [(1, 500, False), (2, 500, False), (3, 200, True)])
-        self.assertEqual(Delivery.objects.first().error, "HTTP 500")
+        first = Delivery.objects.order_by("id").first()
+        assert first is not None
+        self.assertEqual(first.error, "HTTP 500")
+        self.assertEqual(first.response_excerpt, '{"status": 500}')  # why it failed
         message.refresh_from_db()
         self.assertEqual((message.state, message.attempts), (OutboxMessage.State.SENT, 3))
         subscription.refresh_from_db()
@@ -108,7 +115,7 @@ class DeliveryTests(SustainTestCase):
             self.deliver(start)
             [first] = Delivery.objects.all()
             self.assertIsNone(first.status_code)
-            self.assertEqual(first.error, "no answer within 0.5 s")
+            self.assertEqual(first.error, "timed out: no answer within 0.5 s")
             self.assertLess(first.duration_ms, 5000)
             subscription.refresh_from_db()
             self.assertEqual(subscription.consecutive_failures, 1)
@@ -118,7 +125,7 @@ class DeliveryTests(SustainTestCase):
         self.assertEqual(len(receiver.acted_on), 1)
         self.assertEqual(self.webhook_messages().get().state, OutboxMessage.State.SENT)
 
-    def test_an_unreachable_receiver_is_logged_with_the_error(self):
+    def test_an_unreachable_receiver_is_logged_with_the_kind_of_failure(self):
         with socket.socket() as closed:
             closed.bind(("127.0.0.1", 0))
             port = closed.getsockname()[1]
@@ -127,7 +134,7 @@ class DeliveryTests(SustainTestCase):
         self.deliver()
         [logged] = Delivery.objects.all()
         self.assertIsNone(logged.status_code)
-        self.assertIn("ConnectionError", logged.error)
+        self.assertEqual(logged.error, "connection refused")  # not the socket's own text
 
     @override_settings(WEBHOOK_FAILURE_LIMIT=3)
     def test_a_subscription_failing_n_times_in_a_row_is_disabled_and_its_owner_told(self):

@@ -22,7 +22,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from sustain.accounts.models import Organization, User
-from sustain.core import events, outbox, tenancy
+from sustain.core import events, outbound, outbox, tenancy
 from sustain.core.errors import Conflict, Forbidden, Invalid
 from sustain.hooks.models import PING, EventType, Subscription
 
@@ -33,7 +33,8 @@ SECRET_MIN, SECRET_MAX = 16, 128
 
 # --- checks -----------------------------------------------------------------------------------
 def check_url(url: Any) -> str:
-    """An absolute http(s) URL with a host and no credentials in it."""
+    """An absolute http(s) URL with a host and no credentials in it, to an address the
+    outbound guard allows."""
     url = str(url or "").strip()
     if not url:
         raise Invalid("A URL is required.", field="url")
@@ -55,7 +56,24 @@ def check_url(url: Any) -> str:
         )
     if any(c.isspace() for c in url) or (port is not None and not 0 < port < 65536):
         raise Invalid("The URL is not valid.", field="url")
+    _check_target(url)
     return url
+
+
+def _check_target(url: str) -> None:
+    """The outbound guard's verdict on the URL as it resolves now (it judges every delivery
+    again, on the address it connects to)."""
+    try:
+        outbound.check_target(url)
+    except outbound.OutboundError as exc:
+        if exc.kind is outbound.Kind.NOT_ALLOWED:
+            raise Invalid(
+                f"Webhooks may not reach this address ({exc.reason}): only public addresses, "
+                "and networks an administrator allows (SUSTAIN_OUTBOUND_ALLOW_NETWORKS).",
+                field="url",
+            ) from None
+        detail = f": {exc.reason}" if exc.reason else ""
+        raise Invalid(f"The URL is not valid{detail}.", field="url") from None
 
 
 def check_events(values: Any) -> list[str]:

@@ -117,7 +117,9 @@ class DeliveryOut(Schema):
 
 class DeliveryDetailOut(DeliveryOut):
     payload: WebhookEvent | None = Field(None, description="The body that was sent.")
-    response_excerpt: str = Field(description="The start of the receiver's answer.")
+    response_excerpt: str = Field(
+        description="The start of a failed answer (up to 256 bytes); empty for a success."
+    )
 
     @staticmethod
     def resolve_payload(delivery: Delivery) -> Any:
@@ -231,7 +233,7 @@ def list_deliveries(
 
 @router.get("/webhooks/{subscription_id}/deliveries/{delivery_id}", response=DeliveryDetailOut)
 def get_delivery(request: ApiRequest, subscription_id: int, delivery_id: int):
-    """One attempt with the body sent and the start of the answer."""
+    """One attempt with the body sent and the start of a failed answer."""
     subscription = _subscription(request, subscription_id)
     rows = visible(Delivery.objects.filter(subscription=subscription), request.auth)
     return get_object_or_404(rows, pk=delivery_id)

@@ -1,4 +1,5 @@
-"""Delivering one webhook message: sign, POST, log the attempt, count failures.
+"""Delivering one webhook message: sign, POST (through core.outbound), log the attempt, count
+failures.
 
 Called by the outbox worker; raising makes the outbox retry with exponential backoff (and give
 up after its last attempt). A subscription that fails WEBHOOK_FAILURE_LIMIT times in a row is
@@ -13,18 +14,18 @@ import logging
 import time
 from typing import Any
 
-import requests
 from django.conf import settings
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
-from sustain.core import notify, outbox
+from sustain.core import notify, outbound, outbox
 from sustain.hooks.actions import events_log
 from sustain.hooks.models import Delivery, Subscription
 
 log = logging.getLogger(__name__)
-EXCERPT_BYTES = 2000
+# How much of a failed answer the log keeps (a 2xx keeps none).
+EXCERPT_BYTES = 256
 USER_AGENT = "Sustain-Webhooks/1"
 
 
@@ -51,25 +52,29 @@ def headers_for(subscription: Subscription, payload: dict[str, Any], body: bytes
 
 
 def _post(url: str, body: bytes, headers: dict) -> tuple[int | None, str, str]:
-    """(status code, start of the response, error) of one POST."""
+    """(status code, excerpt of the answer, error) of one POST through the outbound guard.
+
+    Only a failed answer keeps an excerpt (EXCERPT_BYTES, to show why the receiver refused);
+    a failure to connect is logged as its kind, never the socket's text."""
     timeout = float(getattr(settings, "WEBHOOK_TIMEOUT", 10))
     try:
-        with requests.post(
-            url,
-            data=body,
-            headers=headers,
-            timeout=timeout,
-            allow_redirects=False,
-            stream=True,
-        ) as response:
-            excerpt = response.raw.read(EXCERPT_BYTES, decode_content=True) or b""
-            return response.status_code, excerpt.decode("utf-8", errors="replace"), ""
-    except requests.Timeout:
-        return None, "", f"no answer within {timeout:g} s"
-    except requests.RequestException as exc:
-        return None, "", f"{type(exc).__name__}: {exc}"[:500]
-    except Exception as exc:  # a broken response must not look like a success
-        return None, "", f"{type(exc).__name__}: {exc}"[:500]
+        answer = outbound.request(
+            "POST", url, body=body, headers=headers, timeout=timeout, max_bytes=EXCERPT_BYTES
+        )
+    except outbound.OutboundError as exc:
+        if exc.kind is outbound.Kind.TIMEOUT:
+            return None, "", f"timed out: no answer within {timeout:g} s"
+        return None, "", str(exc)
+    if answer.ok:
+        return answer.status, "", ""
+    if answer.is_redirect:
+        return answer.status, "", f"redirect not followed (HTTP {answer.status})"
+    return answer.status, _excerpt(answer.body), f"HTTP {answer.status}"
+
+
+def _excerpt(body: bytes) -> str:
+    text = body.decode("utf-8", errors="replace")
+    return "".join(c if c.isprintable() or c in "\n\t" else "\ufffd" for c in text)
 
 
 @outbox.handler("webhook")
@@ -84,8 +89,6 @@ def deliver(payload: dict[str, Any]) -> None:
     status, excerpt, error = _post(subscription.url, body, headers_for(subscription, payload, body))
     duration_ms = int((time.monotonic() - started) * 1000)
     ok = status is not None and 200 <= status < 300
-    if status is not None and not ok:
-        error = f"HTTP {status}"
     record(subscription, payload, status, ok, duration_ms, excerpt, error)
     if not ok:
         raise DeliveryFailed(f"{subscription.url}: {error}")

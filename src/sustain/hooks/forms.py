@@ -12,7 +12,10 @@ from sustain.hooks.models import EventType
 class SubscriptionForm(forms.Form):
     name = forms.CharField(max_length=100)
     url = forms.CharField(
-        max_length=500, label="URL", help_text="https:// (or http:// on a private network)"
+        max_length=500,
+        label="URL",
+        help_text="A public https:// (or http://) address; a private network only where an "
+        "administrator allows it.",
     )
     events = forms.MultipleChoiceField(
         choices=EventType.choices,
