@@ -246,3 +246,11 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": os.environ.get("SUSTAIN_LOG_LEVEL", "WARNING")},
 }
+
+# --- Security: secrets at rest, HTTPS, Content-Security-Policy, client addresses -------------
+# Sealing keys (Fernet): comma-separated, the first seals, every one still opens (so a rotation
+# can keep the old key until `sustain secrets rotate` has re-sealed everything). Without them,
+# a key file in the data directory (created 0600 on first use). Keep either apart from database
+# backups: with the database alone nobody can read the mailbox passwords or webhook secrets.
+SEALING_KEYS = _env_list("SUSTAIN_SEALING_KEYS", "")
+SEALING_KEY_FILE = Path(os.environ.get("SUSTAIN_SEALING_KEY_FILE", str(DATA_DIR / "sealing_keys")))

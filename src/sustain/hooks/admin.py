@@ -1,10 +1,49 @@
+from django import forms
 from django.contrib import admin
 
+from sustain.core.errors import ActionError
+from sustain.hooks.actions import check_secret
 from sustain.hooks.models import Delivery, Subscription
+
+
+class SubscriptionForm(forms.ModelForm):
+    """The signing secret is typed in a password field and never shown back (it is sealed at
+    rest); left empty it is kept, or generated for a new subscription (then "New secret" on
+    the webhook's page shows a fresh one once)."""
+
+    secret = forms.CharField(
+        required=False,
+        widget=forms.PasswordInput(render_value=False),
+        help_text="Leave empty to keep the current secret (a new subscription gets one).",
+    )
+
+    class Meta:
+        model = Subscription
+        fields = [
+            "name",
+            "url",
+            "events",
+            "organization",
+            "include_internal",
+            "secret",
+            "active",
+            "owner",
+            "disabled_reason",
+        ]
+
+    def clean_secret(self) -> str:
+        value = self.cleaned_data.get("secret") or ""
+        if not value and self.instance.pk:
+            return self.instance.secret
+        try:
+            return check_secret(value)
+        except ActionError as exc:
+            raise forms.ValidationError(exc.message) from None
 
 
 @admin.register(Subscription)
 class SubscriptionAdmin(admin.ModelAdmin):
+    form = SubscriptionForm
     list_display = ["name", "url", "organization", "active", "consecutive_failures", "owner"]
     list_filter = ["active", "organization"]
     list_select_related = ["organization", "owner"]
