@@ -69,6 +69,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "sustain.core.client.ForwardedHeadersMiddleware",  # X-Forwarded-* from trusted proxies only
     "django.middleware.security.SecurityMiddleware",
     "sustain.core.csp.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -272,8 +273,8 @@ if HTTPS:
 # believed; nobody else's are. Empty: the client address is REMOTE_ADDR.
 TRUSTED_PROXIES = _env_list("SUSTAIN_TRUSTED_PROXIES", "")
 if TRUSTED_PROXIES:
-    # The proxy sets X-Forwarded-Proto (replacing any the client sent); the app is reachable
-    # only through it, so the header tells whether the visitor came over HTTPS.
+    # The proxy sets X-Forwarded-Proto (replacing any the client sent); ForwardedHeadersMiddleware
+    # drops the header from anyone else, so it tells whether the visitor came over HTTPS.
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 AXES_CLIENT_IP_CALLABLE = "sustain.core.client.client_address"  # login throttle: same address
 

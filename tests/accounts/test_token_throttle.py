@@ -99,3 +99,9 @@ class TokenThrottleTests(SustainTestCase):
             self.fail(1, f"2001:db8:1:2::{n + 1}")
         self.assertEqual(self.me(self.good, "2001:db8:1:2:ffff::1").status_code, 429)
         self.assertEqual(self.me(self.good, "2001:db8:1:3::1").status_code, 200)
+
+    @override_settings(TOKEN_FAILURE_LIMIT=0)
+    def test_a_limit_of_zero_turns_the_throttle_off(self) -> None:
+        self.fail(LIMIT + 2)
+        self.assertEqual(self.me(self.good).status_code, 200)
+        self.assertFalse(TokenFailure.objects.exists())

@@ -97,6 +97,7 @@ class HttpsTests(SustainTestCase):
         SESSION_COOKIE_SECURE=True,
         CSRF_COOKIE_SECURE=True,
         SECURE_PROXY_SSL_HEADER=("HTTP_X_FORWARDED_PROTO", "https"),
+        TRUSTED_PROXIES=["127.0.0.1"],
     )
     def test_behind_tls_hsts_is_sent_and_cookies_are_secure(self) -> None:
         client = Client()
@@ -113,6 +114,9 @@ class HttpsTests(SustainTestCase):
         self.assertTrue(login.cookies["sessionid"]["secure"])
         # Plain HTTP (not through the proxy's TLS): no HSTS.
         self.assertNotIn("Strict-Transport-Security", client.get("/login/"))
+        # X-Forwarded-Proto from anyone but the proxy is dropped, not believed.
+        forged = client.get("/login/", headers=via_proxy, REMOTE_ADDR="203.0.113.7")
+        self.assertNotIn("Strict-Transport-Security", forged)
 
 
 def settings_under(env: dict[str, str]) -> dict:

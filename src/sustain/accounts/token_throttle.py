@@ -61,6 +61,8 @@ def retry_after(key: str, now: dt.datetime | None = None) -> int | None:
 
 
 def record_failure(key: str, now: dt.datetime | None = None) -> None:
+    if _limit() <= 0:
+        return
     now = now or timezone.now()
     TokenFailure.objects.filter(at__lte=now - _window()).delete()  # forget what no longer counts
     TokenFailure.objects.create(address=key, at=now)

@@ -6,10 +6,11 @@ its own X-Forwarded-For straight to us is still known by its REMOTE_ADDR."""
 from __future__ import annotations
 
 import ipaddress
+from collections.abc import Callable
 from functools import lru_cache
 
 from django.conf import settings
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
 
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 Address = ipaddress.IPv4Address | ipaddress.IPv6Address
@@ -43,9 +44,18 @@ def _address(text: str) -> Address | None:
     return address
 
 
+def _trusted() -> tuple[Network, ...]:
+    return parse_networks(list(getattr(settings, "TRUSTED_PROXIES", [])))
+
+
+def from_trusted_proxy(request: HttpRequest) -> bool:
+    address = _address(request.META.get("REMOTE_ADDR", ""))
+    return address is not None and any(address in net for net in _trusted())
+
+
 def client_address(request: HttpRequest) -> str:
     remote = request.META.get("REMOTE_ADDR", "")
-    trusted = parse_networks(list(getattr(settings, "TRUSTED_PROXIES", [])))
+    trusted = _trusted()
     address = _address(remote)
     if address is None or not any(address in net for net in trusted):
         return str(address) if address else remote
@@ -58,3 +68,17 @@ def client_address(request: HttpRequest) -> str:
         if not any(seen in net for net in trusted):
             break
     return str(address)
+
+
+class ForwardedHeadersMiddleware:
+    """Drop X-Forwarded-* headers that did not come from a trusted proxy, before anything reads
+    them: Django believes X-Forwarded-Proto (SECURE_PROXY_SSL_HEADER) from whoever sends it."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]):
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if not from_trusted_proxy(request):
+            for name in [k for k in request.META if k.startswith("HTTP_X_FORWARDED_")]:
+                del request.META[name]
+        return self.get_response(request)
