@@ -269,3 +269,16 @@ class NeverShownBackTests(SustainTestCase):
         secret = response.json()["secret"]
         self.assertEqual(Subscription.objects.get().secret, secret)
         self.assertNotIn(secret, stored(Subscription, self.subscription.pk, "secret"))
+
+
+def test_the_system_check_names_a_malformed_key(tmp_path: Path) -> None:
+    with override_settings(SEALING_KEYS=[K1]):
+        assert sealing.check_keys() == []
+    with override_settings(SEALING_KEYS=["nope"]):
+        (error,) = sealing.check_keys()
+        assert error.id == "sustain.E001" and "Key 1 in SUSTAIN_SEALING_KEYS" in error.msg
+    missing = tmp_path / "not-yet"
+    with override_settings(SEALING_KEYS=[], SEALING_KEY_FILE=missing):
+        assert sealing.check_keys() == [] and not missing.exists()
+        missing.write_text("# no key\n")
+        assert "holds no key" in sealing.check_keys()[0].msg

@@ -92,6 +92,26 @@ def configured_keys() -> tuple[list[str], str]:
     return keys, str(path)
 
 
+def check_keys(app_configs: Any = None, **kwargs: Any) -> list[Any]:
+    """A system check (`sustain check`, and before `run` and `migrate` serve anything): the
+    configured keys are Fernet keys. A key file not made yet is fine; first use makes it."""
+    from django.core.checks import Error
+
+    try:
+        from_env = [k.strip() for k in getattr(settings, "SEALING_KEYS", []) if k.strip()]
+        if from_env:
+            _parse(from_env, "SUSTAIN_SEALING_KEYS")
+        elif key_file().exists():
+            path = key_file()
+            keys = read_key_file(path)
+            if not keys:
+                raise SealingError(f"The key file {path} holds no key.")
+            _parse(keys, str(path))
+    except (SealingError, OSError) as exc:
+        return [Error(str(exc), id="sustain.E001")]
+    return []
+
+
 def fernet() -> MultiFernet:
     raw, where = configured_keys()
     cache_key = (where, tuple(raw))
