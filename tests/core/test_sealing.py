@@ -153,6 +153,9 @@ def test_the_key_file_is_made_on_first_use_readable_by_its_owner_only(tmp_path: 
         assert stat.S_IMODE(path.stat().st_mode) == 0o600
         assert sealing.unseal(token) == "x"
         (first,) = sealing.read_key_file(path)
+        sealing._create_key_file(path)  # a second process starting at once: the first key stays
+        assert sealing.read_key_file(path) == [first]
+        assert [p.name for p in path.parent.iterdir()] == ["sealing_keys"]
         call_command("secrets", "new-key", "--install", stdout=StringIO())
         keys = sealing.read_key_file(path)
         assert len(keys) == 2 and keys[1] == first

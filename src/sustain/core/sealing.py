@@ -62,19 +62,55 @@ def read_key_file(path: Path) -> list[str]:
     return [line for line in lines if line and not line.startswith("#")]
 
 
-def write_key_file(path: Path, keys: list[str]) -> None:
-    """Write the key file readable by its owner only (created so, never widened after)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".new")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+_file_cache: dict[Path, tuple[tuple[int, int, int], list[str]]] = {}
+
+
+def _read_cached(path: Path) -> list[str]:
+    """The key file, read again only when it changed (a stat per use, not a read)."""
+    st = path.stat()
+    stamp = (st.st_ino, st.st_mtime_ns, st.st_size)
+    with _lock:
+        cached = _file_cache.get(path)
+        if cached is None or cached[0] != stamp:
+            cached = (stamp, read_key_file(path))
+            _file_cache[path] = cached
+    return cached[1]
+
+
+_HEADER = (
+    "# Sustain's sealing keys: the first seals, every one opens. Back this file up\n"
+    "# apart from the database; without it the sealed secrets cannot be read.\n"
+)
+
+
+def _write_private(path: Path, keys: list[str]) -> None:
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w") as out:
-        out.write(
-            "# Sustain's sealing keys: the first seals, every one opens. Back this file up\n"
-            "# apart from the database; without it the sealed secrets cannot be read.\n"
-        )
-        out.write("".join(f"{key}\n" for key in keys))
-    os.chmod(tmp, 0o600)
+        out.write(_HEADER + "".join(f"{key}\n" for key in keys))
+    os.chmod(path, 0o600)
+
+
+def write_key_file(path: Path, keys: list[str]) -> None:
+    """Replace the key file, readable by its owner only."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f"{path.name}.{os.getpid()}.new")
+    _write_private(tmp, keys)
     os.replace(tmp, path)
+
+
+def _create_key_file(path: Path) -> None:
+    """A first key, unless another process made the file first: the file appears whole and
+    only once (a hard link fails if the name exists), so two workers starting together never
+    seal with two different keys."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f"{path.name}.{os.getpid()}.{threading.get_ident()}.new")
+    _write_private(tmp, [Fernet.generate_key().decode()])
+    try:
+        os.link(tmp, path)
+    except FileExistsError:
+        pass
+    finally:
+        tmp.unlink()
 
 
 def configured_keys() -> tuple[list[str], str]:
@@ -83,10 +119,9 @@ def configured_keys() -> tuple[list[str], str]:
     if from_env:
         return from_env, "SUSTAIN_SEALING_KEYS"
     path = key_file()
-    with _lock:
-        if not path.exists():
-            write_key_file(path, [Fernet.generate_key().decode()])
-    keys = read_key_file(path)
+    if not path.exists():
+        _create_key_file(path)
+    keys = _read_cached(path)
     if not keys:
         raise SealingError(f"The key file {path} holds no key.")
     return keys, str(path)
