@@ -3,6 +3,7 @@ keys rotate, old clear rows are sealed by the migration, and nothing shows a sec
 
 from __future__ import annotations
 
+import re
 import stat
 from io import StringIO
 from pathlib import Path
@@ -265,6 +266,27 @@ class NeverShownBackTests(SustainTestCase):
         self.client.force_login(self.mia)
         self.assert_hidden(self.client.get("/webhooks/"))
         self.assert_hidden(self.client.get(f"/webhooks/{self.subscription.pk}"))
+        self.assert_hidden(self.client.get(f"/webhooks/{self.subscription.pk}/edit"))
+        self.assert_hidden(self.client.get("/mail/"))
+
+    def test_no_api_answer_schema_carries_a_secret_but_the_shown_once_ones(self) -> None:
+        from sustain.api import api
+
+        schema = api.get_openapi_schema()
+        answers = set()
+        for operations in schema["paths"].values():
+            for operation in operations.values():
+                for status, response in operation.get("responses", {}).items():
+                    if str(status).startswith("2"):
+                        answers |= set(re.findall(r"#/components/schemas/(\w+)", str(response)))
+        components = schema["components"]["schemas"]
+        carrying = {
+            name
+            for name in answers
+            for prop in components.get(name, {}).get("properties", {})
+            if prop in {"secret", "password", "webhook_secret"}
+        }
+        self.assertEqual(carrying, {"SubscriptionWithSecretOut", "SecretOut"})
 
     def test_the_webhook_secret_is_still_shown_once_on_renewal(self) -> None:
         response = self.api(self.mia).post(f"/api/v1/webhooks/{self.subscription.pk}/secret", {})
