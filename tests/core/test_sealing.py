@@ -288,6 +288,15 @@ class NeverShownBackTests(SustainTestCase):
         }
         self.assertEqual(carrying, {"SubscriptionWithSecretOut", "SecretOut"})
 
+    def test_the_page_showing_a_new_secret_is_never_cached(self) -> None:
+        self.client.force_login(self.mia)
+        response = self.client.post(f"/webhooks/{self.subscription.pk}/secret")
+        self.assertEqual(response.status_code, 200)
+        self.assertIn("no-store", response["Cache-Control"])
+        secret = Subscription.objects.get().secret
+        self.assertContains(response, secret)  # shown here, once
+        self.assertNotContains(self.client.get(f"/webhooks/{self.subscription.pk}"), secret)
+
     def test_the_webhook_secret_is_still_shown_once_on_renewal(self) -> None:
         response = self.api(self.mia).post(f"/api/v1/webhooks/{self.subscription.pk}/secret", {})
         self.assertEqual(response.status_code, 200)
