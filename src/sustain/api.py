@@ -1,6 +1,6 @@
 """The NinjaAPI that mounts each app's router under /api/v1/."""
 
-from ninja import NinjaAPI
+from ninja import NinjaAPI, Swagger
 
 from sustain.accounts.api import router as accounts_router
 from sustain.bugs.api import router as bugs_router
@@ -25,6 +25,9 @@ api = NinjaAPI(
     auth=[TokenAuth(), ActiveSessionAuth()],
     urls_namespace="api",
     docs_url="/docs",
+    # Served from our static files ("ninja" is an installed app); no call to the online
+    # validator, which the Content-Security-Policy would refuse anyway.
+    docs=Swagger(settings={"validatorUrl": None}),
     openapi_url="/openapi.json",
 )
 install_error_handlers(api)

@@ -52,6 +52,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django.contrib.humanize",
     "django_htmx",
+    "ninja",  # its Swagger UI from our static files (otherwise from a CDN), no inline script
     "huey.contrib.djhuey",
     "axes",
     "sustain.core",
@@ -68,7 +69,9 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "sustain.core.client.ForwardedHeadersMiddleware",  # X-Forwarded-* from trusted proxies only
     "django.middleware.security.SecurityMiddleware",
+    "sustain.core.csp.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "sustain.core.middleware.RequestIdMiddleware",
     "sustain.core.middleware.RejectNulMiddleware",
@@ -280,3 +283,36 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": os.environ.get("SUSTAIN_LOG_LEVEL", "WARNING")},
 }
+
+# --- Security: secrets at rest, HTTPS, Content-Security-Policy, client addresses -------------
+# Sealing keys (Fernet): comma-separated, the first seals, every one still opens (so a rotation
+# can keep the old key until `sustain secrets rotate` has re-sealed everything). Without them,
+# a key file in the data directory (created 0600 on first use). Keep either apart from database
+# backups: with the database alone nobody can read the mailbox passwords or webhook secrets.
+SEALING_KEYS = _env_list("SUSTAIN_SEALING_KEYS", "")
+SEALING_KEY_FILE = Path(os.environ.get("SUSTAIN_SEALING_KEY_FILE", str(DATA_DIR / "sealing_keys")))
+
+# Content-Security-Policy on every answer: sustain.core.csp (scripts from our own files only).
+
+# Behind TLS (SUSTAIN_HTTPS=1): cookies only over HTTPS, and HSTS for SUSTAIN_HSTS_SECONDS.
+HTTPS = _env_bool("SUSTAIN_HTTPS")
+if HTTPS:
+    SESSION_COOKIE_SECURE = True
+    CSRF_COOKIE_SECURE = True
+    SECURE_HSTS_SECONDS = int(os.environ.get("SUSTAIN_HSTS_SECONDS", str(365 * 24 * 3600)))
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = _env_bool("SUSTAIN_HSTS_INCLUDE_SUBDOMAINS")
+    SECURE_SSL_REDIRECT = _env_bool("SUSTAIN_SSL_REDIRECT")
+    SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
+# Reverse proxies (addresses or networks) whose X-Forwarded-For and X-Forwarded-Proto are
+# believed; nobody else's are. Empty: the client address is REMOTE_ADDR.
+TRUSTED_PROXIES = _env_list("SUSTAIN_TRUSTED_PROXIES", "")
+if TRUSTED_PROXIES:
+    # The proxy sets X-Forwarded-Proto (replacing any the client sent); ForwardedHeadersMiddleware
+    # drops the header from anyone else, so it tells whether the visitor came over HTTPS.
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+AXES_CLIENT_IP_CALLABLE = "sustain.core.client.client_address"  # login throttle: same address
+
+# Failed bearer tokens: this many from one address (an IPv6 /64) within the window (seconds)
+# and its bearer requests get 429 with Retry-After until the window has passed.
+TOKEN_FAILURE_LIMIT = int(os.environ.get("SUSTAIN_TOKEN_FAILURE_LIMIT", "20"))
+TOKEN_FAILURE_WINDOW = int(os.environ.get("SUSTAIN_TOKEN_FAILURE_WINDOW", "300"))

@@ -187,3 +187,23 @@ class ApiToken(models.Model):
     def is_usable(self, now: Any = None) -> bool:
         now = now or timezone.now()
         return self.revoked_at is None and (self.expires_at is None or self.expires_at > now)
+
+
+class TokenFailure(models.Model):
+    """One failed bearer-token authentication, kept for the throttle window only
+    (sustain.accounts.token_throttle): a table, so every worker and machine sees one count."""
+
+    # The client address, an IPv6 one as its /64 (one host holds the whole prefix).
+    address = models.CharField(max_length=64)
+    at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        indexes = [
+            # Is this address throttled? WHERE address = ? AND at > ? ORDER BY at DESC
+            models.Index(fields=["address", "at"], name="token_failure_address_idx"),
+            # Forgetting old failures: DELETE ... WHERE at < ?
+            models.Index(fields=["at"], name="token_failure_at_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.address} at {self.at:%Y-%m-%d %H:%M:%S}"

@@ -10,6 +10,7 @@ from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
 
 from sustain.core.models import StoredFile
+from sustain.core.sealing import SealedTextField
 from sustain.core.search import FullTextIndex
 from sustain.desk.models import Priority
 
@@ -324,7 +325,7 @@ class Repository(models.Model):
     # fnmatch patterns of the other branches whose commits count (release lines, backports).
     branch_patterns = models.JSONField(default=list, blank=True)
     # GitHub and Gitea sign the body with it (HMAC-SHA256); GitLab sends it as a token.
-    webhook_secret = models.CharField(max_length=200, blank=True, default="")
+    webhook_secret = SealedTextField(max_length=200, blank=True, default="")  # sealed at rest
     created_at = models.DateTimeField(default=timezone.now)
 
     tenant_field = None

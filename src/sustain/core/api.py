@@ -9,12 +9,12 @@ from typing import Annotated, Any, ClassVar, Generic, TypeVar
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
 from ninja import NinjaAPI, Schema
-from ninja.errors import AuthenticationError, HttpError
+from ninja.errors import AuthenticationError, HttpError, Throttled
 from ninja.errors import ValidationError as NinjaValidationError
 from ninja.security import HttpBearer, SessionAuth
 from pydantic import AfterValidator, ConfigDict, ValidationInfo, field_validator
 
-from sustain.accounts import tokens
+from sustain.accounts import token_throttle, tokens
 from sustain.core.errors import ActionError
 
 T = TypeVar("T")
@@ -22,11 +22,17 @@ SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
 
 
 class TokenAuth(HttpBearer):
-    """`Authorization: Bearer sus_…`; a read-scoped token may only read."""
+    """`Authorization: Bearer sus_…`; a read-scoped token may only read. Too many failed
+    tokens from one address and its bearer requests get 429 for a while (token_throttle)."""
 
     def authenticate(self, request: HttpRequest, token: str) -> Any:
+        address = token_throttle.address_key(request)
+        wait = token_throttle.retry_after(address)
+        if wait is not None:
+            raise Throttled(wait)
         api_token = tokens.authenticate(token)
         if api_token is None:
+            token_throttle.record_failure(address)
             return None
         if api_token.scope == "read" and request.method not in SAFE_METHODS:
             raise HttpError(403, "This token may only read.")
@@ -177,3 +183,11 @@ def install_error_handlers(api: NinjaAPI) -> None:
     @api.exception_handler(HttpError)
     def http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
         return _error(api, request, exc.status_code, str(exc))
+
+    @api.exception_handler(Throttled)
+    def throttled(request: HttpRequest, exc: Throttled) -> HttpResponse:
+        detail = "Too many failed token attempts from this address; try again later."
+        response = _error(api, request, 429, detail)
+        if exc.wait:
+            response["Retry-After"] = str(exc.wait)
+        return response

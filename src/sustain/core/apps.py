@@ -7,5 +7,11 @@ class CoreConfig(AppConfig):
     verbose_name = "Core"
 
     def ready(self) -> None:
+        from django.core import checks
+
         # Register the outbox delivery handlers that live in core.
         from sustain.core import notify  # noqa: F401
+        from sustain.core.sealing import check_keys
+
+        # The keys that seal secrets at rest are checked before anything is served.
+        checks.register(check_keys, checks.Tags.security)

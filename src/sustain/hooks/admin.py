@@ -1,19 +1,50 @@
 from django import forms
 from django.contrib import admin
 
-from sustain.core.errors import Invalid
+from sustain.core.errors import ActionError
 from sustain.hooks import actions
 from sustain.hooks.models import Delivery, Subscription
 
 
 class SubscriptionAdminForm(forms.ModelForm):
-    """The admin checks a URL with the same rule as the API and the pages (the outbound guard);
-    its model and fields come from the ModelAdmin."""
+    """The admin checks a URL with the same rule as the API and the pages (the outbound guard).
+    The signing secret is typed in a password field and never shown back (it is sealed at
+    rest); left empty it is kept, or generated for a new subscription (then "New secret" on
+    the webhook's page shows a fresh one once)."""
+
+    secret = forms.CharField(
+        required=False,
+        widget=forms.PasswordInput(render_value=False),
+        help_text="Leave empty to keep the current secret (a new subscription gets one).",
+    )
+
+    class Meta:
+        model = Subscription
+        fields = [
+            "name",
+            "url",
+            "events",
+            "organization",
+            "include_internal",
+            "secret",
+            "active",
+            "owner",
+            "disabled_reason",
+        ]
 
     def clean_url(self) -> str:
         try:
             return actions.check_url(self.cleaned_data.get("url"))
-        except Invalid as exc:
+        except ActionError as exc:
+            raise forms.ValidationError(exc.message) from None
+
+    def clean_secret(self) -> str:
+        value = self.cleaned_data.get("secret") or ""
+        if not value and self.instance.pk:
+            return self.instance.secret
+        try:
+            return actions.check_secret(value)
+        except ActionError as exc:
             raise forms.ValidationError(exc.message) from None
 
 

@@ -6,6 +6,8 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
+from sustain.core.sealing import SealedTextField
+
 
 class EventType(models.TextChoices):
     """What a subscription can hear about. `ping` is sent on request and to everyone."""
@@ -40,7 +42,7 @@ class Subscription(models.Model):
     )
     # Staff-level: also internal notes.
     include_internal = models.BooleanField(default=False)
-    secret = models.CharField(max_length=128)
+    secret = SealedTextField(max_length=128)  # sealed at rest
     active = models.BooleanField(default=True)
     owner = models.ForeignKey(
         settings.AUTH_USER_MODEL,

@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.contrib import messages
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
 from sustain.core.errors import ActionError
@@ -33,6 +34,7 @@ def subscriptions(request: AuthedRequest) -> HttpResponse:
     return render(request, "hooks/list.html", {"subscriptions": rows})
 
 
+@never_cache  # the answer may show the new secret: no copy kept by a browser or proxy
 @agent_required
 def new(request: AuthedRequest) -> HttpResponse:
     form = SubscriptionForm(request.POST or None, user=request.user, initial={"active": True})
@@ -115,6 +117,7 @@ def ping(request: AuthedRequest, subscription_id: int) -> HttpResponse:
     return redirect("hooks:detail", subscription.pk)
 
 
+@never_cache  # the answer shows the new secret
 @agent_required
 @require_POST
 def rotate_secret(request: AuthedRequest, subscription_id: int) -> HttpResponse:

@@ -8,6 +8,8 @@ from __future__ import annotations
 from django.db import models
 from django.utils import timezone
 
+from sustain.core.sealing import SealedTextField
+
 
 class MessageRef(models.Model):
     class Direction(models.TextChoices):
@@ -57,7 +59,7 @@ class Mailbox(models.Model):
     port = models.PositiveIntegerField(default=993)
     security = models.CharField(max_length=10, choices=Security.choices, default=Security.SSL)
     username = models.CharField(max_length=255)
-    password = models.CharField(max_length=255, blank=True, default="")
+    password = SealedTextField(max_length=255, blank=True, default="")  # sealed at rest
     folder = models.CharField(max_length=255, default="INBOX")
     after_fetch = models.CharField(
         max_length=5, choices=AfterFetch.choices, default=AfterFetch.MARK_SEEN

@@ -1,0 +1,68 @@
+"""A throttle on failed bearer-token attempts per client address.
+
+After SUSTAIN_TOKEN_FAILURE_LIMIT failures within SUSTAIN_TOKEN_FAILURE_WINDOW seconds, every
+bearer request from that address is answered 429 with Retry-After until the oldest of those
+failures leaves the window: guessing tokens (or checking a stolen list) costs time, and a
+throttled address learns nothing about the tokens it tries. A success neither counts nor clears
+the count (a client with one valid token could otherwise keep guessing others). Failures are
+rows in a table, so every gunicorn worker and every machine sees the same count.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import ipaddress
+import math
+
+from django.conf import settings
+from django.http import HttpRequest
+from django.utils import timezone
+
+from sustain.accounts.models import TokenFailure
+from sustain.core.client import client_address
+
+
+def _limit() -> int:
+    return int(getattr(settings, "TOKEN_FAILURE_LIMIT", 20))
+
+
+def _window() -> dt.timedelta:
+    return dt.timedelta(seconds=int(getattr(settings, "TOKEN_FAILURE_WINDOW", 300)))
+
+
+def address_key(request: HttpRequest) -> str:
+    """The address the count is kept for: an IPv6 client by its /64."""
+    address = client_address(request)
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return address[:64]
+    if isinstance(ip, ipaddress.IPv6Address):
+        return str(ipaddress.ip_network(f"{ip}/64", strict=False))
+    return str(ip)
+
+
+def retry_after(key: str, now: dt.datetime | None = None) -> int | None:
+    """Seconds until `key` may try again; None when it is not throttled."""
+    limit = _limit()
+    if limit <= 0:
+        return None
+    now = now or timezone.now()
+    window = _window()
+    recent = list(
+        TokenFailure.objects.filter(address=key, at__gt=now - window)
+        .order_by("-at")
+        .values_list("at", flat=True)[:limit]
+    )
+    if len(recent) < limit:
+        return None
+    # Allowed again when the limit-th most recent failure leaves the window.
+    return max(1, math.ceil((recent[-1] + window - now).total_seconds()))
+
+
+def record_failure(key: str, now: dt.datetime | None = None) -> None:
+    if _limit() <= 0:
+        return
+    now = now or timezone.now()
+    TokenFailure.objects.filter(at__lte=now - _window()).delete()  # forget what no longer counts
+    TokenFailure.objects.create(address=key, at=now)
