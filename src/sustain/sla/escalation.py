@@ -20,6 +20,7 @@ from sustain.accounts.actions import system_actor
 from sustain.accounts.models import Role, Team, User
 from sustain.core import businesstime, events, notify
 from sustain.core.errors import ActionError
+from sustain.core.tenancy import visible
 from sustain.desk import actions as desk
 from sustain.desk import notifications
 from sustain.desk.models import OPEN_STATUSES, Ticket
@@ -112,7 +113,18 @@ def _schedule_for(ticket: Ticket, slug: str | None = None) -> OnCallSchedule | N
     return None
 
 
+def may_see(person: Any, ticket: Ticket | None) -> bool:
+    """Whether a page or notification about `ticket` may name it to `person`."""
+    if not isinstance(person, User) or not person.is_active:
+        return False
+    return ticket is None or visible(Ticket.objects.filter(pk=ticket.pk), person).exists()
+
+
 def _people(who: str, ticket: Ticket, now: datetime) -> list[User]:
+    return [p for p in _recipients(who, ticket, now) if may_see(p, ticket)]
+
+
+def _recipients(who: str, ticket: Ticket, now: datetime) -> list[User]:
     if who == "assignee":
         return [ticket.assignee] if ticket.assignee else []
     if who == "team_lead":
@@ -138,8 +150,15 @@ def page(
     user: User | None = None,
     attempt: int = 1,
 ) -> Page | None:
-    """Page the person on call now (or `user`), through the outbox."""
+    """Page the person on call now (or `user`), through the outbox.
+
+    Someone who may not see the ticket (an agent scoped to other organizations) is passed
+    over for the next participant in rotation order who may: a page never reveals a ticket.
+    """
     person = user or oncall.on_call(schedule, now)[0]
+    if isinstance(person, User) and not may_see(person, ticket):
+        log.warning("%s may not see the ticket of %s; paging the next who may", person, reason)
+        person = oncall.first_able(schedule, person.pk, lambda p: may_see(p, ticket))
     if not isinstance(person, User):
         log.warning("nobody on call in %s to page for %s", schedule, reason)
         return None

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from django.contrib import messages
+from django.db.models import Q
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
@@ -14,17 +15,20 @@ from sustain.core import businesstime
 from sustain.core.errors import ActionError
 from sustain.core.http import AuthedRequest
 from sustain.core.tenancy import visible
+from sustain.desk.models import Ticket
 from sustain.desk.views import agent_required
-from sustain.sla import actions, oncall
+from sustain.sla import actions, config, oncall
 from sustain.sla.models import Calendar, OnCallSchedule, Page, Policy
 
 
 @agent_required
 def calendars(request: AuthedRequest) -> HttpResponse:
+    """Calendars and policies, and the rows the SLA configuration had to skip (and why)."""
     return render(
         request,
         "sla/calendars.html",
         {
+            "skipped": config.current().skipped,
             "calendars": visible(Calendar.objects.prefetch_related("holidays"), request.user),
             "policies": visible(
                 Policy.objects.select_related("calendar").prefetch_related("targets"), request.user
@@ -68,7 +72,10 @@ def on_call(request: AuthedRequest) -> HttpResponse:
     schedules = OnCallSchedule.objects.select_related("team").prefetch_related("participants__user")
     rows = [(schedule, *oncall.on_call(schedule, now)) for schedule in schedules]
     pages = Page.objects.select_related("schedule", "ticket").filter(
-        user=request.user, acknowledged_at__isnull=True, escalated_at__isnull=True
+        Q(ticket__isnull=True) | Q(ticket__in=visible(Ticket.objects.all(), request.user)),
+        user=request.user,
+        acknowledged_at__isnull=True,
+        escalated_at__isnull=True,
     )
     return render(
         request,
