@@ -301,3 +301,91 @@ class ReadOnlyRecordsInTheAdmin(SustainTestCase):
             )
         self.assertEqual(self.client.get("/admin/sla/clock/add/").status_code, 403)
         self.assertEqual(Event.objects.filter(pk=event.pk).count(), 1)
+
+
+class AdminPoliciesThroughActions(SustainTestCase):
+    def setUp(self):
+        self.client.force_login(self.root)
+        root_api = self.api(self.root)
+        calendar = root_api.post("/api/v1/sla/calendars", {"name": "24x7", "always": True}).json()
+        self.policy = Policy.objects.get(
+            pk=root_api.post(
+                "/api/v1/sla/policies",
+                {
+                    "name": "Everyone",
+                    "calendar": calendar["id"],
+                    "targets": [{"priority": 3, "metric": "resolution", "minutes": 60}],
+                },
+            ).json()["id"]
+        )
+
+    def test_the_changelist_edit_records_the_event(self):
+        response = self.client.post(
+            "/admin/sla/policy/",
+            {
+                "form-TOTAL_FORMS": "1",
+                "form-INITIAL_FORMS": "1",
+                "form-0-id": str(self.policy.pk),
+                "form-0-order": "5",
+                "_save": "Save",
+            },
+        )
+        self.assertEqual(response.status_code, 302, response.content[:1000])
+        self.policy.refresh_from_db()
+        self.assertEqual((self.policy.order, self.policy.active), (5, False))
+        updated = Event.objects.get(target_type="sla.policy", verb="updated")
+        self.assertEqual(updated.after["order"], "5")
+        self.assertEqual(self.policy.targets.count(), 1)
+
+    def test_a_policy_that_measured_tickets_cannot_be_deleted_in_the_admin(self):
+        self.open_ticket(self.carol)
+        url = f"/admin/sla/policy/{self.policy.pk}/delete/"
+        # Its clocks are read-only records, so the admin cannot delete what they belong to.
+        self.assertContains(self.client.get(url), "Cannot delete policy")
+        self.assertEqual(self.client.post(url, {"post": "yes"}).status_code, 403)
+        self.assertTrue(Policy.objects.filter(pk=self.policy.pk).exists())
+        self.assertTrue(Clock.objects.exists())
+
+
+class OtherRowsBadBehindValidation(SustainTestCase):
+    def test_a_calendar_page_and_the_due_endpoint_say_what_is_wrong(self):
+        root_api = self.api(self.root)
+        calendar = root_api.post("/api/v1/sla/calendars", {"name": "Office", "hours": WEEKDAYS})
+        pk = calendar.json()["id"]
+        Calendar.objects.filter(pk=pk).update(timezone="Mars/Olympus")
+        response = root_api.get(
+            f"/api/v1/sla/calendars/{pk}/due", start="2026-10-19T09:00:00+00:00", minutes=60
+        )
+        self.assertEqual(response.status_code, 409, response.content)
+        self.assertIn("Mars/Olympus", response.json()["detail"])
+        self.client.force_login(self.alice)
+        self.assertContains(self.client.get(f"/sla/calendars/{pk}"), "cannot be used")
+
+    def test_a_bad_rotation_or_escalation_level_does_not_stop_the_sweep_or_the_page(self):
+        from datetime import UTC, datetime
+
+        from sustain.sla import actions as sla
+        from sustain.sla import escalation
+        from sustain.sla.models import EscalationLevel, OnCallSchedule
+
+        sla.create_schedule(
+            self.root,
+            team=self.service_desk,
+            name="Desk",
+            slug="desk",
+            participants=[self.alice],
+            rotation_start=datetime(2026, 10, 19).date(),
+        )
+        OnCallSchedule.objects.update(timezone="Mars/Olympus")
+        self.client.force_login(self.alice)
+        self.assertContains(self.client.get("/sla/oncall"), "schedule misconfigured")
+        rule = sla.create_escalation_rule(
+            self.root,
+            name="P1",
+            condition="p1_opened",
+            levels=[{"actions": [{"do": "raise_priority"}]}],
+        )
+        EscalationLevel.objects.filter(rule=rule).update(actions={"do": "raise_priority"})
+        self.open_ticket(self.carol, impact=1, urgency=1)
+        with self.assertLogs("sustain.sla.escalation", logging.ERROR):
+            self.assertEqual(escalation.escalate_due(datetime(2030, 1, 1, tzinfo=UTC)), 0)

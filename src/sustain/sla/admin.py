@@ -134,16 +134,6 @@ class PolicyAdmin(ThroughActions):
     def delete_model(self, request: HttpRequest, obj: Any) -> None:
         actions.delete_policy(request.user, obj)  # type: ignore[arg-type]
 
-    def get_deleted_objects(self, objs: Any, request: HttpRequest) -> Any:
-        """A policy that measured tickets is deactivated, not deleted (as the action says)."""
-        deleted, counts, perms, protected = super().get_deleted_objects(objs, request)
-        protected = list(protected) + [
-            f"{p.name}: tickets were measured by it; deactivate it instead."
-            for p in objs
-            if p.clocks.exists()
-        ]
-        return deleted, counts, perms, protected
-
 
 @admin.register(Clock)
 class ClockAdmin(ReadOnlyAdmin):

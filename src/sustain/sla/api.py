@@ -17,12 +17,12 @@ from sustain.accounts.models import Team, User
 from sustain.cmdb.models import ConfigItem, Product
 from sustain.core import businesstime
 from sustain.core.api import Page, Patch, UtcDateTime
-from sustain.core.errors import Invalid
+from sustain.core.errors import Conflict, Invalid
 from sustain.core.http import ApiRequest
 from sustain.core.pagination import paginate
 from sustain.core.tenancy import visible
 from sustain.desk.models import Ticket
-from sustain.sla import actions, oncall
+from sustain.sla import actions, config, oncall
 from sustain.sla.models import Calendar, EscalationRule, Metric, OnCallSchedule, Policy
 from sustain.sla.models import Page as OnCallPage
 
@@ -191,7 +191,10 @@ def due(
     """The instant `minutes` business minutes after `start` (ISO 8601 with an offset)."""
     if start.tzinfo is None:
         raise Invalid("start needs a UTC offset, e.g. 2026-12-01T09:00:00+01:00.", field="start")
-    schedule = _calendar(request, calendar_id).schedule()
+    try:
+        schedule = config.current().calendar_schedule(_calendar(request, calendar_id))
+    except businesstime.ScheduleError as exc:
+        raise Conflict(str(exc)) from None
     try:
         return {"due": businesstime.add(schedule, start, minutes * 60)}
     except businesstime.ScheduleError as exc:

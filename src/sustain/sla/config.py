@@ -21,7 +21,7 @@ from typing import Any
 
 from django.db import connection
 
-from sustain.core.businesstime import Schedule
+from sustain.core.businesstime import Schedule, ScheduleError
 from sustain.sla import validation
 from sustain.sla.models import Calendar, Holiday, Metric, Policy, Target
 
@@ -77,6 +77,17 @@ class Config:
     def schedule_of(self, calendar_id: int) -> Schedule:
         """The calendar's schedule; 24×7 for a calendar that was skipped (see FALLBACK)."""
         return self.schedules.get(calendar_id, FALLBACK)
+
+    def calendar_schedule(self, calendar: Calendar) -> Schedule:
+        """The compiled schedule of `calendar`, or ScheduleError saying why it was skipped."""
+        found = self.schedules.get(calendar.pk)
+        if found is None:
+            why = next(
+                (s.reason for s in self.skipped if s.kind == "calendar" and s.pk == calendar.pk),
+                "it is new",
+            )
+            raise ScheduleError(f"{calendar.name} cannot be used until it is corrected: {why}")
+        return found
 
     def skip(self, kind: str, pk: int, name: str, exc: Exception | str) -> None:
         entry = Skipped(kind, pk, name, exc if isinstance(exc, str) else validation.reason(exc))

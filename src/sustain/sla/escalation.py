@@ -11,6 +11,7 @@ import logging
 from datetime import datetime, timedelta
 from typing import Any
 
+from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import DateTimeField, Max, Q
 from django.db.models.functions import Coalesce
@@ -24,7 +25,7 @@ from sustain.core.tenancy import visible
 from sustain.desk import actions as desk
 from sustain.desk import notifications
 from sustain.desk.models import OPEN_STATUSES, Ticket
-from sustain.sla import clocks, oncall
+from sustain.sla import clocks, oncall, validation
 from sustain.sla.config import current
 from sustain.sla.models import (
     Clock,
@@ -257,6 +258,18 @@ def fire(level: EscalationLevel, ticket_id: int, cycle: str, now: datetime, acto
     return True
 
 
+def _usable(level: EscalationLevel) -> bool:
+    """A level edited behind clean() (actions not a list of objects, a bad delay) is skipped."""
+    try:
+        validation.check_escalation_actions(level.actions, shape_only=True)
+        validation.check_range(level.delay_minutes, 0, validation.MAX_ESCALATION_MINUTES, "delay")
+        validation.check_range(level.rule.minutes, 0, validation.MAX_ESCALATION_MINUTES, "minutes")
+    except ValidationError as exc:
+        log.error("escalation %s skipped: %s", level, validation.reason(exc))
+        return False
+    return True
+
+
 def escalate_due(now: datetime | None = None) -> int:
     """One pass over every active rule level; returns how many firings happened."""
     now = now or timezone.now()
@@ -264,6 +277,8 @@ def escalate_due(now: datetime | None = None) -> int:
     actor = None
     levels = EscalationLevel.objects.filter(rule__active=True).select_related("rule")
     for level in levels:
+        if not _usable(level):
+            continue
         found = candidates(level, now)
         if not found:
             continue

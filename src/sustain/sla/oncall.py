@@ -10,6 +10,7 @@ about a ticket goes to the first person in rotation order who may see it (escala
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
@@ -18,6 +19,8 @@ from zoneinfo import ZoneInfo
 from django.core.exceptions import ValidationError
 
 from sustain.sla.models import OnCallParticipant, OnCallSchedule
+
+log = logging.getLogger(__name__)
 
 
 def check_member(team: Any, user: Any, field: str) -> None:
@@ -66,7 +69,11 @@ def on_call(schedule: OnCallSchedule, at: datetime) -> tuple[object | None, str]
     people = participants(schedule)
     if not people:
         return None, "nobody"
-    index = shift_index(schedule, at)
+    try:
+        index = shift_index(schedule, at)
+    except (ValueError, TypeError, KeyError, ZeroDivisionError) as exc:  # edited behind clean()
+        log.error("on-call schedule %s cannot be used: %s", schedule.slug, exc)
+        return None, "schedule misconfigured"
     if index < 0:
         return None, "rotation not started"
     return people[index % len(people)].user, "rotation"

@@ -81,8 +81,11 @@ ACTIONS = {"notify", "page", "reassign", "raise_priority", "add_watchers"}
 RECIPIENTS = {"assignee", "team_lead", "managers", "on_call"}
 
 
-def check_escalation_actions(actions: Any, field: str = "actions") -> None:
-    """The shape of a level's actions, and that the teams and schedules they name exist."""
+def check_escalation_actions(
+    actions: Any, field: str = "actions", *, shape_only: bool = False
+) -> None:
+    """The shape of a level's actions, and (unless shape_only) that the teams and schedules
+    they name exist."""
     from sustain.accounts.models import Team
     from sustain.sla.models import OnCallSchedule
 
@@ -100,6 +103,14 @@ def check_escalation_actions(actions: Any, field: str = "actions") -> None:
             raise ValidationError(
                 {field: f"notify 'who' is one of {', '.join(sorted(RECIPIENTS))}."}
             )
+        if kind == "add_watchers":
+            users = action.get("users")
+            if not isinstance(users, list) or not all(isinstance(u, str) for u in users):
+                raise ValidationError(
+                    {field: "add_watchers 'users' is a list of e-mail addresses."}
+                )
+        if shape_only:
+            continue
         if kind == "reassign":
             slug = action.get("team")
             if not isinstance(slug, str) or not Team.objects.filter(slug=slug).exists():
@@ -108,12 +119,6 @@ def check_escalation_actions(actions: Any, field: str = "actions") -> None:
             slug = action["schedule"]
             if not isinstance(slug, str) or not OnCallSchedule.objects.filter(slug=slug).exists():
                 raise ValidationError({field: f"No on-call schedule '{slug}'."})
-        if kind == "add_watchers":
-            users = action.get("users")
-            if not isinstance(users, list) or not all(isinstance(u, str) for u in users):
-                raise ValidationError(
-                    {field: "add_watchers 'users' is a list of e-mail addresses."}
-                )
 
 
 def reason(exc: Exception) -> str:

@@ -43,15 +43,19 @@ def calendar(request: AuthedRequest, calendar_id: int) -> HttpResponse:
     found = get_object_or_404(visible(Calendar.objects.all(), request.user), pk=calendar_id)
     context: dict = {"calendar": found, "holidays": found.holidays.all()}
     start_text, minutes_text = request.GET.get("start", ""), request.GET.get("minutes", "")
+    try:
+        schedule = config.current().calendar_schedule(found)
+    except businesstime.ScheduleError as exc:
+        context["problem"], start_text = str(exc), ""  # a row bad behind validation's back
     if start_text and minutes_text:
         try:
             start = datetime.fromisoformat(start_text)
             if timezone.is_naive(start):
-                start = timezone.make_aware(start, found.schedule().zone)
+                start = timezone.make_aware(start, schedule.zone)
             minutes = int(minutes_text)
             if minutes < 0:
                 raise ValueError("negative")
-            context["due"] = businesstime.add(found.schedule(), start, minutes * 60)
+            context["due"] = businesstime.add(schedule, start, minutes * 60)
             context["start"] = start
         except (ValueError, businesstime.ScheduleError) as exc:
             context["error"] = f"Give a start time and a whole number of minutes ({exc})."
