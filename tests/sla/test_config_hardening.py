@@ -95,6 +95,18 @@ class AdminRefusesBadCalendars(SustainTestCase):
         self.assertEqual((calendar.timezone, calendar.holidays.count()), ("UTC", 0))
         self.assertTrue(Event.objects.filter(target_type="sla.calendar", verb="updated").exists())
 
+    def test_a_shared_calendar_in_use_cannot_become_one_customers(self):
+        calendar = Calendar.objects.create(name="Office", hours=WEEKDAYS)
+        Policy.objects.create(name="Everyone", calendar=calendar)
+        response = self.client.post(
+            f"/admin/sla/calendar/{calendar.pk}/change/",
+            calendar_form(timezone="UTC", organization=str(self.acme.pk)),
+        )
+        self.assertEqual(response.status_code, 200)
+        self.assertIn("organization", response.context["adminform"].form.errors)
+        calendar.refresh_from_db()
+        self.assertIsNone(calendar.organization)
+
     def test_a_policy_with_a_warning_at_150_percent_is_refused_in_the_admin(self):
         calendar = Calendar.objects.create(name="24x7", always=True)
         response = self.client.post(

@@ -138,7 +138,6 @@ def update_calendar(actor: User, calendar: Calendar, **changes: Any) -> Calendar
     edited.timezone, edited.hours, edited.always = zone, hours, always
     if "organization" in changes:
         edited.organization = changes["organization"]
-        _check_calendar_owner(edited)
     _clean(edited)
     dates = _parse_holidays(changes["holidays"]) if "holidays" in changes else None
     with transaction.atomic():
@@ -156,15 +155,6 @@ def update_calendar(actor: User, calendar: Calendar, **changes: Any) -> Calendar
         events.record(calendar, "updated", actor=actor, before=old, after=new, is_public=False)
         _recompute_later(calendar_id=calendar.pk)
     return calendar
-
-
-def _check_calendar_owner(calendar: Calendar) -> None:
-    """A calendar may move to a customer only when no other customer's policy uses it."""
-    if calendar.organization_id is None:
-        return
-    others = calendar.policies.exclude(organization_id=calendar.organization_id)
-    if others.exists():
-        raise Invalid(f"Policies of other organizations use {calendar.name}.", field="organization")
 
 
 def import_holidays(

@@ -10,11 +10,13 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib import admin
+from django.core.exceptions import BadRequest
 from django.db.models import Model, QuerySet
 from django.forms import BaseInlineFormSet, ModelForm
 from django.http import HttpRequest
 
 from sustain.core.admin import ReadOnlyAdmin
+from sustain.core.errors import ActionError
 from sustain.sla import actions
 from sustain.sla.models import Calendar, Clock, Holiday, Policy, Target
 
@@ -48,7 +50,12 @@ class ThroughActions(admin.ModelAdmin):
         pass
 
     def save_related(self, request: HttpRequest, form: Any, formsets: Any, change: bool) -> None:
-        self.save_through_action(request, form, formsets, change)
+        try:
+            self.save_through_action(request, form, formsets, change)
+        except ActionError as exc:
+            # The form checked what the model can; what is left (a race on the name) is
+            # refused as a bad request, and the admin's transaction undoes the rest.
+            raise BadRequest(exc.message) from None
         for formset in formsets:
             # The inline rows were handed to the action; the admin's change message reads these.
             formset.new_objects, formset.changed_objects, formset.deleted_objects = [], [], []

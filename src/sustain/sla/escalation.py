@@ -21,7 +21,7 @@ from sustain.accounts.actions import system_actor
 from sustain.accounts.models import Role, Team, User
 from sustain.core import businesstime, events, notify
 from sustain.core.errors import ActionError
-from sustain.core.tenancy import visible
+from sustain.core.tenancy import can_see_organization, visible
 from sustain.desk import actions as desk
 from sustain.desk import notifications
 from sustain.desk.models import OPEN_STATUSES, Ticket
@@ -118,7 +118,11 @@ def may_see(person: Any, ticket: Ticket | None) -> bool:
     """Whether a page or notification about `ticket` may name it to `person`."""
     if not isinstance(person, User) or not person.is_active:
         return False
-    return ticket is None or visible(Ticket.objects.filter(pk=ticket.pk), person).exists()
+    if ticket is None:
+        return True
+    if person.is_agent:  # no query for agents who serve everyone
+        return can_see_organization(person, ticket.organization_id)
+    return visible(Ticket.objects.filter(pk=ticket.pk), person).exists()
 
 
 def _people(who: str, ticket: Ticket, now: datetime) -> list[User]:

@@ -47,7 +47,17 @@ class Calendar(models.Model):
         check.gather(
             lambda: check.check_timezone(self.timezone),
             lambda: check.check_hours(self.hours, self.always),
+            self._check_owner,
         )
+
+    def _check_owner(self) -> None:
+        """A customer's calendar serves only that customer's policies."""
+        if self.pk is None or self.organization_id is None:
+            return
+        if self.policies.exclude(organization_id=self.organization_id).exists():
+            raise ValidationError(
+                {"organization": "Policies of other organizations use this calendar."}
+            )
 
     def schedule(self) -> Schedule:
         return self.schedule_with(frozenset(self.holidays.values_list("date", flat=True)))

@@ -38,7 +38,9 @@ def check_timezone(name: Any, field: str = "timezone") -> None:
 def check_hours(hours: Any, always: bool, field: str = "hours") -> None:
     """{"mon": [["09:00", "17:00"]], …}: weekdays to [start, end] pairs, no overlaps."""
     if not isinstance(hours, dict):
-        raise ValidationError({field: 'Hours are an object: {"mon": [["09:00", "17:00"]], …}.'})
+        raise ValidationError(
+            {field: 'Hours are an object: {"mon": [["09:00", "17:00"]], …} ({} for 24×7).'}
+        )
     for day, intervals in hours.items():
         if str(day).strip().lower()[:3] not in WEEKDAYS:
             raise ValidationError({field: f"Unknown weekday '{day}'."})
