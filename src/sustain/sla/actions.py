@@ -1,19 +1,26 @@
-"""Changes to calendars and policies; each edit recomputes the open tickets it governs."""
+"""Changes to calendars and policies; each edit recomputes the open tickets it governs.
+
+Every row is checked with the model's full_clean() before anything is written, so the API,
+the admin (whose saves come here too) and the forms refuse the same values, naming the field.
+"""
 
 from __future__ import annotations
 
+import copy
+from collections.abc import Iterable
 from datetime import date
 from typing import Any
 
 import holidays as holiday_data
-from django.db import transaction
+from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
+from django.db import models, transaction
 from django.utils import timezone
 
 from sustain.accounts.actions import require_admin
 from sustain.accounts.models import Organization, Team, User
 from sustain.core import events
-from sustain.core.businesstime import Schedule, ScheduleError, parse_hours
 from sustain.core.errors import Conflict, Forbidden, Invalid
+from sustain.sla import validation
 from sustain.sla.models import (
     Calendar,
     EscalationLevel,
@@ -29,23 +36,45 @@ from sustain.sla.models import (
 )
 
 
-def _check_schedule(timezone_name: str, hours: dict, always: bool) -> None:
+def _clean(instance: models.Model, *, exclude: Iterable[str] = (), prefix: str = "") -> None:
+    """The model's own validation (fields and clean()) as an Invalid naming the fields."""
     try:
-        Schedule(timezone_name, parse_hours(hours or {}), always=always)
-    except ScheduleError as exc:
-        raise Invalid(str(exc), field="hours") from None
-    except (ValueError, KeyError):
-        raise Invalid(f"Unknown time zone '{timezone_name}'.", field="timezone") from None
+        instance.full_clean(
+            exclude=list(exclude), validate_unique=False, validate_constraints=False
+        )
+    except ValidationError as exc:
+        errors = [
+            {
+                "field": prefix.rstrip(".") or "body"
+                if key == NON_FIELD_ERRORS
+                else f"{prefix}{key}",
+                "message": " ".join(messages),
+            }
+            for key, messages in exc.message_dict.items()
+        ]
+        summary = "; ".join(f"{e['field']}: {e['message']}" for e in errors)
+        raise Invalid(summary, errors=errors) from None
 
 
-def _parse_holidays(values: list[str] | None) -> list[date]:
-    parsed = []
-    for value in values or []:
+def _parse_holidays(values: Iterable[Any] | None) -> dict[date, str]:
+    """Dates ("YYYY-MM-DD", a date, or {"date": …, "name": …}) → {date: name}."""
+    parsed: dict[date, str] = {}
+    for item in values or []:
+        value, name = item, ""
+        if isinstance(item, dict):
+            value, name = item.get("date"), str(item.get("name") or "")[:200]
+        if isinstance(value, date):
+            parsed[value] = name
+            continue
         try:
-            parsed.append(date.fromisoformat(value))
+            parsed[date.fromisoformat(value)] = name
         except (TypeError, ValueError):
             raise Invalid(f"'{value}' is not a date (YYYY-MM-DD).", field="holidays") from None
     return parsed
+
+
+def _holiday_rows(calendar: Calendar, dates: dict[date, str]) -> list[Holiday]:
+    return [Holiday(calendar=calendar, date=d, name=n) for d, n in sorted(dates.items())]
 
 
 def create_calendar(
@@ -61,21 +90,20 @@ def create_calendar(
     require_admin(actor)
     if not (name or "").strip():
         raise Invalid("A name is required.", field="name")
-    _check_schedule(timezone_name, hours or {}, always)
+    calendar = Calendar(
+        name=name.strip(),
+        timezone=timezone_name,
+        hours=hours if hours is not None else {},
+        always=always,
+        organization=organization,
+    )
+    _clean(calendar)
     dates = _parse_holidays(holidays)
     with transaction.atomic():
         if Calendar.objects.filter(name=name.strip()).exists():
             raise Conflict(f"A calendar named '{name}' exists.", field="name")
-        calendar = Calendar.objects.create(
-            name=name.strip(),
-            timezone=timezone_name,
-            hours=hours or {},
-            always=always,
-            organization=organization,
-        )
-        Holiday.objects.bulk_create(
-            [Holiday(calendar=calendar, date=d) for d in sorted(set(dates))]
-        )
+        calendar.save()
+        Holiday.objects.bulk_create(_holiday_rows(calendar, dates))
         events.record(
             calendar,
             "created",
@@ -96,27 +124,33 @@ def _refuse_nulls(changes: dict[str, Any], nullable: frozenset[str] = frozenset(
 def update_calendar(actor: User, calendar: Calendar, **changes: Any) -> Calendar:
     """Edit hours, zone or holidays; open tickets under it are recomputed in the background."""
     require_admin(actor)
-    _refuse_nulls(changes)
-    allowed = {"name", "timezone_name", "hours", "always", "holidays"}
+    _refuse_nulls(changes, frozenset({"organization"}))
+    allowed = {"name", "timezone_name", "hours", "always", "holidays", "organization"}
     unknown = set(changes) - allowed
     if unknown:
         raise Invalid(f"Cannot change {', '.join(sorted(unknown))}.", field=sorted(unknown)[0])
+    stored = Calendar.objects.get(pk=calendar.pk)  # the admin hands over an edited instance
     zone = changes.get("timezone_name", calendar.timezone)
     hours = changes.get("hours", calendar.hours)
     always = changes.get("always", calendar.always)
-    _check_schedule(zone, hours, always)
+    edited = copy.copy(stored)
+    edited.name = (changes.get("name") or stored.name).strip()
+    edited.timezone, edited.hours, edited.always = zone, hours, always
+    if "organization" in changes:
+        edited.organization = changes["organization"]
+    _clean(edited)
     dates = _parse_holidays(changes["holidays"]) if "holidays" in changes else None
     with transaction.atomic():
-        before = {"timezone": calendar.timezone, "hours": calendar.hours, "always": calendar.always}
-        calendar.name = changes.get("name", calendar.name)
-        calendar.timezone, calendar.hours, calendar.always = zone, hours, always
+        if Calendar.objects.filter(name=edited.name).exclude(pk=calendar.pk).exists():
+            raise Conflict(f"A calendar named '{edited.name}' exists.", field="name")
+        before = {"timezone": stored.timezone, "hours": stored.hours, "always": stored.always}
+        for key in ("name", "timezone", "hours", "always", "organization_id"):
+            setattr(calendar, key, getattr(edited, key))
         calendar.updated_at = timezone.now()
         calendar.save()
         if dates is not None:
             calendar.holidays.all().delete()
-            Holiday.objects.bulk_create(
-                [Holiday(calendar=calendar, date=d) for d in sorted(set(dates))]
-            )
+            Holiday.objects.bulk_create(_holiday_rows(calendar, dates))
         old, new = events.changes(before, {"timezone": zone, "hours": hours, "always": always})
         events.record(calendar, "updated", actor=actor, before=old, after=new, is_public=False)
         _recompute_later(calendar_id=calendar.pk)
@@ -156,17 +190,22 @@ def import_holidays(
 
 
 def _targets(values: list[dict]) -> list[tuple[int, str, int]]:
-    checked = []
+    checked: list[tuple[int, str, int]] = []
     for value in values:
+        if not isinstance(value, dict):
+            raise Invalid("Each target is {priority, metric, minutes}.", field="targets")
         priority, metric, minutes = value.get("priority"), value.get("metric"), value.get("minutes")
-        if priority not in (1, 2, 3, 4):
-            raise Invalid("Each target needs a priority 1-4.", field="targets.priority")
+        if not isinstance(priority, int) or not isinstance(minutes, int):
+            raise Invalid("priority and minutes are whole numbers.", field="targets")
         if metric not in Metric.values:
             raise Invalid(
                 f"metric must be one of {', '.join(Metric.values)}.", field="targets.metric"
             )
-        if not isinstance(minutes, int) or minutes <= 0:
-            raise Invalid("minutes must be a positive whole number.", field="targets.minutes")
+        _clean(
+            Target(priority=priority, metric=metric, minutes=minutes),
+            exclude=["policy"],
+            prefix="targets.",
+        )
         checked.append((priority, metric, minutes))
     if len({(p, m) for p, m, _ in checked}) != len(checked):
         raise Invalid("Each priority and metric may have one target.", field="targets")
@@ -189,14 +228,6 @@ POLICY_FIELDS = {
 }
 
 
-def _check_policy(fields: dict) -> None:
-    if "warn_percent" in fields and not 1 <= int(fields["warn_percent"]) <= 99:
-        raise Invalid("warn_percent must be between 1 and 99.", field="warn_percent")
-    statuses = fields.get("pause_statuses")
-    if statuses is not None and not set(statuses) <= {"new", "open", "pending"}:
-        raise Invalid("Only new, open and pending can pause a clock.", field="pause_statuses")
-
-
 def create_policy(actor: User, **fields: Any) -> Policy:
     require_admin(actor)
     unknown = set(fields) - POLICY_FIELDS
@@ -206,13 +237,14 @@ def create_policy(actor: User, **fields: Any) -> Policy:
         raise Invalid("A name is required.", field="name")
     if fields.get("calendar") is None:
         raise Invalid("A calendar is required.", field="calendar")
-    _check_policy(fields)
     targets = _targets(fields.pop("targets", []))
     fields.setdefault("pause_statuses", ["pending"])
+    policy = Policy(**fields)
+    _clean(policy)
     with transaction.atomic():
         if Policy.objects.filter(name=fields["name"]).exists():
             raise Conflict(f"A policy named '{fields['name']}' exists.", field="name")
-        policy = Policy.objects.create(**fields)
+        policy.save()
         Target.objects.bulk_create(
             [Target(policy=policy, priority=p, metric=m, minutes=n) for p, m, n in targets]
         )
@@ -227,9 +259,17 @@ def update_policy(actor: User, policy: Policy, **changes: Any) -> Policy:
     unknown = set(changes) - POLICY_FIELDS
     if unknown:
         raise Invalid(f"Unknown field {sorted(unknown)[0]}.", field=sorted(unknown)[0])
-    _check_policy(changes)
     targets = _targets(changes.pop("targets")) if "targets" in changes else None
+    edited = copy.copy(Policy.objects.get(pk=policy.pk))
+    for key, value in changes.items():
+        setattr(edited, key, value)
+    _clean(edited)
     with transaction.atomic():
+        if (
+            "name" in changes
+            and Policy.objects.filter(name=edited.name).exclude(pk=policy.pk).exists()
+        ):
+            raise Conflict(f"A policy named '{edited.name}' exists.", field="name")
         for key, value in changes.items():
             setattr(policy, key, value)
         policy.updated_at = timezone.now()
@@ -274,39 +314,30 @@ def create_schedule(
 ) -> OnCallSchedule:
     """An on-call rotation for a team; participants take shifts in the order given."""
     from datetime import time as time_of_day
-    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
     if not (actor.is_admin or (team.lead_id == actor.pk)):
         raise Forbidden("Only administrators and the team lead may set up on-call.")
-    try:
-        ZoneInfo(timezone_name)
-    except (ZoneInfoNotFoundError, ValueError):
-        raise Invalid(f"Unknown time zone '{timezone_name}'.", field="timezone") from None
-    if shift_hours <= 0:
-        raise Invalid("shift_hours must be positive.", field="shift_hours")
-    if not participants:
-        raise Invalid("A rotation needs at least one participant.", field="participants")
-    for person in participants:
-        if not person.is_agent:
-            raise Invalid(f"{person.email} is not an agent.", field="participants")
     if isinstance(handover, str):
         try:
             handover = time_of_day.fromisoformat(handover)
         except ValueError:
             raise Invalid(f"'{handover}' is not a time (HH:MM).", field="handover") from None
+    schedule = OnCallSchedule(
+        team=team,
+        name=name,
+        slug=slug,
+        timezone=timezone_name,
+        shift_hours=shift_hours,
+        handover=handover,
+        rotation_start=rotation_start,
+        ack_minutes=ack_minutes,
+    )
+    _clean(schedule)
+    _check_participants(team, participants)
     with transaction.atomic():
         if OnCallSchedule.objects.filter(slug=slug).exists():
             raise Conflict(f"A schedule '{slug}' exists.", field="slug")
-        schedule = OnCallSchedule.objects.create(
-            team=team,
-            name=name,
-            slug=slug,
-            timezone=timezone_name,
-            shift_hours=shift_hours,
-            handover=handover,
-            rotation_start=rotation_start,
-            ack_minutes=ack_minutes,
-        )
+        schedule.save()
         OnCallParticipant.objects.bulk_create(
             [
                 OnCallParticipant(schedule=schedule, user=p, position=i)
@@ -323,17 +354,28 @@ def create_schedule(
     return schedule
 
 
+def _check_participants(team: Team, participants: list[User]) -> None:
+    """Who may carry a team's pager: see oncall.check_member."""
+    from sustain.sla.oncall import check_member
+
+    if not participants:
+        raise Invalid("A rotation needs at least one participant.", field="participants")
+    for person in participants:
+        try:
+            check_member(team, person, "participants")
+        except ValidationError as exc:
+            raise Invalid(validation.reason(exc).split(": ", 1)[-1], field="participants") from None
+
+
 def add_override(
     actor: User, schedule: OnCallSchedule, *, user: User, start: Any, end: Any
 ) -> OnCallOverride:
     if not (actor.is_manager or actor.pk == user.pk or schedule.team.lead_id == actor.pk):
         raise Forbidden("Only managers, the team lead or the person taking the shift may override.")
-    if not user.is_agent:
-        raise Invalid(f"{user.email} is not an agent.", field="user")
-    if end <= start:
-        raise Invalid("The override must end after it starts.", field="end")
+    override = OnCallOverride(schedule=schedule, user=user, start=start, end=end)
+    _clean(override)
     with transaction.atomic():
-        override = OnCallOverride.objects.create(schedule=schedule, user=user, start=start, end=end)
+        override.save()
         events.record(
             schedule,
             "override_added",
@@ -376,50 +418,34 @@ def create_escalation_rule(actor: User, *, levels: list[dict], **fields: Any) ->
         )
     if not levels:
         raise Invalid("A rule needs at least one level.", field="levels")
-    for level in levels:
-        for action in level.get("actions", []):
-            check_escalation_action(action)
+    rule = EscalationRule(**fields)
+    _clean(rule)
+    rows = _levels(rule, levels)
     with transaction.atomic():
         if EscalationRule.objects.filter(name=fields.get("name")).exists():
             raise Conflict(f"A rule named '{fields.get('name')}' exists.", field="name")
-        rule = EscalationRule.objects.create(**fields)
-        EscalationLevel.objects.bulk_create(
-            [
-                EscalationLevel(
-                    rule=rule,
-                    level=i + 1,
-                    delay_minutes=lv.get("delay_minutes", 0),
-                    actions=lv.get("actions", []),
-                )
-                for i, lv in enumerate(levels)
-            ]
-        )
+        rule.save()
+        for row in rows:
+            row.rule = rule
+        EscalationLevel.objects.bulk_create(rows)
         events.record(rule, "created", actor=actor, is_public=False, after={"name": rule.name})
     return rule
 
 
-ACTIONS = {"notify", "page", "reassign", "raise_priority", "add_watchers"}
-RECIPIENTS = {"assignee", "team_lead", "managers", "on_call"}
-
-
-def check_escalation_action(action: dict) -> None:
-    kind = action.get("do")
-    if kind not in ACTIONS:
-        raise Invalid(
-            f"Each action's 'do' is one of {', '.join(sorted(ACTIONS))}.", field="levels.actions"
+def _levels(rule: EscalationRule, levels: list[dict]) -> list[EscalationLevel]:
+    """Level rows numbered from 1, each checked (delay, the actions' shape) before writing."""
+    rows = []
+    for number, level in enumerate(levels, start=1):
+        if not isinstance(level, dict):
+            raise Invalid("Each level is {delay_minutes, actions}.", field="levels")
+        row = EscalationLevel(
+            level=number,
+            delay_minutes=level.get("delay_minutes", 0),
+            actions=level.get("actions", []),
         )
-    if kind == "notify" and action.get("who") not in RECIPIENTS:
-        raise Invalid(
-            f"notify 'who' is one of {', '.join(sorted(RECIPIENTS))}.", field="levels.actions"
-        )
-    if kind == "reassign" and not Team.objects.filter(slug=action.get("team") or "").exists():
-        raise Invalid(f"No team '{action.get('team')}'.", field="levels.actions")
-    if (
-        kind == "page"
-        and action.get("schedule")
-        and not OnCallSchedule.objects.filter(slug=action["schedule"]).exists()
-    ):
-        raise Invalid(f"No on-call schedule '{action['schedule']}'.", field="levels.actions")
+        _clean(row, exclude=["rule"], prefix="levels.")
+        rows.append(row)
+    return rows
 
 
 def delete_calendar(actor: User, calendar: Calendar) -> None:
@@ -453,24 +479,23 @@ def update_escalation_rule(
     unknown = set(changes) - allowed
     if unknown:
         raise Invalid(f"Cannot change {sorted(unknown)[0]}.", field=sorted(unknown)[0])
-    for level in levels or []:
-        for action in level.get("actions", []):
-            check_escalation_action(action)
+    edited = copy.copy(EscalationRule.objects.get(pk=rule.pk))
+    for key, value in changes.items():
+        setattr(edited, key, value)
+    _clean(edited)
+    rows = _levels(rule, levels) if levels is not None else None
     with transaction.atomic():
         for key, value in changes.items():
             setattr(rule, key, value)
         rule.save()
-        if levels is not None:
+        if rows is not None:
             # Levels keep their numbers, so what already fired does not fire again.
-            rule.levels.exclude(level__in=range(1, len(levels) + 1)).delete()
-            for number, level in enumerate(levels, start=1):
+            rule.levels.exclude(level__in=range(1, len(rows) + 1)).delete()
+            for row in rows:
                 EscalationLevel.objects.update_or_create(
                     rule=rule,
-                    level=number,
-                    defaults={
-                        "delay_minutes": level.get("delay_minutes", 0),
-                        "actions": level.get("actions", []),
-                    },
+                    level=row.level,
+                    defaults={"delay_minutes": row.delay_minutes, "actions": row.actions},
                 )
         events.record(
             rule,
@@ -499,12 +524,12 @@ def update_schedule(
     unknown = set(changes) - allowed
     if unknown:
         raise Invalid(f"Cannot change {sorted(unknown)[0]}.", field=sorted(unknown)[0])
+    edited = copy.copy(OnCallSchedule.objects.get(pk=schedule.pk))
+    for key, value in changes.items():
+        setattr(edited, key, value)
+    _clean(edited)
     if participants is not None:
-        if not participants:
-            raise Invalid("A rotation needs at least one participant.", field="participants")
-        for person in participants:
-            if not person.is_agent:
-                raise Invalid(f"{person.email} is not an agent.", field="participants")
+        _check_participants(schedule.team, participants)
     with transaction.atomic():
         for key, value in changes.items():
             setattr(schedule, key, value)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
+from django.db.models import Q
 from django.http import Http404
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
@@ -16,11 +17,12 @@ from sustain.accounts.models import Team, User
 from sustain.cmdb.models import ConfigItem, Product
 from sustain.core import businesstime
 from sustain.core.api import Page, Patch, UtcDateTime
-from sustain.core.errors import Invalid
+from sustain.core.errors import Conflict, Invalid
 from sustain.core.http import ApiRequest
 from sustain.core.pagination import paginate
 from sustain.core.tenancy import visible
-from sustain.sla import actions, oncall
+from sustain.desk.models import Ticket
+from sustain.sla import actions, config, oncall
 from sustain.sla.models import Calendar, EscalationRule, Metric, OnCallSchedule, Policy
 from sustain.sla.models import Page as OnCallPage
 
@@ -189,7 +191,10 @@ def due(
     """The instant `minutes` business minutes after `start` (ISO 8601 with an offset)."""
     if start.tzinfo is None:
         raise Invalid("start needs a UTC offset, e.g. 2026-12-01T09:00:00+01:00.", field="start")
-    schedule = _calendar(request, calendar_id).schedule()
+    try:
+        schedule = config.current().calendar_schedule(_calendar(request, calendar_id))
+    except businesstime.ScheduleError as exc:
+        raise Conflict(str(exc)) from None
     try:
         return {"due": businesstime.add(schedule, start, minutes * 60)}
     except businesstime.ScheduleError as exc:
@@ -361,6 +366,10 @@ def list_pages(request: ApiRequest, open_only: bool = True):
     pages = OnCallPage.objects.select_related("schedule", "ticket", "user").order_by("-id")
     if not request.auth.is_manager:
         pages = pages.filter(user=request.auth)
+    # Never a ticket the reader may not see (pages written before paging checked it).
+    pages = pages.filter(
+        Q(ticket__isnull=True) | Q(ticket__in=visible(Ticket.objects.all(), request.auth))
+    )
     if open_only:
         pages = pages.filter(acknowledged_at__isnull=True, escalated_at__isnull=True)
     return list(pages[:200])
@@ -472,6 +481,8 @@ def create_rule(request: ApiRequest, payload: RuleIn):
         if team is None:
             raise Invalid(f"No team '{data['team']}'.", field="team")
         data["team"] = team
+    else:
+        data["team"] = None  # "" means any team, as null does
     rule = actions.create_escalation_rule(request.auth, levels=levels, **data)
     return Status(201, get_object_or_404(_rules(request), pk=rule.pk))
 

@@ -41,7 +41,10 @@ def policy_for(ticket: Any, config: Config | None = None) -> Policy | None:
 
 
 def _pause_statuses(policy: Policy) -> set[str]:
-    return set(policy.pause_statuses or DEFAULT_PAUSE)
+    statuses = policy.pause_statuses
+    if not isinstance(statuses, list) or not statuses:  # a hand-edited row: the default
+        return set(DEFAULT_PAUSE)
+    return {s for s in statuses if isinstance(s, str)}
 
 
 def _schedule_deadlines(clock: Clock, policy: Policy, schedule: Schedule, now: datetime) -> None:
@@ -131,7 +134,7 @@ def status_changed(ticket: Any, old: str, new: str, now: datetime) -> list[Clock
     config = current()
     for clock in ticket.clocks.select_related("policy"):
         policy = clock.policy
-        schedule = config.schedules[policy.calendar_id]
+        schedule = config.schedule_of(policy.calendar_id)
         pause = _pause_statuses(policy)
         open_clock = clock.met_at is None and clock.state != Clock.State.MET
         if new in ("resolved", "closed"):
@@ -174,7 +177,7 @@ def public_reply(ticket: Any, author: Any, now: datetime) -> list[Clock]:
         for metric in (Metric.FIRST_RESPONSE, Metric.NEXT_UPDATE):
             clock = clocks.get(metric)
             if clock is not None and clock.met_at is None and clock.state != Clock.State.MET:
-                _stop(clock, config.schedules[clock.policy.calendar_id], now, met=True)
+                _stop(clock, config.schedule_of(clock.policy.calendar_id), now, met=True)
                 clock.save()
                 changed.append(clock)
         return changed

@@ -11,6 +11,7 @@ import logging
 from datetime import datetime, timedelta
 from typing import Any
 
+from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import DateTimeField, Max, Q
 from django.db.models.functions import Coalesce
@@ -20,10 +21,11 @@ from sustain.accounts.actions import system_actor
 from sustain.accounts.models import Role, Team, User
 from sustain.core import businesstime, events, notify
 from sustain.core.errors import ActionError
+from sustain.core.tenancy import can_see_organization, visible
 from sustain.desk import actions as desk
 from sustain.desk import notifications
 from sustain.desk.models import OPEN_STATUSES, Ticket
-from sustain.sla import clocks, oncall
+from sustain.sla import clocks, oncall, validation
 from sustain.sla.config import current
 from sustain.sla.models import (
     Clock,
@@ -112,7 +114,22 @@ def _schedule_for(ticket: Ticket, slug: str | None = None) -> OnCallSchedule | N
     return None
 
 
+def may_see(person: Any, ticket: Ticket | None) -> bool:
+    """Whether a page or notification about `ticket` may name it to `person`."""
+    if not isinstance(person, User) or not person.is_active:
+        return False
+    if ticket is None:
+        return True
+    if person.is_agent:  # no query for agents who serve everyone
+        return can_see_organization(person, ticket.organization_id)
+    return visible(Ticket.objects.filter(pk=ticket.pk), person).exists()
+
+
 def _people(who: str, ticket: Ticket, now: datetime) -> list[User]:
+    return [p for p in _recipients(who, ticket, now) if may_see(p, ticket)]
+
+
+def _recipients(who: str, ticket: Ticket, now: datetime) -> list[User]:
     if who == "assignee":
         return [ticket.assignee] if ticket.assignee else []
     if who == "team_lead":
@@ -138,8 +155,15 @@ def page(
     user: User | None = None,
     attempt: int = 1,
 ) -> Page | None:
-    """Page the person on call now (or `user`), through the outbox."""
+    """Page the person on call now (or `user`), through the outbox.
+
+    Someone who may not see the ticket (an agent scoped to other organizations) is passed
+    over for the next participant in rotation order who may: a page never reveals a ticket.
+    """
     person = user or oncall.on_call(schedule, now)[0]
+    if isinstance(person, User) and not may_see(person, ticket):
+        log.warning("%s may not see the ticket of %s; paging the next who may", person, reason)
+        person = oncall.first_able(schedule, person.pk, lambda p: may_see(p, ticket))
     if not isinstance(person, User):
         log.warning("nobody on call in %s to page for %s", schedule, reason)
         return None
@@ -238,6 +262,18 @@ def fire(level: EscalationLevel, ticket_id: int, cycle: str, now: datetime, acto
     return True
 
 
+def _usable(level: EscalationLevel) -> bool:
+    """A level edited behind clean() (actions not a list of objects, a bad delay) is skipped."""
+    try:
+        validation.check_escalation_actions(level.actions, shape_only=True)
+        validation.check_range(level.delay_minutes, 0, validation.MAX_ESCALATION_MINUTES, "delay")
+        validation.check_range(level.rule.minutes, 0, validation.MAX_ESCALATION_MINUTES, "minutes")
+    except ValidationError as exc:
+        log.error("escalation %s skipped: %s", level, validation.reason(exc))
+        return False
+    return True
+
+
 def escalate_due(now: datetime | None = None) -> int:
     """One pass over every active rule level; returns how many firings happened."""
     now = now or timezone.now()
@@ -245,6 +281,8 @@ def escalate_due(now: datetime | None = None) -> int:
     actor = None
     levels = EscalationLevel.objects.filter(rule__active=True).select_related("rule")
     for level in levels:
+        if not _usable(level):
+            continue
         found = candidates(level, now)
         if not found:
             continue

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from datetime import time
 
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils.timezone import now
 
 from sustain.core.businesstime import Schedule, parse_hours
+from sustain.sla import validation as check
 
 
 class Calendar(models.Model):
@@ -40,6 +42,22 @@ class Calendar(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    def clean(self) -> None:
+        check.gather(
+            lambda: check.check_timezone(self.timezone),
+            lambda: check.check_hours(self.hours, self.always),
+            self._check_owner,
+        )
+
+    def _check_owner(self) -> None:
+        """A customer's calendar serves only that customer's policies."""
+        if self.pk is None or self.organization_id is None:
+            return
+        if self.policies.exclude(organization_id=self.organization_id).exists():
+            raise ValidationError(
+                {"organization": "Policies of other organizations use this calendar."}
+            )
 
     def schedule(self) -> Schedule:
         return self.schedule_with(frozenset(self.holidays.values_list("date", flat=True)))
@@ -108,6 +126,37 @@ class Policy(models.Model):
     def __str__(self) -> str:
         return self.name
 
+    def clean(self) -> None:
+        check.gather(
+            lambda: check.check_range(self.warn_percent, 1, 99, "warn_percent"),
+            lambda: check.check_pause_statuses(self.pause_statuses),
+            lambda: check.check_priority(self.priority),
+            self._check_kind,
+            self._check_owners,
+        )
+
+    def _check_kind(self) -> None:
+        if self.kind not in ("", "incident", "request"):
+            raise ValidationError({"kind": "kind is empty (any), incident or request."})
+
+    def _check_owners(self) -> None:
+        """A customer's calendar or CI serves only that customer's policies."""
+        calendar = Calendar.objects.filter(pk=self.calendar_id).first()
+        if calendar is not None and calendar.organization_id not in (None, self.organization_id):
+            raise ValidationError({"calendar": f"{calendar} belongs to another organization."})
+        if self.config_item_id and self.organization_id:
+            from sustain.cmdb.models import ConfigItem
+
+            owner = (
+                ConfigItem.objects.filter(pk=self.config_item_id)
+                .values_list("organization_id", flat=True)
+                .first()
+            )
+            if owner not in (None, self.organization_id):
+                raise ValidationError(
+                    {"config_item": "The configuration item belongs to another organization."}
+                )
+
 
 class Target(models.Model):
     policy = models.ForeignKey(Policy, on_delete=models.CASCADE, related_name="targets")
@@ -126,6 +175,12 @@ class Target(models.Model):
 
     def __str__(self) -> str:
         return f"P{self.priority} {self.metric}: {self.minutes} min"
+
+    def clean(self) -> None:
+        check.gather(
+            lambda: check.check_priority(self.priority, optional=False),
+            lambda: check.check_range(self.minutes, 1, check.MAX_TARGET_MINUTES, "minutes"),
+        )
 
 
 class Clock(models.Model):
@@ -199,6 +254,13 @@ class OnCallSchedule(models.Model):
     def __str__(self) -> str:
         return self.name
 
+    def clean(self) -> None:
+        check.gather(
+            lambda: check.check_timezone(self.timezone),
+            lambda: check.check_range(self.shift_hours, 1, check.MAX_SHIFT_HOURS, "shift_hours"),
+            lambda: check.check_range(self.ack_minutes, 1, check.MAX_ACK_MINUTES, "ack_minutes"),
+        )
+
 
 class OnCallParticipant(models.Model):
     schedule = models.ForeignKey(
@@ -218,6 +280,11 @@ class OnCallParticipant(models.Model):
 
     def __str__(self) -> str:
         return f"{self.position}: {self.user_id}"
+
+    def clean(self) -> None:
+        from sustain.sla.oncall import check_member
+
+        check_member(self.schedule.team, self.user, "user")
 
 
 class OnCallOverride(models.Model):
@@ -240,6 +307,18 @@ class OnCallOverride(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user_id} {self.start}–{self.end}"
+
+    def clean(self) -> None:
+        from sustain.sla.oncall import check_member
+
+        check.gather(
+            lambda: check_member(self.schedule.team, self.user, "user"),
+            self._check_span,
+        )
+
+    def _check_span(self) -> None:
+        if self.start and self.end and self.end <= self.start:
+            raise ValidationError({"end": "The override must end after it starts."})
 
 
 class Page(models.Model):
@@ -311,6 +390,12 @@ class EscalationRule(models.Model):
     def __str__(self) -> str:
         return self.name
 
+    def clean(self) -> None:
+        check.gather(
+            lambda: check.check_range(self.minutes, 0, check.MAX_ESCALATION_MINUTES, "minutes"),
+            lambda: check.check_priority(self.priority),
+        )
+
 
 class EscalationLevel(models.Model):
     """Level n fires `delay_minutes` after the rule's condition began, once per ticket and clock.
@@ -336,6 +421,15 @@ class EscalationLevel(models.Model):
 
     def __str__(self) -> str:
         return f"{self.rule} level {self.level}"
+
+    def clean(self) -> None:
+        check.gather(
+            lambda: check.check_range(self.level, 1, 100, "level"),
+            lambda: check.check_range(
+                self.delay_minutes, 0, check.MAX_ESCALATION_MINUTES, "delay_minutes"
+            ),
+            lambda: check.check_escalation_actions(self.actions),
+        )
 
 
 class EscalationFiring(models.Model):

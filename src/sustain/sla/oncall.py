@@ -2,14 +2,41 @@
 
 Shifts that are whole days hand over at the same local wall-clock time across daylight-saving
 changes; shorter shifts count real hours from the first hand-over.
+
+Who may carry a team's pager: an active agent who serves every organization (managers do),
+or a scoped agent on that team (its lead or a member). Paging never reveals a ticket: a page
+about a ticket goes to the first person in rotation order who may see it (escalation.page).
 """
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Callable
 from datetime import datetime, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
+from django.core.exceptions import ValidationError
+
 from sustain.sla.models import OnCallParticipant, OnCallSchedule
+
+log = logging.getLogger(__name__)
+
+
+def check_member(team: Any, user: Any, field: str) -> None:
+    """Refuse someone who may not be on `team`'s rotation (a ValidationError naming `field`)."""
+    if user is None or not user.is_active or not user.is_agent:
+        raise ValidationError({field: f"{getattr(user, 'email', user)} is not an active agent."})
+    if user.serves_all_organizations or user.is_manager or team is None:
+        return
+    if team.lead_id == user.pk or team.members.filter(pk=user.pk).exists():
+        return
+    raise ValidationError(
+        {
+            field: f"{user.email} serves only some organizations and is not on {team.name}: "
+            "only the team's own members may join its on-call rota."
+        }
+    )
 
 
 def shift_index(schedule: OnCallSchedule, at: datetime) -> int:
@@ -42,10 +69,28 @@ def on_call(schedule: OnCallSchedule, at: datetime) -> tuple[object | None, str]
     people = participants(schedule)
     if not people:
         return None, "nobody"
-    index = shift_index(schedule, at)
+    try:
+        index = shift_index(schedule, at)
+    except (ValueError, TypeError, KeyError, ZeroDivisionError) as exc:  # edited behind clean()
+        log.error("on-call schedule %s cannot be used: %s", schedule.slug, exc)
+        return None, "schedule misconfigured"
     if index < 0:
         return None, "rotation not started"
     return people[index % len(people)].user, "rotation"
+
+
+def first_able(
+    schedule: OnCallSchedule, start_user_id: int | None, able: Callable[[Any], bool]
+) -> object | None:
+    """The first participant, from `start_user_id` on in rotation order, for whom `able` holds."""
+    people = participants(schedule)
+    ids = [p.user_id for p in people]
+    first = ids.index(start_user_id) if start_user_id in ids else 0
+    for offset in range(len(people)):
+        person = people[(first + offset) % len(people)].user
+        if able(person):
+            return person
+    return None
 
 
 def next_after(schedule: OnCallSchedule, user_id: int) -> object | None:

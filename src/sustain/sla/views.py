@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from django.contrib import messages
+from django.db.models import Q
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
@@ -14,17 +15,20 @@ from sustain.core import businesstime
 from sustain.core.errors import ActionError
 from sustain.core.http import AuthedRequest
 from sustain.core.tenancy import visible
+from sustain.desk.models import Ticket
 from sustain.desk.views import agent_required
-from sustain.sla import actions, oncall
+from sustain.sla import actions, config, oncall
 from sustain.sla.models import Calendar, OnCallSchedule, Page, Policy
 
 
 @agent_required
 def calendars(request: AuthedRequest) -> HttpResponse:
+    """Calendars and policies, and the rows the SLA configuration had to skip (and why)."""
     return render(
         request,
         "sla/calendars.html",
         {
+            "skipped": config.current().skipped,
             "calendars": visible(Calendar.objects.prefetch_related("holidays"), request.user),
             "policies": visible(
                 Policy.objects.select_related("calendar").prefetch_related("targets"), request.user
@@ -39,15 +43,19 @@ def calendar(request: AuthedRequest, calendar_id: int) -> HttpResponse:
     found = get_object_or_404(visible(Calendar.objects.all(), request.user), pk=calendar_id)
     context: dict = {"calendar": found, "holidays": found.holidays.all()}
     start_text, minutes_text = request.GET.get("start", ""), request.GET.get("minutes", "")
+    try:
+        schedule = config.current().calendar_schedule(found)
+    except businesstime.ScheduleError as exc:
+        context["problem"], start_text = str(exc), ""  # a row bad behind validation's back
     if start_text and minutes_text:
         try:
             start = datetime.fromisoformat(start_text)
             if timezone.is_naive(start):
-                start = timezone.make_aware(start, found.schedule().zone)
+                start = timezone.make_aware(start, schedule.zone)
             minutes = int(minutes_text)
             if minutes < 0:
                 raise ValueError("negative")
-            context["due"] = businesstime.add(found.schedule(), start, minutes * 60)
+            context["due"] = businesstime.add(schedule, start, minutes * 60)
             context["start"] = start
         except (ValueError, businesstime.ScheduleError) as exc:
             context["error"] = f"Give a start time and a whole number of minutes ({exc})."
@@ -68,7 +76,10 @@ def on_call(request: AuthedRequest) -> HttpResponse:
     schedules = OnCallSchedule.objects.select_related("team").prefetch_related("participants__user")
     rows = [(schedule, *oncall.on_call(schedule, now)) for schedule in schedules]
     pages = Page.objects.select_related("schedule", "ticket").filter(
-        user=request.user, acknowledged_at__isnull=True, escalated_at__isnull=True
+        Q(ticket__isnull=True) | Q(ticket__in=visible(Ticket.objects.all(), request.user)),
+        user=request.user,
+        acknowledged_at__isnull=True,
+        escalated_at__isnull=True,
     )
     return render(
         request,
