@@ -246,3 +246,7 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": os.environ.get("SUSTAIN_LOG_LEVEL", "WARNING")},
 }
+
+# Idempotency-Key records of API POSTs are kept this long, then purged by the worker (hourly):
+# a retry with the same key within it gets the first answer.
+IDEMPOTENCY_RETENTION_HOURS = float(os.environ.get("SUSTAIN_IDEMPOTENCY_RETENTION_HOURS", "24"))
