@@ -3,11 +3,14 @@
 from datetime import timedelta
 from unittest import mock
 
-from django.test import Client
+from django.db import DatabaseError, connection
+from django.http import JsonResponse
+from django.test import Client, RequestFactory
 from django.utils import timezone
 
 from sustain.accounts import actions as accounts
 from sustain.accounts.models import Organization, Role, User
+from sustain.core.idempotency import idempotent_response
 from sustain.core.models import IdempotencyRecord
 from sustain.core.tasks import purge_idempotency_keys
 from sustain.desk.models import Comment, Ticket
@@ -162,3 +165,38 @@ class ConcurrentKeyTests(RaceTestCase):
         self.assertEqual(len({a.content for a in answers}), 1)
         self.assertEqual(sum(not a.has_header("Idempotent-Replayed") for a in answers), 1)
         self.assertEqual(Ticket.objects.count(), 1)
+
+
+class FailedStatementTests(SustainTestCase):
+    """A view that answers after one of its statements failed (PostgreSQL then refuses every
+    statement until a rollback): its answer is still stored, or, had it claimed success, the
+    request is a 500 with nothing kept."""
+
+    def view(self, status: int):
+        def call():
+            try:
+                with connection.cursor() as cursor:
+                    cursor.execute("SELECT CAST('x' AS integer)")  # fails on PostgreSQL
+            except DatabaseError:
+                pass
+            return JsonResponse({"detail": "refused", "errors": []}, status=status)
+
+        return call
+
+    def request(self):
+        return RequestFactory().post(
+            URL, b"{}", content_type="application/json", headers={"Idempotency-Key": "k"}
+        )
+
+    def test_a_refusal_after_a_failed_statement_is_stored(self):
+        response = idempotent_response(self.request(), "user:1", self.view(422))
+        self.assertEqual(response.status_code, 422)
+        self.assertEqual(IdempotencyRecord.objects.get().status_code, 422)
+
+    def test_a_success_after_a_failed_statement_is_a_server_error(self):
+        response = idempotent_response(self.request(), "user:1", self.view(201))
+        if connection.vendor == "postgresql":
+            self.assertEqual(response.status_code, 500)
+            self.assertFalse(IdempotencyRecord.objects.exists())
+        else:  # SQLite casts 'x' to 0: nothing failed
+            self.assertEqual(response.status_code, 201)

@@ -23,7 +23,7 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import DatabaseError, IntegrityError, transaction
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.utils import timezone
 
@@ -62,10 +62,20 @@ def idempotent_response(
                 )
         except IntegrityError:
             return _repeat(principal, key, fingerprint)
+        view = transaction.savepoint()
         response = call()
         if response.status_code >= 500:
             transaction.set_rollback(True)  # neither the write nor the key: the retry runs again
             return response
+        try:
+            transaction.savepoint_commit(view)
+        except DatabaseError:
+            # A statement of the view failed and the view answered anyway (PostgreSQL then
+            # refuses every statement until a rollback): nothing it wrote is kept.
+            transaction.savepoint_rollback(view)
+            if response.status_code < 400:
+                transaction.set_rollback(True)
+                return _refusal(500, "The request failed; nothing was changed. Try again.")
         record.status_code = response.status_code
         record.content_type = response.get("Content-Type", "")
         record.body = response.content
