@@ -9,6 +9,7 @@ points every thread, the test's own included, at the copy.
 
 from __future__ import annotations
 
+import shutil
 import sqlite3
 import tempfile
 import threading
@@ -40,12 +41,11 @@ class RaceTestCase(TransactionTestCase):
         memory.connection.backup(target)
         target.close()
         self.file_copy = {**memory.settings_dict, "NAME": path}
-        self._memory = memory
+        self._memory, self._folder = memory, folder
         connections["default"] = self._open_copy()
 
     def _open_copy(self):
-        wrapper = type(self._memory)(dict(self.file_copy), alias="default")
-        return wrapper
+        return type(self._memory)(dict(self.file_copy), alias="default")
 
     def _back_to_memory(self) -> None:
         if self.file_copy is None:
@@ -53,6 +53,7 @@ class RaceTestCase(TransactionTestCase):
         connections["default"].close()
         connections["default"] = self._memory
         self.file_copy = None
+        shutil.rmtree(self._folder, ignore_errors=True)
 
     def at_once(self, work, threads: int = THREADS) -> list:
         """`work(i)` in `threads` threads started together, each on its own connection.

@@ -110,7 +110,11 @@ class IdempotencyMiddleware:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        if request.method != "POST" or not request.path.startswith("/api/"):
+        if (
+            request.method != "POST"
+            or not request.path.startswith("/api/")
+            or "Idempotency-Key" not in request.headers
+        ):
             return self.get_response(request)
         principal = _principal(request)
         if principal is None:
