@@ -316,3 +316,7 @@ AXES_CLIENT_IP_CALLABLE = "sustain.core.client.client_address"  # login throttle
 # and its bearer requests get 429 with Retry-After until the window has passed.
 TOKEN_FAILURE_LIMIT = int(os.environ.get("SUSTAIN_TOKEN_FAILURE_LIMIT", "20"))
 TOKEN_FAILURE_WINDOW = int(os.environ.get("SUSTAIN_TOKEN_FAILURE_WINDOW", "300"))
+
+# Idempotency-Key records of API POSTs are kept this long, then purged by the worker (hourly):
+# a retry with the same key within it gets the first answer.
+IDEMPOTENCY_RETENTION_HOURS = float(os.environ.get("SUSTAIN_IDEMPOTENCY_RETENTION_HOURS", "24"))

@@ -107,6 +107,28 @@ class UpdateBugTests(BugTestCase):
         event = for_target(bug).get(verb="updated")
         self.assertEqual(event.after, {"severity": "blocker", "priority": 1})
 
+    def test_editing_the_texts_is_on_the_timeline(self):
+        from django.test import Client
+
+        from sustain.core.events import for_target
+
+        bug = self.bug(description="Totals differ.")
+        texts = {
+            "description": "Totals differ by a cent.",
+            "steps_to_reproduce": "1. Export",
+            "expected_behaviour": "12.35",
+            "actual_behaviour": "12.34",
+        }
+        bugs.update_bug(self.alice, bug, **texts)
+        event = for_target(bug).get(verb="updated")
+        self.assertEqual(event.after, texts)
+        self.assertEqual(event.before["description"], "Totals differ.")
+        self.assertEqual(event.before["steps_to_reproduce"], "")
+        web = Client()
+        web.force_login(self.alice)
+        page = web.get(f"/bugs/b/{bug.key}")
+        self.assertContains(page, "edited the bug: description changed, steps to reproduce changed")
+
     def test_unknown_fields_are_refused(self):
         with self.assertRaises(Invalid) as caught:
             bugs.update_bug(self.alice, self.bug(), status="fixed")

@@ -36,8 +36,9 @@ class EventLogTests(SustainTestCase):
     def test_an_edit_records_before_and_after_of_the_changed_fields_only(self):
         desk.update_ticket(self.alice, self.ticket, title="New title", description="x", impact=2)
         event = self.last("updated")
-        self.assertEqual(event.before, {"title": "Old title"})
-        self.assertEqual(event.after, {"title": "New title"})
+        # impact was 2 already: only the title and the description changed.
+        self.assertEqual(event.before, {"title": "Old title", "description": ""})
+        self.assertEqual(event.after, {"title": "New title", "description": "x"})
         self.assertEqual(event.actor, self.alice)
         self.assertEqual(event.organization, self.acme)
 

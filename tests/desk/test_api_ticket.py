@@ -1,6 +1,8 @@
 """POST, GET and PATCH /api/v1/tickets[/KEY]: creation, the detail, and edits that are
 all-or-nothing."""
 
+from django.test import Client
+
 from sustain.core.models import Event
 from sustain.desk import actions as desk
 from sustain.desk.models import Status, Ticket
@@ -159,12 +161,22 @@ class PatchTicketApiTests(SustainTestCase):
         self.assertUnchanged()
 
     def test_only_changed_fields_are_on_the_timeline(self):
-        self.api(self.alice).patch(self.url, {"title": "Exports fail", "description": "more"})
+        self.api(self.alice).patch(self.url, {"title": "Exports fail", "description": ""})
         self.assertFalse(Event.objects.filter(target_id=self.ticket.pk, verb="updated").exists())
         self.api(self.alice).patch(self.url, {"title": "Exports fail on Mondays"})
         event = Event.objects.get(target_id=self.ticket.pk, verb="updated")
         self.assertEqual(event.before, {"title": "Exports fail"})
         self.assertEqual(event.after, {"title": "Exports fail on Mondays"})
+
+    def test_editing_the_description_is_on_the_timeline(self):
+        self.api(self.alice).patch(self.url, {"description": "Since the upgrade to 4.2."})
+        event = Event.objects.get(target_id=self.ticket.pk, verb="updated")
+        self.assertEqual(event.before, {"description": ""})
+        self.assertEqual(event.after, {"description": "Since the upgrade to 4.2."})
+        web = Client()
+        web.force_login(self.alice)
+        page = web.get(f"/desk/t/{self.ticket.key}")
+        self.assertContains(page, "edited the ticket: description changed")
 
     def test_tags_are_replaced_and_the_change_recorded(self):
         desk.update_ticket(self.alice, self.ticket, tags=["a", "b"])

@@ -31,12 +31,16 @@ from sustain.bugs.models import (
 from sustain.cmdb.models import Component, ConfigItem, Product, Version
 from sustain.core import counters, events, tenancy
 from sustain.core.errors import Conflict, Invalid
+from sustain.core.locking import locked, save_changed
 from sustain.desk import attachments as files
 from sustain.desk.models import Priority
 
 TITLE_MAX = 300
 TEXT_FIELDS = ("description", "steps_to_reproduce", "expected_behaviour", "actual_behaviour")
 TEXT_MAX = 100_000
+# What snapshot() reads: fetched with the row when an action locks it (`locked(bug, *RELATED)`,
+# the first statement of every action's transaction, before the checks that read its state).
+RELATED = ("product", "component", "team", "assignee", "target_release__version", "environment")
 
 
 def snapshot(bug: Bug) -> dict[str, Any]:
@@ -53,6 +57,7 @@ def snapshot(bug: Bug) -> dict[str, Any]:
         "assignee": bug.assignee.name if bug.assignee else None,
         "target_release": str(bug.target_release.version.name) if bug.target_release else None,
         "affected_versions": sorted(v.name for v in bug.affected_versions.all()) if bug.pk else [],
+        **{field: getattr(bug, field) for field in TEXT_FIELDS},
     }
 
 
@@ -245,6 +250,14 @@ def update_bug(actor: User, bug: Bug, **changes: Any) -> Bug:
         changes["severity"] = _severity(changes["severity"])
     if "priority" in changes:
         changes["priority"] = _priority(changes["priority"])
+    with transaction.atomic():
+        # Checked against the row of now: a product moved meanwhile changes what is valid.
+        locked(bug, *RELATED)
+        _update(actor, bug, changes)
+    return bug
+
+
+def _update(actor: User, bug: Bug, changes: dict[str, Any]) -> None:
     product = changes.get("product", bug.product)
     if product is None:
         raise Invalid("A product is required.", field="product")
@@ -264,25 +277,23 @@ def update_bug(actor: User, bug: Bug, **changes: Any) -> Bug:
     if "environment" in changes:
         _check_environment(actor, changes["environment"], product)
     _check_release(product, changes.get("target_release", bug.target_release))
-    with transaction.atomic():
-        before = snapshot(bug)
-        old_environment = bug.environment
-        for key, value in changes.items():
-            setattr(bug, key, value)
-        if "severity" in changes and bug.status == Status.NEW:
-            # The clock of an untriaged bug follows its severity, from when it was reported.
-            bug.triage_due_at = triage.due_at(bug.severity, bug.created_at)
-            bug.triage_breached_at = None
-        bug.updated_at = timezone.now()
-        bug.save()
-        if versions is not None:
-            bug.affected_versions.set(versions)
-            add_affected_lines(bug, versions)
-        old, new = events.changes(before, snapshot(bug))
-        if new:
-            events.record(bug, "updated", actor=actor, before=old, after=new, is_public=False)
-        _record_environment(actor, bug, old_environment)
-    return bug
+    before = snapshot(bug)
+    old_environment = bug.environment
+    for key, value in changes.items():
+        setattr(bug, key, value)
+    if "severity" in changes and bug.status == Status.NEW:
+        # The clock of an untriaged bug follows its severity, from when it was reported.
+        bug.triage_due_at = triage.due_at(bug.severity, bug.created_at)
+        bug.triage_breached_at = None
+    bug.updated_at = timezone.now()
+    save_changed(bug, "updated_at")
+    if versions is not None:
+        bug.affected_versions.set(versions)
+        add_affected_lines(bug, versions)
+    old, new = events.changes(before, snapshot(bug))
+    if new:
+        events.record(bug, "updated", actor=actor, before=old, after=new, is_public=False)
+    _record_environment(actor, bug, old_environment)
 
 
 def assign(actor: User, bug: Bug, *, team: Team | None = None, assignee: User | None = None) -> Bug:
@@ -290,10 +301,11 @@ def assign(actor: User, bug: Bug, *, team: Team | None = None, assignee: User | 
     require_agent(actor)
     _check_assignment(team, assignee)
     with transaction.atomic():
+        locked(bug, *RELATED)
         before = snapshot(bug)
         bug.team, bug.assignee = team, assignee
         bug.updated_at = timezone.now()
-        bug.save()
+        save_changed(bug, "updated_at")
         old, new = events.changes(before, snapshot(bug))
         if new:
             event = events.record(
@@ -333,21 +345,27 @@ def transition(
     require_agent(actor)
     if status not in Status.values:
         raise Invalid(f"Unknown status '{status}'.", field="status")
-    allowed = workflow.allowed_transitions(bug.status)
-    if status not in allowed:
-        legal = ", ".join(sorted(allowed)) or "none"
-        raise Conflict(
-            f"{bug.key} cannot go from {bug.status} to {status} (allowed: {legal}).",
-            field="status",
-        )
-    if status == Status.DUPLICATE:
-        raise Invalid(
-            "Mark a duplicate with the original it duplicates (POST …/duplicate).", field="status"
-        )
-    if version is not None and version.product_id != bug.product_id:
-        raise Invalid(f"{version.name} is not a version of {bug.product.name}.", field="version")
     reason = (reason or "").strip()
     with transaction.atomic():
+        # The move is checked against the status of now: of two moves at once from the same
+        # status, the second sees the first's and is refused if it is no longer legal.
+        locked(bug, *RELATED)
+        allowed = workflow.allowed_transitions(bug.status)
+        if status not in allowed:
+            legal = ", ".join(sorted(allowed)) or "none"
+            raise Conflict(
+                f"{bug.key} cannot go from {bug.status} to {status} (allowed: {legal}).",
+                field="status",
+            )
+        if status == Status.DUPLICATE:
+            raise Invalid(
+                "Mark a duplicate with the original it duplicates (POST …/duplicate).",
+                field="status",
+            )
+        if version is not None and version.product_id != bug.product_id:
+            raise Invalid(
+                f"{version.name} is not a version of {bug.product.name}.", field="version"
+            )
         old = bug.status
         reopened = old in workflow.DONE_STATUSES and status in OPEN_STATUSES
         regression = reopened and old in workflow.CONFIRMED_FIXED
@@ -356,7 +374,7 @@ def transition(
         if old == Status.DUPLICATE:
             bug.duplicate_of = None
         bug.updated_at = now
-        bug.save()
+        save_changed(bug, "updated_at")
         after: dict[str, Any] = {"status": status}
         if reason:
             after["reason"] = reason
@@ -387,9 +405,11 @@ def reopen(
     """Back to triaged (or in progress); `version` is where it came back, for a regression."""
     if status not in OPEN_STATUSES or status == Status.NEW:
         raise Invalid("A bug is reopened to triaged or in_progress.", field="status")
-    if bug.status not in workflow.DONE_STATUSES:
-        raise Conflict(f"{bug.key} is {bug.status}: it is not closed.", field="status")
-    return transition(actor, bug, status, reason=reason, version=version)
+    with transaction.atomic():
+        locked(bug, *RELATED)  # two reopens at once: the second finds it open
+        if bug.status not in workflow.DONE_STATUSES:
+            raise Conflict(f"{bug.key} is {bug.status}: it is not closed.", field="status")
+        return transition(actor, bug, status, reason=reason, version=version)
 
 
 # Re-exported: the actions on links live beside, in their own modules.

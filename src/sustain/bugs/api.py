@@ -36,6 +36,7 @@ from sustain.bugs.schemas import (
 )
 from sustain.core.api import Page
 from sustain.core.http import ApiRequest
+from sustain.core.locking import locked
 from sustain.core.pagination import paginate
 from sustain.core.tenancy import visible
 from sustain.desk import refs
@@ -136,6 +137,9 @@ def update_bug(request: ApiRequest, bug_key: str, payload: BugPatch):
     bug = _bug(request, bug_key)
     changes = payload.dict(exclude_unset=True)
     with transaction.atomic():
+        # Read again under the lock: a field left out keeps its value of now, not of the read
+        # above (two PATCHes of team and of assignee at once keep both).
+        locked(bug, *actions.RELATED)
         if "team" in changes or "assignee" in changes:
             actions.assign(
                 actor,

@@ -14,6 +14,7 @@ from sustain.bugs import notifications
 from sustain.bugs.models import OPEN_STATUSES, Bug, BugLine, LineStatus, Status
 from sustain.core import events
 from sustain.core.errors import Conflict
+from sustain.core.locking import locked
 
 
 def mark_fixed_by_commit(
@@ -33,8 +34,7 @@ def mark_fixed_by_commit(
             field="bug",
         )
     with transaction.atomic():
-        locked = Bug.objects.select_for_update().get(pk=bug.pk)
-        bug.status, bug.fixed_at, bug.triaged_at = locked.status, locked.fixed_at, locked.triaged_at
+        locked(bug)
         changed: dict[str, Any] = {}
         old_status = bug.status
         now = timezone.now()

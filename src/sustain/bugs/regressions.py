@@ -34,6 +34,7 @@ from sustain.bugs.workflow import CONFIRMED_FIXED
 from sustain.cmdb import semver
 from sustain.cmdb.models import Version
 from sustain.core import events
+from sustain.core.locking import save_changed
 
 UNFIXED_LINE = {LineStatus.AFFECTED, LineStatus.FIX_PLANNED, LineStatus.WONT_FIX}
 
@@ -123,7 +124,7 @@ def flag(
     if reopen and bug.status in CONFIRMED_FIXED:
         bug.status = Status.TRIAGED
         bug.verified_at = bug.closed_at = None
-    bug.save()
+    save_changed(bug)  # the caller locked the row (locked())
     after = {
         "status": bug.status,
         "priority": bug.priority,

@@ -17,6 +17,7 @@ from sustain.bugs.models import Bug, BugTicket, Status
 from sustain.cmdb.models import Product
 from sustain.core import events
 from sustain.core.errors import Conflict, Invalid, NotFound
+from sustain.core.locking import locked, save_changed
 from sustain.desk.actions import check_can_read
 from sustain.desk.models import Ticket
 
@@ -61,21 +62,12 @@ def _linked(actor: User, bug: Bug, ticket: Ticket, verb: str) -> None:
     )
 
 
-def _lock(bug: Bug) -> Bug:
-    """The bug's row locked for the counts, with its current status (read again)."""
-    locked = Bug.objects.select_for_update().get(pk=bug.pk)
-    for name in ("status", "priority", "is_regression", "regressed_in_id", "fixed_at"):
-        setattr(bug, name, getattr(locked, name))
-    bug.verified_at, bug.closed_at = locked.verified_at, locked.closed_at
-    return bug
-
-
 def link_ticket(actor: User, bug: Bug, ticket: Ticket) -> BugTicket:
     """Record that `ticket` is caused by `bug`. A new incident on a verified or closed bug may
     be a regression (see bugs/regressions.py)."""
     _check_ticket(actor, ticket)
     with transaction.atomic():
-        _lock(bug)
+        locked(bug)  # the counts and the status of now
         if BugTicket.objects.filter(bug=bug, ticket=ticket).exists():
             raise Conflict(f"{ticket.key} is already linked to {bug.key}.", field="ticket")
         link = BugTicket.objects.create(bug=bug, ticket=ticket, created_by=actor)
@@ -88,7 +80,7 @@ def link_ticket(actor: User, bug: Bug, ticket: Ticket) -> BugTicket:
 def unlink_ticket(actor: User, bug: Bug, ticket: Ticket) -> None:
     _check_ticket(actor, ticket)
     with transaction.atomic():
-        _lock(bug)
+        locked(bug)  # the counts and the status of now
         deleted, _ = BugTicket.objects.filter(bug=bug, ticket=ticket).delete()
         if not deleted:
             raise NotFound(f"{ticket.key} is not linked to {bug.key}.", field="ticket")
@@ -154,11 +146,8 @@ def mark_duplicate(actor: User, bug: Bug, *, original: Bug) -> Bug:
     if original.pk == bug.pk:
         raise Invalid("A bug cannot duplicate itself.", field="original")
     with transaction.atomic():
-        locked = {
-            b.pk: b for b in Bug.objects.select_for_update().filter(pk__in=[bug.pk, original.pk])
-        }
-        bug.status, original.status = locked[bug.pk].status, locked[original.pk].status
-        original.duplicate_of_id = locked[original.pk].duplicate_of_id
+        for row in sorted([bug, original], key=lambda b: b.pk):  # key order: no deadlock
+            locked(row)
         if original.status == Status.DUPLICATE:
             target = original.duplicate_of.key if original.duplicate_of else "another bug"
             raise Invalid(
@@ -181,7 +170,7 @@ def mark_duplicate(actor: User, bug: Bug, *, original: Bug) -> Bug:
         old_status = bug.status
         actions._enter(bug, Status.DUPLICATE, now)
         bug.duplicate_of, bug.updated_at = original, now
-        bug.save()
+        save_changed(bug, "updated_at")
         Bug.objects.filter(duplicate_of=bug).update(duplicate_of=original, updated_at=now)
         already = set(BugTicket.objects.filter(bug=original).values_list("ticket_id", flat=True))
         moved = [
@@ -199,7 +188,7 @@ def mark_duplicate(actor: User, bug: Bug, *, original: Bug) -> Bug:
             original.affected_versions.add(*versions)
             add_affected_lines(original, versions)
         recount(bug)
-        _lock(original)
+        locked(original)
         recount(original)
         events.record(
             bug,

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
 import re
 import uuid
@@ -10,12 +9,11 @@ import zoneinfo
 from collections.abc import Callable
 from typing import Any
 
-from django.db import IntegrityError, transaction
 from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest, JsonResponse
 from django.utils import timezone
 
 from sustain.core import context
-from sustain.core.models import IdempotencyRecord
+from sustain.core.idempotency import IdempotencyMiddleware, idempotent_response  # noqa: F401
 
 REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 
@@ -97,86 +95,3 @@ class UserTimezoneMiddleware:
         else:
             timezone.deactivate()
         return self.get_response(request)
-
-
-def idempotent_response(
-    request: HttpRequest, principal: str, call: Callable[[], HttpResponse]
-) -> HttpResponse:
-    """Run `call` once per (principal, Idempotency-Key); repeats get the first answer."""
-    key = request.headers.get("Idempotency-Key", "")
-    if not key:
-        return call()
-    if len(key) > 200:
-        return JsonResponse(
-            {
-                "detail": "Idempotency-Key is longer than 200 characters.",
-                "errors": [{"field": "Idempotency-Key", "message": "at most 200 characters"}],
-            },
-            status=400,
-        )
-    fingerprint = hashlib.sha256(
-        (request.method or "").encode() + b" " + request.path.encode() + b"\n" + request.body
-    ).hexdigest()
-    try:
-        with transaction.atomic():  # a savepoint: the duplicate must not break an outer transaction
-            record = IdempotencyRecord.objects.create(
-                principal=principal, key=key, fingerprint=fingerprint
-            )
-    except IntegrityError:
-        first = IdempotencyRecord.objects.get(principal=principal, key=key)
-        if first.fingerprint != fingerprint:
-            return JsonResponse(
-                {
-                    "detail": "This Idempotency-Key was used for a different request.",
-                    "errors": [{"field": "Idempotency-Key", "message": "reused with another body"}],
-                },
-                status=422,
-            )
-        if first.status_code is None:
-            return JsonResponse(
-                {
-                    "detail": "The first request with this Idempotency-Key is still running.",
-                    "errors": [],
-                },
-                status=409,
-            )
-        replay = HttpResponse(
-            bytes(first.body), status=first.status_code, content_type=first.content_type
-        )
-        replay["Idempotent-Replayed"] = "true"
-        return replay
-    response = call()
-    if response.status_code >= 500:
-        record.delete()  # let the client retry
-    else:
-        record.status_code = response.status_code
-        record.content_type = response.get("Content-Type", "")
-        record.body = response.content
-        record.save(update_fields=["status_code", "content_type", "body"])
-    return response
-
-
-class IdempotencyMiddleware:
-    """Apply Idempotency-Key to API POSTs, keyed by the caller (token or session user)."""
-
-    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]):
-        self.get_response = get_response
-
-    def __call__(self, request: HttpRequest) -> HttpResponse:
-        if request.method != "POST" or not request.path.startswith("/api/"):
-            return self.get_response(request)
-        principal = _principal(request)
-        if principal is None:
-            return self.get_response(request)
-        return idempotent_response(request, principal, lambda: self.get_response(request))
-
-
-def _principal(request: HttpRequest) -> str | None:
-    authorization = request.headers.get("Authorization", "")
-    if authorization.lower().startswith("bearer "):
-        digest = hashlib.sha256(authorization[7:].strip().encode()).hexdigest()
-        return f"token:{digest[:40]}"
-    user = getattr(request, "user", None)
-    if user is not None and user.is_authenticated:
-        return f"user:{user.pk}"
-    return None

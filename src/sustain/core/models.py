@@ -82,7 +82,9 @@ class Counter(models.Model):
 
 
 class IdempotencyRecord(models.Model):
-    """The first answer to a POST carrying an Idempotency-Key, replayed for repeats."""
+    """The first answer to a POST carrying an Idempotency-Key, replayed for repeats. Written in
+    the request's own transaction with its answer (core/idempotency.py): a committed record
+    always has one, except those of versions that committed the claim first."""
 
     principal = models.CharField(max_length=80)
     key = models.CharField(max_length=200)
@@ -95,6 +97,10 @@ class IdempotencyRecord(models.Model):
     class Meta:
         constraints = [
             models.UniqueConstraint(fields=["principal", "key"], name="idempotency_unique_key"),
+        ]
+        indexes = [
+            # The hourly purge: DELETE … WHERE created_at < now - retention.
+            models.Index(fields=["created_at"], name="idempotency_created_at"),
         ]
 
     def __str__(self) -> str:

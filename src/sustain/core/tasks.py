@@ -1,4 +1,5 @@
-"""Worker jobs of core: outbox delivery, woken on commit and swept every minute."""
+"""Worker jobs of core: outbox delivery, woken on commit and swept every minute; the purge
+of old Idempotency-Key records."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from datetime import timedelta
 from huey import crontab
 from huey.contrib.djhuey import HUEY, db_periodic_task, db_task, on_startup
 
-from sustain.core import outbox
+from sustain.core import idempotency, outbox
 
 # A message due again within this (a retry's first backoffs, the lease of a message whose
 # worker died) is woken for on time rather than at the next minute's sweep.
@@ -42,3 +43,9 @@ def resume_outbox() -> None:
     """A worker that starts (or restarts after a crash) finishes what is due at once."""
     if not HUEY.immediate:
         deliver_outbox()
+
+
+@db_periodic_task(crontab(minute="17"))
+def purge_idempotency_keys() -> int:
+    """Old Idempotency-Key records (SUSTAIN_IDEMPOTENCY_RETENTION_HOURS) go: hourly."""
+    return idempotency.purge()

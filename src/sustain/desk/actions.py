@@ -16,6 +16,7 @@ from sustain.accounts.models import Organization, Team, User
 from sustain.cmdb.models import ConfigItem
 from sustain.core import counters, events, tenancy
 from sustain.core.errors import Conflict, Forbidden, Invalid
+from sustain.core.locking import locked, locked_all, save_changed
 from sustain.desk import attachments as files
 from sustain.desk import notifications, workflow
 from sustain.desk.models import (
@@ -31,6 +32,7 @@ from sustain.desk.models import (
 )
 from sustain.desk.relations import link, merge, set_parent, watch  # noqa: F401 (doors call them here)
 from sustain.desk.rules import (
+    RELATED,
     _can_read,
     _check_assignment,
     _check_parent_owner,
@@ -176,6 +178,7 @@ def update_ticket(actor: User, ticket: Ticket, **changes: Any) -> Ticket:
         raise Invalid("The affected item belongs to another organization.", field="affected_ci")
     tags = _tags(changes.pop("tags")) if "tags" in changes else None
     with transaction.atomic():
+        locked(ticket, *RELATED)
         before = snapshot(ticket)
         for key, value in changes.items():
             setattr(ticket, key, value)
@@ -197,21 +200,24 @@ def update_ticket(actor: User, ticket: Ticket, **changes: Any) -> Ticket:
 def set_priority(actor: User, ticket: Ticket, priority: Any, reason: str = "") -> Ticket:
     """Override the matrix's priority (with a reason), or return to it (priority None)."""
     check_agent_on(actor, ticket)
-    matrix = workflow.priority_for(ticket.impact, ticket.urgency)
+    if priority is not None:
+        _priority(priority)
     reason = (reason or "").strip()
-    if priority is None or _priority(priority) == matrix:
-        new_priority, reason = matrix, ""
-    else:
-        new_priority = _priority(priority)
-        if not reason:
-            raise Invalid(
-                "Overriding the matrix's priority needs a reason.", field="priority_reason"
-            )
     with transaction.atomic():
+        locked(ticket, *RELATED)  # the matrix cell follows the impact and urgency of now
+        matrix = workflow.priority_for(ticket.impact, ticket.urgency)
+        if priority is None or _priority(priority) == matrix:
+            new_priority, reason = matrix, ""
+        else:
+            new_priority = _priority(priority)
+            if not reason:
+                raise Invalid(
+                    "Overriding the matrix's priority needs a reason.", field="priority_reason"
+                )
         before = {**snapshot(ticket), "priority_reason": ticket.priority_reason}
         ticket.priority, ticket.priority_reason = new_priority, reason
         ticket.updated_at = timezone.now()
-        ticket.save()
+        save_changed(ticket, "updated_at")
         old, new = events.changes(before, {**snapshot(ticket), "priority_reason": reason})
         if new:
             event = events.record(ticket, "priority_changed", actor=actor, before=old, after=new)
@@ -227,6 +233,7 @@ def assign(
     check_agent_on(actor, ticket)
     _check_assignment(ticket.organization, team, assignee)
     with transaction.atomic():
+        locked(ticket, *RELATED)
         before = snapshot(ticket)
         ticket.team, ticket.assignee = team, assignee
         if assignee is not None and ticket.status == Status.NEW:
@@ -247,14 +254,17 @@ def transition(
         raise Invalid(f"Unknown status '{status}'.", field="status")
     if actor.is_customer and ticket.requester_id != actor.pk and status != Status.OPEN:
         raise Forbidden("Only the requester may close or cancel this ticket.")
-    allowed = workflow.allowed_transitions(ticket.status, customer=actor.is_customer)
-    if status not in allowed:
-        legal = ", ".join(sorted(allowed)) or "none"
-        raise Conflict(
-            f"{ticket.key} cannot go from {ticket.status} to {status} (allowed: {legal}).",
-            field="status",
-        )
     with transaction.atomic():
+        # The move is checked against the status of now: of two moves at once from the same
+        # status, the second sees the first's and is refused if it is no longer legal.
+        locked(ticket, *RELATED)
+        allowed = workflow.allowed_transitions(ticket.status, customer=actor.is_customer)
+        if status not in allowed:
+            legal = ", ".join(sorted(allowed)) or "none"
+            raise Conflict(
+                f"{ticket.key} cannot go from {ticket.status} to {status} (allowed: {legal}).",
+                field="status",
+            )
         before = snapshot(ticket)
         now = timezone.now()
         reopened = ticket.status not in OPEN_STATUSES and status == Status.OPEN
@@ -282,8 +292,8 @@ def transition(
 
 def _resolve_children(actor: User, parent: Ticket) -> None:
     """Resolving a major incident resolves the incidents attached to it."""
-    for child in parent.children.filter(status__in=OPEN_STATUSES).select_related(
-        "team", "assignee", "organization", "affected_ci", "parent"
+    for child in locked_all(
+        parent.children.filter(status__in=OPEN_STATUSES).select_related(*RELATED)
     ):
         before = snapshot(child)
         child.status, child.resolved_at = Status.RESOLVED, timezone.now()
@@ -338,6 +348,7 @@ def add_comment(
         raise Invalid(f"channel must be one of {', '.join(Channel.values)}.", field="channel")
     checked = [files.check(name, content) for name, content in uploads]
     with transaction.atomic():
+        locked(ticket, *RELATED)  # the reply moves the status it reads
         comment = _comment(actor, ticket, body, is_public=is_public, channel=channel, mail=False)
         for upload in checked:
             _store_attachment(actor, ticket, upload, comment=comment, is_public=is_public)

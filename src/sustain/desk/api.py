@@ -13,10 +13,12 @@ from sustain.bugs.similar.rank import suggest
 from sustain.core.api import Page
 from sustain.core.events import for_target
 from sustain.core.http import ApiRequest
+from sustain.core.locking import locked
 from sustain.core.pagination import paginate
 from sustain.core.tenancy import visible
 from sustain.desk import actions, queries, refs
 from sustain.desk.models import Attachment, Comment, PriorityRule, Ticket, TicketLink
+from sustain.desk.rules import RELATED
 from sustain.desk.schemas import (
     AttachmentOut,
     CommentIn,
@@ -97,6 +99,9 @@ def update_ticket(request: ApiRequest, key: str, payload: TicketPatch):
     actor, ticket = request.auth, _ticket(request, key)
     changes = payload.dict(exclude_unset=True)
     with transaction.atomic():
+        # Read again under the lock: a field left out keeps its value of now, not of the read
+        # above (two PATCHes of team and of assignee at once keep both).
+        locked(ticket, *RELATED)
         if "team" in changes or "assignee" in changes:
             actions.assign(
                 actor,

@@ -8,8 +8,16 @@ from django.utils import timezone
 from sustain.accounts.models import User
 from sustain.core import events, tenancy
 from sustain.core.errors import Conflict, Forbidden, Invalid
+from sustain.core.locking import locked, save_changed
 from sustain.desk.models import Status, Ticket, TicketLink
-from sustain.desk.rules import _check_parent_owner, _save, check_agent_on, check_can_read, snapshot
+from sustain.desk.rules import (
+    RELATED,
+    _check_parent_owner,
+    _save,
+    check_agent_on,
+    check_can_read,
+    snapshot,
+)
 
 
 def set_parent(actor: User, ticket: Ticket, parent: Ticket | None) -> Ticket:
@@ -20,13 +28,20 @@ def set_parent(actor: User, ticket: Ticket, parent: Ticket | None) -> Ticket:
         if parent.pk == ticket.pk:
             raise Invalid("A ticket cannot be its own parent.", field="parent")
         _check_parent_owner(ticket.organization, parent)
-        if parent.parent is not None:
-            raise Invalid(
-                f"{parent.key} is itself attached to {parent.parent.key}.", field="parent"
-            )
-        if ticket.children.exists():
-            raise Invalid(f"{ticket.key} has children; it cannot have a parent.", field="parent")
     with transaction.atomic():
+        # Both rows locked (in key order): A attached under B while B goes under C at the same
+        # moment would make a chain of three otherwise.
+        for row in sorted([ticket] if parent is None else [ticket, parent], key=lambda t: t.pk):
+            locked(row, *RELATED)
+        if parent is not None:
+            if parent.parent is not None:
+                raise Invalid(
+                    f"{parent.key} is itself attached to {parent.parent.key}.", field="parent"
+                )
+            if ticket.children.exists():
+                raise Invalid(
+                    f"{ticket.key} has children; it cannot have a parent.", field="parent"
+                )
         before = snapshot(ticket)
         ticket.parent = parent
         _save(ticket, actor, "parent_changed", before)
@@ -50,6 +65,7 @@ def link(actor: User, ticket: Ticket, other: Ticket, kind: str = TicketLink.Kind
             field="target",
         )
     with transaction.atomic():
+        locked(ticket)  # two identical links at once: the second sees the first
         if TicketLink.objects.filter(source=ticket, target=other, kind=kind).exists():
             raise Conflict(f"{ticket.key} is already linked to {other.key}.", field="target")
         created = TicketLink.objects.create(source=ticket, target=other, kind=kind)
@@ -67,15 +83,10 @@ def merge(actor: User, duplicate: Ticket, *, into: Ticket) -> TicketLink:
     if into.organization_id != duplicate.organization_id:
         raise Invalid("Only tickets of the same organization can be merged.", field="target")
     with transaction.atomic():
-        # Read both statuses again under a row lock: a merge or a close that committed since
-        # the caller loaded the tickets must not be merged over (it is a conflict, not an error).
-        current = dict(
-            Ticket.objects.select_for_update()
-            .filter(pk__in=[duplicate.pk, into.pk])
-            .order_by("pk")
-            .values_list("pk", "status")
-        )
-        duplicate.status, into.status = current[duplicate.pk], current[into.pk]
+        # Both read again under a row lock (in key order): a merge or a close that committed
+        # since the caller loaded the tickets must not be merged over (it is a conflict).
+        for row in sorted([duplicate, into], key=lambda t: t.pk):
+            locked(row, *RELATED)
         if not into.is_open:
             raise Conflict(
                 f"{into.key} is {into.status}; merge into an open ticket.", field="target"
@@ -100,7 +111,7 @@ def merge(actor: User, duplicate: Ticket, *, into: Ticket) -> TicketLink:
             into, "merged_from", actor=actor, after={"source": duplicate.key, "comments": moved}
         )
         into.updated_at = timezone.now()
-        into.save(update_fields=["updated_at"])
+        save_changed(into, "updated_at")
     return created
 
 
@@ -113,6 +124,7 @@ def watch(actor: User, ticket: Ticket, user: User | None = None, *, on: bool = T
     if not tenancy.can_see_organization(user, ticket.organization_id):
         raise Invalid(f"{user.email} cannot see this ticket.", field="user")
     with transaction.atomic():
+        locked(ticket)  # the same watcher added twice at once: one row, no integrity error
         if on:
             ticket.watchers.add(user)
         else:

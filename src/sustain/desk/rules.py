@@ -11,6 +11,7 @@ from django.utils import timezone
 from sustain.accounts.models import Organization, Team, User
 from sustain.core import events, tenancy
 from sustain.core.errors import Forbidden, Invalid, NotFound
+from sustain.core.locking import save_changed
 from sustain.desk import notifications
 from sustain.desk.models import Level, Priority, Tag, Ticket
 from sustain.sla import clocks as sla_clocks
@@ -29,7 +30,13 @@ def snapshot(ticket: Ticket) -> dict[str, Any]:
         "organization": ticket.organization.slug,
         "affected_ci": ticket.affected_ci.name if ticket.affected_ci else None,
         "parent": ticket.parent.key if ticket.parent else None,
+        "description": ticket.description,
     }
+
+
+# What snapshot() reads: fetched with the row when an action locks it (`locked(ticket, *RELATED)`,
+# the first statement of every action's transaction).
+RELATED = ("team", "assignee", "organization", "affected_ci", "parent")
 
 
 def _can_read(actor: User, ticket: Ticket) -> bool:
@@ -107,10 +114,10 @@ def _save(
     quiet: bool = False,
     reason: str = "",
 ) -> None:
-    """Save, record the change on the timeline, move the clocks, tell who needs to know
-    (`quiet`: the action tells them itself)."""
+    """Save the fields the action changed on the row it locked, record the change on the
+    timeline, move the clocks, tell who needs to know (`quiet`: the action tells them itself)."""
     ticket.updated_at = timezone.now()
-    ticket.save()
+    save_changed(ticket, "updated_at")
     old, new = events.changes(before, snapshot(ticket))
     if new:
         event = events.record(ticket, verb, actor=actor, before=old, after=new, is_public=is_public)

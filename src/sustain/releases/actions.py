@@ -36,6 +36,7 @@ from sustain.releases.editing import (
 from sustain.releases.models import Kind, Release, Status
 from sustain.releases.rules import (
     CONTENT_STATUSES,
+    LOCK_WITH,
     NOTES_STATUSES,
     TRANSITIONS,
     allowed_transitions,
@@ -151,7 +152,7 @@ def update_release(actor: User, release: Release, **changes: Any) -> Release:
     if "repository" in changes:
         check_repository(release.product, changes["repository"])
     with transaction.atomic():
-        locked(release)
+        locked(release, *LOCK_WITH)
         contents_fields = {"repository", "from_tag", "to_tag"} & set(changes)
         check_status(
             release, CONTENT_STATUSES if contents_fields else NOTES_STATUSES, "it can be edited"
@@ -179,7 +180,7 @@ def transition(actor: User, release: Release, status: str, *, reason: str = "") 
         return publish(actor, release)
     reason = clean_text(reason, "reason", 2000)
     with transaction.atomic():
-        locked(release)
+        locked(release, *LOCK_WITH)
         current = release.status
         if status not in TRANSITIONS[current]:
             raise Conflict(f"A release cannot move from {current} to {status}.", field="status")
@@ -210,7 +211,7 @@ def approve(actor: User, release: Release, *, override_reason: str = "") -> Rele
     require_manager(actor, "approve a release")
     override_reason = clean_text(override_reason, "override_reason", 2000)
     with transaction.atomic():
-        locked(release)
+        locked(release, *LOCK_WITH)
         if release.status != Status.TESTING:
             raise Conflict(
                 f"A release cannot move from {release.status} to approved (only from testing).",
@@ -256,7 +257,7 @@ def publish(actor: User, release: Release) -> Release:
     records the fix in this version."""
     require_agent(actor)
     with transaction.atomic():
-        locked(release)
+        locked(release, *LOCK_WITH)
         if release.status != Status.APPROVED:
             raise Conflict(
                 f"A release cannot move from {release.status} to released (only from approved).",

@@ -21,6 +21,7 @@ from sustain.releases import contents
 from sustain.releases.models import Release, ReleaseBug, ReleaseChange, Status, TestRun
 from sustain.releases.rules import (
     CONTENT_STATUSES,
+    LOCK_WITH,
     NOTES_STATUSES,
     check_status,
     clean_text,
@@ -34,7 +35,7 @@ def refresh_contents(actor: User, release: Release) -> dict[str, list[str]]:
     """Bugs targeting the release and bugs fixed by commits between its tags, again."""
     require_agent(actor)
     with transaction.atomic():
-        locked(release)
+        locked(release, *LOCK_WITH)
         check_status(release, CONTENT_STATUSES, "its contents can change")
         added, removed = contents.sync_targets(release)
         more, fewer = contents.sync_commits(release)
@@ -48,7 +49,7 @@ def refresh_contents(actor: User, release: Release) -> dict[str, list[str]]:
 def add_bug(actor: User, release: Release, bug: Bug) -> ReleaseBug:
     require_agent(actor)
     with transaction.atomic():
-        locked(release)
+        locked(release, *LOCK_WITH)
         check_status(release, CONTENT_STATUSES, "bugs can be added")
         if bug.product_id != release.product_id:
             raise Invalid(f"{bug.key} is a bug of another product.", field="bug")
@@ -64,7 +65,7 @@ def remove_bug(actor: User, release: Release, bug: Bug) -> None:
     """Only bugs added by hand: the others come back from their target or commits."""
     require_agent(actor)
     with transaction.atomic():
-        locked(release)
+        locked(release, *LOCK_WITH)
         check_status(release, CONTENT_STATUSES, "bugs can be removed")
         link = release.bug_links.filter(bug=bug).first()
         if link is None:
@@ -108,7 +109,7 @@ def add_change(
     require_agent(actor)
     kind, title, description = _change_fields(kind, title, description)
     with transaction.atomic():
-        locked(release)
+        locked(release, *LOCK_WITH)
         check_status(release, CONTENT_STATUSES, "changes can be added")
         change = ReleaseChange.objects.create(
             release=release, kind=kind, title=title, description=description, is_public=is_public
@@ -126,7 +127,7 @@ def update_change(actor: User, change: ReleaseChange, **fields: Any) -> ReleaseC
         fields.get("description", change.description),
     )
     with transaction.atomic():
-        release = locked(change.release)
+        release = locked(change.release, *LOCK_WITH)
         check_status(release, CONTENT_STATUSES, "changes can be edited")
         before = {"title": change.title, "kind": change.kind, "is_public": change.is_public}
         change.kind, change.title, change.description = kind, title, description
@@ -143,7 +144,7 @@ def update_change(actor: User, change: ReleaseChange, **fields: Any) -> ReleaseC
 def delete_change(actor: User, change: ReleaseChange) -> None:
     require_agent(actor)
     with transaction.atomic():
-        release = locked(change.release)
+        release = locked(change.release, *LOCK_WITH)
         check_status(release, CONTENT_STATUSES, "changes can be removed")
         record(release, "change_removed", actor, before={"title": change.title})
         change.delete()
@@ -164,7 +165,7 @@ def edit_notes(
     if not given:
         raise Invalid("Give customer_notes or internal_notes.", field="customer_notes")
     with transaction.atomic():
-        locked(release)
+        locked(release, *LOCK_WITH)
         check_status(release, NOTES_STATUSES, "its notes can be edited")
         for field, value in given.items():
             setattr(release, field, value)
@@ -179,7 +180,7 @@ def regenerate_notes(actor: User, release: Release) -> Release:
     """Back to generated notes: hand edits are replaced."""
     require_agent(actor)
     with transaction.atomic():
-        locked(release)
+        locked(release, *LOCK_WITH)
         check_status(release, NOTES_STATUSES, "its notes can be regenerated")
         release.notes_edited = False
         save_notes(release)
@@ -216,7 +217,7 @@ def add_test_run(
     if started_at and finished_at and finished_at < started_at:
         raise Invalid("finished_at is before started_at.", field="finished_at")
     with transaction.atomic():
-        locked(release)
+        locked(release, *LOCK_WITH)
         if release.status == Status.WITHDRAWN:
             raise Conflict(f"{release.name} is withdrawn.", field="status")
         run = TestRun.objects.create(

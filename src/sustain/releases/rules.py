@@ -14,6 +14,7 @@ from sustain.bugs.models import Repository
 from sustain.cmdb.models import Product
 from sustain.core import events
 from sustain.core.errors import Conflict, Forbidden, Invalid
+from sustain.core.locking import locked  # noqa: F401 (the release actions import it here)
 from sustain.releases import notes
 from sustain.releases.models import Release, Status
 
@@ -59,13 +60,8 @@ def require_manager(actor: User, what: str) -> None:
         raise Forbidden(f"Only managers and administrators may {what}.")
 
 
-def locked(release: Release) -> Release:
-    """The release row again, locked for this transaction (two approvals never both pass)."""
-    fresh = (
-        Release.objects.select_for_update().select_related("version", "product").get(pk=release.pk)
-    )
-    release.__dict__.update(fresh.__dict__)
-    return release
+# Read with the row when an action locks it: `locked(release, *LOCK_WITH)`.
+LOCK_WITH = ("version", "product")
 
 
 def check_status(release: Release, allowed: tuple[str, ...], doing: str) -> None:

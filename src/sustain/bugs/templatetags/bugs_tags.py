@@ -27,6 +27,7 @@ VERBS = {
     "triage_overdue": "triage overdue",
     "environment_changed": "changed the environment",
 }
+TEXT_FIELDS = ("description", "steps_to_reproduce", "expected_behaviour", "actual_behaviour")
 SHOWN = (
     "status",
     "severity",
@@ -66,6 +67,10 @@ def bug_event_text(event: Any) -> str:
         if field in event.after:
             old, new = event.before.get(field), _short(field, event.after.get(field))
             details.append(f"{field} {old} → {new}" if old not in (None, "") else f"{field} {new}")
+    # Long texts: the event keeps both versions; the timeline only says which one changed.
+    details += [
+        f"{field.replace('_', ' ')} changed" for field in TEXT_FIELDS if field in event.after
+    ]
     return f"{words}: {', '.join(details)}" if details else words
 
 

@@ -40,6 +40,8 @@ SHOWN_FIELDS = (
     "target",
     "filename",
 )
+# Long texts: the event keeps both versions; the timeline only says which one changed.
+TEXT_FIELDS = ("description",)
 
 
 @register.filter
@@ -57,4 +59,5 @@ def event_text(event: Any) -> str:
             old = event.before.get(field)
             new = event.after.get(field)
             details.append(f"{field} {old} → {new}" if old not in (None, "") else f"{field} {new}")
+    details += [f"{field} changed" for field in TEXT_FIELDS if field in event.after]
     return f"{words}: {', '.join(details)}" if details and event.verb != "created" else words

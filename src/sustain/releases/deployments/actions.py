@@ -28,6 +28,7 @@ from sustain.accounts.models import User
 from sustain.cmdb.models import ConfigItem, Version
 from sustain.core import events, tenancy
 from sustain.core.errors import Conflict, Invalid, NotFound
+from sustain.core.locking import locked
 from sustain.releases.deployments import notices
 from sustain.releases.models import Deployment, Release, Status
 
@@ -177,15 +178,9 @@ def _move(
     return deployment
 
 
-def _locked(deployment: Deployment) -> Deployment:
-    """The row again, locked, so two workers cannot both move it (PostgreSQL; SQLite's
-    immediate transactions serialize writers anyway)."""
-    fresh = (
-        Deployment.objects.select_for_update(of=("self",))
-        .select_related("release__version", "release__product", "environment__version")
-        .get(pk=deployment.pk)
-    )
-    return fresh
+# Read with the row when an action locks it: `locked(Deployment(pk=…), *LOCK_WITH)` gives a
+# fresh copy, so the caller's own (what it was asked to move) stays as it was.
+LOCK_WITH = ("release__version", "release__product", "environment__version")
 
 
 def _record(deployment: Deployment, actor: User, before: dict, verb: str, reason: str) -> None:
@@ -232,7 +227,7 @@ def start_deployment(actor: User, deployment: Deployment) -> Deployment:
         )
     try:
         with transaction.atomic():
-            fresh = _locked(deployment)
+            fresh = locked(Deployment(pk=deployment.pk), *LOCK_WITH)
             _check_fresh(fresh, DeploymentStatus.SCHEDULED)
             before = snapshot(fresh)
             fresh.status = DeploymentStatus.IN_PROGRESS
@@ -268,7 +263,7 @@ def succeed_deployment(actor: User, deployment: Deployment) -> Deployment:
     whose fixes arrived are told (one message each) and their incidents noted (and resolved)."""
     _move(actor, deployment, DeploymentStatus.SUCCEEDED, require_reason=False)
     with transaction.atomic():
-        fresh = _locked(deployment)
+        fresh = locked(Deployment(pk=deployment.pk), *LOCK_WITH)
         _check_fresh(fresh, DeploymentStatus.IN_PROGRESS)
         before = snapshot(fresh)
         fresh.status = DeploymentStatus.SUCCEEDED
@@ -289,7 +284,7 @@ def fail_deployment(actor: User, deployment: Deployment, reason: str) -> Deploym
     """scheduled or in progress → failed (called off, or broke); the version does not change."""
     _move(actor, deployment, DeploymentStatus.FAILED, reason=reason, require_reason=True)
     with transaction.atomic():
-        fresh = _locked(deployment)
+        fresh = locked(Deployment(pk=deployment.pk), *LOCK_WITH)
         _check_fresh(fresh, deployment.status)
         before = snapshot(fresh)
         fresh.status = DeploymentStatus.FAILED
@@ -302,7 +297,7 @@ def roll_back_deployment(actor: User, deployment: Deployment, reason: str) -> De
     """succeeded → rolled back: the environment returns to the version it ran before."""
     _move(actor, deployment, DeploymentStatus.ROLLED_BACK, reason=reason, require_reason=True)
     with transaction.atomic():
-        fresh = _locked(deployment)
+        fresh = locked(Deployment(pk=deployment.pk), *LOCK_WITH)
         _check_fresh(fresh, DeploymentStatus.SUCCEEDED)
         environment = fresh.environment
         if environment.version_id != fresh.release.version_id:

@@ -1,0 +1,81 @@
+"""Real threads racing on a real database, on PostgreSQL and on SQLite.
+
+PostgreSQL: each thread has its own connection to the test database. SQLite: the test
+database lives in shared-cache memory, whose table locks fail at once instead of waiting, so
+the race runs on a copy in a file opened as Sustain opens its own (WAL, IMMEDIATE
+transactions, the busy timeout): `RaceTestCase` copies the database there after setUp and
+points every thread, the test's own included, at the copy.
+"""
+
+from __future__ import annotations
+
+import shutil
+import sqlite3
+import tempfile
+import threading
+from pathlib import Path
+
+from django.db import connection, connections
+from django.test import TransactionTestCase
+
+THREADS = 4
+
+
+class RaceTestCase(TransactionTestCase):
+    """A TransactionTestCase whose `at_once()` runs real threads against one database."""
+
+    file_copy: dict | None = None
+
+    def setUp(self) -> None:
+        super().setUp()
+        self.addCleanup(self._back_to_memory)
+
+    def _use_file_copy(self) -> None:
+        if connection.vendor != "sqlite" or self.file_copy is not None:
+            return
+        memory = connections["default"]
+        memory.ensure_connection()
+        folder = tempfile.mkdtemp(prefix="sustain-race-")
+        path = str(Path(folder) / "race.sqlite3")
+        target = sqlite3.connect(path)
+        memory.connection.backup(target)
+        target.close()
+        self.file_copy = {**memory.settings_dict, "NAME": path}
+        self._memory, self._folder = memory, folder
+        connections["default"] = self._open_copy()
+
+    def _open_copy(self):
+        return type(self._memory)(dict(self.file_copy), alias="default")
+
+    def _back_to_memory(self) -> None:
+        if self.file_copy is None:
+            return
+        connections["default"].close()
+        connections["default"] = self._memory
+        self.file_copy = None
+        shutil.rmtree(self._folder, ignore_errors=True)
+
+    def at_once(self, work, threads: int = THREADS) -> list:
+        """`work(i)` in `threads` threads started together, each on its own connection.
+        Returns each thread's result, or the exception it raised."""
+        self._use_file_copy()
+        barrier = threading.Barrier(threads)
+        results: list = [None] * threads
+
+        def target(i: int) -> None:
+            if self.file_copy is not None:
+                connections["default"] = self._open_copy()
+            try:
+                barrier.wait()
+                results[i] = work(i)
+            except Exception as exc:  # the test looks at it
+                results[i] = exc
+            finally:
+                connections.close_all()
+
+        pool = [threading.Thread(target=target, args=(i,)) for i in range(threads)]
+        for thread in pool:
+            thread.start()
+        for thread in pool:
+            thread.join(timeout=60)
+        return results
