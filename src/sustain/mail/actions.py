@@ -32,7 +32,7 @@ from sustain.core import events, tenancy
 from sustain.core.errors import ActionError, Conflict, Forbidden, Invalid, NotFound
 from sustain.desk import actions as desk
 from sustain.desk import attachments as files
-from sustain.desk.models import Comment, Status, Ticket, TicketLink
+from sustain.desk.models import TEXT_MAX, Comment, Status, Ticket, TicketLink
 from sustain.mail import parse, store, threads
 from sustain.mail.models import DomainRoute, InboundMail, Mailbox, MessageRef
 from sustain.mail.parse import MailError, ParsedMail
@@ -46,6 +46,14 @@ SUBJECT_PREFIX = re.compile(
 FORWARD = re.compile(r"^\s*(?:fw|fwd|wg|tr|rv|enc)\s*:", re.I)
 CLOSED_STATUSES = (Status.CLOSED, Status.CANCELLED)
 MAX_CC = 20  # addresses of a mail's Cc copied on its ticket
+# What a mail adds as a description or comment: the API's limit, less room for the line a
+# caller puts above it ("Follow-up to …", "E-mail from <name and address>:" at most ~600).
+BODY_MAX = TEXT_MAX - 1000
+MAX_NOTES = 20
+CUT_NOTE = (
+    f"The e-mail was longer than {BODY_MAX:,} characters and was cut here. "
+    "The whole e-mail is kept as it was received: agents find it under Mail."
+)
 
 
 @dataclass
@@ -335,14 +343,19 @@ def clean_subject(subject: str) -> str:
 
 
 def _body(parsed: ParsedMail, notes: list[str], *, new: bool) -> str:
-    """A reply shows its newest part; a new mail keeps a forwarded message whole."""
+    """A reply shows its newest part; a new mail keeps a forwarded message whole. Cut to the
+    desk's limit (with room for the line callers add above it), the cut noted where it is."""
     text = parsed.text if new and FORWARD.match(parsed.subject) else parsed.reply
     text = (text or "").strip()
     if not text:
         text = "(The e-mail had no text.)" if parsed.attachments else "(The e-mail was empty.)"
-    if notes:
-        text += "\n\n" + "\n".join(f"_{note}_" for note in notes)
-    return text
+    if len(notes) > MAX_NOTES:
+        notes = [*notes[:MAX_NOTES], f"… and {len(notes) - MAX_NOTES} more not attached."]
+    tail = "".join(f"\n_{note}_" for note in notes)
+    room = BODY_MAX - len(tail) - len(CUT_NOTE) - 4
+    if parsed.cut or len(text) > room:
+        text = text[:room].rstrip() + "\n\n_" + CUT_NOTE + "_"
+    return text + ("\n" + tail if tail else "")
 
 
 def _customer(parsed: ParsedMail, organization: Organization) -> User:

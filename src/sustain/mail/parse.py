@@ -7,24 +7,35 @@ people are decoded here: raw UTF-8 (RFC 6532), else Latin-1, then RFC 2047 encod
 Quoted earlier messages and signatures are folded away with `mail-parser-reply`, HTML is
 turned into text with `html2text` and sanitised with `nh3` for display. Nothing here raises on
 a malformed mail except `MailError` for one that cannot be answered at all (no sender).
+
+Memory stays bounded whatever the mail's size and shape: `shrink` cuts long texts and oversized
+attachments out before the stdlib parser sees them, the parser is fed in chunks, and the text
+is cut to `TEXT_KEEP` characters before the costly steps (HTML to text, quote folding). A
+40 MiB one-line mail costs about as much as a 2 MiB one (docs/benchmarks.md). What was cut
+shows in `ParsedMail.cut`; the mail as received is kept whole by the caller.
 """
 
 from __future__ import annotations
 
 import hashlib
 import re
+import secrets
 from dataclasses import dataclass, field
 from datetime import datetime
 from email import policy
+from email.feedparser import FeedParser
 from email.header import decode_header, make_header
 from email.headerregistry import Address
 from email.message import Message
-from email.parser import BytesParser
 from email.utils import getaddresses, parsedate_to_datetime
 
 import html2text
 import nh3
+from django.conf import settings
 from mailparser_reply import EmailReplyParser
+
+from sustain.desk.models import TEXT_MAX
+from sustain.mail.shrink import TEXT_BYTES, shrink
 
 KEY_IN_SUBJECT = re.compile(r"\[((?:INC|REQ|BUG)-\d+)\]", re.IGNORECASE)
 MESSAGE_ID = re.compile(r"<([^<>\s\x00]{1,250})>")
@@ -32,6 +43,11 @@ BOUNCE_SENDERS = re.compile(
     r"^(mailer-daemon|postmaster|mail-daemon|bounce[s]?)([+@]|$)", re.IGNORECASE
 )
 REPLY_LANGUAGES = ["en", "de", "fr", "es", "it", "nl"]
+# Characters of text kept from a mail: a bit over what a description or comment takes, so the
+# reply (quotes folded away) of a long mail still fills it, and the cut lands where it ends.
+TEXT_KEEP = TEXT_MAX + TEXT_MAX // 5
+HTML_KEEP = TEXT_BYTES // 2  # characters of HTML turned into text (html2text: ~2 s/MiB)
+FEED_CHUNK = 64 * 1024
 
 
 class MailError(ValueError):
@@ -45,6 +61,7 @@ class Attachment:
     content: bytes
     content_id: str = ""
     inline: bool = False
+    refused: str = ""  # why it is not attached (its content was not even read)
 
 
 @dataclass
@@ -63,6 +80,7 @@ class ParsedMail:
     reply: str = ""
     attachments: list[Attachment] = field(default_factory=list)
     auto_reason: str = ""
+    cut: bool = False  # `text` is the beginning of a longer text (the raw mail is whole)
 
     @property
     def thread_ids(self) -> list[str]:
@@ -259,8 +277,35 @@ def parse(raw: bytes) -> ParsedMail:
         raise MailError(f"The message cannot be read: {type(exc).__name__}: {exc}") from exc
 
 
+def _read(data: bytes) -> Message:
+    """The message structure, as `BytesParser` reads it, but fed in chunks: the whole mail as
+    one string (and the parser's copy of it) is never made."""
+    parser = FeedParser(policy=policy.compat32)
+    view = memoryview(data)
+    for at in range(0, len(data), FEED_CHUNK):
+        parser.feed(str(view[at : at + FEED_CHUNK], "ascii", "surrogateescape"))
+    return parser.close()
+
+
+def _keep(parts: list[str], limit: int, separator: str) -> tuple[str, bool]:
+    """The parts joined, at most `limit` characters; and whether anything was left out."""
+    kept: list[str] = []
+    room = limit
+    for part in parts:
+        if room <= 0:
+            return separator.join(kept), True
+        kept.append(part[:room])
+        room -= len(kept[-1]) + len(separator)
+        if len(part) > len(kept[-1]):
+            return separator.join(kept), True
+    return separator.join(kept), False
+
+
 def _parse(raw: bytes) -> ParsedMail:
-    message = BytesParser(policy=policy.compat32).parsebytes(raw)
+    nonce = secrets.token_hex(8)
+    shrunk = shrink(raw, nonce, settings.ATTACHMENT_MAX_BYTES)
+    message = _read(shrunk.data)
+    cut_header = f"X-Sustain-Cut-{nonce}"
     senders = (
         _addresses(message, "From")
         or _addresses(message, "Sender")
@@ -295,9 +340,16 @@ def _parse(raw: bytes) -> ParsedMail:
         elif content_type in {"message/delivery-status", "message/rfc822", "text/rfc822-headers"}:
             continue
         else:
-            payload = part.get_payload(decode=True)
-            if not isinstance(payload, bytes) or not payload:
-                continue
+            refused = ""
+            if dropped := _header(part, cut_header):
+                limit = settings.ATTACHMENT_MAX_BYTES // (1024 * 1024)
+                payload: object = b""
+                refused = f"larger than {limit} MiB (about {int(dropped) // (1024 * 1024)} MiB)"
+            else:
+                payload = part.get_payload(decode=True)
+                if not isinstance(payload, bytes) or not payload:
+                    continue
+            assert isinstance(payload, bytes)
             cid = _ids(_header(part, "Content-ID"))
             attachments.append(
                 Attachment(
@@ -306,12 +358,14 @@ def _parse(raw: bytes) -> ParsedMail:
                     content=payload,
                     content_id=cid[0] if cid else "",
                     inline=disposition == "inline" or bool(cid and not filename),
+                    refused=refused,
                 )
             )
-    html = "\n".join(html_parts)
-    text = "\n\n".join(t.strip() for t in text_parts if t.strip()) or (
-        html_to_text(html) if html else ""
-    )
+    html, html_cut = _keep(html_parts, HTML_KEEP, "\n")
+    text, cut = _keep([t.strip() for t in text_parts if t.strip()], TEXT_KEEP, "\n\n")
+    if not text and html:
+        text, cut = _keep([html_to_text(html)], TEXT_KEEP, "")
+        cut = cut or html_cut
     return ParsedMail(
         message_id=message_id,
         subject=decode_words(_header(message, "Subject"))[:300] or "(no subject)",
@@ -327,6 +381,7 @@ def _parse(raw: bytes) -> ParsedMail:
         reply=split_reply(text),
         attachments=attachments,
         auto_reason=_auto_reason(message, sender),
+        cut=cut or shrunk.text_cut,
     )
 
 
