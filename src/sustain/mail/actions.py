@@ -251,6 +251,9 @@ def _check_attachments(parsed: ParsedMail) -> tuple[list[files.CheckedFile], lis
         if "." not in name:
             extension = mimetypes.guess_extension(attachment.content_type) or ""
             name = f"{name}{extension}"
+        if attachment.refused:  # too large: the parser did not even read it
+            notes.append(f"Not attached: {files.clean_filename(name)} is {attachment.refused}.")
+            continue
         try:
             accepted.append(files.check(name, attachment.content))
         except Invalid as exc:
