@@ -7,18 +7,25 @@ kernel reports (bench/mail_memory.py prints the same figure for more shapes).
 
 from __future__ import annotations
 
+import imaplib
+import smtplib
+import tempfile
 from email.message import EmailMessage
+from io import BytesIO, StringIO
 from pathlib import Path
 
+from django.core.management import CommandError, call_command
 from django.test import override_settings
 
 from bench import mail_memory
 from sustain.desk import actions as desk
 from sustain.desk.models import TEXT_MAX, Attachment, Ticket
-from sustain.mail import actions
-from sustain.mail.parse import TEXT_KEEP, parse
+from sustain.mail import actions, imap
+from sustain.mail.models import InboundMail, Mailbox
+from sustain.mail.parse import TEXT_CUT_MARK, TEXT_KEEP, parse
 from sustain.mail.shrink import MAX_PARTS, TEXT_BYTES
 from tests.mail import mails
+from tests.mail.peers import PASSWORD, Dovecot, need_dovecot, running_receiver
 from tests.mail.test_ingest import CAROL, IngestCase
 
 MIB = 1024 * 1024
@@ -136,7 +143,7 @@ class CutOnTicketTests(IngestCase):
         self.assertTrue(ticket.description.startswith(WORDS))
         self.assertIn(actions.CUT_NOTE, ticket.description)
         self.assertIn("Not attached: x.exe", ticket.description)  # notes survive the cut
-        self.assertLessEqual(len(found.text), TEXT_KEEP)
+        self.assertEqual(found.text, found.text[:TEXT_KEEP] + TEXT_CUT_MARK)
 
     def test_a_text_just_over_the_limit_is_cut_too(self):
         body = _one_line(TEXT_MAX + 10)  # not cut by the parser, but longer than a description
@@ -166,6 +173,107 @@ class CutOnTicketTests(IngestCase):
         self.assertNotIn(actions.CUT_NOTE, ticket.description)
         self.assertFalse(Attachment.objects.filter(ticket=ticket).exists())
 
+    def test_the_received_mail_keeps_a_bounded_text_and_serves_the_whole_mail(self):
+        raw = mails.plain(CAROL, "Huge log", _one_line(3 * MIB))
+        found = self.ingest(raw)
+        self.assertTrue(found.text.endswith(TEXT_CUT_MARK))
+        api = self.api(self.alice)
+        detail = api.get(f"/api/v1/mail/inbound/{found.pk}")
+        self.assertEqual(detail.status_code, 200)
+        self.assertLess(len(detail.content), 2 * TEXT_KEEP)
+        self.assertTrue(detail.json()["text"].endswith(TEXT_CUT_MARK))
+        whole = api.get(f"/api/v1/mail/inbound/{found.pk}/raw")
+        self.assertEqual(whole.status_code, 200)
+        self.assertTrue(whole.streaming)
+        self.assertEqual(whole["Content-Type"], "message/rfc822")
+        self.assertEqual(b"".join(whole.streaming_content), raw)
+        self.assertEqual(
+            self.api(self.carol).get(f"/api/v1/mail/inbound/{found.pk}/raw").status_code, 403
+        )
+        self.client.force_login(self.alice)
+        page = self.client.get(f"/mail/{found.pk}/raw")
+        self.assertEqual(b"".join(page.streaming_content), raw)
+
     def test_a_short_mail_is_untouched(self):
         ticket = self.opened(mails.plain(CAROL, "Short", "Just this."))
         self.assertEqual(ticket.description, "Just this.")
+
+
+@override_settings(MAIL_MAX_BYTES=1 * MIB)
+class DoorLimitTests(IngestCase):
+    """Every door refuses, or holds, a mail over SUSTAIN_MAIL_MAX_BYTES without reading it all."""
+
+    def test_the_pipe_reads_one_byte_past_the_limit_and_bounces(self):
+        stdin = BytesIO(mails.plain(CAROL, "Too big", _one_line(3 * MIB)))
+        err = StringIO()
+        with self.assertRaises(CommandError) as failed:
+            call_command("mail", "ingest", stdin=stdin, stdout=StringIO(), stderr=err)
+        self.assertEqual(failed.exception.returncode, 65)  # EX_DATAERR: the server bounces it
+        self.assertEqual(stdin.tell(), MIB + 1)
+        self.assertIn("larger than 1 MiB", err.getvalue())
+        self.assertFalse(InboundMail.objects.exists())
+
+    def test_the_pipe_takes_files_one_at_a_time_and_refuses_only_the_large_one(self):
+        with tempfile.TemporaryDirectory() as tmp:
+            big, small = Path(tmp) / "big.eml", Path(tmp) / "small.eml"
+            big.write_bytes(mails.plain(CAROL, "Too big", _one_line(2 * MIB)))
+            small.write_bytes(mails.plain(CAROL, "Small", "Fine."))
+            out = StringIO()
+            with self.assertRaises(CommandError) as failed, self.captureOnCommitCallbacks():
+                call_command("mail", "ingest", str(big), str(small), stdout=out, stderr=StringIO())
+        self.assertEqual(failed.exception.returncode, 65)
+        self.assertTrue(out.getvalue().startswith("opened"))
+        self.assertEqual(list(InboundMail.objects.values_list("subject", flat=True)), ["Small"])
+
+    def test_the_smtp_receiver_refuses_a_mail_over_the_limit(self):
+        raw = mails.plain(CAROL, "Too big", ("x" * 70 + "\n") * (MIB // 60))
+        with running_receiver() as port, smtplib.SMTP("127.0.0.1", port, timeout=30) as client:
+            client.ehlo()
+            client.mail("carol@acme.test")  # without SIZE=: the limit holds during DATA
+            client.rcpt(mails.SUPPORT)
+            code, _ = client.data(raw)
+        self.assertEqual(code, 552)
+        self.assertFalse(InboundMail.objects.exists())
+
+
+@override_settings(MAIL_MAX_BYTES=1 * MIB)
+class ImapLimitTests(IngestCase):
+    dovecot: Dovecot
+
+    @classmethod
+    def setUpClass(cls) -> None:
+        need_dovecot()
+        cls.dovecot = Dovecot()
+        cls.dovecot.start()
+        cls.addClassCleanup(cls.dovecot.stop)
+        super().setUpClass()
+
+    def test_a_mail_over_the_limit_is_held_with_its_headers_and_marked_seen(self):
+        user = "desk-size"
+        box = Mailbox.objects.create(
+            name=user,
+            host="127.0.0.1",
+            port=self.dovecot.port,
+            security=Mailbox.Security.PLAIN,
+            username=user,
+            password=PASSWORD,
+            organization=self.acme,
+        )
+        conn = imaplib.IMAP4("127.0.0.1", self.dovecot.port)
+        conn.login(user, PASSWORD)
+        self.addCleanup(conn.logout)
+        big = mails.plain(
+            CAROL, "Too big", ("y" * 70 + "\n") * (2 * MIB // 70), mid="<big@acme.test>"
+        )
+        for raw in (big, mails.plain(CAROL, "Small", "Fine.")):
+            self.assertEqual(conn.append("INBOX", None, None, raw)[0], "OK")
+        with self.captureOnCommitCallbacks(execute=True):
+            result = imap.poll(box)
+        assert result is not None
+        self.assertEqual((result.error, result.statuses), ("", {"held": 1, "opened": 1}))
+        held = InboundMail.objects.get(status="held")
+        self.assertEqual((held.message_id, held.subject), ("big@acme.test", "Too big"))
+        self.assertIn("larger than 1 MiB", held.reason)
+        self.assertLessEqual(held.size, actions.OVERSIZED_HEAD)
+        conn.select("INBOX")
+        self.assertEqual(conn.search(None, "UNSEEN")[1][0], b"")  # not fetched again

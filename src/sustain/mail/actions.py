@@ -50,6 +50,7 @@ MAX_CC = 20  # addresses of a mail's Cc copied on its ticket
 # caller puts above it ("Follow-up to …", "E-mail from <name and address>:" at most ~600).
 BODY_MAX = TEXT_MAX - 1000
 MAX_NOTES = 20
+OVERSIZED_HEAD = 256 * 1024  # bytes of a mail too large to read that are kept (its headers)
 CUT_NOTE = (
     f"The e-mail was longer than {BODY_MAX:,} characters and was cut here. "
     "The whole e-mail is kept as it was received: agents find it under Mail."
@@ -120,9 +121,23 @@ def _ingest(raw: bytes, mailbox: Mailbox | None) -> InboundMail:
         return _store_only(raw, parsed.message_id, Outcome.HELD, reason, mailbox, parsed)
 
 
+def hold_oversized(head: bytes, *, mailbox: Mailbox | None = None) -> InboundMail:
+    """A mail over MAIL_MAX_BYTES that its door could not refuse (IMAP: it is in the mailbox
+    already): held for review with its beginning (the headers), the rest left on the server."""
+    head = head[:OVERSIZED_HEAD]
+    limit = settings.MAIL_MAX_BYTES // (1024 * 1024)
+    reason = f"larger than {limit} MiB: only its beginning was read; it stays on the mail server"
+    try:
+        parsed: ParsedMail | None = parse.parse(head)  # who sent it, and about what
+    except MailError:
+        parsed = None
+    message_id = parsed.message_id if parsed else _fallback_id(head)
+    return _store_only(head, message_id, Outcome.HELD, reason, mailbox, parsed)
+
+
 def _fallback_id(raw: bytes) -> str:
     """The Message-ID of a mail the parser refused, read from the raw header, or a digest."""
-    head = raw.split(b"\r\n\r\n", 1)[0].split(b"\n\n", 1)[0].decode("latin-1")
+    head = raw[:OVERSIZED_HEAD].split(b"\r\n\r\n", 1)[0].split(b"\n\n", 1)[0].decode("latin-1")
     found = re.search(r"^message-id:\s*<([^<>\s\x00]{1,250})>", head, re.I | re.M)
     if found:
         return found.group(1).lower()
@@ -169,7 +184,7 @@ def _row(
         "reason": reason[:500],
         "notes": "\n".join(plan.notes if plan else []),
         "answers": plan.answers if plan else None,
-        "text": parsed.text if parsed else "",
+        "text": parsed.stored_text if parsed else "",
         "raw_path": store.save(raw),
         "size": len(raw),
         "organization": organization,

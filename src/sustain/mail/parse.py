@@ -48,6 +48,9 @@ REPLY_LANGUAGES = ["en", "de", "fr", "es", "it", "nl"]
 TEXT_KEEP = TEXT_MAX + TEXT_MAX // 5
 HTML_KEEP = TEXT_BYTES // 2  # characters of HTML turned into text (html2text: ~2 s/MiB)
 FEED_CHUNK = 64 * 1024
+TEXT_CUT_MARK = (
+    "\n\n[The text was cut here: the e-mail goes on. Download it as received to read it all.]"
+)
 
 
 class MailError(ValueError):
@@ -81,6 +84,11 @@ class ParsedMail:
     attachments: list[Attachment] = field(default_factory=list)
     auto_reason: str = ""
     cut: bool = False  # `text` is the beginning of a longer text (the raw mail is whole)
+
+    @property
+    def stored_text(self) -> str:
+        """`text` as kept on the received mail, saying so where it was cut."""
+        return self.text + TEXT_CUT_MARK if self.cut else self.text
 
     @property
     def thread_ids(self) -> list[str]:
