@@ -5,8 +5,9 @@ SQLite data directory gets a customer organization whose domain is routed to it,
 and one open ticket; then each shape is generated into a file and ingested by its own
 `sustain mail ingest` process (a mail server's pipe: the whole mail read from standard input),
 whose peak RSS is read from the kernel (`wait4`'s `ru_maxrss`). Shapes: one line of text, one
-line of HTML, base64 and quoted-printable text, many short lines (half of them quoted), and a
-one-line reply that joins the open ticket as a comment.
+line of HTML, base64 and quoted-printable text, many short lines (half of them quoted), a
+one-line reply that joins the open ticket as a comment, and three 9 MiB PDF attachments (under
+the 10 MiB attachment limit, so all are read and attached).
 
     .venv/bin/python bench/mail_memory.py [--mib 40] [--shapes plain,html,...]
 
@@ -49,7 +50,7 @@ DomainRoute.objects.create(domain="acme.test", organization=acme)
 carol = accounts.create_user(root, email="carol@acme.test", name="Carol", organization=acme)
 print(desk.open_ticket(carol, title="The ticket replies join").key)
 """
-SHAPES = ("plain", "html", "base64", "quoted-printable", "lines", "reply")
+SHAPES = ("plain", "html", "base64", "quoted-printable", "lines", "reply", "attachments")
 
 
 def _fill(size: int, unit: bytes) -> bytes:
@@ -76,6 +77,8 @@ def make_mail(shape: str, size: int, ticket_key: str = "INC-1") -> bytes:
         ctype, encoding = "text/plain; charset=utf-8", "quoted-printable"
         body = quopri.encodestring(_fill(room, "grüße aus köln ".encode()))
         body = body[: body.rfind(b"\n", 0, room) + 1]
+    elif shape == "attachments":  # as many attachments under the 10 MiB limit as fit
+        return head + _attachments(room)
     elif shape == "lines":
         ctype, encoding = "text/plain; charset=utf-8", "8bit"
         body = _fill(room, b"a short line of an answer\r\n> a quoted line of the last one\r\n")
@@ -83,6 +86,24 @@ def make_mail(shape: str, size: int, ticket_key: str = "INC-1") -> bytes:
         raise ValueError(f"unknown shape {shape}")
     part = f"Content-Type: {ctype}\r\nContent-Transfer-Encoding: {encoding}\r\n\r\n".encode()
     return head + part + body
+
+
+def _attachments(room: int) -> bytes:
+    boundary = b"==bench-boundary=="
+    parts = [b'Content-Type: multipart/mixed; boundary="' + boundary + b'"\r\n\r\n']
+    parts.append(b"--" + boundary + b"\r\nContent-Type: text/plain\r\n\r\nThe scans.\r\n")
+    pdf = b"%PDF-1.4\n" + _fill(9 * MIB, b"0123456789abcdef")
+    encoded = base64.encodebytes(pdf).replace(b"\n", b"\r\n")
+    n = 0
+    while room - sum(map(len, parts)) > len(encoded) + 1000:
+        n += 1
+        parts.append(
+            b"--" + boundary + b"\r\nContent-Type: application/pdf\r\n"
+            b"Content-Transfer-Encoding: base64\r\n"
+            b'Content-Disposition: attachment; filename="scan%d.pdf"\r\n\r\n' % n + encoded
+        )
+    parts.append(b"--" + boundary + b"--\r\n")
+    return b"".join(parts)
 
 
 def environment(data_dir: Path) -> dict[str, str]:

@@ -12,6 +12,10 @@ bytes need not be parsed at all. This pass cuts them out and leaves the structur
   keeps its first `TEXT_BYTES`; an attachment's body is kept whole when it can be within the
   attachment limit once decoded, else dropped, and its header block says so
   (`X-Sustain-Cut-<nonce>: <size>`, the nonce unguessable by a sender);
+- a long base64 attachment that is kept is left out of what the stdlib parses too: its header
+  block says where its body is in the mail (`X-Sustain-Body-<nonce>: <offset> <length>`), and
+  parse.py decodes it from there in one step (the stdlib would hold it as lines, then as one
+  string, then as bytes);
 - parts after the first `MAX_PARTS` are dropped (each parsed part costs some kilobytes).
 
 Header blocks and boundary lines are never cut, so the stdlib parses the same structure; the
@@ -119,11 +123,15 @@ def _piece(
         attachment, encoding = _is_attachment(_headers(raw[head_start:head_end]))
     if attachment:
         allowed = int(attachment_max * EXPANSION.get(encoding, 1.05)) + HEAD_BYTES
-        if end - start <= allowed:
+        blank_end = raw.find(b"\n", head_end) + 1
+        if end - start > allowed:
+            size = int((end - head_end) / EXPANSION.get(encoding, 1.0))
+            marker = f"X-Sustain-Cut-{nonce}: {size}\r\n".encode()
+            return [raw[start:head_end], marker, raw[head_end:blank_end]], False
+        if encoding != "base64":
             return [raw[start:end]], False
-        size = int((end - head_end) / EXPANSION.get(encoding, 1.0))
-        marker = f"X-Sustain-Cut-{nonce}: {size}\r\n".encode()
-        return [raw[start:head_end], marker, raw[head_end : raw.find(b"\n", head_end) + 1]], False
+        marker = f"X-Sustain-Body-{nonce}: {blank_end} {end - blank_end}\r\n".encode()
+        return [raw[start:head_end], marker, raw[head_end:blank_end]], False
     body_start = head_start if head_end == -1 else head_end
     stop = body_start + TEXT_BYTES
     line_end = raw.rfind(b"\n", stop - 64 * 1024, stop)
