@@ -51,6 +51,7 @@ READ_ONLY = {
     "hooks:list",
     "hooks:detail",
     "mail:list",
+    "mail:raw",
     "releases:list",
     "releases:detail",
     "environments:list",

@@ -12,7 +12,7 @@ from pydantic import Field
 from sustain.bugs.similar.schemas import SimilarOut
 from sustain.core.api import Patch, UtcDateTime
 from sustain.core.text import render_markdown
-from sustain.desk.models import Channel, Kind, Status, TicketLink
+from sustain.desk.models import TEXT_MAX, Channel, Kind, Status, TicketLink
 
 
 class ClockOut(Schema):
@@ -81,7 +81,7 @@ class TicketCreatedOut(TicketOut):
 
 class TicketIn(Schema):
     title: str = Field(min_length=1, max_length=300)
-    description: str = Field("", max_length=100_000)
+    description: str = Field("", max_length=TEXT_MAX)
     kind: Kind = Kind.INCIDENT
     organization: int | str | None = None
     requester: str | None = Field(None, description="E-mail address or id of the requester.")
@@ -104,7 +104,7 @@ class TicketPatch(Patch):
     )
 
     title: str | None = Field(None, min_length=1, max_length=300)
-    description: str | None = Field(None, max_length=100_000)
+    description: str | None = Field(None, max_length=TEXT_MAX)
     impact: int | None = Field(None, ge=1, le=3)
     urgency: int | None = Field(None, ge=1, le=3)
     affected_ci: int | None = None
@@ -154,7 +154,7 @@ class CommentOut(Schema):
 
 
 class CommentIn(Schema):
-    body: str = Field(min_length=1, max_length=100_000)
+    body: str = Field(min_length=1, max_length=TEXT_MAX)
     is_public: bool = True
 
 

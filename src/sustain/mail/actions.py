@@ -34,7 +34,7 @@ from sustain.core import events, tenancy
 from sustain.core.errors import ActionError, Conflict, Forbidden, Invalid, NotFound
 from sustain.desk import actions as desk
 from sustain.desk import attachments as files
-from sustain.desk.models import Comment, Status, Ticket, TicketLink
+from sustain.desk.models import TEXT_MAX, Comment, Status, Ticket, TicketLink
 from sustain.mail import authentication, parse, store, threads, tokens
 from sustain.mail.authentication import Verdict
 from sustain.mail.models import DomainRoute, InboundMail, Mailbox, MessageRef
@@ -49,6 +49,15 @@ SUBJECT_PREFIX = re.compile(
 FORWARD = re.compile(r"^\s*(?:fw|fwd|wg|tr|rv|enc)\s*:", re.I)
 CLOSED_STATUSES = (Status.CLOSED, Status.CANCELLED)
 MAX_CC = 20  # addresses of a mail's Cc copied on its ticket
+# What a mail adds as a description or comment: the API's limit, less room for the line a
+# caller puts above it ("Follow-up to …", "E-mail from <name and address>:" at most ~600).
+BODY_MAX = TEXT_MAX - 1000
+MAX_NOTES = 20
+OVERSIZED_HEAD = 256 * 1024  # bytes of a mail too large to read that are kept (its headers)
+CUT_NOTE = (
+    f"The e-mail was longer than {BODY_MAX:,} characters and was cut here. "
+    "The whole e-mail is kept as it was received: agents find it under Mail."
+)
 
 
 @dataclass
@@ -119,9 +128,23 @@ def _ingest(raw: bytes, mailbox: Mailbox | None, recipients: list[str]) -> Inbou
         return _store_only(raw, parsed.message_id, Outcome.HELD, reason, mailbox, parsed)
 
 
+def hold_oversized(head: bytes, *, mailbox: Mailbox | None = None) -> InboundMail:
+    """A mail over MAIL_MAX_BYTES that its door could not refuse (IMAP: it is in the mailbox
+    already): held for review with its beginning (the headers), the rest left on the server."""
+    head = head[:OVERSIZED_HEAD]
+    limit = settings.MAIL_MAX_BYTES // (1024 * 1024)
+    reason = f"larger than {limit} MiB: only its beginning was read; it stays on the mail server"
+    try:
+        parsed: ParsedMail | None = parse.parse(head)  # who sent it, and about what
+    except MailError:
+        parsed = None
+    message_id = parsed.message_id if parsed else _fallback_id(head)
+    return _store_only(head, message_id, Outcome.HELD, reason, mailbox, parsed)
+
+
 def _fallback_id(raw: bytes) -> str:
     """The Message-ID of a mail the parser refused, read from the raw header, or a digest."""
-    head = raw.split(b"\r\n\r\n", 1)[0].split(b"\n\n", 1)[0].decode("latin-1")
+    head = raw[:OVERSIZED_HEAD].split(b"\r\n\r\n", 1)[0].split(b"\n\n", 1)[0].decode("latin-1")
     found = re.search(r"^message-id:\s*<([^<>\s\x00]{1,250})>", head, re.I | re.M)
     if found:
         return found.group(1).lower()
@@ -173,7 +196,7 @@ def _row(
         "reason": reason[:500],
         "notes": "\n".join(plan.notes if plan else []),
         "answers": plan.answers if plan else None,
-        "text": parsed.text if parsed else "",
+        "text": parsed.stored_text if parsed else "",
         "raw_path": store.save(raw),
         "size": len(raw),
         "organization": organization,
@@ -260,6 +283,9 @@ def _check_attachments(parsed: ParsedMail) -> tuple[list[files.CheckedFile], lis
         if "." not in name:
             extension = mimetypes.guess_extension(attachment.content_type) or ""
             name = f"{name}{extension}"
+        if attachment.refused:  # too large: the parser did not even read it
+            notes.append(f"Not attached: {files.clean_filename(name)} is {attachment.refused}.")
+            continue
         try:
             accepted.append(files.check(name, attachment.content))
         except Invalid as exc:
@@ -384,14 +410,19 @@ def clean_subject(subject: str) -> str:
 
 
 def _body(parsed: ParsedMail, notes: list[str], *, new: bool) -> str:
-    """A reply shows its newest part; a new mail keeps a forwarded message whole."""
+    """A reply shows its newest part; a new mail keeps a forwarded message whole. Cut to the
+    desk's limit (with room for the line callers add above it), the cut noted where it is."""
     text = parsed.text if new and FORWARD.match(parsed.subject) else parsed.reply
     text = (text or "").strip()
     if not text:
         text = "(The e-mail had no text.)" if parsed.attachments else "(The e-mail was empty.)"
-    if notes:
-        text += "\n\n" + "\n".join(f"_{note}_" for note in notes)
-    return text
+    if len(notes) > MAX_NOTES:
+        notes = [*notes[:MAX_NOTES], f"… and {len(notes) - MAX_NOTES} more not attached."]
+    tail = "".join(f"\n_{note}_" for note in notes)
+    room = BODY_MAX - len(tail) - len(CUT_NOTE) - 4
+    if parsed.cut or len(text) > room:
+        text = text[:room].rstrip() + "\n\n_" + CUT_NOTE + "_"
+    return text + ("\n" + tail if tail else "")
 
 
 def _customer(parsed: ParsedMail, organization: Organization) -> User:

@@ -16,7 +16,7 @@ from sustain.core.pagination import paginate
 from sustain.core.tenancy import visible
 from sustain.desk import refs
 from sustain.desk.models import Ticket
-from sustain.mail import actions
+from sustain.mail import actions, store
 from sustain.mail.models import InboundMail
 
 router = Router(tags=["mail"])
@@ -60,7 +60,10 @@ class InboundMailOut(Schema):
 
 
 class InboundMailDetail(InboundMailOut):
-    text: str = Field(description="The whole text of the mail, quotes and signature included.")
+    text: str = Field(
+        description="The text of the mail, quotes and signature included; a long one is cut "
+        "(it says so), the whole mail is at `…/raw`."
+    )
     answers: str | None = Field(
         None,
         alias="answers_key",
@@ -119,8 +122,10 @@ def _detail(request: ApiRequest, mail: InboundMail) -> InboundMail:
 def list_mail(request: ApiRequest, filters: Query[MailFilters]):
     """Received mail, newest first; `status=held` is the review queue. Agents only (for
     customers the list is empty)."""
-    qs = visible(InboundMail.objects.all(), request.auth).select_related(
-        "organization", "ticket", "mailbox"
+    qs = (
+        visible(InboundMail.objects.all(), request.auth)
+        .select_related("organization", "ticket", "mailbox")
+        .defer("text")  # not listed; up to ~120,000 characters a mail
     )
     if filters.status:
         qs = qs.filter(status=filters.status)
@@ -133,6 +138,18 @@ def list_mail(request: ApiRequest, filters: Query[MailFilters]):
 @router.get("/mail/inbound/{mail_id}", response=InboundMailDetail)
 def get_mail(request: ApiRequest, mail_id: int):
     return _detail(request, _mail(request, mail_id))
+
+
+@router.get(
+    "/mail/inbound/{mail_id}/raw",
+    openapi_extra={
+        "responses": {200: {"description": "The mail", "content": {"message/rfc822": {}}}}
+    },
+)
+def get_raw_mail(request: ApiRequest, mail_id: int):
+    """The mail exactly as received (message/rfc822), streamed; agents only."""
+    mail = _mail(request, mail_id)
+    return store.download(mail.raw_path, f"mail-{mail.pk}.eml")
 
 
 @router.post("/mail/inbound/{mail_id}/release", response=InboundMailDetail)

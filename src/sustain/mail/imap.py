@@ -15,6 +15,7 @@ import ssl
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+from django.conf import settings
 from django.db.models import Q
 from django.utils import timezone
 
@@ -113,11 +114,17 @@ def fetch_mailbox(
         found = _check(conn.uid("SEARCH", criteria), "search")[0] or b""
         uids = [uid.decode("ascii") for uid in found.split()]
         expunge = False
+        # A partial fetch: the server sends one byte past the limit at most, so a mail that is
+        # too large never fills memory; it is held with its headers, and stays on the server.
+        most = settings.MAIL_MAX_BYTES
         for uid in uids[:limit]:
-            raw = _message(_check(conn.uid("FETCH", uid, "(BODY.PEEK[])"), "fetch"))
+            raw = _message(_check(conn.uid("FETCH", uid, f"(BODY.PEEK[]<0.{most + 1}>)"), "fetch"))
             if raw is None:
                 continue
-            mail = actions.ingest(raw, mailbox=mailbox)  # committed before the mail is touched
+            if len(raw) > most:
+                mail = actions.hold_oversized(raw, mailbox=mailbox)
+            else:
+                mail = actions.ingest(raw, mailbox=mailbox)  # committed before it is touched
             result.fetched += 1
             result.statuses[mail.status] = result.statuses.get(mail.status, 0) + 1
             if move and can_move:

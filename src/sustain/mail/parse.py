@@ -7,24 +7,37 @@ people are decoded here: raw UTF-8 (RFC 6532), else Latin-1, then RFC 2047 encod
 Quoted earlier messages and signatures are folded away with `mail-parser-reply`, HTML is
 turned into text with `html2text` and sanitised with `nh3` for display. Nothing here raises on
 a malformed mail except `MailError` for one that cannot be answered at all (no sender).
+
+Memory stays bounded whatever the mail's size and shape: `shrink` cuts long texts and oversized
+attachments out before the stdlib parser sees them, the parser is fed in chunks, and the text
+is cut to `TEXT_KEEP` characters before the costly steps (HTML to text, quote folding). A
+40 MiB one-line mail costs about as much as a 2 MiB one (docs/benchmarks.md). What was cut
+shows in `ParsedMail.cut`; the mail as received is kept whole by the caller.
 """
 
 from __future__ import annotations
 
+import binascii
 import hashlib
 import re
+import secrets
 from dataclasses import dataclass, field
 from datetime import datetime
 from email import policy
+from email._encoded_words import decode_b  # the stdlib's lenient base64, for broken bodies
+from email.feedparser import FeedParser
 from email.header import decode_header, make_header
 from email.headerregistry import Address
 from email.message import Message
-from email.parser import BytesParser
 from email.utils import getaddresses, parsedate_to_datetime
 
 import html2text
 import nh3
+from django.conf import settings
 from mailparser_reply import EmailReplyParser
+
+from sustain.desk.models import TEXT_MAX
+from sustain.mail.shrink import TEXT_BYTES, shrink
 
 KEY_IN_SUBJECT = re.compile(r"\[((?:INC|REQ|BUG)-\d+)\]", re.IGNORECASE)
 MESSAGE_ID = re.compile(r"<([^<>\s\x00]{1,250})>")
@@ -32,6 +45,14 @@ BOUNCE_SENDERS = re.compile(
     r"^(mailer-daemon|postmaster|mail-daemon|bounce[s]?)([+@]|$)", re.IGNORECASE
 )
 REPLY_LANGUAGES = ["en", "de", "fr", "es", "it", "nl"]
+# Characters of text kept from a mail: a bit over what a description or comment takes, so the
+# reply (quotes folded away) of a long mail still fills it, and the cut lands where it ends.
+TEXT_KEEP = TEXT_MAX + TEXT_MAX // 5
+HTML_KEEP = TEXT_BYTES // 2  # characters of HTML turned into text (html2text: ~2 s/MiB)
+FEED_CHUNK = 64 * 1024
+TEXT_CUT_MARK = (
+    "\n\n[The text was cut here: the e-mail goes on. Download it as received to read it all.]"
+)
 
 
 class MailError(ValueError):
@@ -45,6 +66,7 @@ class Attachment:
     content: bytes
     content_id: str = ""
     inline: bool = False
+    refused: str = ""  # why it is not attached (its content was not even read)
 
 
 @dataclass
@@ -63,6 +85,12 @@ class ParsedMail:
     reply: str = ""
     attachments: list[Attachment] = field(default_factory=list)
     auto_reason: str = ""
+    cut: bool = False  # `text` is the beginning of a longer text (the raw mail is whole)
+
+    @property
+    def stored_text(self) -> str:
+        """`text` as kept on the received mail, saying so where it was cut."""
+        return self.text + TEXT_CUT_MARK if self.cut else self.text
 
     @property
     def thread_ids(self) -> list[str]:
@@ -259,8 +287,46 @@ def parse(raw: bytes) -> ParsedMail:
         raise MailError(f"The message cannot be read: {type(exc).__name__}: {exc}") from exc
 
 
+def _read(data: bytes) -> Message:
+    """The message structure, as `BytesParser` reads it, but fed in chunks: the whole mail as
+    one string (and the parser's copy of it) is never made."""
+    parser = FeedParser(policy=policy.compat32)
+    view = memoryview(data)
+    for at in range(0, len(data), FEED_CHUNK):
+        parser.feed(str(view[at : at + FEED_CHUNK], "ascii", "surrogateescape"))
+    return parser.close()
+
+
+def _base64_at(raw: bytes, where: str) -> bytes:
+    """A base64 body that `shrink` left in the raw mail ("<offset> <length>"), decoded from
+    there without a copy (line ends and other non-alphabet bytes are skipped)."""
+    offset, length = (int(n) for n in where.split())
+    encoded = memoryview(raw)[offset : offset + length]
+    try:
+        return binascii.a2b_base64(encoded)
+    except binascii.Error:  # missing padding: what the stdlib does, on a copy
+        return decode_b(b"".join(bytes(encoded).split()))[0]
+
+
+def _keep(parts: list[str], limit: int, separator: str) -> tuple[str, bool]:
+    """The parts joined, at most `limit` characters; and whether anything was left out."""
+    kept: list[str] = []
+    room = limit
+    for part in parts:
+        if room <= 0:
+            return separator.join(kept), True
+        kept.append(part[:room])
+        room -= len(kept[-1]) + len(separator)
+        if len(part) > len(kept[-1]):
+            return separator.join(kept), True
+    return separator.join(kept), False
+
+
 def _parse(raw: bytes) -> ParsedMail:
-    message = BytesParser(policy=policy.compat32).parsebytes(raw)
+    nonce = secrets.token_hex(8)
+    shrunk = shrink(raw, nonce, settings.ATTACHMENT_MAX_BYTES)
+    message = _read(shrunk.data)
+    cut_header, body_header = f"X-Sustain-Cut-{nonce}", f"X-Sustain-Body-{nonce}"
     senders = (
         _addresses(message, "From")
         or _addresses(message, "Sender")
@@ -295,9 +361,18 @@ def _parse(raw: bytes) -> ParsedMail:
         elif content_type in {"message/delivery-status", "message/rfc822", "text/rfc822-headers"}:
             continue
         else:
-            payload = part.get_payload(decode=True)
-            if not isinstance(payload, bytes) or not payload:
-                continue
+            refused, payload = "", b""
+            if where := _header(part, body_header):
+                payload = _base64_at(raw, where)
+            elif dropped := _header(part, cut_header):
+                limit = settings.ATTACHMENT_MAX_BYTES // (1024 * 1024)
+                refused = f"larger than {limit} MiB (about {int(dropped) // (1024 * 1024)} MiB)"
+            else:
+                decoded = part.get_payload(decode=True)
+                part.set_payload("")  # the encoded copy goes now, not when the message does
+                if not isinstance(decoded, bytes) or not decoded:
+                    continue
+                payload = decoded
             cid = _ids(_header(part, "Content-ID"))
             attachments.append(
                 Attachment(
@@ -306,12 +381,14 @@ def _parse(raw: bytes) -> ParsedMail:
                     content=payload,
                     content_id=cid[0] if cid else "",
                     inline=disposition == "inline" or bool(cid and not filename),
+                    refused=refused,
                 )
             )
-    html = "\n".join(html_parts)
-    text = "\n\n".join(t.strip() for t in text_parts if t.strip()) or (
-        html_to_text(html) if html else ""
-    )
+    html, html_cut = _keep(html_parts, HTML_KEEP, "\n")
+    text, cut = _keep([t.strip() for t in text_parts if t.strip()], TEXT_KEEP, "\n\n")
+    if not text and html:
+        text, cut = _keep([html_to_text(html)], TEXT_KEEP, "")
+        cut = cut or html_cut
     return ParsedMail(
         message_id=message_id,
         subject=decode_words(_header(message, "Subject"))[:300] or "(no subject)",
@@ -327,6 +404,7 @@ def _parse(raw: bytes) -> ParsedMail:
         reply=split_reply(text),
         attachments=attachments,
         auto_reason=_auto_reason(message, sender),
+        cut=cut or shrunk.text_cut,
     )
 
 

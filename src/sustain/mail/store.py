@@ -8,6 +8,7 @@ import tempfile
 from pathlib import Path
 
 from django.conf import settings
+from django.http import FileResponse
 
 
 def _root() -> Path:
@@ -36,8 +37,26 @@ def save(raw: bytes) -> str:
     return relative
 
 
-def load(relative: str) -> bytes:
+def path_of(relative: str) -> Path:
+    """The file of a stored mail; never a path outside MAIL_DIR."""
     path = (Path(settings.MAIL_DIR) / relative).resolve()
     if not path.is_relative_to(Path(settings.MAIL_DIR).resolve()):
         raise FileNotFoundError(relative)
-    return path.read_bytes()
+    return path
+
+
+def load(relative: str) -> bytes:
+    return path_of(relative).read_bytes()
+
+
+def download(relative: str, name: str) -> FileResponse:
+    """The mail as received, streamed from its file (a 40 MiB mail is never read whole), as an
+    .eml download that no browser renders."""
+    response = FileResponse(
+        path_of(relative).open("rb"),
+        as_attachment=True,
+        filename=name,
+        content_type="message/rfc822",
+    )
+    response["X-Content-Type-Options"] = "nosniff"
+    return response

@@ -18,7 +18,7 @@ from sustain.core.tenancy import visible
 from sustain.desk import refs
 from sustain.desk.models import Ticket
 from sustain.desk.views import agent_required
-from sustain.mail import actions
+from sustain.mail import actions, store
 from sustain.mail.models import InboundMail
 
 PAGE_SIZE = 50
@@ -50,10 +50,17 @@ def _mails(user: Any):  # type: ignore[no-untyped-def]
 
 
 @agent_required
+def mail_raw(request: AuthedRequest, mail_id: int) -> HttpResponse:
+    """The mail exactly as received, streamed as an .eml download."""
+    mail = _mail_or_404(request.user, mail_id)
+    return store.download(mail.raw_path, f"mail-{mail.pk}.eml")  # type: ignore[return-value]
+
+
+@agent_required
 def mail_list(request: AuthedRequest) -> HttpResponse:
     """Held mail by default; `?status=all` or another status; `?ticket=KEY` a ticket's mail;
     `?comment=ID` the mail a comment came from."""
-    qs = _mails(request.user)
+    qs = _mails(request.user).defer("text")
     if comment := request.GET.get("comment", ""):
         found = qs.filter(comment_id=int(comment) if comment.isdigit() else 0).first()
         if found is None:

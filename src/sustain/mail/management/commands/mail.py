@@ -3,7 +3,9 @@
 - `sustain mail ingest [--mailbox NAME] [FILE ...] < message.eml` for a mail server's pipe
   (Postfix `pipe`, Exim `pipe` transport, procmail, fetchmail's mda): exit code 0 whenever the
   mail was stored, whether it opened a ticket, joined one, was held or ignored; 75 (EX_TEMPFAIL,
-  "try again later" to the mail server) only when it could not be stored.
+  "try again later" to the mail server) only when it could not be stored; 65 (EX_DATAERR, the
+  server bounces it) for a mail larger than SUSTAIN_MAIL_MAX_BYTES, which is read no further
+  and not stored, as the SMTP receiver refuses it with 552.
 - `sustain mail serve [--host H] [--port P] [--lmtp]`: an SMTP (or LMTP) receiver.
 - `sustain mail fetch [--mailbox NAME]`: poll the active IMAP mailboxes once.
 """
@@ -16,6 +18,7 @@ import threading
 from pathlib import Path
 from typing import Any
 
+from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from django.db import DatabaseError
 
@@ -23,6 +26,7 @@ from sustain.mail import actions, imap, receive
 from sustain.mail.models import Mailbox
 
 EX_TEMPFAIL = 75
+EX_DATAERR = 65
 
 
 class Command(BaseCommand):
@@ -67,16 +71,26 @@ class Command(BaseCommand):
         **_: Any,
     ) -> None:
         box = self._mailbox(mailbox)
-        sources: list[tuple[str, bytes]] = []
-        if files:
-            for name in files:
-                try:
-                    sources.append((name, Path(name).read_bytes()))
-                except OSError as exc:
-                    raise CommandError(f"{name}: {exc.strerror}") from None
-        else:
-            sources.append(("<stdin>", (stdin or sys.stdin.buffer).read()))
-        for name, raw in sources:
+        limit = settings.MAIL_MAX_BYTES
+        too_large: list[str] = []
+        for name in files or ["<stdin>"]:
+            # One byte past the limit tells a mail that is too large; no more is read. One
+            # mail at a time, so many files cost no more memory than one.
+            try:
+                if name == "<stdin>" and not files:
+                    raw = (stdin or sys.stdin.buffer).read(limit + 1)
+                else:
+                    with Path(name).open("rb") as file:
+                        raw = file.read(limit + 1)
+            except OSError as exc:
+                raise CommandError(f"{name}: {exc.strerror}") from None
+            if len(raw) > limit:
+                too_large.append(name)
+                self.stderr.write(
+                    f"{name}: refused, larger than {limit // (1024 * 1024)} MiB "
+                    "(SUSTAIN_MAIL_MAX_BYTES); not stored"
+                )
+                continue
             try:
                 mail = actions.ingest(raw, mailbox=box, recipients=recipient or [])
             except (DatabaseError, OSError) as exc:
@@ -87,6 +101,8 @@ class Command(BaseCommand):
             where = f" {mail.ticket.key}" if mail.ticket else ""
             reason = f": {mail.reason}" if mail.reason else ""
             self.stdout.write(f"{mail.status}{where} <{mail.message_id}>{reason}")
+        if too_large:
+            raise CommandError(f"{', '.join(too_large)}: too large", returncode=EX_DATAERR)
 
     def _serve(self, host: str, port: int | None, lmtp: bool, **_: Any) -> None:
         port = port or (8024 if lmtp else 8025)
