@@ -9,6 +9,7 @@ from __future__ import annotations
 import smtplib
 from email.utils import parseaddr
 from io import BytesIO, StringIO
+from unittest import mock
 
 from django.core import mail as sent
 from django.core.management import call_command
@@ -142,6 +143,23 @@ class DkimTests(OnATicket):
         with signing.published("northwind.test"):
             found = self.ingest(raw.rstrip(b"\r\n") + b"\r\nThen run evil.sh as root.\r\n")
         self.assert_held(found, "a signature over part of the mail only")
+
+    def test_a_signed_mail_with_bare_line_feeds_verifies(self):
+        raw = signing.sign(self.reply(CAROL, "First line.\nSecond line.\n"), "acme.test")
+        with signing.published("acme.test"):
+            found = self.ingest(raw.replace(b"\r\n", b"\n"))
+        self.assertEqual((found.status, found.auth_result), ("appended", "pass"))
+
+    def test_a_mail_with_more_text_than_is_checked_in_bounded_memory_is_not_dkim_checked(self):
+        body = "word " * 400 + "\r\n"
+        raw = signing.sign(self.reply(ALICE, body), "northwind.test")
+        with (
+            signing.published("northwind.test"),
+            mock.patch.object(authentication, "DKIM_MAX_BLANKS", 300),
+        ):
+            found = self.ingest(raw)
+        self.assert_held(found, "not DKIM-checked", "too much text")
+        self.assertNotIn("test._domainkey.northwind.test", offline_dns.asked)
 
     def test_a_dns_failure_is_not_a_pass_and_is_held_with_the_reason(self):
         raw = signing.sign(self.reply(CAROL), "acme.test")
