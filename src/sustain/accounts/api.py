@@ -11,7 +11,7 @@ from pydantic import Field
 
 from sustain.accounts import actions
 from sustain.accounts.models import ApiToken, Organization, Role, Team, User
-from sustain.core.api import Page, Patch
+from sustain.core.api import Input, Page, Patch
 from sustain.core.errors import Invalid
 from sustain.core.http import ApiRequest
 from sustain.core.ids import as_id
@@ -30,7 +30,7 @@ class OrganizationOut(Schema):
     created_at: datetime
 
 
-class OrganizationIn(Schema):
+class OrganizationIn(Input):
     name: str = Field(min_length=1, max_length=200)
     slug: str = Field("", max_length=60, pattern=r"^[-a-zA-Z0-9_]*$")
     customers_see_all_tickets: bool = True
@@ -51,7 +51,7 @@ class UserOut(Schema):
     time_zone: str
 
 
-class UserIn(Schema):
+class UserIn(Input):
     email: str = Field(min_length=3, max_length=254)
     name: str = Field(min_length=1, max_length=200)
     organization: int | str
@@ -72,14 +72,14 @@ class TeamOut(Schema):
         return [m.email for m in team.members.all()]
 
 
-class TeamIn(Schema):
+class TeamIn(Input):
     name: str = Field(min_length=1, max_length=100)
     slug: str = Field("", max_length=60, pattern=r"^[-a-zA-Z0-9_]*$")
     lead: str | None = None
     members: list[str] = []
 
 
-class TokenIn(Schema):
+class TokenIn(Input):
     name: str = Field("", max_length=100)
     expires_in_days: int | None = Field(None, ge=1, le=3650)
     scope: ApiToken.Scope = ApiToken.Scope.WRITE

@@ -13,7 +13,7 @@ from pydantic import Field
 from sustain.accounts.actions import resolve_organization
 from sustain.cmdb import actions
 from sustain.cmdb.models import ConfigItem, Product, Relation, Version
-from sustain.core.api import Page, Patch, UtcDateTime
+from sustain.core.api import Input, Page, Patch, UtcDateTime
 from sustain.core.errors import Invalid
 from sustain.core.http import ApiRequest
 from sustain.core.ids import as_id
@@ -46,18 +46,18 @@ class ProductOut(Schema):
         return list(product.versions.all())
 
 
-class ProductIn(Schema):
+class ProductIn(Input):
     name: str = Field(min_length=1, max_length=200)
     slug: str = Field("", max_length=60, pattern=r"^[-a-zA-Z0-9_]*$")
     description: str = Field("", max_length=10000)
 
 
-class VersionIn(Schema):
+class VersionIn(Input):
     name: str = Field(min_length=5, max_length=60)
     released_at: UtcDateTime | None = None
 
 
-class ComponentIn(Schema):
+class ComponentIn(Input):
     name: str = Field(min_length=1, max_length=200)
 
 
@@ -74,7 +74,7 @@ class ConfigItemOut(Schema):
     created_at: datetime
 
 
-class ConfigItemIn(Schema):
+class ConfigItemIn(Input):
     organization: int | str
     name: str = Field(min_length=1, max_length=200)
     kind: ConfigItem.Kind
@@ -96,7 +96,7 @@ class ConfigItemPatch(Patch):
     attributes: dict[str, Any] | None = None
 
 
-class RelationIn(Schema):
+class RelationIn(Input):
     target: int
     kind: Relation.Kind
 

@@ -25,6 +25,7 @@ from sustain.desk.schemas import (
     LinkIn,
     LinkOut,
     MatrixCell,
+    MatrixCellOut,
     TicketCreatedOut,
     TicketIn,
     TicketListFilters,
@@ -223,13 +224,13 @@ def remove_watcher(request: ApiRequest, key: str, email: str):
     return list_watchers(request, key)
 
 
-@router.get("/priority-matrix", response=list[MatrixCell], tags=["settings"])
+@router.get("/priority-matrix", response=list[MatrixCellOut], tags=["settings"])
 def priority_matrix(request: ApiRequest):
     """Impact × urgency → priority (1 high … 3 low; P1 … P4)."""
     return list(PriorityRule.objects.order_by("impact", "urgency"))
 
 
-@router.put("/priority-matrix", response=list[MatrixCell], tags=["settings"])
+@router.put("/priority-matrix", response=list[MatrixCellOut], tags=["settings"])
 def set_priority_matrix(request: ApiRequest, payload: list[MatrixCell]):
     actions.set_priority_matrix(request.auth, [(c.impact, c.urgency, c.priority) for c in payload])
     return priority_matrix(request)

@@ -20,7 +20,7 @@ from ninja import Router, Schema, Status
 from pydantic import Field, ValidationInfo, field_validator
 
 from sustain.accounts.actions import resolve_organization
-from sustain.core.api import Page
+from sustain.core.api import Input, Page
 from sustain.core.http import ApiRequest
 from sustain.core.pagination import paginate
 from sustain.core.tenancy import visible
@@ -36,7 +36,7 @@ EVENTS_FIELD: dict[str, Any] = {
 }
 
 
-class SubscriptionIn(Schema):
+class SubscriptionIn(Input):
     name: str = Field(min_length=1, max_length=100)
     url: str = Field(max_length=500, examples=["https://hooks.example.com/sustain"])
     events: list[str] = Field(default_factory=list, json_schema_extra=EVENTS_FIELD)
@@ -53,7 +53,7 @@ class SubscriptionIn(Schema):
     active: bool = True
 
 
-class SubscriptionPatch(Schema):
+class SubscriptionPatch(Input):
     """Only the fields sent change; organization null means every customer's events."""
 
     name: str | None = Field(None, min_length=1, max_length=100)
@@ -71,7 +71,7 @@ class SubscriptionPatch(Schema):
         return value
 
 
-class SecretIn(Schema):
+class SecretIn(Input):
     secret: str | None = Field(None, min_length=16, max_length=128)
 
 

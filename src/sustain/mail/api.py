@@ -9,7 +9,7 @@ from django.http import Http404
 from ninja import Field, Query, Router, Schema
 
 from sustain.accounts.actions import resolve_organization
-from sustain.core.api import Page
+from sustain.core.api import Input, Page
 from sustain.core.errors import Forbidden, Invalid
 from sustain.core.http import ApiRequest
 from sustain.core.pagination import paginate
@@ -52,7 +52,7 @@ class MailFilters(Schema):
     limit: int | None = Field(None, ge=1, le=200)
 
 
-class ReleaseIn(Schema):
+class ReleaseIn(Input):
     ticket: str | None = Field(None, description="Add the mail to this ticket (key)…")
     organization: str | None = Field(
         None,

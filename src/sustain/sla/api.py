@@ -15,7 +15,7 @@ from sustain.accounts.actions import resolve_organization
 from sustain.accounts.models import Team, User
 from sustain.cmdb.models import ConfigItem, Product
 from sustain.core import businesstime
-from sustain.core.api import Page, Patch, UtcDateTime
+from sustain.core.api import Input, Page, Patch, UtcDateTime
 from sustain.core.errors import Invalid
 from sustain.core.http import ApiRequest
 from sustain.core.pagination import paginate
@@ -27,7 +27,7 @@ from sustain.sla.models import Page as OnCallPage
 router = Router(tags=["sla"])
 
 
-class CalendarIn(Schema):
+class CalendarIn(Input):
     name: str = Field(min_length=1, max_length=100)
     timezone: str = Field("UTC", max_length=64)
     hours: dict[str, list[list[str]]] = Field(
@@ -65,7 +65,7 @@ class CalendarOut(Schema):
         return list(calendar.holidays.all())
 
 
-class HolidayImportIn(Schema):
+class HolidayImportIn(Input):
     country: str = Field(min_length=2, max_length=3, examples=["DE"])
     subdivision: str = Field("", max_length=10, examples=["BY"])
     year: int = Field(ge=1990, le=2100)
@@ -75,13 +75,19 @@ class DueOut(Schema):
     due: datetime
 
 
-class TargetSchema(Schema):
+class TargetSchema(Input):
     priority: int = Field(ge=1, le=4)
     metric: Metric
     minutes: int = Field(gt=0, le=10_000_000)
 
 
-class PolicyIn(Schema):
+class TargetOut(Schema):
+    priority: int
+    metric: Metric
+    minutes: int
+
+
+class PolicyIn(Input):
     name: str = Field(min_length=1, max_length=100)
     order: int = Field(100, ge=0)
     active: bool = True
@@ -119,7 +125,7 @@ class PolicyOut(Schema):
     config_item: int | None = Field(None, alias="config_item_id")
     warn_percent: int
     pause_statuses: list[str]
-    targets: list[TargetSchema]
+    targets: list[TargetOut]
 
     @staticmethod
     def resolve_targets(policy: Policy) -> list[Any]:
@@ -255,7 +261,7 @@ def update_policy(request: ApiRequest, policy_id: int, payload: PolicyPatch):
 
 
 # --- on-call ---------------------------------------------------------------------------
-class ScheduleIn(Schema):
+class ScheduleIn(Input):
     team: str
     name: str = Field(min_length=1, max_length=100)
     slug: str = Field(min_length=1, max_length=60, pattern=r"^[-a-zA-Z0-9_]+$")
@@ -298,7 +304,7 @@ class OnCallNowOut(Schema):
     source: str
 
 
-class OverrideIn(Schema):
+class OverrideIn(Input):
     user: str
     start: UtcDateTime
     end: UtcDateTime
@@ -411,14 +417,19 @@ def add_override(request: ApiRequest, slug: str, payload: OverrideIn):
 
 
 # --- escalation rules --------------------------------------------------------------------
-class LevelSchema(Schema):
+class LevelSchema(Input):
     delay_minutes: int = Field(0, ge=0, le=60 * 24 * 30)
     actions: list[dict[str, Any]] = Field(
         min_length=1, examples=[[{"do": "notify", "who": "team_lead"}, {"do": "raise_priority"}]]
     )
 
 
-class RuleIn(Schema):
+class LevelOut(Schema):
+    delay_minutes: int
+    actions: list[dict[str, Any]]
+
+
+class RuleIn(Input):
     name: str = Field(min_length=1, max_length=100)
     condition: EscalationRule.Condition
     minutes: int = Field(0, ge=0, le=60 * 24 * 30)
@@ -441,7 +452,7 @@ class RuleOut(Schema):
     organization: str | None = Field(None, alias="organization.slug")
     priority: int | None
     team: str | None = Field(None, alias="team.slug")
-    levels: list[LevelSchema]
+    levels: list[LevelOut]
 
     @staticmethod
     def resolve_levels(rule: EscalationRule) -> list[Any]:

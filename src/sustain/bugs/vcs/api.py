@@ -25,7 +25,7 @@ from sustain.bugs.models import BugCommit, Commit, CommitBranch, Repository
 from sustain.bugs.vcs import payloads, repositories
 from sustain.bugs.vcs.actions import Result, record_commits
 from sustain.bugs.vcs.messages import normalize_key
-from sustain.core.api import ErrorOut, Page, Patch
+from sustain.core.api import ErrorOut, Input, Page, Patch
 from sustain.core.errors import Invalid
 from sustain.core.http import ApiRequest
 from sustain.core.ids import as_id
@@ -67,7 +67,7 @@ PATTERNS: Any = Field(
 )
 
 
-class RepositoryIn(Schema):
+class RepositoryIn(Input):
     name: str = Field(min_length=1, max_length=200)
     product: str | None = Field(None, description="The product (slug or id) it builds.")
     provider: Repository.Provider = Repository.Provider.LOCAL
