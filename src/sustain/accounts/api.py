@@ -11,7 +11,7 @@ from pydantic import Field
 
 from sustain.accounts import actions
 from sustain.accounts.models import ApiToken, Organization, Role, Team, User
-from sustain.core.api import Input, Page, Patch
+from sustain.core.api import Id, Input, Page, Patch
 from sustain.core.errors import Invalid
 from sustain.core.http import ApiRequest
 from sustain.core.ids import as_id
@@ -169,7 +169,7 @@ def create_user(request: ApiRequest, payload: UserIn):
 
 
 @router.get("/users/{user_id}", response=UserOut)
-def get_user(request: ApiRequest, user_id: int):
+def get_user(request: ApiRequest, user_id: Id):
     return get_object_or_404(
         visible(User.objects.select_related("organization"), request.auth), pk=user_id
     )
@@ -229,7 +229,7 @@ def create_token(request: ApiRequest, payload: TokenIn):
 
 
 @router.delete("/tokens/{token_id}", response={204: None})
-def revoke_token(request: ApiRequest, token_id: int):
+def revoke_token(request: ApiRequest, token_id: Id):
     token = get_object_or_404(request.auth.api_tokens, pk=token_id)
     actions.revoke_token(request.auth, token)
     return Status(204, None)

@@ -11,7 +11,7 @@ from pydantic import Field
 
 from sustain.bugs.models import LineStatus, Severity, Status
 from sustain.bugs.workflow import CUSTOMER_WORDS
-from sustain.core.api import Input, Patch
+from sustain.core.api import Id, Input, Patch
 from sustain.core.text import render_markdown
 
 
@@ -163,7 +163,7 @@ class BugPatch(Patch):
     actual_behaviour: str | None = Field(None, max_length=100_000)
     component: str | None = Field(None, max_length=200)
     affected_versions: list[str] | None = Field(None, max_length=100)
-    environment: int | None = None
+    environment: Id | None = None
     severity: Severity | None = None
     priority: int | None = Field(None, ge=1, le=4)
     team: str | None = None

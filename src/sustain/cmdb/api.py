@@ -13,7 +13,7 @@ from pydantic import Field
 from sustain.accounts.actions import resolve_organization
 from sustain.cmdb import actions
 from sustain.cmdb.models import ConfigItem, Product, Relation, Version
-from sustain.core.api import Input, Page, Patch, UtcDateTime
+from sustain.core.api import Id, Input, Page, Patch, UtcDateTime
 from sustain.core.errors import Invalid
 from sustain.core.http import ApiRequest
 from sustain.core.ids import as_id
@@ -209,7 +209,7 @@ def create_config_item(request: ApiRequest, payload: ConfigItemIn):
 
 
 @router.get("/config-items/{item_id}", response=ConfigItemOut)
-def get_config_item(request: ApiRequest, item_id: int):
+def get_config_item(request: ApiRequest, item_id: Id):
     qs = visible(
         ConfigItem.objects.select_related("organization", "product", "version"), request.auth
     )
@@ -217,7 +217,7 @@ def get_config_item(request: ApiRequest, item_id: int):
 
 
 @router.patch("/config-items/{item_id}", response=ConfigItemOut)
-def update_config_item(request: ApiRequest, item_id: int, payload: ConfigItemPatch):
+def update_config_item(request: ApiRequest, item_id: Id, payload: ConfigItemPatch):
     item = get_config_item(request, item_id)
     changes = payload.dict(exclude_unset=True)
     if "product" in changes:
@@ -228,7 +228,7 @@ def update_config_item(request: ApiRequest, item_id: int, payload: ConfigItemPat
 
 
 @router.get("/config-items/{item_id}/relations", response=list[RelationOut])
-def list_relations(request: ApiRequest, item_id: int):
+def list_relations(request: ApiRequest, item_id: Id):
     item = get_config_item(request, item_id)
     # Only relations whose other end the reader may see: an item the provider shares between
     # customers relates to each customer's items.
@@ -240,7 +240,7 @@ def list_relations(request: ApiRequest, item_id: int):
 
 
 @router.post("/config-items/{item_id}/relations", response={201: RelationOut})
-def add_relation(request: ApiRequest, item_id: int, payload: RelationIn):
+def add_relation(request: ApiRequest, item_id: Id, payload: RelationIn):
     source = get_config_item(request, item_id)
     target = visible(ConfigItem.objects.all(), request.auth).filter(pk=payload.target).first()
     if target is None:

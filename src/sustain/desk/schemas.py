@@ -10,7 +10,7 @@ from ninja import Schema
 from pydantic import Field
 
 from sustain.bugs.similar.schemas import SimilarOut
-from sustain.core.api import DateOrDateTime, Input, Patch
+from sustain.core.api import DateOrDateTime, Id, Input, Patch
 from sustain.core.text import render_markdown
 from sustain.desk.models import Channel, Kind, Status, TicketLink
 
@@ -85,7 +85,7 @@ class TicketIn(Input):
     kind: Kind = Kind.INCIDENT
     organization: int | str | None = None
     requester: str | None = Field(None, description="E-mail address or id of the requester.")
-    affected_ci: int | None = None
+    affected_ci: Id | None = None
     impact: int = Field(2, ge=1, le=3)
     urgency: int = Field(2, ge=1, le=3)
     priority: int | None = Field(None, ge=1, le=4, description="Override of the matrix.")
@@ -107,7 +107,7 @@ class TicketPatch(Patch):
     description: str | None = Field(None, max_length=100_000)
     impact: int | None = Field(None, ge=1, le=3)
     urgency: int | None = Field(None, ge=1, le=3)
-    affected_ci: int | None = None
+    affected_ci: Id | None = None
     tags: list[str] | None = Field(None, max_length=30)
     team: str | None = None
     assignee: str | None = None

@@ -20,7 +20,7 @@ from ninja import Router, Schema, Status
 from pydantic import Field, ValidationInfo, field_validator
 
 from sustain.accounts.actions import resolve_organization
-from sustain.core.api import Input, Page
+from sustain.core.api import Id, Input, Page
 from sustain.core.http import ApiRequest
 from sustain.core.pagination import paginate
 from sustain.core.tenancy import visible
@@ -131,7 +131,7 @@ def _subscriptions(request: ApiRequest):
     return visible(Subscription.objects.select_related("organization", "owner"), request.auth)
 
 
-def _subscription(request: ApiRequest, subscription_id: int) -> Subscription:
+def _subscription(request: ApiRequest, subscription_id: Id) -> Subscription:
     return get_object_or_404(_subscriptions(request), pk=subscription_id)
 
 
@@ -175,12 +175,12 @@ def create_subscription(request: ApiRequest, payload: SubscriptionIn):
 
 
 @router.get("/webhooks/{subscription_id}", response=SubscriptionOut)
-def get_subscription(request: ApiRequest, subscription_id: int):
+def get_subscription(request: ApiRequest, subscription_id: Id):
     return _subscription(request, subscription_id)
 
 
 @router.patch("/webhooks/{subscription_id}", response=SubscriptionOut)
-def update_subscription(request: ApiRequest, subscription_id: int, payload: SubscriptionPatch):
+def update_subscription(request: ApiRequest, subscription_id: Id, payload: SubscriptionPatch):
     subscription = _subscription(request, subscription_id)
     changes = payload.dict(exclude_unset=True)
     if "organization" in changes:
@@ -190,20 +190,20 @@ def update_subscription(request: ApiRequest, subscription_id: int, payload: Subs
 
 
 @router.delete("/webhooks/{subscription_id}", response={204: None})
-def delete_subscription(request: ApiRequest, subscription_id: int):
+def delete_subscription(request: ApiRequest, subscription_id: Id):
     actions.delete_subscription(request.auth, _subscription(request, subscription_id))
     return Status(204, None)
 
 
 @router.post("/webhooks/{subscription_id}/secret", response=SecretOut)
-def rotate_secret(request: ApiRequest, subscription_id: int, payload: SecretIn):
+def rotate_secret(request: ApiRequest, subscription_id: Id, payload: SecretIn):
     """A new signing secret (the one sent, or a generated one), answered once."""
     subscription = _subscription(request, subscription_id)
     return {"secret": actions.rotate_secret(request.auth, subscription, payload.secret or "")}
 
 
 @router.post("/webhooks/{subscription_id}/ping", response={202: PingOut})
-def ping(request: ApiRequest, subscription_id: int):
+def ping(request: ApiRequest, subscription_id: Id):
     """Send a `ping` event now, to try the receiver; see it in the delivery log."""
     delivery = actions.ping(request.auth, _subscription(request, subscription_id))
     return Status(202, {"delivery": delivery})
@@ -212,7 +212,7 @@ def ping(request: ApiRequest, subscription_id: int):
 @router.get("/webhooks/{subscription_id}/deliveries", response=Page[DeliveryOut])
 def list_deliveries(
     request: ApiRequest,
-    subscription_id: int,
+    subscription_id: Id,
     event: str | None = None,
     failed: bool | None = None,
     cursor: str | None = None,
@@ -230,7 +230,7 @@ def list_deliveries(
 
 
 @router.get("/webhooks/{subscription_id}/deliveries/{delivery_id}", response=DeliveryDetailOut)
-def get_delivery(request: ApiRequest, subscription_id: int, delivery_id: int):
+def get_delivery(request: ApiRequest, subscription_id: Id, delivery_id: Id):
     """One attempt with the body sent and the start of the answer."""
     subscription = _subscription(request, subscription_id)
     rows = visible(Delivery.objects.filter(subscription=subscription), request.auth)

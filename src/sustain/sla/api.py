@@ -15,7 +15,7 @@ from sustain.accounts.actions import resolve_organization
 from sustain.accounts.models import Team, User
 from sustain.cmdb.models import ConfigItem, Product
 from sustain.core import businesstime
-from sustain.core.api import Input, Page, Patch, UtcDateTime
+from sustain.core.api import Id, Input, Page, Patch, UtcDateTime
 from sustain.core.errors import Invalid
 from sustain.core.http import ApiRequest
 from sustain.core.pagination import paginate
@@ -91,12 +91,12 @@ class PolicyIn(Input):
     name: str = Field(min_length=1, max_length=100)
     order: int = Field(100, ge=0)
     active: bool = True
-    calendar: int
+    calendar: Id
     organization: int | str | None = None
     kind: str = Field("", pattern=r"^(|incident|request)$")
     priority: int | None = Field(None, ge=1, le=4)
     product: str | None = None
-    config_item: int | None = None
+    config_item: Id | None = None
     warn_percent: int = Field(75, ge=1, le=99)
     pause_statuses: list[str] = ["pending"]
     targets: list[TargetSchema] = []
@@ -106,7 +106,7 @@ class PolicyPatch(Patch):
     name: str | None = Field(None, min_length=1, max_length=100)
     order: int | None = Field(None, ge=0)
     active: bool | None = None
-    calendar: int | None = None
+    calendar: Id | None = None
     warn_percent: int | None = Field(None, ge=1, le=99)
     pause_statuses: list[str] | None = None
     targets: list[TargetSchema] | None = None
@@ -138,7 +138,7 @@ def _calendars(request: ApiRequest):
     )
 
 
-def _calendar(request: ApiRequest, calendar_id: int) -> Calendar:
+def _calendar(request: ApiRequest, calendar_id: Id) -> Calendar:
     return get_object_or_404(_calendars(request), pk=calendar_id)
 
 
@@ -166,12 +166,12 @@ def create_calendar(request: ApiRequest, payload: CalendarIn):
 
 
 @router.get("/sla/calendars/{calendar_id}", response=CalendarOut)
-def get_calendar(request: ApiRequest, calendar_id: int):
+def get_calendar(request: ApiRequest, calendar_id: Id):
     return _calendar(request, calendar_id)
 
 
 @router.patch("/sla/calendars/{calendar_id}", response=CalendarOut)
-def update_calendar(request: ApiRequest, calendar_id: int, payload: CalendarPatch):
+def update_calendar(request: ApiRequest, calendar_id: Id, payload: CalendarPatch):
     changes = payload.dict(exclude_unset=True)
     if "timezone" in changes:
         changes["timezone_name"] = changes.pop("timezone")
@@ -180,7 +180,7 @@ def update_calendar(request: ApiRequest, calendar_id: int, payload: CalendarPatc
 
 
 @router.post("/sla/calendars/{calendar_id}/holidays/import", response=CalendarOut)
-def import_holidays(request: ApiRequest, calendar_id: int, payload: HolidayImportIn):
+def import_holidays(request: ApiRequest, calendar_id: Id, payload: HolidayImportIn):
     actions.import_holidays(request.auth, _calendar(request, calendar_id), **payload.dict())
     return _calendar(request, calendar_id)
 
@@ -188,8 +188,8 @@ def import_holidays(request: ApiRequest, calendar_id: int, payload: HolidayImpor
 @router.get("/sla/calendars/{calendar_id}/due", response=DueOut)
 def due(
     request: ApiRequest,
-    calendar_id: int,
-    start: datetime,
+    calendar_id: Id,
+    start: UtcDateTime,
     minutes: int = Query(..., ge=0, le=10_000_000),
 ):
     """The instant `minutes` business minutes after `start` (ISO 8601 with an offset)."""
@@ -200,6 +200,11 @@ def due(
         return {"due": businesstime.add(schedule, start, minutes * 60)}
     except businesstime.ScheduleError as exc:
         raise Invalid(str(exc), field="minutes") from None
+    except (OverflowError, ValueError):
+        # Past year 9999 the sum leaves what dates hold (core.instants keeps starts well before).
+        raise Invalid(
+            "start plus minutes lies past the last date there is.", field="start"
+        ) from None
 
 
 def _policies(request: ApiRequest):
@@ -247,12 +252,12 @@ def create_policy(request: ApiRequest, payload: PolicyIn):
 
 
 @router.get("/sla/policies/{policy_id}", response=PolicyOut)
-def get_policy(request: ApiRequest, policy_id: int):
+def get_policy(request: ApiRequest, policy_id: Id):
     return get_object_or_404(_policies(request), pk=policy_id)
 
 
 @router.patch("/sla/policies/{policy_id}", response=PolicyOut)
-def update_policy(request: ApiRequest, policy_id: int, payload: PolicyPatch):
+def update_policy(request: ApiRequest, policy_id: Id, payload: PolicyPatch):
     policy = get_policy(request, policy_id)
     actions.update_policy(
         request.auth, policy, **_policy_fields(request, payload.dict(exclude_unset=True))
@@ -373,7 +378,7 @@ def list_pages(request: ApiRequest, open_only: bool = True):
 
 
 @router.post("/oncall/pages/{page_id}/ack", response=PageOut, tags=["on-call"])
-def acknowledge(request: ApiRequest, page_id: int):
+def acknowledge(request: ApiRequest, page_id: Id):
     page = get_object_or_404(
         OnCallPage.objects.select_related("schedule", "ticket", "user"), pk=page_id
     )
@@ -488,13 +493,13 @@ def create_rule(request: ApiRequest, payload: RuleIn):
 
 
 @router.delete("/sla/calendars/{calendar_id}", response={204: None})
-def delete_calendar(request: ApiRequest, calendar_id: int):
+def delete_calendar(request: ApiRequest, calendar_id: Id):
     actions.delete_calendar(request.auth, _calendar(request, calendar_id))
     return Status(204, None)
 
 
 @router.delete("/sla/policies/{policy_id}", response={204: None})
-def delete_policy(request: ApiRequest, policy_id: int):
+def delete_policy(request: ApiRequest, policy_id: Id):
     actions.delete_policy(request.auth, get_policy(request, policy_id))
     return Status(204, None)
 
@@ -508,19 +513,19 @@ class RulePatch(Patch):
 
 
 @router.get("/sla/escalation-rules/{rule_id}", response=RuleOut)
-def get_rule(request: ApiRequest, rule_id: int):
+def get_rule(request: ApiRequest, rule_id: Id):
     return get_object_or_404(_rules(request), pk=rule_id)
 
 
 @router.patch("/sla/escalation-rules/{rule_id}", response=RuleOut)
-def update_rule(request: ApiRequest, rule_id: int, payload: RulePatch):
+def update_rule(request: ApiRequest, rule_id: Id, payload: RulePatch):
     changes = payload.dict(exclude_unset=True)
     actions.update_escalation_rule(request.auth, get_rule(request, rule_id), **changes)
     return get_rule(request, rule_id)
 
 
 @router.delete("/sla/escalation-rules/{rule_id}", response={204: None})
-def delete_rule(request: ApiRequest, rule_id: int):
+def delete_rule(request: ApiRequest, rule_id: Id):
     actions.delete_escalation_rule(request.auth, get_rule(request, rule_id))
     return Status(204, None)
 

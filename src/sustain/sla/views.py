@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-
 from django.contrib import messages
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
-from sustain.core import businesstime
+from sustain.core import businesstime, instants
 from sustain.core.errors import ActionError
 from sustain.core.http import AuthedRequest
 from sustain.core.tenancy import visible
@@ -41,7 +39,7 @@ def calendar(request: AuthedRequest, calendar_id: int) -> HttpResponse:
     start_text, minutes_text = request.GET.get("start", ""), request.GET.get("minutes", "")
     if start_text and minutes_text:
         try:
-            start = datetime.fromisoformat(start_text)
+            start = instants.parse_datetime(start_text)
             if timezone.is_naive(start):
                 start = timezone.make_aware(start, found.schedule().zone)
             minutes = int(minutes_text)
@@ -60,7 +58,7 @@ def on_call(request: AuthedRequest) -> HttpResponse:
     now, error = timezone.now(), ""
     if request.GET.get("at"):
         try:
-            now = datetime.fromisoformat(request.GET["at"])
+            now = instants.parse_datetime(request.GET["at"])
             if timezone.is_naive(now):
                 now = timezone.make_aware(now)
         except ValueError:

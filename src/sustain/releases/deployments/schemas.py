@@ -9,7 +9,7 @@ from typing import Any
 from ninja import Schema
 from pydantic import Field
 
-from sustain.core.api import Input, UtcDateTime
+from sustain.core.api import Id, Input, UtcDateTime
 
 
 class EnvironmentRef(Schema):
@@ -58,8 +58,8 @@ class DeploymentTransitionIn(Input):
 
 
 class DeploymentFilters(Schema):
-    release: int | None = None
-    environment: int | None = None
+    release: Id | None = None
+    environment: Id | None = None
     status: str | None = Field(None, description="One or more statuses, comma-separated.")
     organization: str | None = Field(None, description="Organization id or slug (staff).")
     cursor: str | None = None
