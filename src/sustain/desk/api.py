@@ -69,6 +69,7 @@ def create_ticket(request: ApiRequest, payload: TicketIn):
     organization = data.pop("organization")
     ticket = actions.open_ticket(
         actor,
+        chosen=payload.model_fields_set,
         **data
         | {
             "organization": resolve_organization(organization) if organization else None,
