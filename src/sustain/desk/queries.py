@@ -103,7 +103,10 @@ def _parse_when(value: Any, name: str) -> datetime | None:
         try:
             parsed = instants.parse_datetime(str(value))
         except instants.BadInstant as exc:
-            raise Invalid(f"{name} {exc}.", field=name) from None
+            reason = str(exc)
+            if reason.startswith("must be"):
+                reason = "must be a date or an ISO 8601 time (2026-01-05T09:00:00+01:00)"
+            raise Invalid(f"{name} {reason}.", field=name) from None
     try:
         if timezone.is_naive(parsed):
             parsed = timezone.make_aware(parsed)
