@@ -10,6 +10,7 @@ ignore unknown fields: they are named in SPEC_RECEIVERS, with the reason.
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 
@@ -69,3 +70,23 @@ def test_an_unknown_field_is_refused_by_name(op: surface.Operation, w: World) ->
     fields = [e["field"] for e in response.json()["errors"]]
     assert any(f == "zz_unknown" or f.endswith(".zz_unknown") for f in fields), (op.id, fields)
     assert changed_tables(before, database_state()) == [], op.id
+
+
+def test_every_body_schema_has_a_name_of_its_own() -> None:
+    # Two schemas of one name share one OpenAPI component: the published schema then shows
+    # (and generated tests send) the other operation's body, as it did for releasing a held
+    # mail (mail's ReleaseIn under releases' ReleaseIn), or the other list's rows (EventOut).
+    from ninja import Schema
+
+    import sustain.api  # noqa: F401 (every router, so every schema, is imported)
+
+    def subclasses(cls: type) -> list[type]:
+        return [c for sub in cls.__subclasses__() for c in (sub, *subclasses(sub))]
+
+    used = set(re.findall(r"#/components/schemas/([^\"]+)", json.dumps(surface.openapi())))
+    names: dict[str, list[str]] = {}
+    for cls in subclasses(Schema):
+        if cls.__module__.startswith("sustain.") and cls.__name__ in used:
+            names.setdefault(cls.__name__, []).append(cls.__module__)
+    clashes = {name: modules for name, modules in names.items() if len(set(modules)) > 1}
+    assert not clashes, clashes

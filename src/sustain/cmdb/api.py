@@ -61,6 +61,10 @@ class ComponentIn(Input):
     name: str = Field(min_length=1, max_length=200)
 
 
+class ComponentOut(Schema):
+    name: str
+
+
 class ConfigItemOut(Schema):
     id: int
     organization: str = Field(alias="organization.slug")
@@ -173,7 +177,7 @@ def add_version(request: ApiRequest, ref: str, payload: VersionIn):
     )
 
 
-@router.post("/products/{ref}/components", response={201: ComponentIn})
+@router.post("/products/{ref}/components", response={201: ComponentOut})
 def add_component(request: ApiRequest, ref: str, payload: ComponentIn):
     return Status(
         201, actions.add_component(request.auth, get_product(request, ref), name=payload.name)

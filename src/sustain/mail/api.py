@@ -52,7 +52,7 @@ class MailFilters(Schema):
     limit: int | None = Field(None, ge=1, le=200)
 
 
-class ReleaseIn(Input):
+class HeldMailReleaseIn(Input):
     ticket: str | None = Field(None, description="Add the mail to this ticket (key)…")
     organization: str | None = Field(
         None,
@@ -114,7 +114,7 @@ def get_mail(request: ApiRequest, mail_id: Id):
 
 
 @router.post("/mail/inbound/{mail_id}/release", response=InboundMailDetail)
-def release_mail(request: ApiRequest, mail_id: Id, payload: ReleaseIn):
+def release_mail(request: ApiRequest, mail_id: Id, payload: HeldMailReleaseIn):
     """Place a held mail: into an existing ticket, or as a new ticket of an organization."""
     mail, actor = _mail(request, mail_id), request.auth
     ticket = refs.ticket(actor, payload.ticket, "ticket")

@@ -27,7 +27,6 @@ from sustain.releases.schemas import (
     ApproveIn,
     ChangeIn,
     ChangeOut,
-    EventOut,
     GateOut,
     NotesIn,
     NotesOut,
@@ -35,6 +34,7 @@ from sustain.releases.schemas import (
     ReleaseBugIn,
     ReleaseBugOut,
     ReleaseCustomerOut,
+    ReleaseEventOut,
     ReleaseFilters,
     ReleaseIn,
     ReleaseOut,
@@ -261,7 +261,7 @@ def report_test_run(request: ApiRequest, release_id: Id, payload: TestRunIn):
     return Status(201, run)
 
 
-@router.get("/releases/{release_id}/events", response=Page[EventOut])
+@router.get("/releases/{release_id}/events", response=Page[ReleaseEventOut])
 def list_events(
     request: ApiRequest, release_id: Id, cursor: str | None = None, limit: int | None = None
 ):

@@ -199,7 +199,7 @@ class RefreshOut(Schema):
     removed: list[str]
 
 
-class EventOut(Schema):
+class ReleaseEventOut(Schema):
     id: int
     verb: str
     actor: str | None = Field(None, alias="actor.email")
