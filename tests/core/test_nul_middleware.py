@@ -4,8 +4,11 @@ makes it fail (it used to parse JSON recursively before authentication, on every
 import json
 
 from django.test import Client
+from hypothesis import given
+from hypothesis import strategies as st
 
 from sustain.accounts.models import Organization
+from sustain.core.middleware import _JSON_NUL
 from tests.base import SustainTestCase
 
 DEEP_WITH_NUL = ("[" * 1000) + '"\\u0000"' + ("]" * 1000)
@@ -56,3 +59,32 @@ class EscapeTests(SustainTestCase):
         response = self.post(json.dumps({"name": "Back\\u0000slash"}))
         self.assertEqual(response.status_code, 201, response.content)
         self.assertEqual(response.json()["name"], "Back\\u0000slash")
+
+
+json_values = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers()
+    | st.text()
+    # backslashes and "u0000" written out, next to real NULs
+    | st.lists(st.sampled_from(["\\", "u0000", "\x00", "\\u0000", "a"])).map("".join),
+    lambda inner: st.lists(inner) | st.dictionaries(st.text(), inner),
+    max_leaves=20,
+)
+
+
+def _holds_nul(value) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, list):
+        return any(_holds_nul(v) for v in value)
+    if isinstance(value, dict):
+        return any(_holds_nul(k) or _holds_nul(v) for k, v in value.items())
+    return False
+
+
+@given(json_values, st.booleans())
+def test_the_scan_finds_a_nul_exactly_when_the_parsed_body_holds_one(value, ascii_only) -> None:
+    raw = json.dumps(value, ensure_ascii=ascii_only).encode()
+    # json.dumps writes a NUL as \u0000 whatever ensure_ascii says
+    assert bool(_JSON_NUL.search(raw)) == _holds_nul(value)
