@@ -41,18 +41,22 @@ class TicketListTests(SustainTestCase):
         self.assertEqual(response.status_code, 200)
         self.assertEqual(len(response.json()["results"]), 1)
 
-    def test_any_utc_offset_python_reads_is_accepted(self):
+    def test_an_offset_postgresql_cannot_take_is_refused_by_name(self):
+        # Python reads offsets up to ±23:59; PostgreSQL takes ±15:59, and so does the API.
         self.open_ticket()
         api = self.api(self.alice)
-        response = api.get("/api/v1/tickets", created_before="0404-02-19T12:50:01-19:53")
-        self.assertEqual(response.status_code, 200)
-        self.assertEqual(response.json()["results"], [])
-        response = api.get("/api/v1/tickets", created_after="2020-01-01T00:00:00+23:59")
+        for name, value in (
+            ("created_before", "0404-02-19T12:50:01-19:53"),
+            ("created_after", "2020-01-01T00:00:00+23:59"),
+            # An instant before year 1 in UTC is out of range, and said so.
+            ("created_after", "0001-01-01T01:00:00+05:00"),
+        ):
+            with self.subTest(value=value):
+                response = api.get("/api/v1/tickets", **{name: value})
+                self.assertEqual(response.status_code, 422)
+                self.assertEqual(response.json()["errors"][0]["field"], name)
+        response = api.get("/api/v1/tickets", created_after="2020-01-01T00:00:00+15:59")
         self.assertEqual(len(response.json()["results"]), 1)
-        # An instant before year 1 in UTC is out of range, and said so.
-        response = api.get("/api/v1/tickets", created_after="0001-01-01T01:00:00+05:00")
-        self.assertEqual(response.status_code, 422)
-        self.assertEqual(response.json()["errors"][0]["field"], "created_after")
 
 
 class PartialUpdateTests(SustainTestCase):

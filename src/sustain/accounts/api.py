@@ -11,7 +11,7 @@ from pydantic import Field
 
 from sustain.accounts import actions
 from sustain.accounts.models import ApiToken, Organization, Role, Team, User
-from sustain.core.api import Page, Patch
+from sustain.core.api import Id, Input, Page, Patch
 from sustain.core.errors import Invalid
 from sustain.core.http import ApiRequest
 from sustain.core.ids import as_id
@@ -30,7 +30,7 @@ class OrganizationOut(Schema):
     created_at: datetime
 
 
-class OrganizationIn(Schema):
+class OrganizationIn(Input):
     name: str = Field(min_length=1, max_length=200)
     slug: str = Field("", max_length=60, pattern=r"^[-a-zA-Z0-9_]*$")
     customers_see_all_tickets: bool = True
@@ -51,7 +51,7 @@ class UserOut(Schema):
     time_zone: str
 
 
-class UserIn(Schema):
+class UserIn(Input):
     email: str = Field(min_length=3, max_length=254)
     name: str = Field(min_length=1, max_length=200)
     organization: int | str
@@ -72,14 +72,14 @@ class TeamOut(Schema):
         return [m.email for m in team.members.all()]
 
 
-class TeamIn(Schema):
+class TeamIn(Input):
     name: str = Field(min_length=1, max_length=100)
     slug: str = Field("", max_length=60, pattern=r"^[-a-zA-Z0-9_]*$")
     lead: str | None = None
     members: list[str] = []
 
 
-class TokenIn(Schema):
+class TokenIn(Input):
     name: str = Field("", max_length=100)
     expires_in_days: int | None = Field(None, ge=1, le=3650)
     scope: ApiToken.Scope = ApiToken.Scope.WRITE
@@ -169,7 +169,7 @@ def create_user(request: ApiRequest, payload: UserIn):
 
 
 @router.get("/users/{user_id}", response=UserOut)
-def get_user(request: ApiRequest, user_id: int):
+def get_user(request: ApiRequest, user_id: Id):
     return get_object_or_404(
         visible(User.objects.select_related("organization"), request.auth), pk=user_id
     )
@@ -229,7 +229,7 @@ def create_token(request: ApiRequest, payload: TokenIn):
 
 
 @router.delete("/tokens/{token_id}", response={204: None})
-def revoke_token(request: ApiRequest, token_id: int):
+def revoke_token(request: ApiRequest, token_id: Id):
     token = get_object_or_404(request.auth.api_tokens, pk=token_id)
     actions.revoke_token(request.auth, token)
     return Status(204, None)

@@ -11,7 +11,7 @@ from pydantic import Field
 
 from sustain.bugs.models import LineStatus, Severity, Status
 from sustain.bugs.workflow import CUSTOMER_WORDS
-from sustain.core.api import Patch
+from sustain.core.api import Id, Input, Patch
 from sustain.core.text import render_markdown
 
 
@@ -135,7 +135,7 @@ class BugCreatedOut(BugOut):
     )
 
 
-class BugIn(Schema):
+class BugIn(Input):
     title: str = Field(min_length=1, max_length=300)
     product: int | str = Field(description="Product slug or id.")
     description: str = Field("", max_length=100_000)
@@ -163,7 +163,7 @@ class BugPatch(Patch):
     actual_behaviour: str | None = Field(None, max_length=100_000)
     component: str | None = Field(None, max_length=200)
     affected_versions: list[str] | None = Field(None, max_length=100)
-    environment: int | None = None
+    environment: Id | None = None
     severity: Severity | None = None
     priority: int | None = Field(None, ge=1, le=4)
     team: str | None = None
@@ -171,7 +171,7 @@ class BugPatch(Patch):
     target_release: str | None = Field(None, max_length=60)
 
 
-class BugFromTicketIn(Schema):
+class BugFromTicketIn(Input):
     product: int | str | None = Field(
         None, description="Product slug or id; by default the product the ticket's item runs."
     )
@@ -198,7 +198,7 @@ class BugListFilters(Schema):
     limit: int | None = Field(None, ge=1, le=200)
 
 
-class BugTransitionIn(Schema):
+class BugTransitionIn(Input):
     status: Status
     reason: str = Field("", max_length=10_000)
     version: str | None = Field(
@@ -206,11 +206,11 @@ class BugTransitionIn(Schema):
     )
 
 
-class DuplicateIn(Schema):
+class DuplicateIn(Input):
     original: str = Field(min_length=1, max_length=20, description="The original bug's key.")
 
 
-class BugTicketIn(Schema):
+class BugTicketIn(Input):
     ticket: str = Field(min_length=1, max_length=20, description="The ticket's key.")
 
 
@@ -223,7 +223,7 @@ class BugTicketOut(Schema):
     created_at: datetime
 
 
-class BugLineIn(Schema):
+class BugLineIn(Input):
     major: int = Field(ge=0, le=2**31 - 1)
     minor: int = Field(ge=0, le=2**31 - 1)
     status: LineStatus
@@ -232,7 +232,7 @@ class BugLineIn(Schema):
     introduced_in: str | None = Field(None, max_length=60)
 
 
-class BugCommentIn(Schema):
+class BugCommentIn(Input):
     body: str = Field(min_length=1, max_length=100_000)
     is_public: bool = False
 

@@ -13,7 +13,7 @@ from pydantic import Field
 from sustain.accounts.actions import resolve_organization
 from sustain.cmdb import actions
 from sustain.cmdb.models import ConfigItem, Product, Relation, Version
-from sustain.core.api import Page, Patch, UtcDateTime
+from sustain.core.api import Id, Input, Page, Patch, UtcDateTime
 from sustain.core.errors import Invalid
 from sustain.core.http import ApiRequest
 from sustain.core.ids import as_id
@@ -46,19 +46,23 @@ class ProductOut(Schema):
         return list(product.versions.all())
 
 
-class ProductIn(Schema):
+class ProductIn(Input):
     name: str = Field(min_length=1, max_length=200)
     slug: str = Field("", max_length=60, pattern=r"^[-a-zA-Z0-9_]*$")
     description: str = Field("", max_length=10000)
 
 
-class VersionIn(Schema):
+class VersionIn(Input):
     name: str = Field(min_length=5, max_length=60)
     released_at: UtcDateTime | None = None
 
 
-class ComponentIn(Schema):
+class ComponentIn(Input):
     name: str = Field(min_length=1, max_length=200)
+
+
+class ComponentOut(Schema):
+    name: str
 
 
 class ConfigItemOut(Schema):
@@ -74,7 +78,7 @@ class ConfigItemOut(Schema):
     created_at: datetime
 
 
-class ConfigItemIn(Schema):
+class ConfigItemIn(Input):
     organization: int | str
     name: str = Field(min_length=1, max_length=200)
     kind: ConfigItem.Kind
@@ -96,7 +100,7 @@ class ConfigItemPatch(Patch):
     attributes: dict[str, Any] | None = None
 
 
-class RelationIn(Schema):
+class RelationIn(Input):
     target: int
     kind: Relation.Kind
 
@@ -173,7 +177,7 @@ def add_version(request: ApiRequest, ref: str, payload: VersionIn):
     )
 
 
-@router.post("/products/{ref}/components", response={201: ComponentIn})
+@router.post("/products/{ref}/components", response={201: ComponentOut})
 def add_component(request: ApiRequest, ref: str, payload: ComponentIn):
     return Status(
         201, actions.add_component(request.auth, get_product(request, ref), name=payload.name)
@@ -209,7 +213,7 @@ def create_config_item(request: ApiRequest, payload: ConfigItemIn):
 
 
 @router.get("/config-items/{item_id}", response=ConfigItemOut)
-def get_config_item(request: ApiRequest, item_id: int):
+def get_config_item(request: ApiRequest, item_id: Id):
     qs = visible(
         ConfigItem.objects.select_related("organization", "product", "version"), request.auth
     )
@@ -217,7 +221,7 @@ def get_config_item(request: ApiRequest, item_id: int):
 
 
 @router.patch("/config-items/{item_id}", response=ConfigItemOut)
-def update_config_item(request: ApiRequest, item_id: int, payload: ConfigItemPatch):
+def update_config_item(request: ApiRequest, item_id: Id, payload: ConfigItemPatch):
     item = get_config_item(request, item_id)
     changes = payload.dict(exclude_unset=True)
     if "product" in changes:
@@ -228,7 +232,7 @@ def update_config_item(request: ApiRequest, item_id: int, payload: ConfigItemPat
 
 
 @router.get("/config-items/{item_id}/relations", response=list[RelationOut])
-def list_relations(request: ApiRequest, item_id: int):
+def list_relations(request: ApiRequest, item_id: Id):
     item = get_config_item(request, item_id)
     # Only relations whose other end the reader may see: an item the provider shares between
     # customers relates to each customer's items.
@@ -240,7 +244,7 @@ def list_relations(request: ApiRequest, item_id: int):
 
 
 @router.post("/config-items/{item_id}/relations", response={201: RelationOut})
-def add_relation(request: ApiRequest, item_id: int, payload: RelationIn):
+def add_relation(request: ApiRequest, item_id: Id, payload: RelationIn):
     source = get_config_item(request, item_id)
     target = visible(ConfigItem.objects.all(), request.auth).filter(pk=payload.target).first()
     if target is None:

@@ -11,11 +11,22 @@ from django.http import Http404, HttpRequest, HttpResponse
 from ninja import NinjaAPI, Schema
 from ninja.errors import AuthenticationError, HttpError, Throttled
 from ninja.errors import ValidationError as NinjaValidationError
+from ninja.schema import DjangoGetter
 from ninja.security import HttpBearer, SessionAuth
-from pydantic import AfterValidator, ConfigDict, ValidationInfo, field_validator
+from pydantic import (
+    AfterValidator,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from sustain.accounts import token_throttle, tokens
+from sustain.core import instants
 from sustain.core.errors import ActionError
+from sustain.core.ids import MAX_ID
 
 T = TypeVar("T")
 SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
@@ -49,8 +60,7 @@ class ActiveSessionAuth(SessionAuth):
 
 
 def _in_utc(value: dt.datetime) -> dt.datetime:
-    """An instant with any UTC offset Python accepts (up to ±24 h), in UTC: PostgreSQL takes
-    offsets up to ±15:59 only, and compares and stores in UTC anyway."""
+    """An instant in UTC: PostgreSQL compares and stores in UTC anyway."""
     if value.tzinfo is None:
         return value
     try:
@@ -59,8 +69,68 @@ def _in_utc(value: dt.datetime) -> dt.datetime:
         raise ValueError("is out of range") from None
 
 
-UtcDateTime = Annotated[dt.datetime, AfterValidator(_in_utc)]
-"""A date-time from outside that is stored or compared in the database."""
+def _strict_instant(value: Any) -> Any:
+    """Text through the one strict ISO 8601 reader (core.instants); a date or date-time
+    object (a Python caller's) as it is. Numbers are refused: pydantic would read them as
+    unix timestamps."""
+    if isinstance(value, dt.date):
+        return value
+    try:
+        return instants.parse(value)
+    except instants.BadInstant as exc:
+        raise ValueError(str(exc)) from None
+
+
+def _as_datetime(value: Any) -> Any:
+    if isinstance(value, dt.date) and not isinstance(value, dt.datetime):
+        return dt.datetime.combine(value, dt.time.min)
+    return value
+
+
+UtcDateTime = Annotated[
+    dt.datetime,
+    BeforeValidator(_as_datetime),
+    BeforeValidator(_strict_instant),
+    AfterValidator(_in_utc),
+]
+"""A date-time from outside (body or query), strict ISO 8601, stored or compared in UTC."""
+
+
+def _in_utc_if_instant(value: dt.date) -> dt.date:
+    return _in_utc(value) if isinstance(value, dt.datetime) else value
+
+
+DateOrDateTime = Annotated[
+    dt.date | dt.datetime, BeforeValidator(_strict_instant), AfterValidator(_in_utc_if_instant)
+]
+"""A day or an instant (a filter's bound), strict ISO 8601."""
+
+Id = Annotated[int, Field(ge=1, le=MAX_ID)]
+"""A row id from outside: past BIGINT it could only overflow the query."""
+
+
+class Input(Schema):
+    """Every request body: a JSON object whose fields this schema has, no other.
+
+    A field the schema does not have is refused (422, naming it) rather than silently
+    dropped: `{"public": false}` on a comment (whose field is `is_public`) would otherwise
+    post a public reply. A body that is not an object (`[]`, `"x"`, `1`, `null`) is refused
+    too, naming `body`; ninja would otherwise read it as an object with every field left out.
+    Only receivers of formats defined elsewhere (VCS push webhooks) ignore unknown fields, as
+    their specifications ask; they do not use this class.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _an_object(cls, value: Any) -> Any:
+        # ninja hands the model its data wrapped in a DjangoGetter (after a first pass with
+        # the data itself, where a list or a string is caught).
+        data = value._obj if isinstance(value, DjangoGetter) else value
+        if not isinstance(data, dict | Schema):
+            raise ValueError("must be a JSON object")
+        return value
 
 
 def _null_only_where_clearable(schema: dict[str, Any], model: Any) -> None:
@@ -76,7 +146,7 @@ def _null_only_where_clearable(schema: dict[str, Any], model: Any) -> None:
         prop.pop("default", None)
 
 
-class Patch(Schema):
+class Patch(Input):
     """A partial update: a field left out keeps its value. Null clears the fields named in
     `clearable` and is refused (422, naming the field) for the others, whose columns take no
     null. A field the resource does not have, or cannot change this way (`status`, which has
@@ -119,8 +189,9 @@ def _field_of(location: list[Any] | tuple[Any, ...]) -> str:
     # Only the leading source marker goes: a field may itself be called "body" (a comment's).
     if parts and parts[0] in ("body", "query", "path", "form", "file"):
         parts = parts[1:]
-    # ninja nests the body under the parameter name ("payload"); users know the field names.
-    if len(parts) > 1 and parts[0] in {"payload", "data", "filters"}:
+    # ninja nests the body under the parameter name ("payload"); users know the field names,
+    # and a fault of the body as a whole (missing, not an object) is the body's.
+    if parts and parts[0] in {"payload", "data", "filters"}:
         parts = parts[1:]
     return ".".join(parts) or "body"
 

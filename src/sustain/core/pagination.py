@@ -2,7 +2,8 @@
 
 The queryset is always ordered here, by the requested fields with `id` as tie-breaker, so an
 unordered queryset is never paginated. The cursor is an opaque, signed token of the last row's
-sort values.
+sort values, bound to the model and the ordering it was made under (reused with another one it
+is refused, naming `cursor`).
 """
 
 from __future__ import annotations
@@ -22,18 +23,30 @@ MAX_LIMIT = 200
 _signer = signing.Signer(salt="sustain.cursor")
 
 
-def _encode(values: list[Any]) -> str:
+def _bound_to(queryset: QuerySet, spec: list[str]) -> str:
+    """What a cursor belongs to: the rows' model and the ordering it was made under. A cursor
+    reused with another ordering (or on another list) would compare a date with a number."""
+    return f"{queryset.model._meta.label_lower}:{','.join(spec)}"
+
+
+def _encode(values: list[Any], bound_to: str) -> str:
     plain = [v.isoformat() if isinstance(v, dt.datetime) else v for v in values]
-    return signing.dumps(plain, salt="sustain.cursor", compress=True)
+    return signing.dumps({"for": bound_to, "after": plain}, salt="sustain.cursor", compress=True)
 
 
-def _decode(cursor: str, fields: list[str], queryset: QuerySet) -> list[Any]:
+def _decode(cursor: str, fields: list[str], queryset: QuerySet, bound_to: str) -> list[Any]:
     try:
-        values = signing.loads(cursor, salt="sustain.cursor")
+        token = signing.loads(cursor, salt="sustain.cursor")
     except signing.BadSignature:
         raise Invalid(
             "The cursor is not valid; start again from the first page.", field="cursor"
         ) from None
+    if not isinstance(token, dict) or token.get("for") != bound_to:
+        raise Invalid(
+            "The cursor belongs to another ordering or list; start again from the first page.",
+            field="cursor",
+        )
+    values = token.get("after")
     if not isinstance(values, list) or len(values) != len(fields):
         raise Invalid("The cursor does not fit this ordering.", field="cursor")
     for i, name in enumerate(fields):
@@ -91,15 +104,16 @@ def paginate(
         for s, f in zip(spec, fields, strict=True)
     ]
     queryset = queryset.order_by(*db_spec)
+    bound_to = _bound_to(queryset, spec)
     if cursor:
-        queryset = queryset.filter(_after(db_spec, _decode(cursor, fields, queryset)))
+        queryset = queryset.filter(_after(db_spec, _decode(cursor, fields, queryset, bound_to)))
     rows = list(queryset[: limit + 1])
     if len(rows) <= limit:
         return rows, None
     rows = rows[:limit]
     last = rows[-1]
     params = request.GET.copy()
-    params["cursor"] = _encode([getattr(last, f) for f in fields])
+    params["cursor"] = _encode([getattr(last, f) for f in fields], bound_to)
     params["limit"] = str(limit)
     next_url = request.build_absolute_uri(request.path) + "?" + urlencode(params, doseq=True)
     return rows, next_url

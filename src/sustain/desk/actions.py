@@ -48,6 +48,20 @@ from sustain.desk.rules import (
 from sustain.sla import clocks as sla_clocks
 
 TITLE_MAX = 300
+# Fields of a new ticket that are staff's to set. A door that takes a customer's own choices
+# (the API, the portal form) passes their names as `chosen`; a customer naming any of these is
+# refused by name. The channel is the door's word, not the requester's; other people watch a
+# ticket when an agent adds them, as on the watcher endpoint (the mail door adds the colleagues
+# a mail was addressed to itself, not as a choice of the sender).
+STAFF_ONLY_ON_OPEN = (
+    "channel",
+    "watchers",
+    "priority",
+    "priority_reason",
+    "team",
+    "assignee",
+    "parent",
+)
 
 
 def open_ticket(
@@ -70,10 +84,13 @@ def open_ticket(
     watchers: Iterable[User] = (),
     parent: Ticket | None = None,
     uploads: Iterable[tuple[str, bytes]] = (),
+    chosen: Iterable[str] = (),
 ) -> Ticket:
     """Open an incident or service request; customers open them for their own organization.
 
-    Attached files are checked with everything else, before anything is written.
+    `chosen` names the fields the requester set themselves (the rest come from the door or
+    the defaults): a customer may not choose those in STAFF_ONLY_ON_OPEN. Attached files are
+    checked with everything else, before anything is written.
     """
     title = (title or "").strip()
     if not title:
@@ -86,7 +103,11 @@ def open_ticket(
         raise Invalid(f"channel must be one of {', '.join(Channel.values)}.", field="channel")
     impact, urgency = _level(impact, "impact"), _level(urgency, "urgency")
 
+    watcher_list, chosen = list(watchers), set(chosen)
     if actor.is_customer:
+        for name in STAFF_ONLY_ON_OPEN:
+            if name in chosen:
+                raise Forbidden(f"Customers cannot set {name} on a new ticket.", field=name)
         if organization is not None and organization.pk != actor.organization_id:
             raise Invalid(
                 "Customers open tickets for their own organization.", field="organization"
@@ -96,6 +117,8 @@ def open_ticket(
         organization, requester = actor.organization, requester or actor
         if requester.pk != actor.pk:
             raise Invalid("Customers open tickets in their own name.", field="requester")
+        if any(not w.is_customer or w.organization_id != organization.pk for w in watcher_list):
+            raise Invalid("Only the customer's colleagues can watch it.", field="watchers")
     else:
         organization = organization or (requester.organization if requester else None)
         if organization is None:
@@ -124,7 +147,6 @@ def open_ticket(
         final_priority, priority_reason = matrix_priority, ""
 
     checked = [files.check(name, content) for name, content in uploads]
-    watcher_list = list(watchers)
     with transaction.atomic():
         number = counters.next_value(f"ticket:{kind}")
         now = timezone.now()

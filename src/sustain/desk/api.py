@@ -27,6 +27,7 @@ from sustain.desk.schemas import (
     LinkIn,
     LinkOut,
     MatrixCell,
+    MatrixCellOut,
     TicketCreatedOut,
     TicketIn,
     TicketListFilters,
@@ -70,6 +71,7 @@ def create_ticket(request: ApiRequest, payload: TicketIn):
     organization = data.pop("organization")
     ticket = actions.open_ticket(
         actor,
+        chosen=payload.model_fields_set,
         **data
         | {
             "organization": resolve_organization(organization) if organization else None,
@@ -228,13 +230,13 @@ def remove_watcher(request: ApiRequest, key: str, email: str):
     return list_watchers(request, key)
 
 
-@router.get("/priority-matrix", response=list[MatrixCell], tags=["settings"])
+@router.get("/priority-matrix", response=list[MatrixCellOut], tags=["settings"])
 def priority_matrix(request: ApiRequest):
     """Impact × urgency → priority (1 high … 3 low; P1 … P4)."""
     return list(PriorityRule.objects.order_by("impact", "urgency"))
 
 
-@router.put("/priority-matrix", response=list[MatrixCell], tags=["settings"])
+@router.put("/priority-matrix", response=list[MatrixCellOut], tags=["settings"])
 def set_priority_matrix(request: ApiRequest, payload: list[MatrixCell]):
     actions.set_priority_matrix(request.auth, [(c.impact, c.urgency, c.priority) for c in payload])
     return priority_matrix(request)

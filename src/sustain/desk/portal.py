@@ -57,7 +57,9 @@ def new_ticket(request: AuthedRequest) -> HttpResponse:
         upload = data.pop("attachment")
         uploads = [(upload.name, upload.read())] if upload else []
         try:
-            ticket = actions.open_ticket(request.user, channel="web", uploads=uploads, **data)
+            ticket = actions.open_ticket(
+                request.user, channel="web", uploads=uploads, chosen=set(data), **data
+            )
             return redirect("portal:ticket", key=ticket.key)
         except ActionError as exc:
             add_action_error(form, exc)

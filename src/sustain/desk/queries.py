@@ -10,6 +10,7 @@ from django.db.models import Model, QuerySet, Subquery
 from django.utils import timezone
 
 from sustain.accounts.models import Organization, Team, User
+from sustain.core import instants
 from sustain.core.errors import Invalid
 from sustain.core.events import for_target
 from sustain.core.ids import as_id
@@ -100,9 +101,12 @@ def _parse_when(value: Any, name: str) -> datetime | None:
         parsed = datetime.combine(value, time.min)
     else:
         try:
-            parsed = datetime.fromisoformat(str(value))
-        except ValueError:
-            raise Invalid(f"{name} must be a date or an ISO 8601 time.", field=name) from None
+            parsed = instants.parse_datetime(str(value))
+        except instants.BadInstant as exc:
+            reason = str(exc)
+            if reason.startswith("must be"):
+                reason = "must be a date or an ISO 8601 time (2026-01-05T09:00:00+01:00)"
+            raise Invalid(f"{name} {reason}.", field=name) from None
     try:
         if timezone.is_naive(parsed):
             parsed = timezone.make_aware(parsed)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import datetime
 from typing import Any
 
 from django.urls import reverse
@@ -10,7 +10,7 @@ from ninja import Schema
 from pydantic import Field
 
 from sustain.bugs.similar.schemas import SimilarOut
-from sustain.core.api import Patch, UtcDateTime
+from sustain.core.api import DateOrDateTime, Id, Input, Patch
 from sustain.core.text import render_markdown
 from sustain.desk.models import TEXT_MAX, Channel, Kind, Status, TicketLink
 
@@ -79,13 +79,13 @@ class TicketCreatedOut(TicketOut):
     similar: list[SimilarOut] = []
 
 
-class TicketIn(Schema):
+class TicketIn(Input):
     title: str = Field(min_length=1, max_length=300)
     description: str = Field("", max_length=TEXT_MAX)
     kind: Kind = Kind.INCIDENT
     organization: int | str | None = None
     requester: str | None = Field(None, description="E-mail address or id of the requester.")
-    affected_ci: int | None = None
+    affected_ci: Id | None = None
     impact: int = Field(2, ge=1, le=3)
     urgency: int = Field(2, ge=1, le=3)
     priority: int | None = Field(None, ge=1, le=4, description="Override of the matrix.")
@@ -107,7 +107,7 @@ class TicketPatch(Patch):
     description: str | None = Field(None, max_length=TEXT_MAX)
     impact: int | None = Field(None, ge=1, le=3)
     urgency: int | None = Field(None, ge=1, le=3)
-    affected_ci: int | None = None
+    affected_ci: Id | None = None
     tags: list[str] | None = Field(None, max_length=30)
     team: str | None = None
     assignee: str | None = None
@@ -127,8 +127,8 @@ class TicketListFilters(Schema):
     requester: str | None = None
     tag: str | None = None
     q: str | None = Field(None, max_length=200, description="Full-text search.")
-    created_after: date | UtcDateTime | None = None
-    created_before: date | UtcDateTime | None = None
+    created_after: DateOrDateTime | None = None
+    created_before: DateOrDateTime | None = None
     order: str | None = Field(None, description="newest, oldest, priority or updated.")
     cursor: str | None = None
     limit: int | None = Field(None, ge=1, le=200)
@@ -153,7 +153,7 @@ class CommentOut(Schema):
         return [a.pk for a in comment.attachments.all()]
 
 
-class CommentIn(Schema):
+class CommentIn(Input):
     body: str = Field(min_length=1, max_length=TEXT_MAX)
     is_public: bool = True
 
@@ -185,12 +185,12 @@ class AttachmentOut(Schema):
         return reverse("desk:attachment", args=[attachment.pk])
 
 
-class TransitionIn(Schema):
+class TransitionIn(Input):
     status: Status
     reason: str = Field("", max_length=10_000)
 
 
-class LinkIn(Schema):
+class LinkIn(Input):
     target: str = Field(min_length=1, max_length=20, description="The other ticket's key.")
     kind: TicketLink.Kind = TicketLink.Kind.RELATED
 
@@ -203,11 +203,17 @@ class LinkOut(Schema):
     created_at: datetime
 
 
-class WatcherIn(Schema):
+class WatcherIn(Input):
     user: str | None = Field(None, description="E-mail or id; yourself when omitted.")
 
 
-class MatrixCell(Schema):
+class MatrixCell(Input):
     impact: int = Field(ge=1, le=3)
     urgency: int = Field(ge=1, le=3)
     priority: int = Field(ge=1, le=4)
+
+
+class MatrixCellOut(Schema):
+    impact: int
+    urgency: int
+    priority: int

@@ -20,7 +20,7 @@ from ninja import Router, Schema, Status
 from pydantic import Field, ValidationInfo, field_validator
 
 from sustain.accounts.actions import resolve_organization
-from sustain.core.api import Page
+from sustain.core.api import Id, Input, Page
 from sustain.core.http import ApiRequest
 from sustain.core.pagination import paginate
 from sustain.core.tenancy import visible
@@ -36,7 +36,7 @@ EVENTS_FIELD: dict[str, Any] = {
 }
 
 
-class SubscriptionIn(Schema):
+class SubscriptionIn(Input):
     name: str = Field(min_length=1, max_length=100)
     url: str = Field(max_length=500, examples=["https://hooks.example.com/sustain"])
     events: list[str] = Field(default_factory=list, json_schema_extra=EVENTS_FIELD)
@@ -53,7 +53,7 @@ class SubscriptionIn(Schema):
     active: bool = True
 
 
-class SubscriptionPatch(Schema):
+class SubscriptionPatch(Input):
     """Only the fields sent change; organization null means every customer's events."""
 
     name: str | None = Field(None, min_length=1, max_length=100)
@@ -71,7 +71,7 @@ class SubscriptionPatch(Schema):
         return value
 
 
-class SecretIn(Schema):
+class SecretIn(Input):
     secret: str | None = Field(None, min_length=16, max_length=128)
 
 
@@ -133,7 +133,7 @@ def _subscriptions(request: ApiRequest):
     return visible(Subscription.objects.select_related("organization", "owner"), request.auth)
 
 
-def _subscription(request: ApiRequest, subscription_id: int) -> Subscription:
+def _subscription(request: ApiRequest, subscription_id: Id) -> Subscription:
     return get_object_or_404(_subscriptions(request), pk=subscription_id)
 
 
@@ -177,12 +177,12 @@ def create_subscription(request: ApiRequest, payload: SubscriptionIn):
 
 
 @router.get("/webhooks/{subscription_id}", response=SubscriptionOut)
-def get_subscription(request: ApiRequest, subscription_id: int):
+def get_subscription(request: ApiRequest, subscription_id: Id):
     return _subscription(request, subscription_id)
 
 
 @router.patch("/webhooks/{subscription_id}", response=SubscriptionOut)
-def update_subscription(request: ApiRequest, subscription_id: int, payload: SubscriptionPatch):
+def update_subscription(request: ApiRequest, subscription_id: Id, payload: SubscriptionPatch):
     subscription = _subscription(request, subscription_id)
     changes = payload.dict(exclude_unset=True)
     if "organization" in changes:
@@ -192,20 +192,20 @@ def update_subscription(request: ApiRequest, subscription_id: int, payload: Subs
 
 
 @router.delete("/webhooks/{subscription_id}", response={204: None})
-def delete_subscription(request: ApiRequest, subscription_id: int):
+def delete_subscription(request: ApiRequest, subscription_id: Id):
     actions.delete_subscription(request.auth, _subscription(request, subscription_id))
     return Status(204, None)
 
 
 @router.post("/webhooks/{subscription_id}/secret", response=SecretOut)
-def rotate_secret(request: ApiRequest, subscription_id: int, payload: SecretIn):
+def rotate_secret(request: ApiRequest, subscription_id: Id, payload: SecretIn):
     """A new signing secret (the one sent, or a generated one), answered once."""
     subscription = _subscription(request, subscription_id)
     return {"secret": actions.rotate_secret(request.auth, subscription, payload.secret or "")}
 
 
 @router.post("/webhooks/{subscription_id}/ping", response={202: PingOut})
-def ping(request: ApiRequest, subscription_id: int):
+def ping(request: ApiRequest, subscription_id: Id):
     """Send a `ping` event now, to try the receiver; see it in the delivery log."""
     delivery = actions.ping(request.auth, _subscription(request, subscription_id))
     return Status(202, {"delivery": delivery})
@@ -214,7 +214,7 @@ def ping(request: ApiRequest, subscription_id: int):
 @router.get("/webhooks/{subscription_id}/deliveries", response=Page[DeliveryOut])
 def list_deliveries(
     request: ApiRequest,
-    subscription_id: int,
+    subscription_id: Id,
     event: str | None = None,
     failed: bool | None = None,
     cursor: str | None = None,
@@ -232,7 +232,7 @@ def list_deliveries(
 
 
 @router.get("/webhooks/{subscription_id}/deliveries/{delivery_id}", response=DeliveryDetailOut)
-def get_delivery(request: ApiRequest, subscription_id: int, delivery_id: int):
+def get_delivery(request: ApiRequest, subscription_id: Id, delivery_id: Id):
     """One attempt with the body sent and the start of a failed answer."""
     subscription = _subscription(request, subscription_id)
     rows = visible(Delivery.objects.filter(subscription=subscription), request.auth)

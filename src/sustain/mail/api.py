@@ -9,7 +9,7 @@ from django.http import Http404
 from ninja import Field, Query, Router, Schema
 
 from sustain.accounts.actions import resolve_organization
-from sustain.core.api import Page
+from sustain.core.api import Id, Input, Page
 from sustain.core.errors import Forbidden, Invalid
 from sustain.core.http import ApiRequest
 from sustain.core.pagination import paginate
@@ -77,7 +77,7 @@ class MailFilters(Schema):
     limit: int | None = Field(None, ge=1, le=200)
 
 
-class ReleaseIn(Schema):
+class HeldMailReleaseIn(Input):
     ticket: str | None = Field(None, description="Add the mail to this ticket (key)…")
     organization: str | None = Field(
         None,
@@ -96,7 +96,7 @@ def _agent(request: ApiRequest) -> Any:
     return request.auth
 
 
-def _mail(request: ApiRequest, mail_id: int) -> InboundMail:
+def _mail(request: ApiRequest, mail_id: Id) -> InboundMail:
     found = (
         visible(InboundMail.objects.all(), _agent(request))
         .select_related("organization", "ticket", "mailbox", "mailbox__team")
@@ -136,7 +136,7 @@ def list_mail(request: ApiRequest, filters: Query[MailFilters]):
 
 
 @router.get("/mail/inbound/{mail_id}", response=InboundMailDetail)
-def get_mail(request: ApiRequest, mail_id: int):
+def get_mail(request: ApiRequest, mail_id: Id):
     return _detail(request, _mail(request, mail_id))
 
 
@@ -153,7 +153,7 @@ def get_raw_mail(request: ApiRequest, mail_id: int):
 
 
 @router.post("/mail/inbound/{mail_id}/release", response=InboundMailDetail)
-def release_mail(request: ApiRequest, mail_id: int, payload: ReleaseIn):
+def release_mail(request: ApiRequest, mail_id: Id, payload: HeldMailReleaseIn):
     """Place a held mail: into an existing ticket, or as a new ticket of an organization."""
     mail, actor = _mail(request, mail_id), request.auth
     ticket = refs.ticket(actor, payload.ticket, "ticket")
@@ -176,7 +176,7 @@ def release_mail(request: ApiRequest, mail_id: int, payload: ReleaseIn):
 
 
 @router.post("/mail/inbound/{mail_id}/dismiss", response=InboundMailDetail)
-def dismiss_mail(request: ApiRequest, mail_id: int):
+def dismiss_mail(request: ApiRequest, mail_id: Id):
     """A held mail needs nothing (spam, a stray newsletter): mark it ignored."""
     actions.dismiss(request.auth, _mail(request, mail_id))
     return _detail(request, _mail(request, mail_id))

@@ -7,6 +7,7 @@ from typing import Any
 from ninja import Router, Schema
 from pydantic import Field, ValidationInfo, field_validator
 
+from sustain.core.api import Input
 from sustain.core.http import ApiRequest
 from sustain.notifications import actions
 from sustain.notifications.models import Delivery, DigestItem
@@ -34,7 +35,7 @@ class PreferencesOut(Schema):
     digest_waiting: int = Field(description="Notifications held for the next digest.")
 
 
-class PreferencesPatch(Schema):
+class PreferencesPatch(Input):
     """Only the fields sent change."""
 
     ticket_created: Delivery | None = Field(None, description=DELIVERY_HELP)

@@ -15,7 +15,7 @@ from ninja import Query, Router, Status
 
 from sustain.bugs.models import Repository
 from sustain.cmdb.models import Product
-from sustain.core.api import Page
+from sustain.core.api import Id, Page
 from sustain.core.errors import Forbidden, Invalid
 from sustain.core.events import for_target
 from sustain.core.http import ApiRequest
@@ -27,7 +27,6 @@ from sustain.releases.schemas import (
     ApproveIn,
     ChangeIn,
     ChangeOut,
-    EventOut,
     GateOut,
     NotesIn,
     NotesOut,
@@ -35,6 +34,7 @@ from sustain.releases.schemas import (
     ReleaseBugIn,
     ReleaseBugOut,
     ReleaseCustomerOut,
+    ReleaseEventOut,
     ReleaseFilters,
     ReleaseIn,
     ReleaseOut,
@@ -49,7 +49,7 @@ router = Router(tags=["releases"])
 AnyRelease = ReleaseOut | ReleaseCustomerOut
 
 
-def _release(request: ApiRequest, release_id: int, *, staff: bool = False) -> Release:
+def _release(request: ApiRequest, release_id: Id, *, staff: bool = False) -> Release:
     release = queries.release_for(request.auth, release_id)
     if release is None:
         raise Http404(f"No release {release_id}.")
@@ -119,12 +119,12 @@ def create_release(request: ApiRequest, payload: ReleaseIn):
 
 
 @router.get("/releases/{release_id}", response=AnyRelease)
-def get_release(request: ApiRequest, release_id: int):
+def get_release(request: ApiRequest, release_id: Id):
     return _out(request, _release(request, release_id))
 
 
 @router.patch("/releases/{release_id}", response=ReleaseOut)
-def update_release(request: ApiRequest, release_id: int, payload: ReleasePatch):
+def update_release(request: ApiRequest, release_id: Id, payload: ReleasePatch):
     release = _release(request, release_id, staff=True)
     changes = payload.dict(exclude_unset=True)
     if "repository" in changes:
@@ -135,7 +135,7 @@ def update_release(request: ApiRequest, release_id: int, payload: ReleasePatch):
 
 
 @router.post("/releases/{release_id}/transition", response=ReleaseOut)
-def transition(request: ApiRequest, release_id: int, payload: ReleaseTransitionIn):
+def transition(request: ApiRequest, release_id: Id, payload: ReleaseTransitionIn):
     """planned → testing → approved → released, back a step, or withdrawn (with a reason).
     Moving to approved checks the quality gate (use /approve for an admin's override)."""
     release = _release(request, release_id, staff=True)
@@ -147,7 +147,7 @@ def transition(request: ApiRequest, release_id: int, payload: ReleaseTransitionI
 
 
 @router.post("/releases/{release_id}/approve", response=ReleaseOut)
-def approve(request: ApiRequest, release_id: int, payload: ApproveIn):
+def approve(request: ApiRequest, release_id: Id, payload: ApproveIn):
     """Managers approve a release whose gate passes; admins may override with a reason."""
     release = _release(request, release_id, staff=True)
     actions.approve(request.auth, release, override_reason=payload.override_reason)
@@ -155,20 +155,20 @@ def approve(request: ApiRequest, release_id: int, payload: ApproveIn):
 
 
 @router.get("/releases/{release_id}/gate", response=GateOut)
-def get_gate(request: ApiRequest, release_id: int):
+def get_gate(request: ApiRequest, release_id: Id):
     result = gate.evaluate(_release(request, release_id, staff=True))
     return {"ok": result.ok, "checks": result.checks}
 
 
 @router.post("/releases/{release_id}/refresh", response=RefreshOut)
-def refresh(request: ApiRequest, release_id: int):
+def refresh(request: ApiRequest, release_id: Id):
     """Bugs again from the target release and from the commits between the tags."""
     return actions.refresh_contents(request.auth, _release(request, release_id, staff=True))
 
 
 @router.get("/releases/{release_id}/bugs", response=Page[ReleaseBugOut])
 def list_bugs(
-    request: ApiRequest, release_id: int, cursor: str | None = None, limit: int | None = None
+    request: ApiRequest, release_id: Id, cursor: str | None = None, limit: int | None = None
 ):
     release = _release(request, release_id, staff=True)
     qs = visible(release.bug_links.select_related("bug"), request.auth)
@@ -177,32 +177,32 @@ def list_bugs(
 
 
 @router.post("/releases/{release_id}/bugs", response={201: ReleaseBugOut})
-def add_bug(request: ApiRequest, release_id: int, payload: ReleaseBugIn):
+def add_bug(request: ApiRequest, release_id: Id, payload: ReleaseBugIn):
     release = _release(request, release_id, staff=True)
     link = actions.add_bug(request.auth, release, queries.bug_for(request.auth, payload.bug))
     return Status(201, link)
 
 
 @router.delete("/releases/{release_id}/bugs/{bug_key}", response={204: None})
-def remove_bug(request: ApiRequest, release_id: int, bug_key: str):
+def remove_bug(request: ApiRequest, release_id: Id, bug_key: str):
     release = _release(request, release_id, staff=True)
     actions.remove_bug(request.auth, release, queries.bug_for(request.auth, bug_key, "bug_key"))
     return Status(204, None)
 
 
 @router.get("/releases/{release_id}/changes", response=list[ChangeOut])
-def list_changes(request: ApiRequest, release_id: int):
+def list_changes(request: ApiRequest, release_id: Id):
     release = _release(request, release_id, staff=True)
     return list(visible(release.changes.all(), request.auth).order_by("id")[:500])
 
 
 @router.post("/releases/{release_id}/changes", response={201: ChangeOut})
-def add_change(request: ApiRequest, release_id: int, payload: ChangeIn):
+def add_change(request: ApiRequest, release_id: Id, payload: ChangeIn):
     release = _release(request, release_id, staff=True)
     return Status(201, actions.add_change(request.auth, release, **payload.dict()))
 
 
-def _change(release: Release, change_id: int) -> ReleaseChange:
+def _change(release: Release, change_id: Id) -> ReleaseChange:
     change = release.changes.filter(pk=change_id).first() if 0 < change_id < 2**63 else None
     if change is None:
         raise Http404(f"No change {change_id} in this release.")
@@ -210,31 +210,31 @@ def _change(release: Release, change_id: int) -> ReleaseChange:
 
 
 @router.put("/releases/{release_id}/changes/{change_id}", response=ChangeOut)
-def update_change(request: ApiRequest, release_id: int, change_id: int, payload: ChangeIn):
+def update_change(request: ApiRequest, release_id: Id, change_id: Id, payload: ChangeIn):
     release = _release(request, release_id, staff=True)
     return actions.update_change(request.auth, _change(release, change_id), **payload.dict())
 
 
 @router.delete("/releases/{release_id}/changes/{change_id}", response={204: None})
-def delete_change(request: ApiRequest, release_id: int, change_id: int):
+def delete_change(request: ApiRequest, release_id: Id, change_id: Id):
     release = _release(request, release_id, staff=True)
     actions.delete_change(request.auth, _change(release, change_id))
     return Status(204, None)
 
 
 @router.get("/releases/{release_id}/notes", response=NotesOut)
-def get_notes(request: ApiRequest, release_id: int):
+def get_notes(request: ApiRequest, release_id: Id):
     return _release(request, release_id, staff=True)
 
 
 @router.put("/releases/{release_id}/notes", response=NotesOut)
-def edit_notes(request: ApiRequest, release_id: int, payload: NotesIn):
+def edit_notes(request: ApiRequest, release_id: Id, payload: NotesIn):
     release = _release(request, release_id, staff=True)
     return actions.edit_notes(request.auth, release, **payload.dict())
 
 
 @router.post("/releases/{release_id}/notes", response=NotesOut)
-def regenerate_notes(request: ApiRequest, release_id: int):
+def regenerate_notes(request: ApiRequest, release_id: Id):
     """Throw hand edits away and generate both notes from the contents again."""
     release = _release(request, release_id, staff=True)
     return actions.regenerate_notes(request.auth, release)
@@ -242,7 +242,7 @@ def regenerate_notes(request: ApiRequest, release_id: int):
 
 @router.get("/releases/{release_id}/test-runs", response=Page[TestRunOut])
 def list_test_runs(
-    request: ApiRequest, release_id: int, cursor: str | None = None, limit: int | None = None
+    request: ApiRequest, release_id: Id, cursor: str | None = None, limit: int | None = None
 ):
     release = _release(request, release_id, staff=True)
     qs = visible(TestRun.objects.filter(release=release), request.auth).select_related(
@@ -253,7 +253,7 @@ def list_test_runs(
 
 
 @router.post("/releases/{release_id}/test-runs", response={201: TestRunOut})
-def report_test_run(request: ApiRequest, release_id: int, payload: TestRunIn):
+def report_test_run(request: ApiRequest, release_id: Id, payload: TestRunIn):
     """A CI system reports a run (with an agent's or admin's token)."""
     release = _release(request, release_id, staff=True)
     with transaction.atomic():
@@ -261,9 +261,9 @@ def report_test_run(request: ApiRequest, release_id: int, payload: TestRunIn):
     return Status(201, run)
 
 
-@router.get("/releases/{release_id}/events", response=Page[EventOut])
+@router.get("/releases/{release_id}/events", response=Page[ReleaseEventOut])
 def list_events(
-    request: ApiRequest, release_id: int, cursor: str | None = None, limit: int | None = None
+    request: ApiRequest, release_id: Id, cursor: str | None = None, limit: int | None = None
 ):
     release = _release(request, release_id, staff=True)
     qs = for_target(release).select_related("actor")

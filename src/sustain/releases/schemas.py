@@ -9,7 +9,7 @@ from django.urls import reverse
 from ninja import Schema
 from pydantic import Field
 
-from sustain.core.api import Patch, UtcDateTime
+from sustain.core.api import Input, Patch, UtcDateTime
 from sustain.releases import notes
 from sustain.releases.models import Kind, ReleaseChange, Status, TestRun
 
@@ -60,7 +60,7 @@ class ReleaseCustomerOut(Schema):
         return notes.html(release.customer_notes)
 
 
-class ReleaseIn(Schema):
+class ReleaseIn(Input):
     product: str = Field(description="Product slug or id.")
     version: str = Field(min_length=5, max_length=60, description="Semantic version, 8.1.3.")
     kind: Kind
@@ -91,12 +91,12 @@ class ReleaseFilters(Schema):
     limit: int | None = None
 
 
-class ReleaseTransitionIn(Schema):
+class ReleaseTransitionIn(Input):
     status: Status
     reason: str = Field("", max_length=2000, description="Required to withdraw.")
 
 
-class ApproveIn(Schema):
+class ApproveIn(Input):
     override_reason: str = Field(
         "", max_length=2000, description="An admin's reason to approve past a failing gate."
     )
@@ -124,7 +124,7 @@ class ReleaseBugOut(Schema):
     created_at: datetime
 
 
-class ReleaseBugIn(Schema):
+class ReleaseBugIn(Input):
     bug: str = Field(min_length=1, max_length=20, description="Bug key, BUG-12.")
 
 
@@ -137,7 +137,7 @@ class ChangeOut(Schema):
     created_at: datetime
 
 
-class ChangeIn(Schema):
+class ChangeIn(Input):
     kind: ReleaseChange.Kind = ReleaseChange.Kind.IMPROVEMENT
     title: str = Field(min_length=1, max_length=300)
     description: str = Field("", max_length=10_000)
@@ -160,12 +160,12 @@ class NotesOut(Schema):
         return notes.html(release.internal_notes)
 
 
-class NotesIn(Schema):
+class NotesIn(Input):
     customer_notes: str | None = Field(None, max_length=100_000)
     internal_notes: str | None = Field(None, max_length=100_000)
 
 
-class TestRunIn(Schema):
+class TestRunIn(Input):
     __test__ = False
 
     name: str = Field("tests", min_length=1, max_length=200)
@@ -199,7 +199,7 @@ class RefreshOut(Schema):
     removed: list[str]
 
 
-class EventOut(Schema):
+class ReleaseEventOut(Schema):
     id: int
     verb: str
     actor: str | None = Field(None, alias="actor.email")

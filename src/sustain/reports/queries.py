@@ -22,6 +22,7 @@ from django.db.models.functions import TruncMonth
 from django.utils import timezone
 
 from sustain.accounts.models import Organization
+from sustain.core import instants
 from sustain.core.errors import Invalid
 from sustain.core.tenancy import visible
 from sustain.desk.models import Priority, Status, Ticket
@@ -132,8 +133,8 @@ def _bound(value: Any, name: str, zone: tzinfo, *, end: bool) -> datetime | None
         if _DAY.fullmatch(text):
             day = date.fromisoformat(text)
             return datetime.combine(day + timedelta(days=1) if end else day, time.min, tzinfo=zone)
-        parsed = datetime.fromisoformat(text)
-    except (ValueError, OverflowError):
+        parsed = instants.parse_datetime(text)
+    except (ValueError, OverflowError):  # instants.BadInstant is a ValueError
         raise Invalid(
             f"{name} must be a month (2026-11), a day (2026-11-30) or an ISO 8601 time.",
             field=name,

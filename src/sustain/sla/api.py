@@ -16,7 +16,7 @@ from sustain.accounts.actions import resolve_organization
 from sustain.accounts.models import Team, User
 from sustain.cmdb.models import ConfigItem, Product
 from sustain.core import businesstime
-from sustain.core.api import Page, Patch, UtcDateTime
+from sustain.core.api import Id, Input, Page, Patch, UtcDateTime
 from sustain.core.errors import Conflict, Invalid
 from sustain.core.http import ApiRequest
 from sustain.core.pagination import paginate
@@ -29,7 +29,7 @@ from sustain.sla.models import Page as OnCallPage
 router = Router(tags=["sla"])
 
 
-class CalendarIn(Schema):
+class CalendarIn(Input):
     name: str = Field(min_length=1, max_length=100)
     timezone: str = Field("UTC", max_length=64)
     hours: dict[str, list[list[str]]] = Field(
@@ -67,7 +67,7 @@ class CalendarOut(Schema):
         return list(calendar.holidays.all())
 
 
-class HolidayImportIn(Schema):
+class HolidayImportIn(Input):
     country: str = Field(min_length=2, max_length=3, examples=["DE"])
     subdivision: str = Field("", max_length=10, examples=["BY"])
     year: int = Field(ge=1990, le=2100)
@@ -77,22 +77,28 @@ class DueOut(Schema):
     due: datetime
 
 
-class TargetSchema(Schema):
+class TargetSchema(Input):
     priority: int = Field(ge=1, le=4)
     metric: Metric
     minutes: int = Field(gt=0, le=10_000_000)
 
 
-class PolicyIn(Schema):
+class TargetOut(Schema):
+    priority: int
+    metric: Metric
+    minutes: int
+
+
+class PolicyIn(Input):
     name: str = Field(min_length=1, max_length=100)
     order: int = Field(100, ge=0)
     active: bool = True
-    calendar: int
+    calendar: Id
     organization: int | str | None = None
     kind: str = Field("", pattern=r"^(|incident|request)$")
     priority: int | None = Field(None, ge=1, le=4)
     product: str | None = None
-    config_item: int | None = None
+    config_item: Id | None = None
     warn_percent: int = Field(75, ge=1, le=99)
     pause_statuses: list[str] = ["pending"]
     targets: list[TargetSchema] = []
@@ -102,7 +108,7 @@ class PolicyPatch(Patch):
     name: str | None = Field(None, min_length=1, max_length=100)
     order: int | None = Field(None, ge=0)
     active: bool | None = None
-    calendar: int | None = None
+    calendar: Id | None = None
     warn_percent: int | None = Field(None, ge=1, le=99)
     pause_statuses: list[str] | None = None
     targets: list[TargetSchema] | None = None
@@ -121,7 +127,7 @@ class PolicyOut(Schema):
     config_item: int | None = Field(None, alias="config_item_id")
     warn_percent: int
     pause_statuses: list[str]
-    targets: list[TargetSchema]
+    targets: list[TargetOut]
 
     @staticmethod
     def resolve_targets(policy: Policy) -> list[Any]:
@@ -134,7 +140,7 @@ def _calendars(request: ApiRequest):
     )
 
 
-def _calendar(request: ApiRequest, calendar_id: int) -> Calendar:
+def _calendar(request: ApiRequest, calendar_id: Id) -> Calendar:
     return get_object_or_404(_calendars(request), pk=calendar_id)
 
 
@@ -162,12 +168,12 @@ def create_calendar(request: ApiRequest, payload: CalendarIn):
 
 
 @router.get("/sla/calendars/{calendar_id}", response=CalendarOut)
-def get_calendar(request: ApiRequest, calendar_id: int):
+def get_calendar(request: ApiRequest, calendar_id: Id):
     return _calendar(request, calendar_id)
 
 
 @router.patch("/sla/calendars/{calendar_id}", response=CalendarOut)
-def update_calendar(request: ApiRequest, calendar_id: int, payload: CalendarPatch):
+def update_calendar(request: ApiRequest, calendar_id: Id, payload: CalendarPatch):
     changes = payload.dict(exclude_unset=True)
     if "timezone" in changes:
         changes["timezone_name"] = changes.pop("timezone")
@@ -176,7 +182,7 @@ def update_calendar(request: ApiRequest, calendar_id: int, payload: CalendarPatc
 
 
 @router.post("/sla/calendars/{calendar_id}/holidays/import", response=CalendarOut)
-def import_holidays(request: ApiRequest, calendar_id: int, payload: HolidayImportIn):
+def import_holidays(request: ApiRequest, calendar_id: Id, payload: HolidayImportIn):
     actions.import_holidays(request.auth, _calendar(request, calendar_id), **payload.dict())
     return _calendar(request, calendar_id)
 
@@ -184,8 +190,8 @@ def import_holidays(request: ApiRequest, calendar_id: int, payload: HolidayImpor
 @router.get("/sla/calendars/{calendar_id}/due", response=DueOut)
 def due(
     request: ApiRequest,
-    calendar_id: int,
-    start: datetime,
+    calendar_id: Id,
+    start: UtcDateTime,
     minutes: int = Query(..., ge=0, le=10_000_000),
 ):
     """The instant `minutes` business minutes after `start` (ISO 8601 with an offset)."""
@@ -199,6 +205,11 @@ def due(
         return {"due": businesstime.add(schedule, start, minutes * 60)}
     except businesstime.ScheduleError as exc:
         raise Invalid(str(exc), field="minutes") from None
+    except (OverflowError, ValueError):
+        # Past year 9999 the sum leaves what dates hold (core.instants keeps starts well before).
+        raise Invalid(
+            "start plus minutes lies past the last date there is.", field="start"
+        ) from None
 
 
 def _policies(request: ApiRequest):
@@ -246,12 +257,12 @@ def create_policy(request: ApiRequest, payload: PolicyIn):
 
 
 @router.get("/sla/policies/{policy_id}", response=PolicyOut)
-def get_policy(request: ApiRequest, policy_id: int):
+def get_policy(request: ApiRequest, policy_id: Id):
     return get_object_or_404(_policies(request), pk=policy_id)
 
 
 @router.patch("/sla/policies/{policy_id}", response=PolicyOut)
-def update_policy(request: ApiRequest, policy_id: int, payload: PolicyPatch):
+def update_policy(request: ApiRequest, policy_id: Id, payload: PolicyPatch):
     policy = get_policy(request, policy_id)
     actions.update_policy(
         request.auth, policy, **_policy_fields(request, payload.dict(exclude_unset=True))
@@ -260,7 +271,7 @@ def update_policy(request: ApiRequest, policy_id: int, payload: PolicyPatch):
 
 
 # --- on-call ---------------------------------------------------------------------------
-class ScheduleIn(Schema):
+class ScheduleIn(Input):
     team: str
     name: str = Field(min_length=1, max_length=100)
     slug: str = Field(min_length=1, max_length=60, pattern=r"^[-a-zA-Z0-9_]+$")
@@ -303,7 +314,7 @@ class OnCallNowOut(Schema):
     source: str
 
 
-class OverrideIn(Schema):
+class OverrideIn(Input):
     user: str
     start: UtcDateTime
     end: UtcDateTime
@@ -376,7 +387,7 @@ def list_pages(request: ApiRequest, open_only: bool = True):
 
 
 @router.post("/oncall/pages/{page_id}/ack", response=PageOut, tags=["on-call"])
-def acknowledge(request: ApiRequest, page_id: int):
+def acknowledge(request: ApiRequest, page_id: Id):
     page = get_object_or_404(
         OnCallPage.objects.select_related("schedule", "ticket", "user"), pk=page_id
     )
@@ -420,14 +431,19 @@ def add_override(request: ApiRequest, slug: str, payload: OverrideIn):
 
 
 # --- escalation rules --------------------------------------------------------------------
-class LevelSchema(Schema):
+class LevelSchema(Input):
     delay_minutes: int = Field(0, ge=0, le=60 * 24 * 30)
     actions: list[dict[str, Any]] = Field(
         min_length=1, examples=[[{"do": "notify", "who": "team_lead"}, {"do": "raise_priority"}]]
     )
 
 
-class RuleIn(Schema):
+class LevelOut(Schema):
+    delay_minutes: int
+    actions: list[dict[str, Any]]
+
+
+class RuleIn(Input):
     name: str = Field(min_length=1, max_length=100)
     condition: EscalationRule.Condition
     minutes: int = Field(0, ge=0, le=60 * 24 * 30)
@@ -450,7 +466,7 @@ class RuleOut(Schema):
     organization: str | None = Field(None, alias="organization.slug")
     priority: int | None
     team: str | None = Field(None, alias="team.slug")
-    levels: list[LevelSchema]
+    levels: list[LevelOut]
 
     @staticmethod
     def resolve_levels(rule: EscalationRule) -> list[Any]:
@@ -488,13 +504,13 @@ def create_rule(request: ApiRequest, payload: RuleIn):
 
 
 @router.delete("/sla/calendars/{calendar_id}", response={204: None})
-def delete_calendar(request: ApiRequest, calendar_id: int):
+def delete_calendar(request: ApiRequest, calendar_id: Id):
     actions.delete_calendar(request.auth, _calendar(request, calendar_id))
     return Status(204, None)
 
 
 @router.delete("/sla/policies/{policy_id}", response={204: None})
-def delete_policy(request: ApiRequest, policy_id: int):
+def delete_policy(request: ApiRequest, policy_id: Id):
     actions.delete_policy(request.auth, get_policy(request, policy_id))
     return Status(204, None)
 
@@ -508,19 +524,19 @@ class RulePatch(Patch):
 
 
 @router.get("/sla/escalation-rules/{rule_id}", response=RuleOut)
-def get_rule(request: ApiRequest, rule_id: int):
+def get_rule(request: ApiRequest, rule_id: Id):
     return get_object_or_404(_rules(request), pk=rule_id)
 
 
 @router.patch("/sla/escalation-rules/{rule_id}", response=RuleOut)
-def update_rule(request: ApiRequest, rule_id: int, payload: RulePatch):
+def update_rule(request: ApiRequest, rule_id: Id, payload: RulePatch):
     changes = payload.dict(exclude_unset=True)
     actions.update_escalation_rule(request.auth, get_rule(request, rule_id), **changes)
     return get_rule(request, rule_id)
 
 
 @router.delete("/sla/escalation-rules/{rule_id}", response={204: None})
-def delete_rule(request: ApiRequest, rule_id: int):
+def delete_rule(request: ApiRequest, rule_id: Id):
     actions.delete_escalation_rule(request.auth, get_rule(request, rule_id))
     return Status(204, None)
 

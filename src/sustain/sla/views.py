@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-
 from django.contrib import messages
 from django.db.models import Q
 from django.http import HttpResponse
@@ -11,7 +9,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
-from sustain.core import businesstime
+from sustain.core import businesstime, instants
 from sustain.core.errors import ActionError
 from sustain.core.http import AuthedRequest
 from sustain.core.tenancy import visible
@@ -49,7 +47,7 @@ def calendar(request: AuthedRequest, calendar_id: int) -> HttpResponse:
         context["problem"], start_text = str(exc), ""  # a row bad behind validation's back
     if start_text and minutes_text:
         try:
-            start = datetime.fromisoformat(start_text)
+            start = instants.parse_datetime(start_text)
             if timezone.is_naive(start):
                 start = timezone.make_aware(start, schedule.zone)
             minutes = int(minutes_text)
@@ -68,7 +66,7 @@ def on_call(request: AuthedRequest) -> HttpResponse:
     now, error = timezone.now(), ""
     if request.GET.get("at"):
         try:
-            now = datetime.fromisoformat(request.GET["at"])
+            now = instants.parse_datetime(request.GET["at"])
             if timezone.is_naive(now):
                 now = timezone.make_aware(now)
         except ValueError:

@@ -25,7 +25,7 @@ from sustain.bugs.models import BugCommit, Commit, CommitBranch, Repository
 from sustain.bugs.vcs import payloads, repositories
 from sustain.bugs.vcs.actions import Result, record_commits
 from sustain.bugs.vcs.messages import normalize_key
-from sustain.core.api import ErrorOut, Page, Patch
+from sustain.core.api import ErrorOut, Id, Input, Page, Patch
 from sustain.core.errors import Invalid
 from sustain.core.http import ApiRequest
 from sustain.core.ids import as_id
@@ -67,7 +67,7 @@ PATTERNS: Any = Field(
 )
 
 
-class RepositoryIn(Schema):
+class RepositoryIn(Input):
     name: str = Field(min_length=1, max_length=200)
     product: str | None = Field(None, description="The product (slug or id) it builds.")
     provider: Repository.Provider = Repository.Provider.LOCAL
@@ -160,7 +160,7 @@ def _repositories(request: ApiRequest) -> QuerySet[Repository]:
     return visible(Repository.objects.select_related("product"), request.auth)
 
 
-def _repository(request: ApiRequest, repository_id: int) -> Repository:
+def _repository(request: ApiRequest, repository_id: Id) -> Repository:
     found = _repositories(request).filter(pk=repository_id).first()
     if found is None:
         raise Http404("No such repository.")
@@ -189,12 +189,12 @@ def create_repository(request: ApiRequest, payload: RepositoryIn):
 
 
 @router.get("/vcs/repositories/{repository_id}", response=RepositoryOut)
-def get_repository(request: ApiRequest, repository_id: int):
+def get_repository(request: ApiRequest, repository_id: Id):
     return _repository(request, repository_id)
 
 
 @router.patch("/vcs/repositories/{repository_id}", response=RepositoryOut)
-def update_repository(request: ApiRequest, repository_id: int, payload: RepositoryPatch):
+def update_repository(request: ApiRequest, repository_id: Id, payload: RepositoryPatch):
     repository = _repository(request, repository_id)
     changes = payload.dict(exclude_unset=True)
     if "product" in changes:
@@ -203,7 +203,7 @@ def update_repository(request: ApiRequest, repository_id: int, payload: Reposito
 
 
 @router.delete("/vcs/repositories/{repository_id}", response={204: None})
-def delete_repository(request: ApiRequest, repository_id: int):
+def delete_repository(request: ApiRequest, repository_id: Id):
     """Remove the repository and its commits (administrators)."""
     repositories.delete_repository(request.auth, _repository(request, repository_id))
     return Status(204, None)
@@ -246,7 +246,7 @@ def list_commits(request: ApiRequest, filters: Query[CommitFilters]):
 
 
 @router.get("/vcs/repositories/{repository_id}/commits", response=Page[CommitOut])
-def list_repository_commits(request: ApiRequest, repository_id: int, filters: Query[CommitFilters]):
+def list_repository_commits(request: ApiRequest, repository_id: Id, filters: Query[CommitFilters]):
     repository = _repository(request, repository_id)
     qs = _commits(request, filters).filter(repository=repository)
     rows, next_url = paginate(
@@ -260,7 +260,7 @@ def list_repository_commits(request: ApiRequest, repository_id: int, filters: Qu
     auth=None,
     response={200: PushOut, 202: IgnoredOut, 413: ErrorOut, 422: ErrorOut, **ERRORS},
 )
-def push(request: ApiRequest, repository_id: int):
+def push(request: ApiRequest, repository_id: Id):
     """The push webhook (no bearer token: the provider signs the body with the repository's
     secret). `ping` answers 200; other events and tag pushes are accepted and ignored (202)."""
     length = as_id(request.META.get("CONTENT_LENGTH") or "0") or 0

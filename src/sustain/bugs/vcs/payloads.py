@@ -8,6 +8,10 @@
 The three push bodies share their shape: `ref` (`refs/heads/<branch>`) and `commits`, each with
 `id`, `message`, `timestamp`, `url` and `author` {`name`, `email`}. Everything is checked
 before anything is written; a refusal names the field.
+
+Fields these formats define and Sustain does not use are ignored, as the providers'
+specifications ask of a receiver (they add fields over time): so these bodies are not read
+through the API's strict `Input` schemas, which refuse unknown fields.
 """
 
 from __future__ import annotations

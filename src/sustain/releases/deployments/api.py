@@ -12,7 +12,7 @@ from ninja import Query, Router, Status
 from sustain.accounts.actions import require_agent, resolve_organization
 from sustain.bugs.models import Bug
 from sustain.cmdb.models import ConfigItem
-from sustain.core.api import Page
+from sustain.core.api import Id, Page
 from sustain.core.errors import Invalid
 from sustain.core.http import ApiRequest
 from sustain.core.pagination import paginate
@@ -58,14 +58,14 @@ def _deployments(user: Any) -> QuerySet[Deployment]:
     return visible(Deployment.objects.select_related(*RELATIONS), user)
 
 
-def _deployment(request: ApiRequest, deployment_id: int) -> Deployment:
+def _deployment(request: ApiRequest, deployment_id: Id) -> Deployment:
     deployment = _deployments(request.auth).filter(pk=deployment_id).first()
     if deployment is None:
         raise Http404(f"No deployment {deployment_id}.")
     return deployment
 
 
-def _environment(user: Any, environment_id: int, field: str = "environment") -> ConfigItem:
+def _environment(user: Any, environment_id: Id, field: str = "environment") -> ConfigItem:
     item = (
         visible(ConfigItem.objects.select_related("organization", "product", "version"), user)
         .filter(pk=environment_id)
@@ -135,12 +135,12 @@ def schedule_deployment(request: ApiRequest, payload: DeploymentIn):
 
 
 @router.get("/deployments/{deployment_id}", response=AnyDeployment)
-def get_deployment(request: ApiRequest, deployment_id: int):
+def get_deployment(request: ApiRequest, deployment_id: Id):
     return _out(request.auth, _deployment(request, deployment_id))
 
 
 @router.post("/deployments/{deployment_id}/transition", response=DeploymentOut)
-def transition_deployment(request: ApiRequest, deployment_id: int, payload: DeploymentTransitionIn):
+def transition_deployment(request: ApiRequest, deployment_id: Id, payload: DeploymentTransitionIn):
     """Start, succeed, fail or roll back a deployment (staff); success sets the environment's
     version and tells the customers whose fixes arrived."""
     deployment = _deployment(request, deployment_id)
@@ -176,7 +176,7 @@ def shipped(request: ApiRequest, bug_key: str):
 
 
 @router.get("/environments/{environment_id}/updates", response=EnvironmentUpdatesOut)
-def environment_updates(request: ApiRequest, environment_id: int):
+def environment_updates(request: ApiRequest, environment_id: Id):
     """The released versions the environment is behind, oldest first, with the bugs each
     fixes and which of them its organization reported."""
     environment = _environment(request.auth, environment_id)

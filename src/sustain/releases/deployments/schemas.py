@@ -9,7 +9,7 @@ from typing import Any
 from ninja import Schema
 from pydantic import Field
 
-from sustain.core.api import UtcDateTime
+from sustain.core.api import Id, Input, UtcDateTime
 
 
 class EnvironmentRef(Schema):
@@ -45,21 +45,21 @@ class DeploymentOut(DeploymentPublicOut):
     updated_at: datetime
 
 
-class DeploymentIn(Schema):
+class DeploymentIn(Input):
     release: int = Field(description="The release's id.")
     environment: int = Field(description="The environment's (configuration item's) id.")
     scheduled_for: UtcDateTime | None = None
     note: str = Field("", max_length=5000)
 
 
-class DeploymentTransitionIn(Schema):
+class DeploymentTransitionIn(Input):
     status: str = Field(description="in_progress, succeeded, failed or rolled_back")
     reason: str = Field("", max_length=5000, description="Required to fail or roll back.")
 
 
 class DeploymentFilters(Schema):
-    release: int | None = None
-    environment: int | None = None
+    release: Id | None = None
+    environment: Id | None = None
     status: str | None = Field(None, description="One or more statuses, comma-separated.")
     organization: str | None = Field(None, description="Organization id or slug (staff).")
     cursor: str | None = None
