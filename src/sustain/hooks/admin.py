@@ -2,6 +2,7 @@ from django import forms
 from django.contrib import admin
 
 from sustain.core.errors import ActionError
+from sustain.core.forms import SecretField, kept_secret
 from sustain.hooks import actions
 from sustain.hooks.models import Delivery, Subscription
 
@@ -12,10 +13,8 @@ class SubscriptionAdminForm(forms.ModelForm):
     rest); left empty it is kept, or generated for a new subscription (then "New secret" on
     the webhook's page shows a fresh one once)."""
 
-    secret = forms.CharField(
-        required=False,
-        widget=forms.PasswordInput(render_value=False),
-        help_text="Leave empty to keep the current secret (a new subscription gets one).",
+    secret = SecretField(
+        help_text="Leave empty to keep the current secret (a new subscription gets one)."
     )
 
     class Meta:
@@ -39,9 +38,9 @@ class SubscriptionAdminForm(forms.ModelForm):
             raise forms.ValidationError(exc.message) from None
 
     def clean_secret(self) -> str:
-        value = self.cleaned_data.get("secret") or ""
-        if not value and self.instance.pk:
-            return self.instance.secret
+        value = kept_secret(self, "secret")
+        if value and value == self.instance.secret:
+            return value
         try:
             return actions.check_secret(value)
         except ActionError as exc:

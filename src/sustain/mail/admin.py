@@ -3,16 +3,13 @@ from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
+from sustain.core.forms import SecretField, kept_secret
 from sustain.mail import imap
 from sustain.mail.models import DomainRoute, InboundMail, Mailbox, MessageRef
 
 
 class MailboxForm(forms.ModelForm):
-    password = forms.CharField(
-        required=False,
-        widget=forms.PasswordInput(render_value=False),
-        help_text="Leave empty to keep the password already stored.",
-    )
+    password = SecretField(help_text="Leave empty to keep the password already stored.")
 
     class Meta:
         model = Mailbox
@@ -33,10 +30,7 @@ class MailboxForm(forms.ModelForm):
         ]
 
     def clean_password(self) -> str:
-        password = self.cleaned_data.get("password") or ""
-        if not password and self.instance.pk:
-            return self.instance.password
-        return password
+        return kept_secret(self, "password")
 
     def clean(self) -> dict:
         data = super().clean() or {}

@@ -11,14 +11,13 @@ from django import forms
 from django.contrib import admin
 
 from sustain.bugs.models import BugCommit, Commit, CommitBranch, Repository
+from sustain.core.forms import SecretField, kept_secret
 
 
 class RepositoryForm(forms.ModelForm):
     url = forms.URLField(required=False, max_length=500, assume_scheme="https")
-    webhook_secret = forms.CharField(
-        required=False,
-        widget=forms.PasswordInput(render_value=False),
-        help_text="Leave empty to keep the current secret; at least 16 characters.",
+    webhook_secret = SecretField(
+        help_text="Leave empty to keep the current secret; at least 16 characters."
     )
 
     class Meta:
@@ -35,12 +34,10 @@ class RepositoryForm(forms.ModelForm):
         ]
 
     def clean_webhook_secret(self) -> str:
-        value = self.cleaned_data.get("webhook_secret") or ""
-        if not value:
-            return self.instance.webhook_secret if self.instance.pk else ""
-        if len(value) < 16:
+        typed = self.cleaned_data.get("webhook_secret") or ""
+        if typed and len(typed) < 16:
             raise forms.ValidationError("At least 16 characters.")
-        return value
+        return kept_secret(self, "webhook_secret")
 
 
 @admin.register(Repository)

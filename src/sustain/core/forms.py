@@ -1,0 +1,29 @@
+"""Form pieces shared by the apps' admin and pages."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+
+
+class SecretField(forms.CharField):
+    """A sealed secret (core.sealing) in a form: typed in a password field and never rendered
+    back; left empty, the form keeps the stored value (see `kept_secret`)."""
+
+    def __init__(self, *, help_text: str = "Leave empty to keep the current value.", **kwargs: Any):
+        super().__init__(
+            required=False,
+            widget=forms.PasswordInput(render_value=False),
+            help_text=help_text,
+            **kwargs,
+        )
+
+
+def kept_secret(form: forms.ModelForm, name: str) -> str:
+    """What a SecretField called `name` stands for: the value typed, or the stored one when left
+    empty on an existing row ("" on a new one)."""
+    value = form.cleaned_data.get(name) or ""
+    if not value and form.instance.pk:
+        return getattr(form.instance, name)
+    return value
