@@ -66,7 +66,8 @@ def need_dovecot() -> None:
 
 class Dovecot:
     """A Dovecot of our own: its config, directories and ports (IMAP with STARTTLS, and IMAP
-    over TLS with a certificate made for it, for `localhost`); any user, one password."""
+    over TLS with a certificate made for it: `localhost`, `mail.sustain.test`, 127.0.0.1); any
+    user, one password."""
 
     def __init__(self) -> None:
         self.dir = Path(tempfile.mkdtemp(prefix="sustain-dovecot-"))
@@ -89,7 +90,7 @@ class Dovecot:
                 "-subj",
                 "/CN=localhost",
                 "-addext",
-                "subjectAltName=DNS:localhost",
+                "subjectAltName=DNS:localhost,DNS:mail.sustain.test,IP:127.0.0.1",
                 "-keyout",
                 str(key),
                 "-out",

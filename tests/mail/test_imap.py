@@ -10,7 +10,9 @@ from unittest import mock
 
 from django.core.management import CommandError, call_command
 from django.db import OperationalError
+from django.test import override_settings
 
+from sustain.core import outbound
 from sustain.mail import imap, tasks
 from sustain.mail.models import InboundMail, Mailbox
 from tests.base import SustainTestCase
@@ -21,6 +23,7 @@ CAROL = "Carol Customer <carol@acme.test>"
 _users = itertools.count(1)
 
 
+@override_settings(OUTBOUND_ALLOW_NETWORKS=("127.0.0.1/32",))  # the test server, on purpose
 class ImapTests(SustainTestCase):
     dovecot: Dovecot
 
@@ -130,13 +133,16 @@ class ImapTests(SustainTestCase):
         self.assertEqual(self.unseen(self.imap()), 0)
 
     def test_imap_over_tls_and_starttls_check_the_certificate(self):
+        self.enterContext(outbound.using_resolver(lambda host, port: ["127.0.0.1"]))
         trusted = ssl.create_default_context(cafile=str(self.dovecot.cert))
         for security, port in (
             (Mailbox.Security.SSL, self.dovecot.tls_port),
             (Mailbox.Security.STARTTLS, self.dovecot.port),
         ):
+            # A name the test resolves to the server, checked by the outbound guard as any
+            # mailbox host is (`localhost` itself is refused by name).
             box = self.mailbox(
-                name=f"tls {security}", host="localhost", port=port, security=security
+                name=f"tls {security}", host="mail.sustain.test", port=port, security=security
             )
             self.deliver(mails.plain(CAROL, f"Over {security}", "x"))
             self.assertEqual(imap.poll(box, ssl_context=trusted).error, "")
@@ -146,6 +152,23 @@ class ImapTests(SustainTestCase):
             sorted(InboundMail.objects.values_list("subject", flat=True)),
             ["Over ssl", "Over starttls"],
         )
+
+    def test_a_mailbox_on_a_network_not_allowed_is_refused_before_connecting(self):
+        box = self.mailbox()
+        self.deliver(mails.plain(CAROL, "Never fetched", "x"))
+        with self.settings(OUTBOUND_ALLOW_NETWORKS=()):
+            result = imap.poll(box)
+        assert result is not None
+        self.assertIn("address not allowed: loopback", result.error)
+        self.assertFalse(InboundMail.objects.exists())
+        for host, why in (
+            ("localhost", "local or metadata host name"),
+            ("127.1", "numeric host not in dotted-quad form"),
+            ("169.254.169.254", "cloud metadata service"),
+        ):
+            box.host = host
+            box.save()
+            self.assertIn(why, imap.poll(box).error)
 
     def test_a_wrong_password_is_reported_on_the_mailbox_and_by_the_command(self):
         box = self.mailbox(password="wrong")

@@ -254,7 +254,7 @@ class DoorLimitTests(IngestCase):
         self.assertFalse(InboundMail.objects.exists())
 
 
-@override_settings(MAIL_MAX_BYTES=1 * MIB)
+@override_settings(MAIL_MAX_BYTES=1 * MIB, OUTBOUND_ALLOW_NETWORKS=("127.0.0.1/32",))
 class ImapLimitTests(IngestCase):
     dovecot: Dovecot
 

@@ -1,4 +1,5 @@
-"""The one door to the outside world: every outbound HTTP request goes through `request()`.
+"""The one door to the outside world: every outbound HTTP request goes through `request()`,
+every other outbound TCP connection (IMAP) through `open_connection()`.
 
 Webhooks today; probes, scrapes, Prometheus data sources and database collectors later. The
 guard keeps the server's own network out of reach of whoever chooses a URL (SSRF):
@@ -324,6 +325,37 @@ def check_target(url: str, *, timeout: float = 5.0, resolver: Resolver | None = 
     for address in addresses:
         check_address(address)
     return target
+
+
+Connection = socket.socket  # what open_connection gives (callers need not import socket)
+
+
+def open_connection(
+    host: str, port: int, *, timeout: float = 10.0, resolver: Resolver | None = None
+) -> Connection:
+    """A TCP connection to `host`:`port` for protocols other than HTTP (IMAP): the host in
+    canonical form, every address it resolves to checked, the connection made to a checked one.
+    TLS, if any, is the caller's, with the host name as server name."""
+    if not 0 < port < 65536:
+        raise OutboundError(Kind.INVALID_URL, "port out of range")
+    name, literal = _host(str(host or ""), bracketed=":" in str(host or ""))
+    if literal is not None:
+        addresses = [check_address(literal)]
+    else:
+        addresses = [check_address(a) for a in _resolve(name, port, timeout, resolver)]
+    last = OutboundError(Kind.CONNECTION)
+    for address in addresses:
+        family = socket.AF_INET6 if _is_v6(address) else socket.AF_INET
+        sock = socket.socket(family, socket.SOCK_STREAM)
+        try:
+            sock.settimeout(timeout)
+            sock.connect((str(address), port))
+        except OSError as exc:
+            sock.close()
+            last = _kind_of(exc)
+            continue
+        return sock
+    raise last
 
 
 # --- the request ------------------------------------------------------------------------------

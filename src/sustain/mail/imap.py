@@ -19,6 +19,7 @@ from django.conf import settings
 from django.db.models import Q
 from django.utils import timezone
 
+from sustain.core import outbound
 from sustain.mail import actions
 from sustain.mail.models import Mailbox
 
@@ -31,6 +32,20 @@ TIMEOUT = 30  # seconds for the connection and each command
 
 class FetchError(Exception):
     pass
+
+
+class _GuardedIMAP4(imaplib.IMAP4):
+    """IMAP over a connection the outbound guard made: a mailbox's host is checked like any
+    other outbound target (a private mail server needs SUSTAIN_OUTBOUND_ALLOW_NETWORKS)."""
+
+    def _create_socket(self, timeout: float | None) -> outbound.Connection:
+        return outbound.open_connection(self.host, self.port, timeout=timeout or TIMEOUT)
+
+
+class _GuardedIMAP4_SSL(imaplib.IMAP4_SSL):
+    def _create_socket(self, timeout: float | None) -> outbound.Connection:
+        sock = outbound.open_connection(self.host, self.port, timeout=timeout or TIMEOUT)
+        return self.ssl_context.wrap_socket(sock, server_hostname=self.host)
 
 
 @dataclass
@@ -58,9 +73,9 @@ def connect(mailbox: Mailbox, ssl_context: ssl.SSLContext | None = None) -> imap
     context = ssl_context or ssl.create_default_context()
     conn: imaplib.IMAP4
     if mailbox.security == Mailbox.Security.SSL:
-        conn = imaplib.IMAP4_SSL(mailbox.host, mailbox.port, ssl_context=context, timeout=TIMEOUT)
+        conn = _GuardedIMAP4_SSL(mailbox.host, mailbox.port, ssl_context=context, timeout=TIMEOUT)
     else:
-        conn = imaplib.IMAP4(mailbox.host, mailbox.port, timeout=TIMEOUT)
+        conn = _GuardedIMAP4(mailbox.host, mailbox.port, timeout=TIMEOUT)
         if mailbox.security == Mailbox.Security.STARTTLS:
             _check(conn.starttls(context), "STARTTLS")
     try:
