@@ -205,6 +205,16 @@ class AuthenticationResultsTests(OnATicket):
         forged = b"Authentication-Results: mx.northwind.test; dmarc=pass header.from=northwind.test"
         self.assert_held(self.ingest(forged + b"\r\n" + raw), "dmarc=fail")
 
+    def test_a_pass_forged_below_the_receiving_servers_own_header_does_not_count(self):
+        raw = self.reply(
+            ALICE,
+            Authentication_Results="mx.northwind.test; dmarc=pass header.from=northwind.test",
+        )
+        ours = b"Authentication-Results: mx.northwind.test; dkim=none; spf=none; dmarc=none"
+        found = self.ingest(ours + b"\r\n" + raw)
+        self.assert_held(found, "an agent's address must be authenticated")
+        self.assertEqual(sent.outbox, [])
+
     def test_a_trusted_dmarc_fail_is_held(self):
         raw = self.reply(
             CAROL,

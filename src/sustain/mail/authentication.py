@@ -167,9 +167,17 @@ def _values(head: Message, name: str) -> list[str]:
 AUTHSERV_ID = re.compile(r"^\s*([^;\s]+)")
 
 
+NOT_PASSING = frozenset({"fail", "permerror", "temperror"})
+
+
 def _trusted_results(head: Message) -> tuple[str, list[Any]] | None:
     """The results our own receiving server recorded (authserv-id, results), or None when
-    none of the Authentication-Results headers is from a trusted authserv-id."""
+    none of the Authentication-Results headers is from a trusted authserv-id.
+
+    A pass counts only from the topmost trusted header: a server prepends its own, so one
+    further down was in the mail when it arrived, and a sender can write any authserv-id (a
+    forged `dmarc=pass` below our server's `dmarc=none` must not make a pass). A failure counts
+    from any trusted header (the worst it can do is hold the mail of whoever forged it)."""
     trusted = settings.MAIL_TRUSTED_AUTHSERV_IDS
     if not trusted:
         return None
@@ -179,11 +187,16 @@ def _trusted_results(head: Message) -> tuple[str, list[Any]] | None:
         match = AUTHSERV_ID.match(value)
         if not match or match[1].lower() not in trusted:
             continue  # written by someone else: the sender can add any header
-        server = match[1].lower()
         try:
-            found.extend(authres.AuthenticationResultsHeader.parse_value(value).results)
+            results = authres.AuthenticationResultsHeader.parse_value(value).results
         except Exception:  # authres raises its own errors, and others on odd input
-            log.warning("unreadable Authentication-Results from %s: %.200s", server, value)
+            log.warning("unreadable Authentication-Results from %s: %.200s", match[1], value)
+            results = []
+        if not server:
+            server = match[1].lower()
+            found.extend(results)
+        else:
+            found.extend(r for r in results if (r.result or "").lower() in NOT_PASSING)
     return (server, found) if server else None
 
 
