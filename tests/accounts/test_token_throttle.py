@@ -105,3 +105,27 @@ class TokenThrottleTests(SustainTestCase):
         self.fail(LIMIT + 2)
         self.assertEqual(self.me(self.good).status_code, 200)
         self.assertFalse(TokenFailure.objects.exists())
+
+    def post_with_key(self, token: str, key: str, address: str = "203.0.113.7"):
+        return self.client.post(
+            "/api/v1/tickets",
+            {"title": "Throttled", "organization": "acme"},
+            content_type="application/json",
+            headers={"Authorization": f"Bearer {token}", "Idempotency-Key": key},
+            REMOTE_ADDR=address,
+        )
+
+    def test_a_throttled_address_cannot_tell_a_good_token_by_its_idempotency_replay(self) -> None:
+        self.fail(LIMIT)
+        for token in (self.good, BAD):
+            answers = [self.post_with_key(token, "probe-1") for _ in range(2)]
+            self.assertEqual([a.status_code for a in answers], [429, 429])
+            self.assertNotIn("Idempotent-Replayed", answers[1])
+
+    def test_a_429_is_not_kept_as_the_keys_answer(self) -> None:
+        self.fail(LIMIT)
+        self.assertEqual(self.post_with_key(self.good, "later").status_code, 429)
+        with time_machine.travel(timezone.now() + timedelta(seconds=301)):
+            answer = self.post_with_key(self.good, "later")
+        self.assertEqual(answer.status_code, 201, answer.content)
+        self.assertNotIn("Idempotent-Replayed", answer)

@@ -27,7 +27,7 @@ from django.db import DatabaseError, IntegrityError, transaction
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.utils import timezone
 
-from sustain.accounts import tokens
+from sustain.accounts import token_throttle, tokens
 from sustain.core.models import IdempotencyRecord
 
 KEY_MAX = 200
@@ -36,6 +36,11 @@ KEY_MAX = 200
 def _refusal(status: int, detail: str, message: str | None = None) -> JsonResponse:
     errors = [{"field": "Idempotency-Key", "message": message}] if message else []
     return JsonResponse({"detail": detail, "errors": errors}, status=status)
+
+
+# Answers about the caller rather than the request (authentication, permission at this moment,
+# the throttle, a failed CSRF check): kept, they would be replayed after the cause is gone.
+NOT_KEPT = frozenset({401, 403, 429})
 
 
 def idempotent_response(
@@ -64,7 +69,7 @@ def idempotent_response(
             return _repeat(principal, key, fingerprint)
         view = transaction.savepoint()
         response = call()
-        if response.status_code >= 500:
+        if response.status_code >= 500 or response.status_code in NOT_KEPT:
             transaction.set_rollback(True)  # neither the write nor the key: the retry runs again
             return response
         try:
@@ -128,6 +133,8 @@ def _principal(request: HttpRequest) -> str | None:
     authorization = request.headers.get("Authorization", "")
     if authorization.lower().startswith("bearer "):
         raw = authorization[7:].strip()
+        if token_throttle.retry_after(token_throttle.address_key(request)) is not None:
+            return None  # throttled: no token is looked at (the API answers 429)
         if tokens.authenticate(raw) is None:
             return None
         return f"token:{tokens.digest(raw)[:40]}"
