@@ -8,6 +8,7 @@ from typing import Annotated, Any, ClassVar, Generic, TypeVar
 
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
+from django.http.request import RawPostDataException
 from ninja import NinjaAPI, Schema
 from ninja.errors import AuthenticationError, HttpError, Throttled
 from ninja.errors import ValidationError as NinjaValidationError
@@ -229,6 +230,18 @@ def _field_errors(errors: list[dict[str, Any]]) -> list[dict[str, str]]:
 
 
 def install_error_handlers(api: NinjaAPI) -> None:
+    @api.exception_handler(RawPostDataException)
+    def form_body(request: HttpRequest, exc: Exception) -> HttpResponse:
+        # A form-encoded or multipart body sent with a session: the CSRF check read it as a
+        # form, so it cannot be read again as the JSON this operation takes.
+        return _error(
+            api,
+            request,
+            415,
+            "This operation takes a JSON body (Content-Type: application/json).",
+            [{"field": "body", "message": "send JSON, not a form"}],
+        )
+
     @api.exception_handler(ActionError)
     def action_error(request: HttpRequest, exc: ActionError) -> HttpResponse:
         return _error(api, request, exc.status, exc.message, exc.errors)
