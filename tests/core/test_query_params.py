@@ -123,14 +123,28 @@ def test_what_the_parser_reads() -> None:
     assert instants.parse("2026-01-05T09:30:15.25Z") == dt.datetime(
         2026, 1, 5, 9, 30, 15, 250_000, tzinfo=dt.UTC
     )
-    parsed = instants.parse("2026-01-05T09:30-0130")
+    parsed = instants.parse("2026-01-05T09:30-01:30")
     assert isinstance(parsed, dt.datetime)
     assert parsed.utcoffset() == -dt.timedelta(hours=1, minutes=30)
     assert instants.parse_datetime("2026-01-05") == dt.datetime(2026, 1, 5)
 
 
 @pytest.mark.parametrize(
-    "text", ["2026-02-30", "2026-01-05T24:00", "2026-01-05T09:00+16:00", "9999-01-01", "", "1"]
+    "text",
+    [
+        "2026-02-30",
+        "2026-01-05T24:00",
+        "2026-01-05T09:00+16:00",
+        "9999-01-01",
+        "",
+        "1",
+        "２０２６-01-05",  # full-width digits
+        "2026-01-05T09:00:00+0100",  # basic-form offset
+        "2026-01-05T09:00:00+01",
+        "2026-01-05 09:00",  # a blank for T
+        " 2026-01-05\n",
+        "2026-01-05T09:00:00 01:00",  # an unencoded + in a query string
+    ],
 )
 def test_what_the_parser_refuses(text: str) -> None:
     with pytest.raises(instants.BadInstant):

@@ -8,7 +8,10 @@ all of them accept the same thing and refuse the rest with a message naming the 
 
     2026-01-05                      a day (a date-time where one is needed: its midnight)
     2026-01-05T09:00                minutes, seconds and fractions optional
-    2026-01-05T09:00:00.5+01:00     an offset `Z` or `±HH:MM` (`±HHMM` and `±HH` too)
+    2026-01-05T09:00:00.5+01:00     an offset `Z` or `±HH:MM`
+
+ASCII digits only (Python's `int` also reads full-width ones), `T` between date and time, no
+blanks around: the extended form of ISO 8601 as RFC 3339 profiles it.
 """
 
 from __future__ import annotations
@@ -23,10 +26,15 @@ MAX_YEAR = 9000
 # PostgreSQL's limit on a UTC offset; Python's is ±23:59.
 MAX_OFFSET = dt.timedelta(hours=15, minutes=59)
 
-_DATE = r"(?P<year>\d{4})-(?P<month>\d{2})-(?P<day>\d{2})"
-_TIME = r"(?P<hour>\d{2}):(?P<minute>\d{2})(?::(?P<second>\d{2})(?:[.,](?P<fraction>\d{1,9}))?)?"
-_OFFSET = r"(?P<offset>Z|z|[+-]\d{2}(?::?\d{2})?)"
-_INSTANT = re.compile(rf"{_DATE}(?:[Tt ]{_TIME}{_OFFSET}?)?")
+_DATE = r"(?P<year>[0-9]{4})-(?P<month>[0-9]{2})-(?P<day>[0-9]{2})"
+_TIME = (
+    r"(?P<hour>[0-9]{2}):(?P<minute>[0-9]{2})"
+    r"(?::(?P<second>[0-9]{2})(?:[.,](?P<fraction>[0-9]{1,9}))?)?"
+)
+_OFFSET = r"(?P<offset>Z|z|[+-][0-9]{2}:[0-9]{2})"
+_INSTANT = re.compile(rf"{_DATE}(?:[Tt]{_TIME}{_OFFSET}?)?")
+# `+01:00` sent unencoded in a query string arrives as ` 01:00`.
+_PLUS_AS_BLANK = re.compile(r".*[Tt][0-9:.,]+ [0-9]{2}:[0-9]{2}")
 
 HELP = "an ISO 8601 date (2026-01-05) or date-time (2026-01-05T09:00:00+01:00)"
 
@@ -39,8 +47,7 @@ def _offset(text: str) -> dt.timezone:
     if text in ("Z", "z"):
         return dt.UTC
     sign = -1 if text[0] == "-" else 1
-    digits = text[1:].replace(":", "")
-    hours, minutes = int(digits[:2]), int(digits[2:] or 0)
+    hours, minutes = int(text[1:3]), int(text[4:6])
     if minutes > 59:
         raise BadInstant("has an offset with more than 59 minutes")
     offset = dt.timedelta(hours=hours, minutes=minutes)
@@ -55,8 +62,10 @@ def parse(text: str) -> dt.date | dt.datetime:
     Raises BadInstant with a short reason (to follow the parameter's name)."""
     if not isinstance(text, str):
         raise BadInstant(f"must be {HELP}")
-    match = _INSTANT.fullmatch(text.strip())
+    match = _INSTANT.fullmatch(text)
     if match is None:
+        if _PLUS_AS_BLANK.fullmatch(text):
+            raise BadInstant(f"must be {HELP}; write a + in an address as %2B")
         raise BadInstant(f"must be {HELP}")
     parts = match.groupdict()
     year = int(parts["year"])
