@@ -7,7 +7,12 @@ from sustain.bugs.api import router as bugs_router
 from sustain.bugs.similar.api import router as similar_router
 from sustain.bugs.vcs.api import router as vcs_router
 from sustain.cmdb.api import router as cmdb_router
-from sustain.core.api import ActiveSessionAuth, TokenAuth, install_error_handlers
+from sustain.core.api import (
+    ActiveSessionAuth,
+    StrictJsonParser,
+    TokenAuth,
+    install_error_handlers,
+)
 from sustain.desk.api import router as desk_router
 from sustain.hooks.api import router as hooks_router
 from sustain.mail.api import router as mail_router
@@ -29,6 +34,7 @@ api = NinjaAPI(
     # validator, which the Content-Security-Policy would refuse anyway.
     docs=Swagger(settings={"validatorUrl": None}),
     openapi_url="/openapi.json",
+    parser=StrictJsonParser(),
 )
 install_error_handlers(api)
 api.add_router("/v1/", accounts_router)

@@ -24,6 +24,22 @@ class UnknownFieldTests(SustainTestCase):
         self.assert_refused(response, "public")
         self.assertFalse(Comment.objects.filter(ticket=ticket).exists())
 
+    def test_a_key_given_twice_is_refused_not_the_last_taken(self) -> None:
+        ticket = self.open_ticket()
+        for body in (
+            b'{"body": "Internal?", "is_public": false, "is_public": true}',
+            b'{"body": "Internal?", "is_public": false, "x": {"a": 1, "a": 2}}',
+        ):
+            response = self.client.post(
+                f"/api/v1/tickets/{ticket.key}/comments",
+                body,
+                content_type="application/json",
+                headers={"Authorization": f"Bearer {self.token_for(self.alice)}"},
+            )
+            self.assertEqual(response.status_code, 422, response.content)
+            self.assertIn("is given more than once", response.json()["detail"])
+        self.assertFalse(Comment.objects.filter(ticket=ticket).exists())
+
     def test_an_unknown_ticket_field_is_refused(self) -> None:
         response = self.api(self.alice).post(
             "/api/v1/tickets", {"title": "Printer", "organization": "acme", "colour": "red"}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 import re
 from typing import Annotated, Any, ClassVar, Generic, TypeVar
 
@@ -12,6 +13,7 @@ from django.http.request import RawPostDataException
 from ninja import NinjaAPI, Schema
 from ninja.errors import AuthenticationError, HttpError, Throttled
 from ninja.errors import ValidationError as NinjaValidationError
+from ninja.parser import Parser
 from ninja.schema import DjangoGetter
 from ninja.security import HttpBearer, SessionAuth
 from pydantic import (
@@ -108,6 +110,31 @@ DateOrDateTime = Annotated[
 
 Id = Annotated[int, Field(ge=1, le=MAX_ID)]
 """A row id from outside: past BIGINT it could only overflow the query."""
+
+
+class KeyGivenTwice(ValueError):
+    """A JSON object names a key more than once: parsers disagree on which value wins, so
+    neither is taken."""
+
+    def __init__(self, key: str):
+        self.key = key
+        super().__init__(f"{key} is given more than once")
+
+
+def _pairs(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    found: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in found:
+            raise KeyGivenTwice(key)
+        found[key] = value
+    return found
+
+
+class StrictJsonParser(Parser):
+    """The API's JSON reader: a key given twice in one object is refused, not the last taken."""
+
+    def parse_body(self, request: HttpRequest) -> dict[str, Any]:
+        return json.loads(request.body, object_pairs_hook=_pairs)  # type: ignore[no-any-return]
 
 
 class Input(Schema):
@@ -266,6 +293,15 @@ def install_error_handlers(api: NinjaAPI) -> None:
 
     @api.exception_handler(HttpError)
     def http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
+        if isinstance(exc.__cause__, KeyGivenTwice):  # ninja's "Cannot parse request body"
+            message = str(exc.__cause__)
+            return _error(
+                api,
+                request,
+                422,
+                f"Invalid input ({message}).",
+                [{"field": exc.__cause__.key, "message": "is given more than once"}],
+            )
         return _error(api, request, exc.status_code, str(exc))
 
     @api.exception_handler(Throttled)
