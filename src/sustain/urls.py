@@ -2,7 +2,7 @@
 
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
-from django.urls import include, path
+from django.urls import include, path, re_path
 
 from sustain.api import api
 from sustain.core import views as core_views
@@ -15,6 +15,7 @@ urlpatterns = [
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("admin/", admin.site.urls),
     path("api/", api.urls),
+    re_path(r"^api/", core_views.api_not_found),  # the API's own error format, not a page
     path("desk/", include("sustain.desk.urls")),
     path("portal/", include("sustain.desk.portal_urls")),
     path("sla/", include("sustain.sla.urls")),

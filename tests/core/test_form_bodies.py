@@ -1,5 +1,5 @@
 """A form or multipart body sent with a session to an operation that takes JSON is a 415 in the
-API's error format, not a server error (the CSRF check has already read it as a form)."""
+API's error format, not a server error; an address under /api/ that names nothing is a JSON 404."""
 
 from django.test import Client
 
@@ -19,3 +19,12 @@ class MultipartSessionTests(SustainTestCase):
         )
         self.assertEqual(answer.status_code, 415, answer.content)
         self.assertEqual(answer.json()["errors"][0]["field"], "body")
+
+
+class ApiNotFoundTests(SustainTestCase):
+    def test_an_address_under_api_that_names_no_operation_is_a_json_404(self) -> None:
+        for path in ("/api/v1/nope", "/api/v1/tickets/", "/api/v2/tickets"):
+            answer = self.client.get(path)
+            self.assertEqual(answer.status_code, 404, path)
+            self.assertEqual(answer["Content-Type"], "application/json")
+            self.assertIn("No API operation", answer.json()["detail"])

@@ -158,7 +158,9 @@ def form(world: World, side: Side, route: surface.Route) -> dict[str, Any]:
 
 def all_pages() -> list[surface.Route]:
     return [
-        r for r in ROUTES if not r.route.startswith(("api/", "admin/")) and r.name not in NOT_PAGES
+        r
+        for r in ROUTES
+        if not r.route.startswith(("api/", "^api/", "admin/")) and r.name not in NOT_PAGES
     ]
 
 

@@ -1,4 +1,4 @@
-"""Pages that belong to no single app: the front door and the health check."""
+"""Pages that belong to no single app: the front door, the health check, the API's 404."""
 
 from django.contrib.auth.decorators import login_required
 from django.db import connection
@@ -18,3 +18,11 @@ def healthz(request: HttpRequest) -> JsonResponse:
     with connection.cursor() as cursor:
         cursor.execute("SELECT 1")
     return JsonResponse({"status": "ok", "database": connection.vendor})
+
+
+def api_not_found(request: HttpRequest) -> JsonResponse:
+    """An address under /api/ that names no operation: a 404 in the API's error format."""
+    return JsonResponse(
+        {"detail": f"No API operation at {request.path}; see /api/docs.", "errors": []},
+        status=404,
+    )
