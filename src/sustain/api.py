@@ -7,6 +7,7 @@ from sustain.bugs.api import router as bugs_router
 from sustain.bugs.similar.api import router as similar_router
 from sustain.bugs.vcs.api import router as vcs_router
 from sustain.cmdb.api import router as cmdb_router
+from sustain.core import strict_params
 from sustain.core.api import (
     ActiveSessionAuth,
     StrictJsonParser,
@@ -50,3 +51,4 @@ api.add_router("/v1/", similar_router)
 api.add_router("/v1/", vcs_router)
 api.add_router("/v1/", releases_router)
 api.add_router("/v1/", deployments_router)
+strict_params.install(api)  # after the last add_router: unknown query params / bodies → 422
