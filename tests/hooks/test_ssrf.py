@@ -141,6 +141,25 @@ class SavingTests(SsrfTestCase):
         self.assertEqual(saved.status_code, 302, saved.context and saved.context["errors"])
         self.assertTrue(Subscription.objects.filter(url="https://chat.example.test/hook").exists())
 
+    def test_enabling_again_checks_the_stored_url(self):
+        """A row whose URL predates the guard (or was set by hand) is not enabled blind."""
+        as_alice = self.api(self.alice)
+        subscription = self.subscribe("https://chat.example.test/hook")
+        Subscription.objects.filter(pk=subscription.pk).update(
+            url="http://127.0.0.1:8000/healthz", active=False
+        )
+        response = as_alice.patch(f"/api/v1/webhooks/{subscription.pk}", {"active": True})
+        self.assertEqual(response.status_code, 422, response.content)
+        self.assertEqual([e["field"] for e in response.json()["errors"]], ["url"])
+        self.assertFalse(Subscription.objects.get(pk=subscription.pk).active)
+        # A new, allowed URL with the same request enables it.
+        fixed = as_alice.patch(
+            f"/api/v1/webhooks/{subscription.pk}",
+            {"active": True, "url": "https://chat.example.test/hook"},
+        )
+        self.assertEqual(fixed.status_code, 200, fixed.content)
+        self.assertTrue(Subscription.objects.get(pk=subscription.pk).active)
+
     def test_the_address_decides_and_a_name_that_does_not_resolve_yet_may_be_saved(self):
         self.subscribe("https://not-yet.example/hook")  # checked again at every delivery
         with self.assertRaises(Invalid):

@@ -165,15 +165,15 @@ class ApiRefusesBadConfiguration(SustainTestCase):
         self.assertEqual(Calendar.objects.get().timezone, "UTC")
 
     def test_escalation_levels_with_malformed_actions(self):
-        for actions in (
-            [{"do": "add_watchers", "users": "alice@northwind.test"}],
-            [{"do": "page", "schedule": 5}],
+        for actions, field in (
+            ([{"do": "add_watchers", "users": "alice@northwind.test"}], "users"),
+            ([{"do": "page", "schedule": 5}], "schedule"),
         ):
             response = self.root_api.post(
                 "/api/v1/sla/escalation-rules",
                 {"name": "R", "condition": "sla_breach", "levels": [{"actions": actions}]},
             )
-            self.assertRefused(response, "levels.actions")
+            self.assertRefused(response, f"levels.0.actions.0.{field}")
 
     def test_a_rotation_with_an_unknown_zone(self):
         response = self.root_api.post(

@@ -131,4 +131,4 @@ class EscalationTests(SustainTestCase):
             },
         )
         self.assertEqual(response.status_code, 422)
-        self.assertEqual(response.json()["errors"][0]["field"], "levels.actions")
+        self.assertEqual(response.json()["errors"][0]["field"], "levels.0.actions.0.do")

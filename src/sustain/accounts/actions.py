@@ -14,7 +14,7 @@ from django.utils.text import slugify
 
 from sustain.accounts import tokens
 from sustain.accounts.models import SYSTEM_EMAIL, ApiToken, Organization, Role, Team, User
-from sustain.core import events
+from sustain.core import events, timezones
 from sustain.core.errors import Conflict, Forbidden, Invalid, NotFound
 from sustain.core.ids import as_id
 
@@ -151,6 +151,8 @@ def create_user(
         raise Invalid("Customers belong to a customer organization.", field="organization")
     if role != Role.CUSTOMER and not organization.is_provider:
         raise Invalid("Agents, managers and admins belong to the provider.", field="organization")
+    if time_zone and not timezones.is_known(time_zone):  # IANA names only, not "localtime"
+        raise Invalid(f"Unknown time zone '{time_zone}'.", field="time_zone")
     if password:
         try:
             validate_password(password)

@@ -191,7 +191,8 @@ def events_log(subscription: Subscription, verb: str, actor: Any, **changes: Any
 
 def update_subscription(actor: User, subscription: Subscription, **changes: Any) -> Subscription:
     """Change name, URL, events, organization, staff level or active; enabling a disabled
-    subscription starts its failure count again."""
+    subscription checks its URL with the outbound guard again and starts its failure count
+    again."""
     allowed = {"name", "url", "events", "organization", "include_internal", "active"}
     unknown = set(changes) - allowed
     if unknown:
@@ -210,6 +211,10 @@ def update_subscription(actor: User, subscription: Subscription, **changes: Any)
             if changes[flag] is None:
                 raise Invalid(f"{flag} must be true or false.", field=flag)
             changes[flag] = bool(changes[flag])
+    if changes.get("active") is True and not subscription.active and "url" not in changes:
+        # The stored URL may predate the guard (an old row, a hand edit) or resolve elsewhere
+        # now: enabling checks it as a new URL would be.
+        check_url(subscription.url)
     with transaction.atomic():
         before = _audit(subscription)
         enabling = changes.get("active") is True and not subscription.active

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import zoneinfo
 from collections.abc import Iterable
 from typing import Any
 
@@ -13,7 +12,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from sustain.accounts.models import User
-from sustain.core import events, tenancy
+from sustain.core import events, tenancy, timezones
 from sustain.core.errors import Forbidden, Invalid
 from sustain.notifications.models import CarbonCopy, Delivery, Event, Preferences
 
@@ -53,11 +52,8 @@ def _check(user: User, changes: dict[str, Any]) -> dict[str, Any]:
                 raise Invalid(f"Unknown language '{value}'.", field=name)
         elif name == "time_zone":
             value = (value or "").strip()
-            if value:
-                try:
-                    zoneinfo.ZoneInfo(value)
-                except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-                    raise Invalid(f"Unknown time zone '{value}'.", field=name) from None
+            if value and not timezones.is_known(value):  # not "localtime" (the host's)
+                raise Invalid(f"Unknown time zone '{value}'.", field=name)
         checked[name] = value
     return checked
 

@@ -43,15 +43,18 @@ def _clean(instance: models.Model, *, exclude: Iterable[str] = (), prefix: str =
             exclude=list(exclude), validate_unique=False, validate_constraints=False
         )
     except ValidationError as exc:
-        errors = [
-            {
-                "field": prefix.rstrip(".") or "body"
-                if key == NON_FIELD_ERRORS
-                else f"{prefix}{key}",
-                "message": " ".join(messages),
-            }
-            for key, messages in exc.message_dict.items()
-        ]
+        errors = []
+        for key, items in exc.error_dict.items():
+            field = prefix.rstrip(".") or "body" if key == NON_FIELD_ERRORS else f"{prefix}{key}"
+            for item in items:
+                # A check may say where inside a JSON field it failed ("0.colour").
+                path = (item.params or {}).get("path")
+                errors.append(
+                    {
+                        "field": f"{field}.{path}" if path else field,
+                        "message": " ".join(item.messages),
+                    }
+                )
         summary = "; ".join(f"{e['field']}: {e['message']}" for e in errors)
         raise Invalid(summary, errors=errors) from None
 
@@ -439,11 +442,12 @@ def _levels(rule: EscalationRule, levels: list[dict]) -> list[EscalationLevel]:
         if not isinstance(level, dict):
             raise Invalid("Each level is {delay_minutes, actions}.", field="levels")
         row = EscalationLevel(
+            rule=rule,  # its scope decides who may be added as a watcher
             level=number,
             delay_minutes=level.get("delay_minutes", 0),
             actions=level.get("actions", []),
         )
-        _clean(row, exclude=["rule"], prefix="levels.")
+        _clean(row, exclude=["rule"], prefix=f"levels.{number - 1}.")
         rows.append(row)
     return rows
 

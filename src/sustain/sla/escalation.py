@@ -225,7 +225,10 @@ def _run(
         added = []
         for email in action.get("users", []):
             person = User.objects.filter(email__iexact=email, is_active=True).first()
-            if person is not None:
+            # Checked again here: the row may predate the check, or the person have changed
+            # (made a customer, rescoped) since; they are passed over, not the whole action.
+            problem = validation.watcher_problem(person, ticket.organization_id)
+            if person is not None and problem is None:
                 desk.watch(actor, ticket, person)
                 added.append(person.name)
         return f"watchers {', '.join(added)}"

@@ -428,8 +428,15 @@ class EscalationLevel(models.Model):
             lambda: check.check_range(
                 self.delay_minutes, 0, check.MAX_ESCALATION_MINUTES, "delay_minutes"
             ),
-            lambda: check.check_escalation_actions(self.actions),
+            lambda: check.check_escalation_actions(
+                self.actions, organization_id=self._rule_organization_id()
+            ),
         )
+
+    def _rule_organization_id(self) -> int | None:
+        """The organization the rule is scoped to (the rule may be unsaved yet)."""
+        rule = getattr(self, "rule", None)  # unset: RelatedObjectDoesNotExist, an AttributeError
+        return rule.organization_id if rule is not None else None
 
 
 class EscalationFiring(models.Model):

@@ -12,8 +12,9 @@ import re
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from django.core.exceptions import ValidationError
+from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 
+from sustain.core import timezones
 from sustain.core.businesstime import WEEKDAYS, Schedule, ScheduleError, parse_hours
 
 # "HH:MM" (seconds allowed) from 00:00 up to 24:00; no offsets, no "0900", no "T09".
@@ -27,8 +28,11 @@ PRIORITIES = (1, 2, 3, 4)
 
 
 def check_timezone(name: Any, field: str = "timezone") -> None:
+    """Only IANA names (see core.timezones: not "localtime", the host's zone)."""
     if not isinstance(name, str) or not name:
         raise ValidationError({field: "A time zone name is required, e.g. Europe/Berlin."})
+    if not timezones.is_known(name):
+        raise ValidationError({field: f"Unknown time zone '{name}'."})
     try:
         ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError, OSError):
@@ -79,48 +83,121 @@ def check_priority(value: Any, field: str = "priority", *, optional: bool = True
         raise ValidationError({field: f"{field} must be 1, 2, 3 or 4."})
 
 
-ACTIONS = {"notify", "page", "reassign", "raise_priority", "add_watchers"}
+# Each action kind and the keys it may carry (besides "do"), required or optional. A key not
+# listed is refused: a stored typo ("colour", "user") would otherwise be silently ignored.
+ACTION_KEYS: dict[str, dict[str, bool]] = {
+    "notify": {"who": True},
+    "page": {"schedule": False},
+    "reassign": {"team": True},
+    "raise_priority": {},
+    "add_watchers": {"users": True},
+}
+ACTIONS = set(ACTION_KEYS)
 RECIPIENTS = {"assignee", "team_lead", "managers", "on_call"}
+MAX_WATCHERS = 50
+
+
+def _action_error(field: str, path: str, message: str) -> ValidationError:
+    """An error on `field` whose params carry the path inside it ("0.colour"), so the API can
+    name `levels.0.actions.0.colour` while a form still files it under its own field."""
+    return ValidationError(
+        {field: ValidationError(message.replace("%", "%%"), params={"path": path})}
+    )
+
+
+def watcher_problem(person: Any, organization_id: int | None) -> str | None:
+    """Why `person` may not be made a watcher by an escalation, or None if they may.
+
+    Only active agents (not customers: a watcher gets internal notes) who serve the rule's
+    organization; an agent scoped elsewhere would learn of tickets they may not read.
+    """
+    from sustain.core.tenancy import can_see_organization
+
+    if person is None or not person.is_active:
+        return "no active user"
+    if person.is_customer:
+        return "a customer, not an agent"
+    if organization_id is not None and not can_see_organization(person, organization_id):
+        return "an agent who does not serve the rule's organization"
+    if organization_id is None and not can_see_organization(person, None):
+        # A rule for every organization: only agents who serve every organization.
+        return "an agent scoped to some organizations, on a rule for all of them"
+    return None
 
 
 def check_escalation_actions(
-    actions: Any, field: str = "actions", *, shape_only: bool = False
+    actions: Any,
+    field: str = "actions",
+    *,
+    shape_only: bool = False,
+    organization_id: int | None = None,
 ) -> None:
-    """The shape of a level's actions, and (unless shape_only) that the teams and schedules
-    they name exist."""
-    from sustain.accounts.models import Team
+    """The shape of a level's actions (only the keys ACTION_KEYS allows), and (unless
+    shape_only) that the teams, schedules and watchers they name exist and may be used."""
+    from sustain.accounts.models import Team, User
     from sustain.sla.models import OnCallSchedule
 
     if not isinstance(actions, list) or not actions:
         raise ValidationError({field: "A list of at least one action."})
-    for action in actions:
+    for index, action in enumerate(actions):
+        at = str(index)
         if not isinstance(action, dict):
-            raise ValidationError({field: 'Each action is an object, e.g. {"do": "notify"}.'})
+            raise _action_error(field, at, 'Each action is an object, e.g. {"do": "notify"}.')
         kind = action.get("do")
-        if kind not in ACTIONS:
-            raise ValidationError(
-                {field: f"Each action's 'do' is one of {', '.join(sorted(ACTIONS))}."}
+        if not isinstance(kind, str) or kind not in ACTION_KEYS:
+            raise _action_error(
+                field, f"{at}.do", f"'do' is one of {', '.join(sorted(ACTION_KEYS))}."
             )
-        if kind == "notify" and action.get("who") not in RECIPIENTS:
-            raise ValidationError(
-                {field: f"notify 'who' is one of {', '.join(sorted(RECIPIENTS))}."}
+        keys = ACTION_KEYS[kind]
+        for key in action:
+            if key != "do" and key not in keys:
+                allowed = ", ".join(sorted(keys)) or "no other key"
+                raise _action_error(
+                    field, f"{at}.{key}", f"Unknown key '{key}' for {kind} (allowed: {allowed})."
+                )
+        for key, required in keys.items():
+            if required and key not in action:
+                raise _action_error(field, f"{at}.{key}", f"{kind} needs '{key}'.")
+        if kind == "notify" and action["who"] not in RECIPIENTS:
+            raise _action_error(
+                field, f"{at}.who", f"notify 'who' is one of {', '.join(sorted(RECIPIENTS))}."
             )
+        if kind == "reassign" and not isinstance(action["team"], str):
+            raise _action_error(field, f"{at}.team", "reassign 'team' is a team's slug.")
+        schedule = action.get("schedule")
+        if kind == "page" and schedule is not None and not isinstance(schedule, str):
+            raise _action_error(field, f"{at}.schedule", "page 'schedule' is a schedule's slug.")
         if kind == "add_watchers":
-            users = action.get("users")
-            if not isinstance(users, list) or not all(isinstance(u, str) for u in users):
-                raise ValidationError(
-                    {field: "add_watchers 'users' is a list of e-mail addresses."}
+            users = action["users"]
+            if (
+                not isinstance(users, list)
+                or not users
+                or len(users) > MAX_WATCHERS
+                or not all(isinstance(u, str) and u for u in users)
+            ):
+                raise _action_error(
+                    field,
+                    f"{at}.users",
+                    f"add_watchers 'users' is a list of 1 to {MAX_WATCHERS} e-mail addresses.",
                 )
         if shape_only:
             continue
-        if kind == "reassign":
-            slug = action.get("team")
-            if not isinstance(slug, str) or not Team.objects.filter(slug=slug).exists():
-                raise ValidationError({field: f"No team '{slug}'."})
-        if kind == "page" and action.get("schedule") is not None:
-            slug = action["schedule"]
-            if not isinstance(slug, str) or not OnCallSchedule.objects.filter(slug=slug).exists():
-                raise ValidationError({field: f"No on-call schedule '{slug}'."})
+        if kind == "reassign" and not Team.objects.filter(slug=action["team"]).exists():
+            raise _action_error(field, f"{at}.team", f"No team '{action['team']}'.")
+        if (
+            kind == "page"
+            and schedule is not None
+            and not OnCallSchedule.objects.filter(slug=schedule).exists()
+        ):
+            raise _action_error(field, f"{at}.schedule", f"No on-call schedule '{schedule}'.")
+        if kind == "add_watchers":
+            for number, email in enumerate(action["users"]):
+                person = User.objects.filter(email__iexact=email).first()
+                problem = watcher_problem(person, organization_id)
+                if problem:
+                    raise _action_error(
+                        field, f"{at}.users.{number}", f"'{email}' cannot watch: {problem}."
+                    )
 
 
 def reason(exc: Exception) -> str:
@@ -134,12 +211,13 @@ def reason(exc: Exception) -> str:
 
 def gather(*checks: Any) -> None:
     """Run every check (a zero-argument callable) and raise all their field errors at once."""
-    errors: dict[str, list[str]] = {}
+    errors: dict[str, list[ValidationError]] = {}
     for check in checks:
         try:
             check()
         except ValidationError as exc:
-            for key, messages in exc.message_dict.items():
-                errors.setdefault(key, []).extend(messages)
+            found = getattr(exc, "error_dict", None) or {NON_FIELD_ERRORS: exc.error_list}
+            for key, items in found.items():  # the errors themselves, params (paths) kept
+                errors.setdefault(key, []).extend(items)
     if errors:
         raise ValidationError(errors)
