@@ -96,7 +96,7 @@ class ConcurrentTicketTests(RaceTestCase):
         for _ in range(ROUNDS):
             ticket = self.open()
             copies = [Ticket.objects.get(pk=ticket.pk) for _ in range(2)]
-            self.at_once(
+            results = self.at_once(
                 lambda i, c=copies: (
                     desk.assign(self.agent, c[0], team=self.team, assignee=self.agent)
                     if i == 0
@@ -108,4 +108,5 @@ class ConcurrentTicketTests(RaceTestCase):
             self.assertEqual(
                 (fresh.assignee_id, fresh.status, fresh.priority, fresh.priority_reason),
                 (self.agent.pk, Status.OPEN, 1, "Board meeting"),
+                f"what each thread gave: {results!r}",
             )
