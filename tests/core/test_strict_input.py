@@ -40,6 +40,17 @@ class UnknownFieldTests(SustainTestCase):
             self.assertIn("is given more than once", response.json()["detail"])
         self.assertFalse(Comment.objects.filter(ticket=ticket).exists())
 
+    def test_a_number_or_a_boolean_field_takes_only_its_json_type(self) -> None:
+        ticket = self.open_ticket()
+        api = self.api(self.alice)
+        for value in (True, "1", 1.5):
+            answer = api.patch(f"/api/v1/tickets/{ticket.key}", {"impact": value})
+            self.assert_refused(answer, "impact")
+        answer = api.post(f"/api/v1/tickets/{ticket.key}/comments", {"body": "x", "is_public": 0})
+        self.assert_refused(answer, "is_public")
+        self.assertFalse(Comment.objects.filter(ticket=ticket).exists())
+        self.assertEqual(api.patch(f"/api/v1/tickets/{ticket.key}", {"impact": 1}).status_code, 200)
+
     def test_an_unknown_ticket_field_is_refused(self) -> None:
         response = self.api(self.alice).post(
             "/api/v1/tickets", {"title": "Printer", "organization": "acme", "colour": "red"}

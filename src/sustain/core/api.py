@@ -5,7 +5,8 @@ from __future__ import annotations
 import datetime as dt
 import json
 import re
-from typing import Annotated, Any, ClassVar, Generic, TypeVar
+from types import UnionType
+from typing import Annotated, Any, ClassVar, Generic, TypeVar, Union, get_args, get_origin
 
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
@@ -137,6 +138,18 @@ class StrictJsonParser(Parser):
         return json.loads(request.body, object_pairs_hook=_pairs)  # type: ignore[no-any-return]
 
 
+def _only_kind(annotation: Any) -> type | None:
+    """int or bool when a field takes that type alone (or null); None for anything else."""
+    while get_origin(annotation) is Annotated:
+        annotation = get_args(annotation)[0]
+    if get_origin(annotation) in (Union, UnionType):
+        options = [a for a in get_args(annotation) if a is not type(None)]
+        if len(options) != 1:
+            return None
+        return _only_kind(options[0])
+    return annotation if annotation in (int, bool) else None
+
+
 class Input(Schema):
     """Every request body: a JSON object whose fields this schema has, no other.
 
@@ -149,6 +162,20 @@ class Input(Schema):
     """
 
     model_config = ConfigDict(extra="forbid")
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _json_types(cls, value: Any, info: ValidationInfo) -> Any:
+        # pydantic's lax mode takes "1" and true for a number and "yes" for a boolean; a JSON
+        # body has its own types, so a field that is only a number or only a boolean takes
+        # only that (dates and enums still come as strings, as JSON has no type for them).
+        field = cls.model_fields.get(info.field_name or "")
+        kind = _only_kind(field.annotation) if field is not None else None
+        if kind is int and (isinstance(value, bool) or not isinstance(value, int | None)):
+            raise ValueError("must be a whole number")
+        if kind is bool and not isinstance(value, bool | None):
+            raise ValueError("must be true or false")
+        return value
 
     @model_validator(mode="before")
     @classmethod
