@@ -32,7 +32,7 @@ class Status(models.TextChoices):
 
 OPEN_STATUSES = (Status.NEW, Status.OPEN, Status.PENDING)
 # Characters of a ticket's description or of a comment: the API refuses longer ones, and what
-# mail brings is cut there (mail.parse, mail.actions._body).
+# mail brings is cut there (mail.parse, mail.content.body_of).
 TEXT_MAX = 100_000
 
 

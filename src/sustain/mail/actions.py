@@ -1,4 +1,5 @@
-"""Inbound e-mail: one ingestion action behind every door, and the review of held mail.
+"""Inbound e-mail: one ingestion action behind every door (the review of held mail is in
+`review`, re-exported here).
 
 `ingest` is what `sustain mail ingest` (a mail server's pipe), `sustain mail serve` (SMTP and
 LMTP) and `sustain mail fetch` (IMAP, also every minute in the worker) all call. It decides
@@ -17,7 +18,6 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import mimetypes
 import re
 from dataclasses import dataclass, field
 from typing import Any
@@ -26,38 +26,36 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import DatabaseError, IntegrityError, transaction
-from django.utils import timezone
 
 from sustain.accounts import actions as accounts
 from sustain.accounts.models import Organization, Role, User
-from sustain.core import events, tenancy
-from sustain.core.errors import ActionError, Conflict, Forbidden, Invalid, NotFound
+from sustain.core import tenancy
+from sustain.core.errors import ActionError
 from sustain.desk import actions as desk
 from sustain.desk import attachments as files
-from sustain.desk.models import TEXT_MAX, Comment, Status, Ticket, TicketLink
+from sustain.desk.models import Status, Ticket, TicketLink
 from sustain.mail import authentication, parse, store, threads, tokens
 from sustain.mail.authentication import Verdict
+from sustain.mail.content import CUT_NOTE as CUT_NOTE  # re-exported
+from sustain.mail.content import (
+    body_of,
+    check_attachments,
+    may_join,
+    new_customer,
+    title_of,
+)
 from sustain.mail.models import DomainRoute, InboundMail, Mailbox, MessageRef
 from sustain.mail.parse import MailError, ParsedMail
+from sustain.mail.review import dismiss as dismiss  # re-exported: the door every caller uses
+from sustain.mail.review import release as release
+from sustain.mail.review import reparse as reparse
 
 log = logging.getLogger(__name__)
 
 Outcome = InboundMail.Status
-SUBJECT_PREFIX = re.compile(
-    r"^\s*(?:(?:re|aw|sv|vs|antw|wg|fw|fwd|tr|rv|enc|odp|res)\s*(?:\[\d+\])?\s*:\s*)+", re.I
-)
-FORWARD = re.compile(r"^\s*(?:fw|fwd|wg|tr|rv|enc)\s*:", re.I)
 CLOSED_STATUSES = (Status.CLOSED, Status.CANCELLED)
 MAX_CC = 20  # addresses of a mail's Cc copied on its ticket
-# What a mail adds as a description or comment: the API's limit, less room for the line a
-# caller puts above it ("Follow-up to …", "E-mail from <name and address>:" at most ~600).
-BODY_MAX = TEXT_MAX - 1000
-MAX_NOTES = 20
 OVERSIZED_HEAD = 256 * 1024  # bytes of a mail too large to read that are kept (its headers)
-CUT_NOTE = (
-    f"The e-mail was longer than {BODY_MAX:,} characters and was cut here. "
-    "The whole e-mail is kept as it was received: agents find it under Mail."
-)
 
 
 @dataclass
@@ -264,35 +262,6 @@ def _merged_into(ticket: Ticket | None) -> Ticket | None:
     return ticket
 
 
-def _may_join(ticket: Ticket, sender: User | None, routed: Organization | None) -> bool:
-    """An agent who serves the ticket's customer, or a customer of it who may see the ticket."""
-    if sender is not None:
-        return tenancy.visible(Ticket.objects.filter(pk=ticket.pk), sender).exists()
-    return (
-        routed is not None
-        and routed.pk == ticket.organization_id
-        and routed.customers_see_all_tickets
-    )
-
-
-def _check_attachments(parsed: ParsedMail) -> tuple[list[files.CheckedFile], list[str]]:
-    """The attachments the desk accepts, and a note for each it refuses."""
-    accepted, notes = [], []
-    for attachment in parsed.attachments:
-        name = attachment.filename
-        if "." not in name:
-            extension = mimetypes.guess_extension(attachment.content_type) or ""
-            name = f"{name}{extension}"
-        if attachment.refused:  # too large: the parser did not even read it
-            notes.append(f"Not attached: {files.clean_filename(name)} is {attachment.refused}.")
-            continue
-        try:
-            accepted.append(files.check(name, attachment.content))
-        except Invalid as exc:
-            notes.append(f"Not attached: {exc.message}")
-    return accepted, notes
-
-
 def _plan(
     parsed: ParsedMail, mailbox: Mailbox | None, raw: bytes = b"", recipients: tuple[str, ...] = ()
 ) -> Plan:
@@ -351,14 +320,14 @@ def _place(
         return Plan(Outcome.HELD, f"{sender.email} may not write to the desk (inactive account)")
     routed = None if sender is not None else _routed_organization(parsed.sender, mailbox)
     home = routed if sender is None else (None if sender.is_agent else sender.organization)
-    uploads, notes = _check_attachments(parsed)
+    uploads, notes = check_attachments(parsed)
     if refusal := _refusal(verdict, sender):
         concerns = home or (ticket.organization if ticket is not None else None)
         return Plan(Outcome.HELD, refusal, organization=concerns, answers=ticket, notes=notes)
     plan = Plan(Outcome.OPENED, organization=home, sender=sender, uploads=uploads, notes=notes)
 
     if ticket is not None:
-        if not _may_join(ticket, sender, routed):
+        if not may_join(ticket, sender, routed):
             refusal = (
                 f"{parsed.sender} answers a ticket it may not see (neither an agent serving "
                 "the ticket's customer nor a customer of it)"
@@ -397,40 +366,6 @@ def _place(
             )
         plan.organization = mailbox.organization
     return plan
-
-
-def _title(subject: str) -> str:
-    return clean_subject(subject)[: desk.TITLE_MAX] or "(no subject)"
-
-
-def clean_subject(subject: str) -> str:
-    """A subject without reply prefixes and ticket keys: "Re: [INC-4] Printer" → "Printer"."""
-    title = parse.KEY_IN_SUBJECT.sub("", subject or "")
-    return re.sub(r"\s+", " ", SUBJECT_PREFIX.sub("", title)).strip()
-
-
-def _body(parsed: ParsedMail, notes: list[str], *, new: bool) -> str:
-    """A reply shows its newest part; a new mail keeps a forwarded message whole. Cut to the
-    desk's limit (with room for the line callers add above it), the cut noted where it is."""
-    text = parsed.text if new and FORWARD.match(parsed.subject) else parsed.reply
-    text = (text or "").strip()
-    if not text:
-        text = "(The e-mail had no text.)" if parsed.attachments else "(The e-mail was empty.)"
-    if len(notes) > MAX_NOTES:
-        notes = [*notes[:MAX_NOTES], f"… and {len(notes) - MAX_NOTES} more not attached."]
-    tail = "".join(f"\n_{note}_" for note in notes)
-    room = BODY_MAX - len(tail) - len(CUT_NOTE) - 4
-    if parsed.cut or len(text) > room:
-        text = text[:room].rstrip() + "\n\n_" + CUT_NOTE + "_"
-    return text + ("\n" + tail if tail else "")
-
-
-def _customer(parsed: ParsedMail, organization: Organization) -> User:
-    """A customer for a sender nobody knew; no usable password until they reset one."""
-    name = (parsed.sender_name or parsed.sender.split("@")[0]).strip()[:200] or parsed.sender
-    return accounts.create_user(
-        None, email=parsed.sender, name=name, organization=organization, role=Role.CUSTOMER
-    )
 
 
 def _watchers(
@@ -503,7 +438,7 @@ def _carry_out(plan: Plan, parsed: ParsedMail, raw: bytes, mailbox: Mailbox | No
         sender = plan.sender
         if sender is None:
             assert plan.new_customer_of is not None
-            sender = _customer(parsed, plan.new_customer_of)
+            sender = new_customer(parsed, plan.new_customer_of)
         if plan.status == Outcome.APPENDED:
             assert plan.ticket is not None
             ticket = plan.ticket
@@ -512,7 +447,7 @@ def _carry_out(plan: Plan, parsed: ParsedMail, raw: bytes, mailbox: Mailbox | No
             comment = desk.add_comment(
                 sender,
                 ticket,
-                _body(parsed, plan.notes, new=False),
+                body_of(parsed, plan.notes, new=False),
                 channel="email",
                 uploads=uploads,
             )
@@ -543,13 +478,13 @@ def _open(
     mailbox: Mailbox | None,
     uploads: list[tuple[str, bytes]],
 ) -> Ticket:
-    description = _body(parsed, plan.notes, new=True)
+    description = body_of(parsed, plan.notes, new=True)
     if plan.follow_up_of is not None:
         description = f"Follow-up to {plan.follow_up_of.key}.\n\n{description}"
     if sender.is_customer:
         ticket = desk.open_ticket(
             sender,
-            title=_title(parsed.subject),
+            title=title_of(parsed.subject),
             description=description,
             channel="email",
             watchers=_watchers(parsed, sender.organization, sender, plan.verdict),
@@ -559,7 +494,7 @@ def _open(
         organization = plan.organization or sender.organization
         ticket = desk.open_ticket(
             sender,
-            title=_title(parsed.subject),
+            title=title_of(parsed.subject),
             description=description,
             organization=organization,
             requester=sender if organization.pk == sender.organization_id else None,
@@ -573,136 +508,3 @@ def _open(
     if plan.follow_up_of is not None:
         desk.link(system or accounts.system_actor(), ticket, plan.follow_up_of)
     return ticket
-
-
-# --- review of held mail -----------------------------------------------------------------------
-def _check_reviewer(actor: User, mail: InboundMail) -> None:
-    if not actor.is_agent:
-        raise Forbidden("Only agents review held mail.")
-    if not tenancy.visible(InboundMail.objects.filter(pk=mail.pk), actor).exists():
-        raise NotFound("No such mail.")
-
-
-def _claim(mail: InboundMail, status: str) -> None:
-    """Take a held mail out of review; only one agent's conditional update succeeds."""
-    if not InboundMail.objects.filter(pk=mail.pk, status=Outcome.HELD).update(status=status):
-        raise Conflict("This mail is no longer held: someone dealt with it.", field="status")
-    mail.status = status
-
-
-def reparse(mail: InboundMail) -> ParsedMail:
-    """The stored mail, read again (for its attachments and text)."""
-    try:
-        return parse.parse(store.load(mail.raw_path))
-    except (MailError, OSError) as exc:
-        raise Invalid(f"This mail cannot be read ({exc}); dismiss it.", field="mail") from None
-
-
-def release(
-    actor: User,
-    mail: InboundMail,
-    *,
-    ticket: Ticket | None = None,
-    organization: Organization | None = None,
-    title: str = "",
-    is_public: bool = True,
-) -> InboundMail:
-    """An agent places a held mail: added to `ticket`, or opening a new ticket of
-    `organization` (by default the one the mail concerns), titled `title` or by its subject.
-
-    Added to a ticket its sender may see, it is the sender's public reply; otherwise the agent
-    adds it in their own name, quoting the sender, public or as an internal note.
-    """
-    _check_reviewer(actor, mail)
-    if not mail.is_held:
-        raise Conflict("This mail is no longer held: someone dealt with it.", field="status")
-    if ticket is not None:
-        desk.check_can_read(actor, ticket)
-    else:
-        organization = organization or mail.organization
-        if organization is None:
-            raise Invalid(
-                "Choose the ticket to add the mail to, or the organization of a new ticket.",
-                field="organization",
-            )
-        if not tenancy.can_see_organization(actor, organization.pk):
-            raise Invalid(f"You do not serve {organization.name}.", field="organization")
-    parsed = reparse(mail)
-    uploads_checked, notes = _check_attachments(parsed)
-    uploads = [(u.filename, u.content) for u in uploads_checked]
-    sender = User.objects.filter(email__iexact=parsed.sender, is_active=True).first()
-    quoted = f"**E-mail from {parse.format_address(parsed.sender_name, parsed.sender)}:**\n\n"
-
-    with transaction.atomic(), threads.answering(parsed.message_id):
-        if ticket is not None:
-            _claim(mail, Outcome.APPENDED)
-            threads.remember(parsed.message_id, ticket, "in")
-            body = _body(parsed, notes, new=False)
-            # An unauthenticated mail from an agent's address is quoted, never in their name.
-            trusted = mail.authenticated or (sender is not None and not sender.is_agent)
-            if sender is not None and trusted and _may_join(ticket, sender, None):
-                comment: Comment | None = desk.add_comment(
-                    sender, ticket, body, channel="email", uploads=uploads
-                )
-            else:
-                comment = desk.add_comment(
-                    actor,
-                    ticket,
-                    quoted + body,
-                    is_public=is_public,
-                    channel="email",
-                    uploads=uploads,
-                )
-        else:
-            assert organization is not None
-            _claim(mail, Outcome.OPENED)
-            requester = sender
-            if requester is None and not organization.is_provider:
-                requester = _customer(parsed, organization)
-            if requester is not None and requester.organization_id != organization.pk:
-                requester = None
-            description = _body(parsed, notes, new=True)
-            ticket = desk.open_ticket(
-                actor,
-                title=(title or "").strip() or _title(parsed.subject),
-                description=description if requester else quoted + description,
-                organization=organization,
-                requester=requester,
-                channel="email",
-                team=mail.mailbox.team if mail.mailbox else None,
-                uploads=uploads,
-            )
-            threads.remember(parsed.message_id, ticket, "in")
-            comment = None
-        before = {"status": Outcome.HELD}
-        mail.ticket, mail.comment, mail.organization = ticket, comment, ticket.organization
-        mail.released_by, mail.released_at = actor, timezone.now()
-        mail.notes = "\n".join(notes)
-        mail.save()
-        events.record(
-            mail,
-            "released",
-            actor=actor,
-            before=before,
-            after={"status": mail.status, "ticket": ticket.key},
-            is_public=False,
-        )
-    return mail
-
-
-def dismiss(actor: User, mail: InboundMail) -> InboundMail:
-    """An agent decides a held mail needs nothing (spam, a stray newsletter)."""
-    _check_reviewer(actor, mail)
-    with transaction.atomic():
-        _claim(mail, Outcome.IGNORED)
-        mail.released_by, mail.released_at = actor, timezone.now()
-        mail.save(update_fields=["released_by", "released_at"])
-        events.record(
-            mail,
-            "dismissed",
-            actor=actor,
-            before={"status": Outcome.HELD},
-            after={"status": Outcome.IGNORED},
-            is_public=False,
-        )
-    return mail
