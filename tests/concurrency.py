@@ -16,7 +16,7 @@ import threading
 from pathlib import Path
 
 from django.db import connection, connections
-from django.test import TransactionTestCase
+from django.test import Client, TransactionTestCase
 
 THREADS = 4
 
@@ -79,3 +79,19 @@ class RaceTestCase(TransactionTestCase):
         for thread in pool:
             thread.join(timeout=60)
         return results
+
+    def patch_at_once(self, url: str, bodies: list[dict], token: str) -> list:
+        """Each of `bodies` PATCHed to `url` at once through the API; the status codes."""
+        return self.at_once(
+            lambda i: (
+                Client()
+                .patch(
+                    url,
+                    bodies[i],
+                    content_type="application/json",
+                    headers={"Authorization": f"Bearer {token}"},
+                )
+                .status_code
+            ),
+            threads=len(bodies),
+        )

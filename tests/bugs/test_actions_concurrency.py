@@ -5,8 +5,6 @@ status only the one still legal passes."""
 
 from __future__ import annotations
 
-from django.test import Client
-
 from sustain.accounts import actions as accounts
 from sustain.accounts.models import Organization, Role, Team, User
 from sustain.bugs import actions as bugs
@@ -73,19 +71,7 @@ class ConcurrentBugTests(RaceTestCase):
         for r in range(ROUNDS):
             bug = bugs.create_bug(self.agent, title=f"Round {r}", product=self.product)
             url = f"/api/v1/bugs/{bug.key}"
-            answers = self.at_once(
-                lambda i, url=url: (
-                    Client()
-                    .patch(
-                        url,
-                        bodies[i],
-                        content_type="application/json",
-                        headers={"Authorization": f"Bearer {token}"},
-                    )
-                    .status_code
-                ),
-                threads=len(bodies),
-            )
+            answers = self.patch_at_once(url, bodies, token)
             self.assertEqual(answers, [200] * len(bodies))
             fresh = Bug.objects.get(pk=bug.pk)
             self.assertEqual(

@@ -4,8 +4,6 @@ two workflow moves at once from the same status only the one still legal passes.
 
 from __future__ import annotations
 
-from django.test import Client
-
 from sustain.accounts import actions as accounts
 from sustain.accounts.models import Organization, Role, Team, User
 from sustain.core.errors import Conflict
@@ -42,19 +40,7 @@ class ConcurrentTicketTests(RaceTestCase):
         ]
         for ticket in tickets:
             url = f"/api/v1/tickets/{ticket.key}"
-            answers = self.at_once(
-                lambda i, url=url: (
-                    Client()
-                    .patch(
-                        url,
-                        bodies[i],
-                        content_type="application/json",
-                        headers={"Authorization": f"Bearer {self.token}"},
-                    )
-                    .status_code
-                ),
-                threads=len(bodies),
-            )
+            answers = self.patch_at_once(url, bodies, self.token)
             self.assertEqual(answers, [200] * len(bodies))
             fresh = Ticket.objects.select_related("team").get(pk=ticket.pk)
             self.assertEqual(
