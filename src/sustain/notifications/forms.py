@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import zoneinfo
-
 from django import forms
 from django.conf import settings
 
+from sustain.core import timezones
 from sustain.notifications.models import Delivery, Event
 
 # What customers are ever told of (a fix deployed to their environment too); the rest (assignment, SLA, escalation) is for agents.
@@ -19,7 +18,7 @@ CUSTOMER_EVENTS = {
 
 
 def _zones() -> list[tuple[str, str]]:
-    return [("", "UTC (default)")] + [(z, z) for z in sorted(zoneinfo.available_timezones())]
+    return [("", "UTC (default)")] + [(z, z) for z in sorted(timezones.known())]
 
 
 class PreferencesForm(forms.Form):
