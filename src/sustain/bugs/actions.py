@@ -19,6 +19,7 @@ from django.utils import timezone
 from sustain.accounts.actions import require_agent
 from sustain.accounts.models import Team, User
 from sustain.bugs import notifications, regressions, triage, workflow
+from sustain.bugs import refs as bug_refs
 from sustain.bugs.comments import _comment, _store_attachment
 from sustain.bugs.lines import add_affected_lines, set_line_status
 from sustain.bugs.models import (
@@ -33,6 +34,7 @@ from sustain.core import counters, events, tenancy
 from sustain.core.errors import Conflict, Invalid
 from sustain.core.locking import locked, save_changed
 from sustain.desk import attachments as files
+from sustain.desk import refs
 from sustain.desk.models import Priority
 
 TITLE_MAX = 300
@@ -232,6 +234,27 @@ UPDATABLE = {
     "priority",
     "target_release",
 }
+
+
+def patch_bug(actor: User, bug: Bug, changes: dict[str, Any]) -> None:
+    """A partial update of several fields (the API's PATCH), applied together or not at all.
+    References (team, assignee, product, component, versions …) come as keys or names."""
+    with transaction.atomic():
+        # Read again under the lock: a field left out keeps its value of now, not of the read
+        # above (two PATCHes of team and of assignee at once keep both).
+        locked(bug, *RELATED)
+        if "team" in changes or "assignee" in changes:
+            assign(
+                actor,
+                bug,
+                team=refs.team(actor, changes.pop("team", bug.team_id)),
+                assignee=refs.user(actor, changes.pop("assignee", bug.assignee_id), "assignee"),
+            )
+        if "product" in changes:
+            changes["product"] = bug_refs.required_product(changes["product"])
+        product = changes.get("product", bug.product)
+        if changes:
+            update_bug(actor, bug, **bug_refs.fields(actor, changes, product))
 
 
 def update_bug(actor: User, bug: Bug, **changes: Any) -> Bug:

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db import transaction
 from django.http import Http404
 from ninja import File, Query, Router, Status
 from ninja.files import UploadedFile
@@ -36,7 +35,6 @@ from sustain.bugs.schemas import (
 )
 from sustain.core.api import Page
 from sustain.core.http import ApiRequest
-from sustain.core.locking import locked
 from sustain.core.pagination import paginate
 from sustain.core.tenancy import visible
 from sustain.desk import refs
@@ -88,25 +86,6 @@ def list_bugs(request: ApiRequest, filters: Query[BugListFilters]):
     return {"results": [_out(request.auth, bug) for bug in rows], "next": next_url}
 
 
-def _fields(actor: Any, data: dict[str, Any], product: Any) -> dict[str, Any]:
-    """References in a body turned into rows (only the keys present)."""
-    out: dict[str, Any] = {}
-    for key, value in data.items():
-        if key == "component":
-            out[key] = bug_refs.component(product, value)
-        elif key == "affected_versions":
-            out[key] = bug_refs.versions(product, value)
-        elif key == "environment":
-            out[key] = bug_refs.environment(actor, value)
-        elif key == "target_release":
-            out[key] = bug_refs.release(product, value)
-        elif key in ("team", "assignee"):
-            continue
-        else:
-            out[key] = value
-    return out
-
-
 @router.post("/bugs", response={201: BugCreatedOut})
 def create_bug(request: ApiRequest, payload: BugIn):
     """Report a bug; the answer names the most similar open bugs and tickets (`similar`)."""
@@ -117,7 +96,11 @@ def create_bug(request: ApiRequest, payload: BugIn):
     team = refs.team(actor, data.pop("team"))
     assignee = refs.user(actor, data.pop("assignee"), "assignee")
     bug = actions.create_bug(
-        actor, product=product, team=team, assignee=assignee, **_fields(actor, data, product)
+        actor,
+        product=product,
+        team=team,
+        assignee=assignee,
+        **bug_refs.fields(actor, data, product),
     )
     fresh = _bug(request, bug.key)
     fresh.similar = _suggestions(actor, fresh)  # type: ignore[attr-defined]
@@ -135,23 +118,7 @@ def update_bug(request: ApiRequest, bug_key: str, payload: BugPatch):
     actor = request.auth
     require_agent(actor)
     bug = _bug(request, bug_key)
-    changes = payload.dict(exclude_unset=True)
-    with transaction.atomic():
-        # Read again under the lock: a field left out keeps its value of now, not of the read
-        # above (two PATCHes of team and of assignee at once keep both).
-        locked(bug, *actions.RELATED)
-        if "team" in changes or "assignee" in changes:
-            actions.assign(
-                actor,
-                bug,
-                team=refs.team(actor, changes.pop("team", bug.team_id)),
-                assignee=refs.user(actor, changes.pop("assignee", bug.assignee_id), "assignee"),
-            )
-        if "product" in changes:
-            changes["product"] = bug_refs.required_product(changes["product"])
-        product = changes.get("product", bug.product)
-        if changes:
-            actions.update_bug(actor, bug, **_fields(actor, changes, product))
+    actions.patch_bug(actor, bug, payload.dict(exclude_unset=True))
     return _out(actor, _bug(request, bug_key))
 
 

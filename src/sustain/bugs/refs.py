@@ -111,3 +111,22 @@ def required_bug(actor: Any, key: str | None, field: str) -> Bug:
     if found is None:
         raise Invalid("A bug key is required.", field=field)
     return found
+
+
+def fields(actor: Any, data: dict[str, Any], product: Any) -> dict[str, Any]:
+    """References in a body turned into rows (only the keys present)."""
+    out: dict[str, Any] = {}
+    for key, value in data.items():
+        if key == "component":
+            out[key] = component(product, value)
+        elif key == "affected_versions":
+            out[key] = versions(product, value)
+        elif key == "environment":
+            out[key] = environment(actor, value)
+        elif key == "target_release":
+            out[key] = release(product, value)
+        elif key in ("team", "assignee"):
+            continue
+        else:
+            out[key] = value
+    return out

@@ -18,7 +18,7 @@ from sustain.core import counters, events, tenancy
 from sustain.core.errors import Conflict, Forbidden, Invalid
 from sustain.core.locking import locked, locked_all, save_changed
 from sustain.desk import attachments as files
-from sustain.desk import notifications, workflow
+from sustain.desk import notifications, refs, workflow
 from sustain.desk.models import (
     KEY_PREFIX,
     OPEN_STATUSES,
@@ -179,6 +179,35 @@ def open_ticket(
         sla_clocks.start(ticket, now)
         notifications.ticket_created(ticket, actor, created)
     return ticket
+
+
+def patch_ticket(actor: User, ticket: Ticket, changes: dict[str, Any]) -> None:
+    """A partial update of several fields (the API's PATCH), applied together or not at all.
+    References (team, assignee, parent, affected_ci) come as keys or ids."""
+    with transaction.atomic():
+        # Read again under the lock: a field left out keeps its value of now, not of the read
+        # above (two PATCHes of team and of assignee at once keep both).
+        locked(ticket, *RELATED)
+        if "team" in changes or "assignee" in changes:
+            assign(
+                actor,
+                ticket,
+                team=refs.team(actor, changes.pop("team", ticket.team_id)),
+                assignee=refs.user(actor, changes.pop("assignee", ticket.assignee_id), "assignee"),
+            )
+        if "priority" in changes or "priority_reason" in changes:
+            set_priority(
+                actor,
+                ticket,
+                changes.pop("priority", ticket.priority),
+                changes.pop("priority_reason", "") or "",
+            )
+        if "parent" in changes:
+            set_parent(actor, ticket, refs.ticket(actor, changes.pop("parent"), "parent"))
+        if "affected_ci" in changes:
+            changes["affected_ci"] = refs.config_item(actor, changes["affected_ci"])
+        if changes:
+            update_ticket(actor, ticket, **changes)
 
 
 def update_ticket(actor: User, ticket: Ticket, **changes: Any) -> Ticket:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from django.db import transaction
 from django.db.models import Q
 from django.http import Http404
 from ninja import File, Form, Query, Router, Status
@@ -13,12 +12,10 @@ from sustain.bugs.similar.rank import suggest
 from sustain.core.api import Page
 from sustain.core.events import for_target
 from sustain.core.http import ApiRequest
-from sustain.core.locking import locked
 from sustain.core.pagination import paginate
 from sustain.core.tenancy import visible
 from sustain.desk import actions, queries, refs
 from sustain.desk.models import Attachment, Comment, PriorityRule, Ticket, TicketLink
-from sustain.desk.rules import RELATED
 from sustain.desk.schemas import (
     AttachmentOut,
     CommentIn,
@@ -99,31 +96,7 @@ def get_ticket(request: ApiRequest, key: str):
 def update_ticket(request: ApiRequest, key: str, payload: TicketPatch):
     """Several changes in one request are applied together or not at all."""
     actor, ticket = request.auth, _ticket(request, key)
-    changes = payload.dict(exclude_unset=True)
-    with transaction.atomic():
-        # Read again under the lock: a field left out keeps its value of now, not of the read
-        # above (two PATCHes of team and of assignee at once keep both).
-        locked(ticket, *RELATED)
-        if "team" in changes or "assignee" in changes:
-            actions.assign(
-                actor,
-                ticket,
-                team=refs.team(actor, changes.pop("team", ticket.team_id)),
-                assignee=refs.user(actor, changes.pop("assignee", ticket.assignee_id), "assignee"),
-            )
-        if "priority" in changes or "priority_reason" in changes:
-            actions.set_priority(
-                actor,
-                ticket,
-                changes.pop("priority", ticket.priority),
-                changes.pop("priority_reason", "") or "",
-            )
-        if "parent" in changes:
-            actions.set_parent(actor, ticket, refs.ticket(actor, changes.pop("parent"), "parent"))
-        if "affected_ci" in changes:
-            changes["affected_ci"] = refs.config_item(actor, changes["affected_ci"])
-        if changes:
-            actions.update_ticket(actor, ticket, **changes)
+    actions.patch_ticket(actor, ticket, payload.dict(exclude_unset=True))
     return _ticket(request, key)
 
 
