@@ -5,7 +5,7 @@ The data set (kept in the data directory for later runs, generated when missing)
 `sustain demo --tickets 1000000`, then an install base of 2,000 customers with 3 environments
 each over 5 products × 200 versions (1,000 released releases; customers lag behind, older
 versions more often), then 100,000 bugs with their release lines, affected versions, ticket
-links and the releases that carry their fixes (`sustain.bugs.bulk`).
+links and the releases that carry their fixes (`sustain.demo.bugs`).
 
 What is timed, in this process (no HTTP), as the API and the pages do it:
 - affected environments: the bug read by its key, `installbase.affected_environments(bug)`
@@ -51,9 +51,9 @@ def setup_django() -> None:
 def ensure_data(tickets: int, bugs: int) -> None:
     """Generate what is missing: tickets (a subprocess, as an administrator would), then the
     install base and the bugs in this process."""
-    from sustain.bugs.bulk import bulk_bugs, bulk_install_base
     from sustain.bugs.models import Bug
     from sustain.cmdb.models import Product
+    from sustain.demo.bugs import bulk_bugs, bulk_install_base
     from sustain.desk.models import Ticket
 
     have = Ticket.objects.count()

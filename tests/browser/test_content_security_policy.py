@@ -8,7 +8,7 @@ from urllib.parse import urlsplit
 import pytest
 
 from sustain.accounts.models import User
-from sustain.desk.demo import load_world
+from sustain.demo.world import load_world
 from sustain.hooks.models import Subscription
 from tests.browser.test_incident_desk import log_in
 

@@ -4,7 +4,7 @@ import re
 
 import pytest
 
-from sustain.desk.demo import DEMO_PASSWORD, load_world
+from sustain.demo.world import DEMO_PASSWORD, load_world
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 

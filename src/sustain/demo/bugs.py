@@ -1,6 +1,6 @@
 """Bugs and an install base generated in bulk for benchmarks (`sustain demo --bugs N`).
 
-Like the ticket generator (desk/bulk.py): rows go in by COPY (PostgreSQL) or executemany
+Like the ticket generator (demo/tickets.py): rows go in by COPY (PostgreSQL) or executemany
 (SQLite), a batch per transaction, bypassing the actions (no notifications); the search index is
 filled per batch.
 """
@@ -29,7 +29,7 @@ from sustain.bugs.models import (
 from sustain.cmdb.models import ConfigItem, Product, Version
 from sustain.core import counters, outbox
 from sustain.core.models import Event
-from sustain.desk.bulk import _ZIPF_CUM, VOCABULARY, _BulkTable
+from sustain.demo.tickets import _ZIPF_CUM, VOCABULARY, _BulkTable
 from sustain.desk.models import Ticket
 from sustain.releases.models import Kind, Release, ReleaseBug
 from sustain.releases.models import Status as ReleaseStatus

@@ -16,11 +16,15 @@ from django.utils import timezone
 from sustain.accounts.models import Organization, Role, Team
 from sustain.core import counters, outbox
 from sustain.core.models import Event
+from sustain.demo.world import NOTES, REPLIES, SUBJECTS, database_is_empty, load_world
 from sustain.desk import workflow
-from sustain.desk.demo import NOTES, REPLIES, SUBJECTS, database_is_empty, load_world
 from sustain.desk.models import KEY_PREFIX, Channel, Comment, Kind, Status, Ticket
 from sustain.sla.models import Clock
 
+# Words for generated descriptions, drawn with a Zipf distribution (the k-th word k times less
+# often than the first) over the words below and then 40,000 made-up ones, so that searches
+# meet words in half the tickets, in a few thousand and in a handful, without a gap between:
+# PostgreSQL's planner estimates a word's frequency from what it has seen of such a tail.
 _WORDS = """
 error timeout database login page customer server request response deploy update report user
 export import invoice payment checkout search queue worker memory disk certificate network proxy

@@ -201,15 +201,7 @@ def load_world(tickets: int = 200, seed: int = 7) -> None:
             Ticket.objects.filter(pk=ticket.pk).update(
                 created_at=now - age, updated_at=now - age / rng.randint(2, 10)
             )
-        # Bugs, releases and deployments (their app builds them through its own actions).
-        from sustain.releases.demo import load_fix_loop_world
+        # Bugs, releases and deployments (built through those apps' own actions).
+        from sustain.demo.releases import load_fix_loop_world
 
         load_fix_loop_world()
-
-
-# --- Bulk generation for benchmarks -------------------------------------------------------------
-
-# Words for generated descriptions, drawn with a Zipf distribution (the k-th word k times less
-# often than the first) over the words below and then 40,000 made-up ones, so that searches
-# meet words in half the tickets, in a few thousand and in a handful, without a gap between:
-# PostgreSQL's planner estimates a word's frequency from what it has seen of such a tail.

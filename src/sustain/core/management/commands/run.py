@@ -46,16 +46,8 @@ class Command(BaseCommand):
     ) -> None:
         call_command("migrate", interactive=False, verbosity=0)
         if demo:
-            from sustain.desk.demo import DEMO_PASSWORD, database_is_empty, load_world
-
-            if database_is_empty():
-                self.stdout.write("Loading demo data…")
-                load_world()
-            self.stdout.write(
-                "Demo logins (password "
-                f"'{DEMO_PASSWORD}'): agent alice@sustain.localhost, manager "
-                "mia@sustain.localhost, admin admin@sustain.localhost, customer carol@acme.example"
-            )
+            # The demo app's command loads the world (core imports no app).
+            call_command("demo", if_empty=True, stdout=self.stdout)
         web = [
             sys.executable,
             "-m",
