@@ -4,8 +4,9 @@ API, the VCS webhook and scanner, releases).
 Each checks permission, validates the whole input, writes inside one transaction, records the
 event on the bug's timeline and queues the notifications. Linking tickets and duplicates
 (bugs/tickets.py), the backport table (bugs/lines.py), comments and attachments
-(bugs/comments.py) and fixes from commits (bugs/commits.py) live beside and are re-exported
-here, so every caller imports `sustain.bugs.actions`.
+(bugs/comments.py) and fixes from commits (bugs/commits.py) live beside, in topic modules that
+never import this one; their actions are re-exported here (listed in `__all__` with this
+module's own), so every door imports `sustain.bugs.actions`.
 """
 
 from __future__ import annotations
@@ -20,22 +21,25 @@ from sustain.accounts.actions import require_agent
 from sustain.accounts.models import Team, User
 from sustain.bugs import notifications, regressions, triage, workflow
 from sustain.bugs import refs as bug_refs
-from sustain.bugs.comments import _comment, _store_attachment
+from sustain.bugs.comments import _comment, _store_attachment, add_attachment, add_comment
+from sustain.bugs.commits import link_commit, mark_fixed_by_commit
 from sustain.bugs.lines import add_affected_lines, set_line_status
 from sustain.bugs.models import (
     KEY_PREFIX,
     OPEN_STATUSES,
     Bug,
+    BugTicket,
     Severity,
     Status,
 )
+from sustain.bugs.tickets import check_ticket, link_ticket, mark_duplicate, recount, unlink_ticket
 from sustain.cmdb.models import Component, ConfigItem, Product, Version
 from sustain.core import counters, events, tenancy
 from sustain.core.errors import Conflict, Invalid
 from sustain.core.locking import locked, save_changed
 from sustain.desk import attachments as files
 from sustain.desk import refs
-from sustain.desk.models import Priority
+from sustain.desk.models import Priority, Ticket
 
 TITLE_MAX = 300
 TEXT_FIELDS = ("description", "steps_to_reproduce", "expected_behaviour", "actual_behaviour")
@@ -223,6 +227,53 @@ def create_bug(
     return bug
 
 
+def create_bug_from_ticket(
+    actor: User, ticket: Ticket, *, product: Product | None = None, **fields: Any
+) -> Bug:
+    """A bug from an incident: title and description carried over (unless given), the
+    ticket's affected item as the environment, and its version as an affected version when
+    the item runs a version of the bug's product; linked both ways."""
+    check_ticket(actor, ticket)
+    ci = ticket.affected_ci
+    if product is None and ci is not None and ci.product_id:
+        product = ci.product
+    if product is None:
+        raise Invalid(
+            "Which product? The ticket's item names none: choose the product.", field="product"
+        )
+    fields.setdefault("title", ticket.title)
+    fields.setdefault("description", ticket.description)
+    if ci is not None:
+        fields.setdefault("environment", ci)
+    if (
+        "affected_versions" not in fields
+        and ci is not None
+        and ci.version is not None
+        and ci.version.product_id == product.pk
+    ):
+        fields["affected_versions"] = [ci.version]
+    with transaction.atomic():
+        bug = create_bug(actor, product=product, **fields)
+        BugTicket.objects.create(bug=bug, ticket=ticket, created_by=actor)
+        recount(bug)
+        events.record(
+            bug,
+            "created_from_ticket",
+            actor=actor,
+            after={"ticket": ticket.key},
+            is_public=False,
+            organization_id=ticket.organization_id,
+        )
+        events.record(
+            ticket,
+            "bug_created",
+            actor=actor,
+            after={"bug": bug.key, "title": bug.title},
+            is_public=False,
+        )
+    return bug
+
+
 UPDATABLE = {
     "title",
     *TEXT_FIELDS,
@@ -339,21 +390,6 @@ def assign(actor: User, bug: Bug, *, team: Team | None = None, assignee: User | 
     return bug
 
 
-def _enter(bug: Bug, status: str, now: Any) -> None:
-    """Set the status and the timestamps that go with it."""
-    if bug.status == Status.NEW and status != Status.NEW and bug.triaged_at is None:
-        bug.triaged_at = now  # leaving "new" stops the triage clock
-    bug.status = status
-    if status == Status.FIXED:
-        bug.fixed_at = now
-    elif status == Status.VERIFIED:
-        bug.verified_at = now
-    if status in workflow.TERMINAL_STATUSES:
-        bug.closed_at = now
-    elif status in OPEN_STATUSES:
-        bug.closed_at = bug.verified_at = bug.fixed_at = None  # reopened: the fix did not hold
-
-
 def transition(
     actor: User,
     bug: Bug,
@@ -393,7 +429,7 @@ def transition(
         reopened = old in workflow.DONE_STATUSES and status in OPEN_STATUSES
         regression = reopened and old in workflow.CONFIRMED_FIXED
         now = timezone.now()
-        _enter(bug, status, now)
+        workflow.enter(bug, status, now)
         if old == Status.DUPLICATE:
             bug.duplicate_of = None
         bug.updated_at = now
@@ -435,16 +471,6 @@ def reopen(
         return transition(actor, bug, status, reason=reason, version=version)
 
 
-# Re-exported: the actions on links live beside, in their own modules.
-from sustain.bugs.comments import add_attachment, add_comment  # noqa: E402
-from sustain.bugs.commits import link_commit, mark_fixed_by_commit  # noqa: E402
-from sustain.bugs.tickets import (  # noqa: E402
-    create_bug_from_ticket,
-    link_ticket,
-    mark_duplicate,
-    unlink_ticket,
-)
-
 __all__ = [
     "add_attachment",
     "add_comment",
@@ -455,6 +481,7 @@ __all__ = [
     "link_ticket",
     "mark_duplicate",
     "mark_fixed_by_commit",
+    "patch_bug",
     "reopen",
     "set_line_status",
     "transition",

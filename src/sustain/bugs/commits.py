@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from sustain.accounts.actions import require_agent
 from sustain.accounts.models import User
-from sustain.bugs import notifications
+from sustain.bugs import notifications, workflow
 from sustain.bugs.models import OPEN_STATUSES, Bug, BugLine, LineStatus, Status
 from sustain.core import events
 from sustain.core.errors import Conflict
@@ -39,9 +39,7 @@ def mark_fixed_by_commit(
         old_status = bug.status
         now = timezone.now()
         if bug.status in OPEN_STATUSES:
-            from sustain.bugs.actions import _enter
-
-            _enter(bug, Status.FIXED, now)
+            workflow.enter(bug, Status.FIXED, now)
             bug.updated_at = now
             bug.save(update_fields=["status", "fixed_at", "triaged_at", "closed_at", "updated_at"])
             changed["status"] = Status.FIXED

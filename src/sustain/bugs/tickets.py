@@ -3,18 +3,15 @@ by, bugs made from tickets, and duplicates (whose links merge into the original)
 
 from __future__ import annotations
 
-from typing import Any
-
 from django.db import transaction
 from django.db.models import Count
 from django.utils import timezone
 
 from sustain.accounts.actions import require_agent
 from sustain.accounts.models import User
-from sustain.bugs import actions, regressions, workflow
+from sustain.bugs import regressions, workflow
 from sustain.bugs.lines import add_affected_lines
 from sustain.bugs.models import Bug, BugTicket, Status
-from sustain.cmdb.models import Product
 from sustain.core import events
 from sustain.core.errors import Conflict, Invalid, NotFound
 from sustain.core.locking import locked, save_changed
@@ -39,7 +36,7 @@ def recount(bug: Bug) -> None:
     )
 
 
-def _check_ticket(actor: User, ticket: Ticket) -> None:
+def check_ticket(actor: User, ticket: Ticket) -> None:
     require_agent(actor)
     try:
         check_can_read(actor, ticket)
@@ -65,7 +62,7 @@ def _linked(actor: User, bug: Bug, ticket: Ticket, verb: str) -> None:
 def link_ticket(actor: User, bug: Bug, ticket: Ticket) -> BugTicket:
     """Record that `ticket` is caused by `bug`. A new incident on a verified or closed bug may
     be a regression (see bugs/regressions.py)."""
-    _check_ticket(actor, ticket)
+    check_ticket(actor, ticket)
     with transaction.atomic():
         locked(bug)  # the counts and the status of now
         if BugTicket.objects.filter(bug=bug, ticket=ticket).exists():
@@ -78,7 +75,7 @@ def link_ticket(actor: User, bug: Bug, ticket: Ticket) -> BugTicket:
 
 
 def unlink_ticket(actor: User, bug: Bug, ticket: Ticket) -> None:
-    _check_ticket(actor, ticket)
+    check_ticket(actor, ticket)
     with transaction.atomic():
         locked(bug)  # the counts and the status of now
         deleted, _ = BugTicket.objects.filter(bug=bug, ticket=ticket).delete()
@@ -86,53 +83,6 @@ def unlink_ticket(actor: User, bug: Bug, ticket: Ticket) -> None:
             raise NotFound(f"{ticket.key} is not linked to {bug.key}.", field="ticket")
         recount(bug)
         _linked(actor, bug, ticket, "ticket_unlinked")
-
-
-def create_bug_from_ticket(
-    actor: User, ticket: Ticket, *, product: Product | None = None, **fields: Any
-) -> Bug:
-    """A bug from an incident: title and description carried over (unless given), the
-    ticket's affected item as the environment, and its version as an affected version when
-    the item runs a version of the bug's product; linked both ways."""
-    _check_ticket(actor, ticket)
-    ci = ticket.affected_ci
-    if product is None and ci is not None and ci.product_id:
-        product = ci.product
-    if product is None:
-        raise Invalid(
-            "Which product? The ticket's item names none: choose the product.", field="product"
-        )
-    fields.setdefault("title", ticket.title)
-    fields.setdefault("description", ticket.description)
-    if ci is not None:
-        fields.setdefault("environment", ci)
-    if (
-        "affected_versions" not in fields
-        and ci is not None
-        and ci.version is not None
-        and ci.version.product_id == product.pk
-    ):
-        fields["affected_versions"] = [ci.version]
-    with transaction.atomic():
-        bug = actions.create_bug(actor, product=product, **fields)
-        BugTicket.objects.create(bug=bug, ticket=ticket, created_by=actor)
-        recount(bug)
-        events.record(
-            bug,
-            "created_from_ticket",
-            actor=actor,
-            after={"ticket": ticket.key},
-            is_public=False,
-            organization_id=ticket.organization_id,
-        )
-        events.record(
-            ticket,
-            "bug_created",
-            actor=actor,
-            after={"bug": bug.key, "title": bug.title},
-            is_public=False,
-        )
-    return bug
 
 
 def mark_duplicate(actor: User, bug: Bug, *, original: Bug) -> Bug:
@@ -168,7 +118,7 @@ def mark_duplicate(actor: User, bug: Bug, *, original: Bug) -> Bug:
             )
         now = timezone.now()
         old_status = bug.status
-        actions._enter(bug, Status.DUPLICATE, now)
+        workflow.enter(bug, Status.DUPLICATE, now)
         bug.duplicate_of, bug.updated_at = original, now
         save_changed(bug, "updated_at")
         Bug.objects.filter(duplicate_of=bug).update(duplicate_of=original, updated_at=now)

@@ -6,7 +6,7 @@ from typing import Any
 
 from django.utils.translation import gettext_lazy as _
 
-from sustain.bugs.models import Status
+from sustain.bugs.models import OPEN_STATUSES, Bug, Status
 
 # A move into `duplicate` goes through mark_duplicate (it needs the original); it is listed so
 # that the 409 names it, and transition() refuses it with a pointer to the right door.
@@ -71,3 +71,18 @@ CUSTOMER_WORDS: dict[str, Any] = {
 
 def allowed_transitions(status: str) -> set[str]:
     return set(TRANSITIONS.get(status, set()))
+
+
+def enter(bug: Bug, status: str, now: Any) -> None:
+    """Set the status and the timestamps that go with it."""
+    if bug.status == Status.NEW and status != Status.NEW and bug.triaged_at is None:
+        bug.triaged_at = now  # leaving "new" stops the triage clock
+    bug.status = status
+    if status == Status.FIXED:
+        bug.fixed_at = now
+    elif status == Status.VERIFIED:
+        bug.verified_at = now
+    if status in TERMINAL_STATUSES:
+        bug.closed_at = now
+    elif status in OPEN_STATUSES:
+        bug.closed_at = bug.verified_at = bug.fixed_at = None  # reopened: the fix did not hold

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from sustain.accounts.models import User
 from sustain.bugs import actions as bugs
+from sustain.bugs.actions import create_bug_from_ticket
 from sustain.bugs.models import BugCommit, Commit, Repository, Severity
-from sustain.bugs.tickets import create_bug_from_ticket
 from sustain.cmdb.models import ConfigItem, Product
 from sustain.desk import actions as desk
 from sustain.desk.models import Ticket

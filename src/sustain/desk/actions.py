@@ -19,19 +19,7 @@ from sustain.core.errors import Conflict, Forbidden, Invalid
 from sustain.core.locking import locked, locked_all, save_changed
 from sustain.desk import attachments as files
 from sustain.desk import notifications, refs, workflow
-from sustain.desk.models import (
-    KEY_PREFIX,
-    OPEN_STATUSES,
-    Attachment,
-    Channel,
-    Comment,
-    Kind,
-    Level,
-    Status,
-    Ticket,
-)
-from sustain.desk.relations import link, merge, set_parent, watch  # noqa: F401 (doors call them here)
-from sustain.desk.rules import (
+from sustain.desk.common import (
     RELATED,
     _can_read,
     _check_assignment,
@@ -45,6 +33,18 @@ from sustain.desk.rules import (
     check_can_read,
     snapshot,
 )
+from sustain.desk.models import (
+    KEY_PREFIX,
+    OPEN_STATUSES,
+    Attachment,
+    Channel,
+    Comment,
+    Kind,
+    Level,
+    Status,
+    Ticket,
+)
+from sustain.desk.relations import link, merge, set_parent, watch
 from sustain.sla import clocks as sla_clocks
 
 TITLE_MAX = 300
@@ -497,3 +497,26 @@ def set_priority_matrix(actor: User, cells: Iterable[tuple[int, int, int]]) -> N
             events.record(
                 rule, "matrix_changed", actor=actor, before=old, after=new, is_public=False
             )
+
+
+# The doors' names: this module's actions, those of desk/relations.py and the shared checks
+# other apps call (desk/common.py).
+__all__ = [
+    "add_attachment",
+    "add_comment",
+    "assign",
+    "check_agent_on",
+    "check_can_read",
+    "link",
+    "merge",
+    "open_ticket",
+    "patch_ticket",
+    "save_filter",
+    "set_parent",
+    "set_priority",
+    "set_priority_matrix",
+    "snapshot",
+    "transition",
+    "update_ticket",
+    "watch",
+]

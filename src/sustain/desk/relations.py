@@ -9,8 +9,7 @@ from sustain.accounts.models import User
 from sustain.core import events, tenancy
 from sustain.core.errors import Conflict, Forbidden, Invalid
 from sustain.core.locking import locked, save_changed
-from sustain.desk.models import Status, Ticket, TicketLink
-from sustain.desk.rules import (
+from sustain.desk.common import (
     RELATED,
     _check_parent_owner,
     _save,
@@ -18,6 +17,7 @@ from sustain.desk.rules import (
     check_can_read,
     snapshot,
 )
+from sustain.desk.models import Status, Ticket, TicketLink
 
 
 def set_parent(actor: User, ticket: Ticket, parent: Ticket | None) -> Ticket:

@@ -22,19 +22,7 @@ from sustain.cmdb.models import Product, Version
 from sustain.core import events
 from sustain.core.errors import Conflict, Forbidden, Invalid
 from sustain.releases import contents, gate, numbering
-from sustain.releases.editing import (
-    add_bug,
-    add_change,
-    add_test_run,
-    delete_change,
-    edit_notes,
-    refresh_contents,
-    regenerate_notes,
-    remove_bug,
-    update_change,
-)
-from sustain.releases.models import Kind, Release, Status
-from sustain.releases.rules import (
+from sustain.releases.common import (
     CONTENT_STATUSES,
     LOCK_WITH,
     NOTES_STATUSES,
@@ -51,6 +39,18 @@ from sustain.releases.rules import (
     save_notes,
     snapshot,
 )
+from sustain.releases.editing import (
+    add_bug,
+    add_change,
+    add_test_run,
+    delete_change,
+    edit_notes,
+    refresh_contents,
+    regenerate_notes,
+    remove_bug,
+    update_change,
+)
+from sustain.releases.models import Kind, Release, Status
 
 
 def _version(product: Product, name: str) -> tuple[Version | None, tuple[int, int, int, str]]:

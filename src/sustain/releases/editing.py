@@ -18,8 +18,7 @@ from sustain.bugs.models import Bug
 from sustain.core import events
 from sustain.core.errors import Conflict, Invalid
 from sustain.releases import contents
-from sustain.releases.models import Release, ReleaseBug, ReleaseChange, Status, TestRun
-from sustain.releases.rules import (
+from sustain.releases.common import (
     CONTENT_STATUSES,
     LOCK_WITH,
     NOTES_STATUSES,
@@ -29,6 +28,7 @@ from sustain.releases.rules import (
     record,
     save_notes,
 )
+from sustain.releases.models import Release, ReleaseBug, ReleaseChange, Status, TestRun
 
 
 def refresh_contents(actor: User, release: Release) -> dict[str, list[str]]:

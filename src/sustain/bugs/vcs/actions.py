@@ -21,6 +21,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from sustain.accounts.actions import require_agent
+from sustain.bugs.commits import link_commit, mark_fixed_by_commit
 from sustain.bugs.models import Bug, BugCommit, Commit, CommitBranch, Repository
 from sustain.bugs.vcs import branches, messages
 from sustain.core import events
@@ -195,13 +196,6 @@ def _seen_on(repository: Repository, commit_ids: list[int], branch: str) -> set[
     return set(fresh)
 
 
-def _bug_actions() -> Any:
-    # Imported late: the bugs app's actions import much of the project.
-    from sustain.bugs import actions
-
-    return actions
-
-
 def record_commits(
     actor: Any, repository: Repository, *, branch: str, commits: Iterable[CommitData]
 ) -> Result:
@@ -276,15 +270,12 @@ def _act_on_mentions(
         [(*key, branch, now) for key in missing],
     )
     result.links = len(missing)
-    bug_actions: Any = _bug_actions() if todo else None
     for kind, bug, commit in todo:
         try:
             if kind == FIXES:
-                changed = bug_actions.mark_fixed_by_commit(
-                    actor, bug, commit, branch=branch, line=line
-                )
+                changed = mark_fixed_by_commit(actor, bug, commit, branch=branch, line=line)
             else:
-                changed = bug_actions.link_commit(actor, bug, commit, branch=branch)
+                changed = link_commit(actor, bug, commit, branch=branch)
         except ActionError as exc:
             result.refused.append((bug.key, exc.message))
             continue
