@@ -3,6 +3,7 @@
 from ninja import NinjaAPI, Swagger
 
 from sustain.accounts.api import router as accounts_router
+from sustain.accounts.auth import TokenAuth
 from sustain.bugs.api import router as bugs_router
 from sustain.bugs.similar.api import router as similar_router
 from sustain.bugs.vcs.api import router as vcs_router
@@ -11,7 +12,6 @@ from sustain.core import strict_params
 from sustain.core.api import (
     ActiveSessionAuth,
     StrictJsonParser,
-    TokenAuth,
     install_error_handlers,
 )
 from sustain.desk.api import router as desk_router

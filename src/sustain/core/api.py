@@ -1,4 +1,5 @@
-"""Shared pieces of the REST API: authentication, error bodies, page schema."""
+"""Shared pieces of the REST API: session authentication, error bodies, page schema (the bearer
+token authentication is the accounts app's, accounts/auth.py)."""
 
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ from ninja.errors import AuthenticationError, HttpError, Throttled
 from ninja.errors import ValidationError as NinjaValidationError
 from ninja.parser import Parser
 from ninja.schema import DjangoGetter
-from ninja.security import HttpBearer, SessionAuth
+from ninja.security import SessionAuth
 from pydantic import (
     AfterValidator,
     BeforeValidator,
@@ -27,32 +28,12 @@ from pydantic import (
     model_validator,
 )
 
-from sustain.accounts import token_throttle, tokens
 from sustain.core import instants
 from sustain.core.errors import ActionError
 from sustain.core.ids import MAX_ID
 
 T = TypeVar("T")
 SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
-
-
-class TokenAuth(HttpBearer):
-    """`Authorization: Bearer sus_…`; a read-scoped token may only read. Too many failed
-    tokens from one address and its bearer requests get 429 for a while (token_throttle)."""
-
-    def authenticate(self, request: HttpRequest, token: str) -> Any:
-        address = token_throttle.address_key(request)
-        wait = token_throttle.retry_after(address)
-        if wait is not None:
-            raise Throttled(wait)
-        api_token = tokens.authenticate(token)
-        if api_token is None:
-            token_throttle.record_failure(address)
-            return None
-        if api_token.scope == "read" and request.method not in SAFE_METHODS:
-            raise HttpError(403, "This token may only read.")
-        request.user = api_token.user
-        return api_token.user
 
 
 class ActiveSessionAuth(SessionAuth):

@@ -7,9 +7,9 @@ from typing import TYPE_CHECKING
 from django.http import HttpRequest
 
 if TYPE_CHECKING:
+    # django-stubs reads this alias as settings.AUTH_USER_MODEL: core names no app.
+    from django.contrib.auth.models import _User as User
     from django_htmx.middleware import HtmxDetails
-
-    from sustain.accounts.models import User
 
 
 class AuthedRequest(HttpRequest):

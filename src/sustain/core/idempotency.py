@@ -27,7 +27,6 @@ from django.db import DatabaseError, IntegrityError, transaction
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.utils import timezone
 
-from sustain.accounts import token_throttle, tokens
 from sustain.core.models import IdempotencyRecord
 
 KEY_MAX = 200
@@ -127,17 +126,23 @@ class IdempotencyMiddleware:
         return idempotent_response(request, principal, lambda: self.get_response(request))
 
 
+# Who a bearer token's keys belong to, or None for no usable token: registered by the accounts
+# app at start-up (core knows no tokens); until then a bearer request keeps no keys.
+_bearer_principal: Callable[[HttpRequest, str], str | None] | None = None
+
+
+def register_bearer_principal(resolve: Callable[[HttpRequest, str], str | None]) -> None:
+    global _bearer_principal
+    _bearer_principal = resolve
+
+
 def _principal(request: HttpRequest) -> str | None:
     """Whose keys these are: a usable token (each token its own), or the session's user; None
     for anyone else, who keeps no keys (the API answers them 401)."""
     authorization = request.headers.get("Authorization", "")
     if authorization.lower().startswith("bearer "):
         raw = authorization[7:].strip()
-        if token_throttle.retry_after(token_throttle.address_key(request)) is not None:
-            return None  # throttled: no token is looked at (the API answers 429)
-        if tokens.authenticate(raw) is None:
-            return None
-        return f"token:{tokens.digest(raw)[:40]}"
+        return _bearer_principal(request, raw) if _bearer_principal is not None else None
     user = getattr(request, "user", None)
     if user is not None and user.is_authenticated and user.is_active:
         return f"user:{user.pk}"
