@@ -38,14 +38,15 @@ from sustain.bugs.models import (
     Status,
 )
 from sustain.cmdb.models import Product
+from sustain.core import htmx
+from sustain.core.access import agent_required
 from sustain.core.errors import ActionError, Invalid
+from sustain.core.forms import add_action_error
 from sustain.core.http import AuthedRequest
 from sustain.core.pagination import paginate
 from sustain.core.tenancy import visible
 from sustain.desk import refs
-from sustain.desk.forms import add_action_error
 from sustain.desk.models import Priority
-from sustain.desk.views import agent_required
 
 PAGE_SIZE = 50
 
@@ -254,14 +255,7 @@ def _run(
     request: AuthedRequest, bug_key: str, form: Any, apply: Callable[[Bug, dict], Any]
 ) -> HttpResponse:
     bug = _bug_or_404(request.user, bug_key)
-    if not form.is_valid():
-        name, errors = next(iter(form.errors.items()))
-        return _done(request, bug, f"{name}: {errors[0]}")
-    try:
-        apply(bug, form.cleaned_data)
-    except ActionError as exc:
-        return _done(request, bug, exc.message)
-    return _done(request, bug)
+    return htmx.run(form, lambda data: apply(bug, data), lambda error: _done(request, bug, error))
 
 
 @agent_required

@@ -6,6 +6,8 @@ from typing import Any
 
 from django import forms
 
+from sustain.core.errors import ActionError
+
 
 class SecretField(forms.CharField):
     """A sealed secret (core.sealing) in a form: typed in a password field and never rendered
@@ -27,3 +29,11 @@ def kept_secret(form: forms.ModelForm, name: str) -> str:
     if not value and form.instance.pk:
         return getattr(form.instance, name)
     return value
+
+
+def add_action_error(form: forms.Form, exc: ActionError) -> None:
+    """Show an action's refusal next to the field it names, or above the form when the form
+    has no such field (the action's `file` is the form's `attachment`)."""
+    field = exc.errors[0]["field"] if exc.errors else None
+    field = {"file": "attachment"}.get(field or "", field)
+    form.add_error(field if field in form.fields else None, exc.message)

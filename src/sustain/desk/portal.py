@@ -9,10 +9,11 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
 from sustain.core.errors import ActionError
+from sustain.core.forms import add_action_error
 from sustain.core.http import AuthedRequest
 from sustain.core.pagination import paginate
 from sustain.desk import actions, queries, workflow
-from sustain.desk.forms import PortalTicketForm, ReplyForm, StatusForm, add_action_error
+from sustain.desk.forms import PortalTicketForm, ReplyForm, StatusForm
 from sustain.desk.models import Ticket
 
 PAGE_SIZE = 25

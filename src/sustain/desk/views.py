@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from functools import wraps
 from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
 from django.db.models import Q
 from django.http import FileResponse, Http404, HttpResponse
 from django.shortcuts import redirect, render
@@ -17,7 +15,10 @@ from django.views.decorators.http import require_POST
 
 from sustain.accounts.actions import team_for_self
 from sustain.accounts.models import Organization, Team, User
+from sustain.core import htmx
+from sustain.core.access import agent_required
 from sustain.core.errors import ActionError
+from sustain.core.forms import add_action_error
 from sustain.core.http import AuthedRequest
 from sustain.core.pagination import paginate
 from sustain.core.tenancy import visible
@@ -33,22 +34,10 @@ from sustain.desk.forms import (
     StatusForm,
     TagsForm,
     WatchForm,
-    add_action_error,
 )
 from sustain.desk.models import Attachment, Priority, SavedFilter, Status, Ticket
 
 QUEUE_PAGE_SIZE = 50
-
-
-def agent_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
-    @login_required
-    @wraps(view)
-    def wrapper(request: AuthedRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        if not request.user.is_agent:
-            raise PermissionDenied("The agent workspace is for agents.")
-        return view(request, *args, **kwargs)
-
-    return wrapper
 
 
 def _ticket_or_404(user: User, key: str) -> Ticket:
@@ -175,14 +164,9 @@ def _run(
     request: AuthedRequest, key: str, form: Any, apply: Callable[[Ticket, dict], Any]
 ) -> HttpResponse:
     ticket = _ticket_or_404(request.user, key)
-    if not form.is_valid():
-        first = next(iter(form.errors.items()))
-        return _panel(request, key, f"{first[0]}: {first[1][0]}")
-    try:
-        apply(ticket, form.cleaned_data)
-    except ActionError as exc:
-        return _panel(request, key, exc.message)
-    return _panel(request, key)
+    return htmx.run(
+        form, lambda data: apply(ticket, data), lambda error: _panel(request, key, error)
+    )
 
 
 @agent_required

@@ -8,12 +8,12 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
+from sustain.core.access import agent_required
 from sustain.core.errors import ActionError
+from sustain.core.forms import add_action_error
 from sustain.core.http import AuthedRequest
 from sustain.core.pagination import paginate
 from sustain.core.tenancy import visible
-from sustain.desk.forms import add_action_error
-from sustain.desk.views import agent_required
 from sustain.hooks import actions
 from sustain.hooks.forms import SubscriptionForm
 from sustain.hooks.models import Delivery, Subscription

@@ -11,13 +11,13 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
 from sustain.accounts.models import Organization
+from sustain.core.access import agent_required
 from sustain.core.errors import ActionError
 from sustain.core.http import AuthedRequest
 from sustain.core.pagination import paginate
 from sustain.core.tenancy import visible
 from sustain.desk import refs
 from sustain.desk.models import Ticket
-from sustain.desk.views import agent_required
 from sustain.mail import actions, store
 from sustain.mail.models import InboundMail
 

@@ -14,9 +14,10 @@ from django.views.decorators.http import require_POST
 
 from sustain.bugs.models import Bug
 from sustain.cmdb.models import Product
+from sustain.core import htmx
+from sustain.core.access import agent_required
 from sustain.core.errors import ActionError
 from sustain.core.http import AuthedRequest
-from sustain.desk.views import agent_required
 from sustain.releases import actions, gate, notes, queries
 from sustain.releases.forms import (
     ApproveForm,
@@ -146,14 +147,9 @@ def _run(
     apply: Callable[[Release, dict], Any],
 ) -> HttpResponse:
     release = _release_or_404(request, release_id)
-    if not form.is_valid():
-        name, errors = next(iter(form.errors.items()))
-        return _answer(request, release_id, f"{name}: {errors[0]}")
-    try:
-        apply(release, form.cleaned_data)
-    except ActionError as exc:
-        return _answer(request, release_id, exc.message)
-    return _answer(request, release_id)
+    return htmx.run(
+        form, lambda data: apply(release, data), lambda error: _answer(request, release_id, error)
+    )
 
 
 @agent_required

@@ -10,11 +10,11 @@ from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from sustain.core import businesstime, instants
+from sustain.core.access import agent_required
 from sustain.core.errors import ActionError
 from sustain.core.http import AuthedRequest
 from sustain.core.tenancy import visible
 from sustain.desk.models import Ticket
-from sustain.desk.views import agent_required
 from sustain.sla import actions, config, oncall
 from sustain.sla.models import Calendar, OnCallSchedule, Page, Policy
 

@@ -14,11 +14,12 @@ from django.views.decorators.http import require_POST
 
 from sustain.accounts.models import Organization
 from sustain.cmdb.models import ConfigItem, Product
+from sustain.core import htmx
+from sustain.core.access import agent_required
 from sustain.core.errors import ActionError
 from sustain.core.http import AuthedRequest
 from sustain.core.pagination import paginate
 from sustain.core.tenancy import visible
-from sustain.desk.views import agent_required
 from sustain.releases.deployments import actions, installbase
 from sustain.releases.models import Deployment, Release, Status
 
@@ -150,24 +151,22 @@ def _answer(request: AuthedRequest, environment: ConfigItem, error: str = "") ->
 @require_POST
 def schedule(request: AuthedRequest, environment_id: int) -> HttpResponse:
     environment = _environment(request, environment_id)
-    form = ScheduleForm(request.POST)
-    if not form.is_valid():
-        field, problems = next(iter(form.errors.items()))
-        return _answer(request, environment, f"{field}: {problems[0]}")
-    release = Release.objects.filter(pk=form.cleaned_data["release"]).first()
-    if release is None:
-        return _answer(request, environment, "release: no such release.")
-    try:
-        actions.schedule_deployment(
+
+    def apply(data: dict[str, Any]) -> Any:
+        release = Release.objects.filter(pk=data["release"]).first()
+        if release is None:
+            raise ActionError("release: no such release.")
+        return actions.schedule_deployment(
             request.user,
             release=release,
             environment=environment,
-            scheduled_for=form.cleaned_data["scheduled_for"],
-            note=form.cleaned_data["note"],
+            scheduled_for=data["scheduled_for"],
+            note=data["note"],
         )
-    except ActionError as exc:
-        return _answer(request, environment, exc.message)
-    return _answer(request, environment)
+
+    return htmx.run(
+        ScheduleForm(request.POST), apply, lambda error: _answer(request, environment, error)
+    )
 
 
 @agent_required
@@ -181,17 +180,10 @@ def move(request: AuthedRequest, deployment_id: int) -> HttpResponse:
     if deployment is None:
         raise Http404(f"No deployment {deployment_id}.")
     environment = _environment(request, deployment.environment_id)
-    form = MoveForm(request.POST)
-    if not form.is_valid():
-        field, problems = next(iter(form.errors.items()))
-        return _answer(request, environment, f"{field}: {problems[0]}")
-    try:
-        actions.transition(
-            request.user,
-            deployment,
-            form.cleaned_data["status"],
-            reason=form.cleaned_data["reason"],
-        )
-    except ActionError as exc:
-        return _answer(request, environment, exc.message)
-    return _answer(request, environment)
+    return htmx.run(
+        MoveForm(request.POST),
+        lambda data: actions.transition(
+            request.user, deployment, data["status"], reason=data["reason"]
+        ),
+        lambda error: _answer(request, environment, error),
+    )

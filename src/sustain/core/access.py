@@ -1,0 +1,27 @@
+"""Who may open a page: the decorators the apps' views share (healthchecks keeps these in
+`hc/lib`, netbox in `utilities/views.py`)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import wraps
+from typing import Any
+
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.http import HttpResponse
+
+from sustain.core.http import AuthedRequest
+
+
+def agent_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    """The agent workspace's pages: a login first, then agents (and managers, admins) only."""
+
+    @login_required
+    @wraps(view)
+    def wrapper(request: AuthedRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        if not request.user.is_agent:
+            raise PermissionDenied("The agent workspace is for agents.")
+        return view(request, *args, **kwargs)
+
+    return wrapper
