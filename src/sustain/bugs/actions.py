@@ -34,10 +34,10 @@ from sustain.bugs.models import (
 )
 from sustain.bugs.tickets import check_ticket, link_ticket, mark_duplicate, recount, unlink_ticket
 from sustain.cmdb.models import Component, ConfigItem, Product, Version
+from sustain.core import attachments as files
 from sustain.core import counters, events, tenancy
 from sustain.core.errors import Conflict, Invalid
 from sustain.core.locking import locked, save_changed
-from sustain.desk import attachments as files
 from sustain.desk import refs
 from sustain.desk.models import Priority, Ticket
 

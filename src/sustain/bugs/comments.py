@@ -10,9 +10,9 @@ from django.utils import timezone
 from sustain.accounts.actions import require_agent
 from sustain.accounts.models import User
 from sustain.bugs.models import Bug, BugAttachment, BugComment
+from sustain.core import attachments as files
 from sustain.core import events
 from sustain.core.errors import Invalid
-from sustain.desk import attachments as files
 
 TEXT_MAX = 100_000
 

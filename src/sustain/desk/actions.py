@@ -14,10 +14,10 @@ from django.utils import timezone
 
 from sustain.accounts.models import Organization, Team, User
 from sustain.cmdb.models import ConfigItem
+from sustain.core import attachments as files
 from sustain.core import counters, events, tenancy
 from sustain.core.errors import Conflict, Forbidden, Invalid
 from sustain.core.locking import locked, locked_all, save_changed
-from sustain.desk import attachments as files
 from sustain.desk import notifications, refs, workflow
 from sustain.desk.common import (
     RELATED,

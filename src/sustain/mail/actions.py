@@ -29,10 +29,10 @@ from django.db import DatabaseError, IntegrityError, transaction
 
 from sustain.accounts import actions as accounts
 from sustain.accounts.models import Organization, Role, User
+from sustain.core import attachments as files
 from sustain.core import tenancy
 from sustain.core.errors import ActionError
 from sustain.desk import actions as desk
-from sustain.desk import attachments as files
 from sustain.desk.models import Status, Ticket, TicketLink
 from sustain.mail import authentication, parse, store, threads, tokens
 from sustain.mail.authentication import Verdict

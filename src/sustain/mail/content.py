@@ -10,10 +10,10 @@ import re
 
 from sustain.accounts import actions as accounts
 from sustain.accounts.models import Organization, Role, User
+from sustain.core import attachments as files
 from sustain.core import tenancy
 from sustain.core.errors import Invalid
 from sustain.desk import actions as desk
-from sustain.desk import attachments as files
 from sustain.desk.models import TEXT_MAX, Ticket
 from sustain.mail import parse
 from sustain.mail.parse import ParsedMail

@@ -1,4 +1,5 @@
-"""Checking and storing uploaded files."""
+"""Checking and storing uploaded files: the type read from the content, never the client's word;
+stored as a row of the caller's attachment model (a ticket's, a bug's) with its event."""
 
 from __future__ import annotations
 
