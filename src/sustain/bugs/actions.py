@@ -38,8 +38,9 @@ from sustain.core import attachments as files
 from sustain.core import counters, events, tenancy
 from sustain.core.errors import Conflict, Invalid
 from sustain.core.locking import locked, save_changed
+from sustain.core.models import Priority
 from sustain.desk import refs
-from sustain.desk.models import Priority, Ticket
+from sustain.desk.models import Ticket
 
 TITLE_MAX = 300
 TEXT_FIELDS = ("description", "steps_to_reproduce", "expected_behaviour", "actual_behaviour")

@@ -7,7 +7,7 @@ from django import forms
 from sustain.accounts.models import Team, User
 from sustain.bugs.models import LineStatus, Severity, Status
 from sustain.cmdb.models import Product
-from sustain.desk.models import Priority
+from sustain.core.models import Priority
 
 
 def _names(text: str) -> list[str]:

@@ -9,10 +9,9 @@ from django.db import models
 from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
 
-from sustain.core.models import StoredFile
+from sustain.core.models import Priority, StoredFile
 from sustain.core.sealing import SealedTextField
 from sustain.core.search import FullTextIndex
-from sustain.desk.models import Priority
 
 KEY_PREFIX = "BUG"
 

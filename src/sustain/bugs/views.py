@@ -43,10 +43,10 @@ from sustain.core.access import agent_required
 from sustain.core.errors import ActionError, Invalid
 from sustain.core.forms import add_action_error
 from sustain.core.http import AuthedRequest
+from sustain.core.models import Priority
 from sustain.core.pagination import paginate
 from sustain.core.tenancy import visible
 from sustain.desk import refs
-from sustain.desk.models import Priority
 
 PAGE_SIZE = 50
 

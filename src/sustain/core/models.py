@@ -1,10 +1,20 @@
-"""Shared tables: the event log, the outbox, counters and idempotency records."""
+"""Shared tables: the event log, the outbox, counters and idempotency records; and the priority
+scale tickets and bugs share."""
 
 from __future__ import annotations
 
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
+
+
+class Priority(models.IntegerChoices):
+    """One scale for tickets and bugs, so a bug can be ranked against the incidents it causes."""
+
+    P1 = 1, "P1 critical"
+    P2 = 2, "P2 high"
+    P3 = 3, "P3 medium"
+    P4 = 4, "P4 low"
 
 
 class Event(models.Model):

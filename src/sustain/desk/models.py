@@ -9,7 +9,7 @@ from django.db import models
 from django.db.models import QuerySet
 from django.utils import timezone
 
-from sustain.core.models import StoredFile
+from sustain.core.models import Priority, StoredFile
 from sustain.core.search import FullTextIndex
 
 
@@ -42,13 +42,6 @@ class Level(models.IntegerChoices):
     HIGH = 1
     MEDIUM = 2
     LOW = 3
-
-
-class Priority(models.IntegerChoices):
-    P1 = 1, "P1 critical"
-    P2 = 2, "P2 high"
-    P3 = 3, "P3 medium"
-    P4 = 4, "P4 low"
 
 
 class Channel(models.TextChoices):
