@@ -29,6 +29,7 @@ from typing import Any
 
 from django.conf import settings
 
+from sustain.bugs import notifications
 from sustain.bugs.models import Bug, LineStatus, Status
 from sustain.bugs.workflow import CONFIRMED_FIXED
 from sustain.cmdb import semver
@@ -110,8 +111,6 @@ def flag(
     reopen: bool = True,
 ) -> None:
     """Mark `bug` as a regression in `version`; the caller holds the transaction."""
-    from sustain.bugs import notifications
-
     before = {
         "status": bug.status,
         "priority": bug.priority,

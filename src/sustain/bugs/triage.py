@@ -13,6 +13,7 @@ from datetime import datetime
 from django.db import connection, transaction
 from django.utils import timezone
 
+from sustain.bugs import notifications
 from sustain.bugs.models import Bug, Severity, TriageTarget
 from sustain.core import businesstime, context
 from sustain.core.businesstime import Schedule
@@ -76,8 +77,6 @@ RETURNING id
 
 def flag_overdue(now: datetime | None = None, limit: int = BATCH) -> int:
     """One batch: mark new bugs past their triage deadline, record the event, tell the lead."""
-    from sustain.bugs import notifications
-
     now = now or timezone.now()
     with transaction.atomic():
         with connection.cursor() as cursor:
