@@ -16,6 +16,7 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
+from sustain.accounts import refs
 from sustain.accounts.actions import require_agent
 from sustain.accounts.models import Team, User
 from sustain.bugs import notifications, regressions, triage, workflow
@@ -31,10 +32,9 @@ from sustain.bugs.models import (
 )
 from sustain.cmdb.models import Component, ConfigItem, Product, Version
 from sustain.core import counters, events, tenancy
-from sustain.core.errors import Conflict, Invalid
+from sustain.core.errors import Conflict, Invalid, refuse_unknown
 from sustain.core.locking import locked, save_changed
 from sustain.desk import attachments as files
-from sustain.desk import refs
 from sustain.desk.models import Priority
 
 TITLE_MAX = 300
@@ -251,7 +251,7 @@ def patch_bug(actor: User, bug: Bug, changes: dict[str, Any]) -> None:
                 assignee=refs.user(actor, changes.pop("assignee", bug.assignee_id), "assignee"),
             )
         if "product" in changes:
-            changes["product"] = bug_refs.required_product(changes["product"])
+            changes["product"] = bug_refs.required_product(actor, changes["product"])
         product = changes.get("product", bug.product)
         if changes:
             update_bug(actor, bug, **bug_refs.fields(actor, changes, product))
@@ -261,9 +261,7 @@ def update_bug(actor: User, bug: Bug, **changes: Any) -> Bug:
     """Change the bug's fields (not its status, assignment or links: their own actions).
     Several changes are checked together and applied together."""
     require_agent(actor)
-    unknown = set(changes) - UPDATABLE
-    if unknown:
-        raise Invalid(f"Cannot change {', '.join(sorted(unknown))} here.", field=sorted(unknown)[0])
+    refuse_unknown(changes, UPDATABLE, "Cannot change {names} here.")
     if "title" in changes:
         changes["title"] = _title(changes["title"])
     for field in TEXT_FIELDS:
