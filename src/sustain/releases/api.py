@@ -14,7 +14,6 @@ from django.http import Http404
 from ninja import Query, Router, Status
 
 from sustain.bugs.models import Repository
-from sustain.cmdb.models import Product
 from sustain.core.api import Id, Page
 from sustain.core.errors import Forbidden, Invalid
 from sustain.core.events import for_target
@@ -75,10 +74,6 @@ def _out(request: ApiRequest, release: Release) -> Any:
     )
 
 
-def _product(request: ApiRequest, ref: str) -> Product:
-    return queries.product(request.auth, ref)
-
-
 def _repository(ref: str | None) -> Repository | None:
     if ref is None or not str(ref).strip():
         return None
@@ -108,7 +103,7 @@ def create_release(request: ApiRequest, payload: ReleaseIn):
         request.auth,
         **data
         | {
-            "product": _product(request, data["product"]),
+            "product": queries.product(request.auth, data["product"]),
             "repository": _repository(data["repository"]),
         },
     )
