@@ -15,7 +15,7 @@ from django.utils.text import slugify
 from sustain.accounts import tokens
 from sustain.accounts.models import SYSTEM_EMAIL, ApiToken, Organization, Role, Team, User
 from sustain.core import events, timezones
-from sustain.core.errors import Conflict, Forbidden, Invalid, NotFound
+from sustain.core.errors import Conflict, Forbidden, Invalid, NotFound, refuse_unknown
 from sustain.core.ids import as_id
 
 
@@ -111,9 +111,7 @@ def create_organization(
 def update_organization(actor: User, organization: Organization, **changes: Any) -> Organization:
     require_admin(actor)
     allowed = {"name", "customers_see_all_tickets"}
-    unknown = set(changes) - allowed
-    if unknown:
-        raise Invalid(f"Cannot change {', '.join(sorted(unknown))}.", field=sorted(unknown)[0])
+    refuse_unknown(changes, allowed)
     with transaction.atomic():
         before = {k: getattr(organization, k) for k in changes}
         for key, value in changes.items():

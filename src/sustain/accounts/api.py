@@ -9,13 +9,13 @@ from django.shortcuts import get_object_or_404
 from ninja import Query, Router, Schema, Status
 from pydantic import Field
 
-from sustain.accounts import actions
+from sustain.accounts import actions, refs
 from sustain.accounts.models import ApiToken, Organization, Role, Team, User
 from sustain.core.api import Id, Input, Page, Patch
 from sustain.core.errors import Invalid
 from sustain.core.http import ApiRequest
-from sustain.core.ids import as_id
 from sustain.core.pagination import paginate
+from sustain.core.refs import resolve_or_404
 from sustain.core.tenancy import visible
 
 router = Router(tags=["accounts"])
@@ -107,11 +107,8 @@ class ListFilters(Schema):
 
 
 def _user_by_ref(actor: User, ref: str, field: str) -> User:
-    query = visible(User.objects.all(), actor)
-    pk = as_id(ref)
-    user = (
-        query.filter(pk=pk).first() if pk is not None else query.filter(email__iexact=ref).first()
-    )
+    # An empty reference names nobody ("No user ''."), as any other that matches no one.
+    user = refs.user(actor, ref, field) if ref else None
     if user is None:
         raise Invalid(f"No user '{ref}'.", field=field)
     return user
@@ -135,9 +132,7 @@ def create_organization(request: ApiRequest, payload: OrganizationIn):
 
 @router.get("/organizations/{ref}", response=OrganizationOut)
 def get_organization(request: ApiRequest, ref: str):
-    qs = visible(Organization.objects.all(), request.auth)
-    pk = as_id(ref)
-    return get_object_or_404(qs, **({"pk": pk} if pk is not None else {"slug": ref}))
+    return resolve_or_404(request.auth, Organization.objects.all(), ref)
 
 
 @router.patch("/organizations/{ref}", response=OrganizationOut)
@@ -206,9 +201,7 @@ def create_team(request: ApiRequest, payload: TeamIn):
 
 @router.get("/teams/{ref}", response=TeamOut)
 def get_team(request: ApiRequest, ref: str):
-    qs = visible(Team.objects.select_related("lead"), request.auth)
-    pk = as_id(ref)
-    return get_object_or_404(qs, **({"pk": pk} if pk is not None else {"slug": ref}))
+    return resolve_or_404(request.auth, Team.objects.select_related("lead"), ref)
 
 
 @router.get("/tokens", response=list[TokenOut])

@@ -8,7 +8,7 @@ from datetime import timedelta
 
 from django.utils import timezone
 
-from sustain.accounts.models import ApiToken, User
+from sustain.accounts.models import ApiToken
 
 PREFIX = "sus_"
 # Writing last_used_at on every request would make reads into writes; once a minute is enough.
@@ -38,8 +38,3 @@ def authenticate(raw: str) -> ApiToken | None:
     if token.last_used_at is None or now - token.last_used_at > LAST_USED_GRANULARITY:
         ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
     return token
-
-
-def user_for(raw: str) -> User | None:
-    token = authenticate(raw)
-    return token.user if token else None

@@ -17,6 +17,7 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
+from sustain.accounts import refs
 from sustain.accounts.actions import require_agent
 from sustain.accounts.models import Team, User
 from sustain.bugs import notifications, regressions, triage, workflow
@@ -36,10 +37,9 @@ from sustain.bugs.tickets import check_ticket, link_ticket, mark_duplicate, reco
 from sustain.cmdb.models import Component, ConfigItem, Product, Version
 from sustain.core import attachments as files
 from sustain.core import counters, events, tenancy
-from sustain.core.errors import Conflict, Invalid
+from sustain.core.errors import Conflict, Invalid, refuse_unknown
 from sustain.core.locking import locked, save_changed
 from sustain.core.models import Priority
-from sustain.desk import refs
 from sustain.desk.models import Ticket
 
 TITLE_MAX = 300
@@ -303,7 +303,7 @@ def patch_bug(actor: User, bug: Bug, changes: dict[str, Any]) -> None:
                 assignee=refs.user(actor, changes.pop("assignee", bug.assignee_id), "assignee"),
             )
         if "product" in changes:
-            changes["product"] = bug_refs.required_product(changes["product"])
+            changes["product"] = bug_refs.required_product(actor, changes["product"])
         product = changes.get("product", bug.product)
         if changes:
             update_bug(actor, bug, **bug_refs.fields(actor, changes, product))
@@ -313,9 +313,7 @@ def update_bug(actor: User, bug: Bug, **changes: Any) -> Bug:
     """Change the bug's fields (not its status, assignment or links: their own actions).
     Several changes are checked together and applied together."""
     require_agent(actor)
-    unknown = set(changes) - UPDATABLE
-    if unknown:
-        raise Invalid(f"Cannot change {', '.join(sorted(unknown))} here.", field=sorted(unknown)[0])
+    refuse_unknown(changes, UPDATABLE, "Cannot change {names} here.")
     if "title" in changes:
         changes["title"] = _title(changes["title"])
     for field in TEXT_FIELDS:

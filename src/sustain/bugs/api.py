@@ -10,6 +10,7 @@ from django.http import Http404
 from ninja import File, Query, Router, Status
 from ninja.files import UploadedFile
 
+from sustain.accounts import refs
 from sustain.accounts.actions import require_agent
 from sustain.bugs import actions, queries
 from sustain.bugs import refs as bug_refs
@@ -33,11 +34,11 @@ from sustain.bugs.schemas import (
     BugTransitionIn,
     DuplicateIn,
 )
+from sustain.cmdb import refs as cmdb_refs
 from sustain.core.api import Page
 from sustain.core.http import ApiRequest
 from sustain.core.pagination import paginate
 from sustain.core.tenancy import visible
-from sustain.desk import refs
 from sustain.desk.queries import ticket_for
 
 router = Router(tags=["bugs"])
@@ -92,7 +93,7 @@ def create_bug(request: ApiRequest, payload: BugIn):
     actor = request.auth
     require_agent(actor)
     data = payload.dict()
-    product = bug_refs.required_product(data.pop("product"))
+    product = bug_refs.required_product(actor, data.pop("product"))
     team = refs.team(actor, data.pop("team"))
     assignee = refs.user(actor, data.pop("assignee"), "assignee")
     bug = actions.create_bug(
@@ -128,7 +129,7 @@ def transition(request: ApiRequest, bug_key: str, payload: BugTransitionIn):
     version where the bug came back (a regression of a verified or closed bug)."""
     require_agent(request.auth)
     bug = _bug(request, bug_key)
-    version = bug_refs.version(bug.product, payload.version, "version")
+    version = cmdb_refs.version(request.auth, bug.product, payload.version, "version")
     actions.transition(request.auth, bug, payload.status, reason=payload.reason, version=version)
     return _out(request.auth, _bug(request, bug_key))
 
@@ -228,9 +229,15 @@ def set_line(request: ApiRequest, bug_key: str, payload: BugLineIn):
         major=payload.major,
         minor=payload.minor,
         status=payload.status,
-        planned_version=bug_refs.version(product, payload.planned_version, "planned_version"),
-        fixed_version=bug_refs.version(product, payload.fixed_version, "fixed_version"),
-        introduced_in=bug_refs.version(product, payload.introduced_in, "introduced_in"),
+        planned_version=cmdb_refs.version(
+            request.auth, product, payload.planned_version, "planned_version"
+        ),
+        fixed_version=cmdb_refs.version(
+            request.auth, product, payload.fixed_version, "fixed_version"
+        ),
+        introduced_in=cmdb_refs.version(
+            request.auth, product, payload.introduced_in, "introduced_in"
+        ),
     )
     return list_lines(request, bug_key)
 
@@ -277,7 +284,7 @@ def create_from_ticket(request: ApiRequest, key: str, payload: BugFromTicketIn):
     if ticket is None:
         raise Http404(f"No ticket {key}.")
     data = payload.dict(exclude_none=True)
-    product = bug_refs.product(data.pop("product", None))
+    product = cmdb_refs.product(actor, data.pop("product", None))
     if "team" in data:
         data["team"] = refs.team(actor, data["team"])
     if "assignee" in data:

@@ -14,7 +14,7 @@ from sustain.bugs import notifications, workflow
 from sustain.bugs.models import OPEN_STATUSES, Bug, BugLine, LineStatus, Status
 from sustain.core import events
 from sustain.core.errors import Conflict
-from sustain.core.locking import locked
+from sustain.core.locking import locked, locked_or_created
 
 
 def mark_fixed_by_commit(
@@ -45,7 +45,8 @@ def mark_fixed_by_commit(
             changed["status"] = Status.FIXED
         if line is not None:
             major, minor = line
-            row, created = BugLine.objects.select_for_update().get_or_create(
+            row, created = locked_or_created(
+                BugLine.objects.all(),
                 bug=bug,
                 major=major,
                 minor=minor,

@@ -14,6 +14,7 @@ from sustain.cmdb import semver
 from sustain.cmdb.models import Version
 from sustain.core import events
 from sustain.core.errors import Invalid
+from sustain.core.locking import locked_or_created
 
 # A line whose fix is there: a fixed version or a fixing commit is expected, never required
 # (a fix can be recorded before its release is cut).
@@ -97,9 +98,7 @@ def set_line_status(
             field="fixed_version",
         )
     with transaction.atomic():
-        line, created = BugLine.objects.select_for_update().get_or_create(
-            bug=bug, major=major, minor=minor
-        )
+        line, created = locked_or_created(BugLine.objects.all(), bug=bug, major=major, minor=minor)
         before = {} if created else line_row(line)
         line.status = status
         line.planned_version = planned_version

@@ -9,6 +9,7 @@ from django.db import models
 from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
 
+from sustain.core import tenancy
 from sustain.core.models import Priority, StoredFile
 from sustain.core.sealing import SealedTextField
 from sustain.core.search import FullTextIndex
@@ -262,7 +263,7 @@ class BugComment(models.Model):
     @classmethod
     def customer_scope(cls, queryset: QuerySet, user: Any) -> QuerySet:
         bugs = Bug.customer_scope(Bug.objects.all(), user)
-        return queryset.filter(is_public=True, bug__in=bugs)
+        return tenancy.customer_scope(queryset, user).filter(bug__in=bugs)
 
 
 def bug_attachment_path(instance: BugAttachment, filename: str) -> str:

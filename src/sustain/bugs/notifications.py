@@ -17,7 +17,7 @@ from __future__ import annotations
 from typing import Any
 
 from sustain.core import notify
-from sustain.notifications.models import Event as Moment
+from sustain.notifications.models import Moment
 
 
 def _staff(people: list[Any], exclude: Any = None) -> list[Any]:

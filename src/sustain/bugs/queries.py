@@ -9,14 +9,14 @@ from typing import Any
 from django.db.models import Q, QuerySet
 
 from sustain.bugs.models import Bug, BugComment, BugTicket, Severity, Status
-from sustain.cmdb.models import Component, Product
+from sustain.cmdb.models import Product
 from sustain.core.errors import Invalid
 from sustain.core.events import for_target
+from sustain.core.filters import by_person, id_of, param_list
 from sustain.core.ids import as_id
 from sustain.core.models import Event
-from sustain.core.tenancy import served_organization_ids, visible
+from sustain.core.tenancy import customer_scope, served_organization_ids, visible
 from sustain.desk.models import Priority
-from sustain.desk.queries import _by_person, _id_of, param_list
 
 ORDERS: dict[str, tuple[str, ...]] = {
     "newest": ("-id",),
@@ -98,7 +98,7 @@ def bugs_for(user: Any, filters: BugFilters) -> QuerySet[Bug]:
     if filters.product:
         pk = as_id(filters.product)
         lookup = {"pk": pk} if pk is not None else {"slug": filters.product}
-        qs = qs.filter(product_id=_id_of(Product, **lookup))
+        qs = qs.filter(product_id=id_of(Product, **lookup))
     if filters.component:
         pk = as_id(filters.component)
         if pk is not None:
@@ -111,10 +111,10 @@ def bugs_for(user: Any, filters: BugFilters) -> QuerySet[Bug]:
         qs = (
             qs.filter(team__isnull=True)
             if filters.team == "none"
-            else qs.filter(team_id=_id_of(Team, slug=filters.team))
+            else qs.filter(team_id=id_of(Team, slug=filters.team))
         )
     if filters.assignee and not user.is_customer:
-        qs = _by_person(qs, "assignee", filters.assignee, user)  # type: ignore[arg-type,assignment]
+        qs = by_person(qs, "assignee", filters.assignee, user)
     if filters.q:
         qs = Bug.search_index.filter(qs, filters.q)
     return qs
@@ -180,14 +180,8 @@ def ticket_links(user: Any, bug: Bug) -> QuerySet[BugTicket]:
     )
 
 
-def components_of(product: Product) -> QuerySet[Component]:
-    return Component.objects.filter(product=product)
-
-
 def _events(user: Any, bug: Bug) -> QuerySet[Event]:
-    qs = for_target(bug).select_related("actor")
-    if user.is_customer:
-        qs = qs.filter(is_public=True)
+    qs = customer_scope(for_target(bug).select_related("actor"), user)
     org_ids = served_organization_ids(user)
     if org_ids is not None:
         # Events naming an incident are tied to its customer; others see the rest.

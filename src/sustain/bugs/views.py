@@ -37,6 +37,7 @@ from sustain.bugs.models import (
     Severity,
     Status,
 )
+from sustain.cmdb import refs as cmdb_refs
 from sustain.cmdb.models import Product
 from sustain.core import htmx
 from sustain.core.access import agent_required
@@ -159,9 +160,11 @@ def _create(request: AuthedRequest, form: BugForm, ticket: Any) -> Bug:
         product = ci.product if ci is not None and ci.product_id else None
     if product is not None:
         if data.get("component"):
-            fields["component"] = bug_refs.component(product, data["component"])
+            fields["component"] = cmdb_refs.component(request.user, product, data["component"])
         if form.version_names():
-            fields["affected_versions"] = bug_refs.versions(product, form.version_names())
+            fields["affected_versions"] = bug_refs.versions(
+                request.user, product, form.version_names()
+            )
     if ticket is not None:
         return actions.create_bug_from_ticket(request.user, ticket, product=product, **fields)
     return actions.create_bug(request.user, product=product, **fields)
@@ -262,7 +265,7 @@ def _run(
 @require_POST
 def change_status(request: AuthedRequest, bug_key: str) -> HttpResponse:
     def apply(bug: Bug, data: dict) -> Any:
-        version = bug_refs.version(bug.product, data["version"], "version")
+        version = cmdb_refs.version(request.user, bug.product, data["version"], "version")
         return actions.transition(
             request.user, bug, data["status"], reason=data["reason"], version=version
         )
@@ -311,8 +314,10 @@ def edit(request: AuthedRequest, bug_key: str) -> HttpResponse:
                 "actual_behaviour",
             )
         }
-        changes["component"] = bug_refs.component(bug.product, data["component"])
-        changes["affected_versions"] = bug_refs.versions(bug.product, form.version_names())
+        changes["component"] = cmdb_refs.component(request.user, bug.product, data["component"])
+        changes["affected_versions"] = bug_refs.versions(
+            request.user, bug.product, form.version_names()
+        )
         if data["environment"] or queries.environment_visible(request.user, bug):
             # Left blank by someone who may not see it (it is not in their form): kept.
             changes["environment"] = bug_refs.environment(request.user, data["environment"])
@@ -384,9 +389,15 @@ def set_line(request: AuthedRequest, bug_key: str) -> HttpResponse:
             major=major,
             minor=minor,
             status=data["status"],
-            planned_version=bug_refs.version(product, data["planned_version"], "planned_version"),
-            fixed_version=bug_refs.version(product, data["fixed_version"], "fixed_version"),
-            introduced_in=bug_refs.version(product, data["introduced_in"], "introduced_in"),
+            planned_version=cmdb_refs.version(
+                request.user, product, data["planned_version"], "planned_version"
+            ),
+            fixed_version=cmdb_refs.version(
+                request.user, product, data["fixed_version"], "fixed_version"
+            ),
+            introduced_in=cmdb_refs.version(
+                request.user, product, data["introduced_in"], "introduced_in"
+            ),
         )
 
     return _run(request, bug_key, form, apply)

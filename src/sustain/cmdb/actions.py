@@ -11,7 +11,7 @@ from sustain.accounts.models import Organization, User
 from sustain.cmdb import semver
 from sustain.cmdb.models import Component, ConfigItem, Product, Relation, Version
 from sustain.core import events, tenancy
-from sustain.core.errors import Conflict, Invalid
+from sustain.core.errors import Conflict, Invalid, refuse_unknown
 
 
 def create_product(actor: User, *, name: str, slug: str = "", description: str = "") -> Product:
@@ -135,9 +135,7 @@ def create_config_item(
 def update_config_item(actor: User, item: ConfigItem, **changes: Any) -> ConfigItem:
     require_agent(actor)
     allowed = {"name", "status", "product", "version", "description", "attributes"}
-    unknown = set(changes) - allowed
-    if unknown:
-        raise Invalid(f"Cannot change {', '.join(sorted(unknown))}.", field=sorted(unknown)[0])
+    refuse_unknown(changes, allowed)
     if "status" in changes and changes["status"] not in ConfigItem.Status.values:
         raise Invalid("Unknown status.", field="status")
     if "name" in changes:

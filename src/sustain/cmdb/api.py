@@ -11,13 +11,13 @@ from ninja import Query, Router, Schema, Status
 from pydantic import Field
 
 from sustain.accounts.actions import resolve_organization
-from sustain.cmdb import actions
+from sustain.cmdb import actions, refs
 from sustain.cmdb.models import ConfigItem, Product, Relation, Version
 from sustain.core.api import Id, Input, Page, Patch, UtcDateTime
 from sustain.core.errors import Invalid
 from sustain.core.http import ApiRequest
-from sustain.core.ids import as_id
 from sustain.core.pagination import paginate
+from sustain.core.refs import resolve_or_404
 from sustain.core.tenancy import visible
 
 router = Router(tags=["cmdb"])
@@ -124,27 +124,19 @@ class ConfigItemFilters(ListFilters):
     product: str | None = None
 
 
-def _product(ref: str | None, field: str = "product") -> Product | None:
-    if not ref:
-        return None
-    pk = as_id(ref)
-    product = Product.objects.filter(
-        Q(slug=ref) | Q(pk=pk) if pk is not None else Q(slug=ref)
-    ).first()
-    if product is None:
-        raise Invalid(f"No product '{ref}'.", field=field)
-    return product
-
-
-def _version(product: Product | None, name: str | None) -> Version | None:
+def _version(actor: Any, product: Product | None, name: str | None) -> Version | None:
     if not name:
         return None
     if product is None:
         raise Invalid("A version needs its product.", field="version")
-    version = product.versions.filter(name=name).first()
-    if version is None:
-        raise Invalid(f"{product.name} has no version {name}.", field="version")
-    return version
+    return refs.version(
+        actor,
+        product,
+        name,
+        "version",
+        clean=None,
+        missing=lambda ref: f"{product.name} has no version {ref}.",
+    )
 
 
 @router.get("/products", response=Page[ProductOut])
@@ -165,9 +157,7 @@ def create_product(request: ApiRequest, payload: ProductIn):
 
 @router.get("/products/{ref}", response=ProductOut)
 def get_product(request: ApiRequest, ref: str):
-    qs = visible(Product.objects.all(), request.auth)
-    pk = as_id(ref)
-    return get_object_or_404(qs, **({"pk": pk} if pk is not None else {"slug": ref}))
+    return resolve_or_404(request.auth, Product.objects.all(), ref)
 
 
 @router.post("/products/{ref}/versions", response={201: VersionOut})
@@ -207,8 +197,8 @@ def list_config_items(request: ApiRequest, filters: Query[ConfigItemFilters]):
 def create_config_item(request: ApiRequest, payload: ConfigItemIn):
     data = payload.dict()
     data["organization"] = resolve_organization(data["organization"])
-    data["product"] = _product(data["product"])
-    data["version"] = _version(data["product"], data["version"])
+    data["product"] = refs.product(request.auth, data["product"])
+    data["version"] = _version(request.auth, data["product"], data["version"])
     return Status(201, actions.create_config_item(request.auth, **data))
 
 
@@ -225,9 +215,11 @@ def update_config_item(request: ApiRequest, item_id: Id, payload: ConfigItemPatc
     item = get_config_item(request, item_id)
     changes = payload.dict(exclude_unset=True)
     if "product" in changes:
-        changes["product"] = _product(changes["product"])
+        changes["product"] = refs.product(request.auth, changes["product"])
     if "version" in changes:
-        changes["version"] = _version(changes.get("product", item.product), changes["version"])
+        changes["version"] = _version(
+            request.auth, changes.get("product", item.product), changes["version"]
+        )
     return actions.update_config_item(request.auth, item, **changes)
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 
 class ActionError(Exception):
     """A refused operation, with the HTTP status that describes it and the fields at fault."""
@@ -28,3 +30,16 @@ class Forbidden(ActionError):
 
 class Conflict(ActionError):
     status = 409
+
+
+def refuse_unknown(
+    changes: Iterable[str], allowed: Iterable[str], message: str = "Cannot change {names}."
+) -> None:
+    """422 when `changes` names a field outside `allowed`, on the first such field.
+
+    `message` says it in the caller's words: `{names}` is every unknown field (sorted, comma
+    separated), `{first}` the first of them.
+    """
+    unknown = sorted(set(changes) - set(allowed))
+    if unknown:
+        raise Invalid(message.format(names=", ".join(unknown), first=unknown[0]), field=unknown[0])

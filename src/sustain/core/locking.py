@@ -1,11 +1,19 @@
 """Read a row again under a lock inside the action's transaction, and save only what changed.
 
+One name for each way of taking the lock: `locked(row)` re-reads a row the action holds,
+`locked_all(query)` the rows of a query, `locked_or_created(query, **lookup)` the row a
+lookup names, created when missing. Nothing else calls `select_for_update`.
+
 Two requests that load the same ticket, change different fields and save the whole row lose
 one change; two that both check "pending → resolved is allowed" and "pending → cancelled is
 allowed" against what they loaded both pass. Every action that changes a row therefore
 re-reads it with `locked()` as the first statement of its transaction, checks the state it
 depends on against that fresh copy, and writes with `save_changed()` only the columns it
 changed.
+
+One name for each way of taking the lock: `locked(row)` re-reads a row the action holds,
+`locked_all(query)` the rows of a query, `locked_or_created(query, **lookup)` the row a
+lookup names, created when missing. Nothing else calls `select_for_update`.
 
 PostgreSQL: `SELECT … FOR UPDATE` (of the row itself, not of the joined ones) makes a second
 writer wait until the first commits, then read the committed row. SQLite: Sustain opens
@@ -57,6 +65,19 @@ def locked_all(query: models.QuerySet[M]) -> list[M]:
     for row in rows:
         _remember(row)
     return rows
+
+
+def locked_or_created(
+    query: models.QuerySet[M], defaults: dict[str, Any] | None = None, **lookup: Any
+) -> tuple[M, bool]:
+    """The row of `query` that `lookup` names, locked, or created with `defaults` (and True)."""
+    if not transaction.get_connection(query.db).in_atomic_block:
+        raise TransactionManagementError(
+            "locked_or_created() belongs inside the action's transaction."
+        )
+    row, created = query.select_for_update(of=("self",)).get_or_create(defaults=defaults, **lookup)
+    _remember(row)
+    return row, created
 
 
 def _adopt(instance: models.Model, fresh: models.Model) -> None:

@@ -4,7 +4,11 @@ A model names the path to its owning organization in `tenant_field` (None for ro
 belong to nobody, such as products); with `tenant_optional = True`, a row whose organization
 is empty is shared by all (a calendar for everyone beside a customer's own). A model may
 narrow what customers see further with a classmethod `customer_scope(queryset, user)`
-(internal comments, other people's tickets).
+(internal comments, other people's tickets), written with the one rule below,
+`customer_scope()`: customers see public rows only, and their own tickets only when their
+organization does not share tickets among its people. Rows with no model of their own there
+(events on a timeline) are passed through `customer_scope()` directly; `customer_sees()` is
+the same rule in Python, for one loaded row.
 Views and endpoints never filter by organization themselves; they call `visible`.
 """
 
@@ -45,6 +49,37 @@ def visible(queryset: QuerySet[M], user: Any) -> QuerySet[M]:
     if user.is_customer and hasattr(model, "customer_scope"):
         queryset = model.customer_scope(queryset, user)  # type: ignore[attr-defined]
     return queryset
+
+
+def customer_scope(
+    queryset: QuerySet[M], user: Any, *, public: str | None = "is_public", own: str | None = None
+) -> QuerySet[M]:
+    """What a customer sees of `queryset`; staff see it unchanged.
+
+    `public` names the flag of public rows (None: the rows have none); `own` the path to the
+    ticket's requester, when the customer's organization does not share tickets among its
+    people ("requester" on a ticket, "ticket__requester" on a comment).
+    """
+    if not user.is_customer:
+        return queryset
+    if public is not None:
+        queryset = queryset.filter(**{public: True})
+    if own is not None and not user.organization.customers_see_all_tickets:
+        queryset = queryset.filter(**{own: user})
+    return queryset
+
+
+def customer_sees(user: Any, row: Any, *, own: str = "requester_id") -> bool:
+    """Whether `user` may see the loaded `row` (a ticket: organization, requester), as
+    `visible()` and `customer_scope()` decide in SQL. For lists of people to notify, where a
+    query per person would cost more than the rule."""
+    if not user.is_active or not can_see_organization(user, row.organization_id):
+        return False
+    if not user.is_customer:
+        return True
+    if not getattr(row, "is_public", True):
+        return False
+    return bool(row.organization.customers_see_all_tickets) or user.pk == getattr(row, own)
 
 
 def can_see_organization(user: Any, organization_id: int | None) -> bool:

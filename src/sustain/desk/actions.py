@@ -12,11 +12,13 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
+from sustain.accounts import refs as account_refs
 from sustain.accounts.models import Organization, Team, User
+from sustain.cmdb import refs as cmdb_refs
 from sustain.cmdb.models import ConfigItem
 from sustain.core import attachments as files
 from sustain.core import counters, events, tenancy
-from sustain.core.errors import Conflict, Forbidden, Invalid
+from sustain.core.errors import Conflict, Forbidden, Invalid, refuse_unknown
 from sustain.core.locking import locked, locked_all, save_changed
 from sustain.desk import notifications, refs, workflow
 from sustain.desk.common import (
@@ -192,8 +194,10 @@ def patch_ticket(actor: User, ticket: Ticket, changes: dict[str, Any]) -> None:
             assign(
                 actor,
                 ticket,
-                team=refs.team(actor, changes.pop("team", ticket.team_id)),
-                assignee=refs.user(actor, changes.pop("assignee", ticket.assignee_id), "assignee"),
+                team=account_refs.team(actor, changes.pop("team", ticket.team_id)),
+                assignee=account_refs.user(
+                    actor, changes.pop("assignee", ticket.assignee_id), "assignee"
+                ),
             )
         if "priority" in changes or "priority_reason" in changes:
             set_priority(
@@ -205,7 +209,7 @@ def patch_ticket(actor: User, ticket: Ticket, changes: dict[str, Any]) -> None:
         if "parent" in changes:
             set_parent(actor, ticket, refs.ticket(actor, changes.pop("parent"), "parent"))
         if "affected_ci" in changes:
-            changes["affected_ci"] = refs.config_item(actor, changes["affected_ci"])
+            changes["affected_ci"] = cmdb_refs.config_item(actor, changes["affected_ci"])
         if changes:
             update_ticket(actor, ticket, **changes)
 
@@ -213,9 +217,7 @@ def patch_ticket(actor: User, ticket: Ticket, changes: dict[str, Any]) -> None:
 def update_ticket(actor: User, ticket: Ticket, **changes: Any) -> Ticket:
     """Change title, description, impact, urgency, affected item or tags."""
     allowed = {"title", "description", "impact", "urgency", "affected_ci", "tags"}
-    unknown = set(changes) - allowed
-    if unknown:
-        raise Invalid(f"Cannot change {', '.join(sorted(unknown))} here.", field=sorted(unknown)[0])
+    refuse_unknown(changes, allowed, "Cannot change {names} here.")
     check_agent_on(actor, ticket)
     if "title" in changes:
         changes["title"] = (changes["title"] or "").strip()

@@ -7,13 +7,15 @@ from django.http import Http404
 from ninja import File, Form, Query, Router, Status
 from ninja.files import UploadedFile
 
+from sustain.accounts import refs as account_refs
 from sustain.accounts.actions import resolve_organization
 from sustain.bugs.similar.rank import suggest
+from sustain.cmdb import refs as cmdb_refs
 from sustain.core.api import Page
 from sustain.core.events import for_target
 from sustain.core.http import ApiRequest
 from sustain.core.pagination import paginate
-from sustain.core.tenancy import visible
+from sustain.core.tenancy import customer_scope, visible
 from sustain.desk import actions, queries, refs
 from sustain.desk.models import Attachment, Comment, PriorityRule, Ticket, TicketLink
 from sustain.desk.schemas import (
@@ -72,11 +74,13 @@ def create_ticket(request: ApiRequest, payload: TicketIn):
         **data
         | {
             "organization": resolve_organization(organization) if organization else None,
-            "requester": refs.user(actor, data["requester"], "requester"),
-            "affected_ci": refs.config_item(actor, data["affected_ci"]),
-            "team": refs.team(actor, data["team"]),
-            "assignee": refs.user(actor, data["assignee"], "assignee"),
-            "watchers": [refs.required_user(actor, w, "watchers") for w in data["watchers"]],
+            "requester": account_refs.user(actor, data["requester"], "requester"),
+            "affected_ci": cmdb_refs.config_item(actor, data["affected_ci"]),
+            "team": account_refs.team(actor, data["team"]),
+            "assignee": account_refs.user(actor, data["assignee"], "assignee"),
+            "watchers": [
+                account_refs.required_user(actor, w, "watchers") for w in data["watchers"]
+            ],
             "parent": refs.ticket(actor, data["parent"], "parent"),
         },
     )
@@ -135,9 +139,7 @@ def add_comment(request: ApiRequest, key: str, payload: CommentIn):
 @router.get("/tickets/{key}/events", response=Page[EventOut])
 def list_events(request: ApiRequest, key: str, cursor: str | None = None, limit: int | None = None):
     ticket = _ticket(request, key)
-    qs = for_target(ticket).select_related("actor")
-    if request.auth.is_customer:
-        qs = qs.filter(is_public=True)
+    qs = customer_scope(for_target(ticket).select_related("actor"), request.auth)
     rows, next_url = paginate(request, qs, order=("id",), limit=limit, cursor=cursor)
     return {"results": rows, "next": next_url}
 
@@ -190,7 +192,7 @@ def list_watchers(request: ApiRequest, key: str):
 def add_watcher(request: ApiRequest, key: str, payload: WatcherIn):
     """Watch a ticket yourself (no `user`), or, as an agent, add someone."""
     ticket = _ticket(request, key)
-    user = refs.user(request.auth, payload.user, "user") if payload.user else None
+    user = account_refs.user(request.auth, payload.user, "user") if payload.user else None
     actions.watch(request.auth, ticket, user, on=True)
     return Status(201, list_watchers(request, key))
 
@@ -198,7 +200,7 @@ def add_watcher(request: ApiRequest, key: str, payload: WatcherIn):
 @router.delete("/tickets/{key}/watchers/{email}", response=list[str])
 def remove_watcher(request: ApiRequest, key: str, email: str):
     ticket = _ticket(request, key)
-    user = refs.user(request.auth, email, "email")
+    user = account_refs.user(request.auth, email, "email")
     actions.watch(request.auth, ticket, user, on=False)
     return list_watchers(request, key)
 

@@ -9,6 +9,7 @@ from django.db import models
 from django.db.models import QuerySet
 from django.utils import timezone
 
+from sustain.core import tenancy
 from sustain.core.models import Priority, StoredFile
 from sustain.core.search import FullTextIndex
 
@@ -159,9 +160,7 @@ class Ticket(models.Model):
 
     @classmethod
     def customer_scope(cls, queryset: QuerySet, user: Any) -> QuerySet:
-        if user.organization.customers_see_all_tickets:
-            return queryset
-        return queryset.filter(requester=user)
+        return tenancy.customer_scope(queryset, user, public=None, own="requester")
 
 
 class Comment(models.Model):
@@ -184,10 +183,7 @@ class Comment(models.Model):
 
     @classmethod
     def customer_scope(cls, queryset: QuerySet, user: Any) -> QuerySet:
-        queryset = queryset.filter(is_public=True)
-        if user.organization.customers_see_all_tickets:
-            return queryset
-        return queryset.filter(ticket__requester=user)
+        return tenancy.customer_scope(queryset, user, own="ticket__requester")
 
 
 def attachment_path(instance: Attachment, filename: str) -> str:
@@ -206,10 +202,7 @@ class Attachment(StoredFile):
 
     @classmethod
     def customer_scope(cls, queryset: QuerySet, user: Any) -> QuerySet:
-        queryset = queryset.filter(is_public=True)
-        if user.organization.customers_see_all_tickets:
-            return queryset
-        return queryset.filter(ticket__requester=user)
+        return tenancy.customer_scope(queryset, user, own="ticket__requester")
 
 
 class TicketLink(models.Model):

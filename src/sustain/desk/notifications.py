@@ -27,27 +27,19 @@ from typing import Any
 
 from django.db.models import Model
 
-from sustain.core import notify
+from sustain.core import notify, tenancy
 from sustain.core.models import Event
 from sustain.hooks import actions as hooks
 from sustain.hooks.models import EventType, Subscription
 from sustain.notifications import preferences
-from sustain.notifications.models import Event as Moment
+from sustain.notifications.models import Moment
 
 STATUS_FIELDS = {"status"}
 ASSIGNMENT_FIELDS = {"team", "assignee"}
 
 
 def _can_see(user: Any, ticket: Any) -> bool:
-    if not user.is_active:
-        return False
-    if user.is_customer:
-        if user.organization_id != ticket.organization_id:
-            return False
-        return ticket.organization.customers_see_all_tickets or user.pk == ticket.requester_id
-    from sustain.core.tenancy import can_see_organization
-
-    return can_see_organization(user, ticket.organization_id)
+    return tenancy.customer_sees(user, ticket)
 
 
 def _followers(ticket: Any, *, exclude: Any = None) -> list[Any]:

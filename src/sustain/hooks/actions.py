@@ -23,7 +23,7 @@ from django.utils import timezone
 
 from sustain.accounts.models import Organization, User
 from sustain.core import events, outbound, outbox, tenancy
-from sustain.core.errors import Conflict, Forbidden, Invalid
+from sustain.core.errors import Conflict, Forbidden, Invalid, refuse_unknown
 from sustain.hooks.models import PING, EventType, Subscription
 
 NAME_MAX = 100
@@ -194,9 +194,7 @@ def update_subscription(actor: User, subscription: Subscription, **changes: Any)
     subscription checks its URL with the outbound guard again and starts its failure count
     again."""
     allowed = {"name", "url", "events", "organization", "include_internal", "active"}
-    unknown = set(changes) - allowed
-    if unknown:
-        raise Invalid(f"Cannot change {', '.join(sorted(unknown))}.", field=sorted(unknown)[0])
+    refuse_unknown(changes, allowed)
     check_manager(actor, subscription)
     if "name" in changes:
         changes["name"] = _check_name(changes["name"])

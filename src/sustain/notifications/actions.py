@@ -13,10 +13,11 @@ from django.utils import timezone
 
 from sustain.accounts.models import User
 from sustain.core import events, tenancy, timezones
-from sustain.core.errors import Forbidden, Invalid
-from sustain.notifications.models import CarbonCopy, Delivery, Event, Preferences
+from sustain.core.errors import Forbidden, Invalid, refuse_unknown
+from sustain.core.locking import locked_all
+from sustain.notifications.models import CarbonCopy, DeliveryMode, Moment, Preferences
 
-PREFERENCE_FIELDS = (*Event.values, "digest_hour", "organization_contact")
+PREFERENCE_FIELDS = (*Moment.values, "digest_hour", "organization_contact")
 USER_FIELDS = ("language", "time_zone")
 
 
@@ -27,14 +28,14 @@ def preferences_of(user: User) -> Preferences:
 
 
 def _check(user: User, changes: dict[str, Any]) -> dict[str, Any]:
-    unknown = set(changes) - set(PREFERENCE_FIELDS) - set(USER_FIELDS)
-    if unknown:
-        raise Invalid(f"Cannot change {', '.join(sorted(unknown))}.", field=sorted(unknown)[0])
+    refuse_unknown(changes, (*PREFERENCE_FIELDS, *USER_FIELDS))
     checked: dict[str, Any] = {}
     for name, value in changes.items():
-        if name in Event.values:
-            if value not in Delivery.values:
-                raise Invalid(f"{name} must be one of {', '.join(Delivery.values)}.", field=name)
+        if name in Moment.values:
+            if value not in DeliveryMode.values:
+                raise Invalid(
+                    f"{name} must be one of {', '.join(DeliveryMode.values)}.", field=name
+                )
         elif name == "digest_hour":
             if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= 23:
                 raise Invalid("digest_hour must be a whole hour from 0 to 23.", field=name)
@@ -73,7 +74,7 @@ def update_preferences(actor: User, user: User, **changes: Any) -> Preferences:
         raise Forbidden("You may change only your own notifications.")
     checked = _check(user, changes)
     with transaction.atomic():
-        prefs = Preferences.objects.select_for_update().filter(user=user).first()
+        prefs = next(iter(locked_all(Preferences.objects.filter(user=user))), None)
         prefs = prefs or Preferences(user=user)
         before = _snapshot(user, prefs)
         for name, value in checked.items():
@@ -126,14 +127,3 @@ def add_cc(actor: User, ticket: Any, addresses: Iterable[str]) -> list[str]:
         if added:
             events.record(ticket, "cc_added", actor=actor, after={"cc": added}, is_public=False)
     return added
-
-
-def remove_cc(actor: User, ticket: Any, address: str) -> None:
-    from sustain.desk.actions import check_agent_on
-
-    check_agent_on(actor, ticket)
-    with transaction.atomic():
-        if CarbonCopy.objects.filter(ticket=ticket, email=address.strip().lower()).delete()[0]:
-            events.record(
-                ticket, "cc_removed", actor=actor, after={"cc": [address]}, is_public=False
-            )

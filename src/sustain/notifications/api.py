@@ -10,7 +10,7 @@ from pydantic import Field, ValidationInfo, field_validator
 from sustain.core.api import Input
 from sustain.core.http import ApiRequest
 from sustain.notifications import actions
-from sustain.notifications.models import Delivery, DigestItem
+from sustain.notifications.models import DeliveryMode, DigestItem
 
 router = Router(tags=["notifications"])
 
@@ -18,14 +18,14 @@ DELIVERY_HELP = "immediate (an e-mail at once), digest (in the daily digest) or 
 
 
 class PreferencesOut(Schema):
-    ticket_created: Delivery
-    public_reply: Delivery
-    status_changed: Delivery
-    assigned: Delivery
-    sla_warning: Delivery
-    sla_breached: Delivery
-    escalation: Delivery
-    fix_deployed: Delivery
+    ticket_created: DeliveryMode
+    public_reply: DeliveryMode
+    status_changed: DeliveryMode
+    assigned: DeliveryMode
+    sla_warning: DeliveryMode
+    sla_breached: DeliveryMode
+    escalation: DeliveryMode
+    fix_deployed: DeliveryMode
     digest_hour: int = Field(description="Local hour (0–23) at which the daily digest is sent.")
     organization_contact: bool = Field(
         description="Customers: be told about every ticket of the organization, not only one's own."
@@ -38,14 +38,14 @@ class PreferencesOut(Schema):
 class PreferencesPatch(Input):
     """Only the fields sent change."""
 
-    ticket_created: Delivery | None = Field(None, description=DELIVERY_HELP)
-    public_reply: Delivery | None = Field(None, description=DELIVERY_HELP)
-    status_changed: Delivery | None = Field(None, description=DELIVERY_HELP)
-    assigned: Delivery | None = Field(None, description=DELIVERY_HELP)
-    sla_warning: Delivery | None = Field(None, description=DELIVERY_HELP)
-    sla_breached: Delivery | None = Field(None, description=DELIVERY_HELP)
-    escalation: Delivery | None = Field(None, description=DELIVERY_HELP)
-    fix_deployed: Delivery | None = Field(None, description=DELIVERY_HELP)
+    ticket_created: DeliveryMode | None = Field(None, description=DELIVERY_HELP)
+    public_reply: DeliveryMode | None = Field(None, description=DELIVERY_HELP)
+    status_changed: DeliveryMode | None = Field(None, description=DELIVERY_HELP)
+    assigned: DeliveryMode | None = Field(None, description=DELIVERY_HELP)
+    sla_warning: DeliveryMode | None = Field(None, description=DELIVERY_HELP)
+    sla_breached: DeliveryMode | None = Field(None, description=DELIVERY_HELP)
+    escalation: DeliveryMode | None = Field(None, description=DELIVERY_HELP)
+    fix_deployed: DeliveryMode | None = Field(None, description=DELIVERY_HELP)
     digest_hour: int | None = Field(None, ge=0, le=23)
     organization_contact: bool | None = None
     language: str | None = Field(None, max_length=10)
@@ -79,6 +79,6 @@ def get_preferences(request: ApiRequest):
 @router.patch("/me/notifications", response=PreferencesOut)
 def update_preferences(request: ApiRequest, payload: PreferencesPatch):
     changes = payload.dict(exclude_unset=True)
-    changes = {k: (v.value if isinstance(v, Delivery) else v) for k, v in changes.items()}
+    changes = {k: (v.value if isinstance(v, DeliveryMode) else v) for k, v in changes.items()}
     actions.update_preferences(request.auth, request.auth, **changes)
     return _out(request)

@@ -6,14 +6,14 @@ from django import forms
 from django.conf import settings
 
 from sustain.core import timezones
-from sustain.notifications.models import Delivery, Event
+from sustain.notifications.models import DeliveryMode, Moment
 
 # What customers are ever told of (a fix deployed to their environment too); the rest (assignment, SLA, escalation) is for agents.
 CUSTOMER_EVENTS = {
-    Event.TICKET_CREATED,
-    Event.PUBLIC_REPLY,
-    Event.STATUS_CHANGED,
-    Event.FIX_DEPLOYED,
+    Moment.TICKET_CREATED,
+    Moment.PUBLIC_REPLY,
+    Moment.STATUS_CHANGED,
+    Moment.FIX_DEPLOYED,
 }
 
 
@@ -40,14 +40,14 @@ class PreferencesForm(forms.Form):
         assert isinstance(language, forms.ChoiceField) and isinstance(zone, forms.ChoiceField)
         language.choices = [("", "Default"), *settings.LANGUAGES]
         zone.choices = _zones()
-        for event in Event:
+        for event in Moment:
             if customer and event.value not in CUSTOMER_EVENTS:
                 continue
             self.fields[event.value] = forms.ChoiceField(
-                choices=Delivery.choices, label=event.label, widget=forms.RadioSelect
+                choices=DeliveryMode.choices, label=event.label, widget=forms.RadioSelect
             )
         if not customer:
             del self.fields["organization_contact"]
 
     def event_fields(self):
-        return [self[event.value] for event in Event if event.value in self.fields]
+        return [self[event.value] for event in Moment if event.value in self.fields]

@@ -7,7 +7,7 @@ from django.db import models
 from django.utils import timezone
 
 
-class Event(models.TextChoices):
+class Moment(models.TextChoices):
     """The moments a person can be told about, each with its own preference."""
 
     TICKET_CREATED = "ticket_created", "Ticket created"
@@ -20,14 +20,16 @@ class Event(models.TextChoices):
     FIX_DEPLOYED = "fix_deployed", "A fix reached my environment"
 
 
-class Delivery(models.TextChoices):
+class DeliveryMode(models.TextChoices):
     IMMEDIATE = "immediate", "E-mail at once"
     DIGEST = "digest", "In the daily digest"
     OFF = "off", "Off"
 
 
 def _delivery_field() -> models.CharField:
-    return models.CharField(max_length=10, choices=Delivery.choices, default=Delivery.IMMEDIATE)
+    return models.CharField(
+        max_length=10, choices=DeliveryMode.choices, default=DeliveryMode.IMMEDIATE
+    )
 
 
 class Preferences(models.Model):
@@ -64,7 +66,7 @@ class Preferences(models.Model):
         return f"notification preferences of {self.user_id}"
 
     def delivery(self, event: str) -> str:
-        return getattr(self, event, Delivery.IMMEDIATE)
+        return getattr(self, event, DeliveryMode.IMMEDIATE)
 
 
 class DigestItem(models.Model):

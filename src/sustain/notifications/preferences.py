@@ -6,13 +6,17 @@ from typing import TYPE_CHECKING, Any
 
 from django.db import IntegrityError, transaction
 
-from sustain.notifications.models import Delivery, DigestItem, Event, Preferences
+from sustain.notifications.models import DeliveryMode, DigestItem, Moment, Preferences
 
 if TYPE_CHECKING:
     from sustain.core.notify import Rendered
 
-IMMEDIATE, DIGEST, OFF = Delivery.IMMEDIATE.value, Delivery.DIGEST.value, Delivery.OFF.value
-EVENTS = tuple(Event.values)
+IMMEDIATE, DIGEST, OFF = (
+    DeliveryMode.IMMEDIATE.value,
+    DeliveryMode.DIGEST.value,
+    DeliveryMode.OFF.value,
+)
+EVENTS = tuple(Moment.values)
 
 
 def deliveries(user_ids: list[int], event: str | None) -> dict[int, str]:

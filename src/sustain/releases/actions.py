@@ -20,7 +20,8 @@ from sustain.cmdb import semver
 from sustain.cmdb.actions import write_version
 from sustain.cmdb.models import Product, Version
 from sustain.core import events
-from sustain.core.errors import Conflict, Forbidden, Invalid
+from sustain.core.errors import Conflict, Forbidden, Invalid, refuse_unknown
+from sustain.core.locking import locked
 from sustain.releases import contents, gate, numbering
 from sustain.releases.common import (
     CONTENT_STATUSES,
@@ -33,7 +34,6 @@ from sustain.releases.common import (
     clean_ref,
     clean_text,
     generate_notes,
-    locked,
     record,
     require_manager,
     save_notes,
@@ -140,9 +140,7 @@ def update_release(actor: User, release: Release, **changes: Any) -> Release:
     """Summary, known issues, planned date, repository and tags."""
     require_agent(actor)
     allowed = {"summary", "known_issues", "planned_for", "repository", "from_tag", "to_tag"}
-    unknown = set(changes) - allowed
-    if unknown:
-        raise Invalid(f"{sorted(unknown)[0]} cannot be changed here.", field=sorted(unknown)[0])
+    refuse_unknown(changes, allowed, "{first} cannot be changed here.")
     for field in ("summary", "known_issues"):
         if field in changes:
             changes[field] = clean_text(changes[field], field)

@@ -14,7 +14,6 @@ from django.http import Http404
 from ninja import Query, Router, Status
 
 from sustain.bugs.models import Repository
-from sustain.cmdb.models import Product
 from sustain.core.api import Id, Page
 from sustain.core.errors import Forbidden, Invalid
 from sustain.core.events import for_target
@@ -75,16 +74,6 @@ def _out(request: ApiRequest, release: Release) -> Any:
     )
 
 
-def _product(ref: str) -> Product:
-    ref = (ref or "").strip()
-    product = Product.objects.filter(slug=ref).first()
-    if product is None and ref.isdigit() and len(ref) < 19:
-        product = Product.objects.filter(pk=int(ref)).first()
-    if product is None:
-        raise Invalid(f"No product '{ref[:60]}'.", field="product")
-    return product
-
-
 def _repository(ref: str | None) -> Repository | None:
     if ref is None or not str(ref).strip():
         return None
@@ -99,7 +88,7 @@ def _repository(ref: str | None) -> Repository | None:
 
 @router.get("/releases", response=Page[AnyRelease])
 def list_releases(request: ApiRequest, filters: Query[ReleaseFilters]):
-    parsed = queries.Filters.from_params(filters.dict(exclude_none=True))
+    parsed = queries.Filters.from_params(filters.dict(exclude_none=True), request.auth)
     qs = parsed.apply(queries.releases_for(request.auth))
     rows, next_url = paginate(
         request, qs, order=("-id",), limit=filters.limit, cursor=filters.cursor
@@ -113,7 +102,10 @@ def create_release(request: ApiRequest, payload: ReleaseIn):
     release = actions.create_release(
         request.auth,
         **data
-        | {"product": _product(data["product"]), "repository": _repository(data["repository"])},
+        | {
+            "product": queries.product(request.auth, data["product"]),
+            "repository": _repository(data["repository"]),
+        },
     )
     return Status(201, _release(request, release.pk))
 

@@ -14,7 +14,6 @@ from sustain.bugs.models import Repository
 from sustain.cmdb.models import Product
 from sustain.core import events
 from sustain.core.errors import Conflict, Forbidden, Invalid
-from sustain.core.locking import locked  # noqa: F401 (the release actions import it here)
 from sustain.releases import notes
 from sustain.releases.models import Release, Status
 

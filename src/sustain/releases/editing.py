@@ -17,6 +17,7 @@ from sustain.accounts.models import User
 from sustain.bugs.models import Bug
 from sustain.core import events
 from sustain.core.errors import Conflict, Invalid
+from sustain.core.locking import locked
 from sustain.releases import contents
 from sustain.releases.common import (
     CONTENT_STATUSES,
@@ -24,7 +25,6 @@ from sustain.releases.common import (
     NOTES_STATUSES,
     check_status,
     clean_text,
-    locked,
     record,
     save_notes,
 )

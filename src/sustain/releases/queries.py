@@ -9,6 +9,7 @@ from django.db.models import Count, QuerySet
 
 from sustain.bugs.models import Bug
 from sustain.cmdb.models import Product
+from sustain.core import refs
 from sustain.core.errors import Invalid
 from sustain.core.events import for_target
 from sustain.core.tenancy import visible
@@ -25,9 +26,18 @@ def releases_for(user: Any) -> QuerySet[Release]:
     )
 
 
+def product(user: Any, ref: str | None) -> Product:
+    """A product by slug, else by id (an empty reference names none)."""
+    ref = (ref or "").strip()
+    found = refs.find(user, Product.objects.all(), ref, by=("slug", "pk"))
+    if found is None:
+        raise Invalid(f"No product '{ref[:60]}'.", field="product")
+    return found
+
+
 def bug_for(user: Any, key: str | None, field: str = "bug") -> Bug:
     """A bug the user may see, by key, for a release's contents (an unknown key names the field)."""
-    bug = visible(Bug.objects.filter(key=(key or "").strip().upper()), user).first()
+    bug = refs.find(user, Bug.objects.all(), (key or "").strip().upper(), by=("key",))
     if bug is None:
         raise Invalid(f"No bug {(key or '')[:20]}.", field=field)
     return bug
@@ -46,16 +56,10 @@ class Filters:
     kind: str | None = None
 
     @classmethod
-    def from_params(cls, params: Any) -> Filters:
+    def from_params(cls, params: Any, user: Any) -> Filters:
         filters = cls()
-        product = (params.get("product") or "").strip()
-        if product:
-            found = Product.objects.filter(slug=product).first()
-            if found is None and product.isdigit() and len(product) < 19:
-                found = Product.objects.filter(pk=int(product)).first()
-            if found is None:
-                raise Invalid(f"No product '{product[:60]}'.", field="product")
-            filters.product = found
+        if (params.get("product") or "").strip():
+            filters.product = product(user, params["product"])
         status = [s.strip() for s in (params.get("status") or "").split(",") if s.strip()]
         for s in status:
             if s not in Status.values:

@@ -57,7 +57,7 @@ def _bug_url(key: str) -> str | None:
 def release_list(request: AuthedRequest) -> HttpResponse:
     error = ""
     try:
-        filters = queries.Filters.from_params(request.GET)
+        filters = queries.Filters.from_params(request.GET, request.user)
     except ActionError as exc:
         filters, error = queries.Filters(), exc.message
     qs = filters.apply(queries.with_counts(queries.releases_for(request.user)))

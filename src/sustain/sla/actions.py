@@ -19,7 +19,7 @@ from django.utils import timezone
 from sustain.accounts.actions import require_admin
 from sustain.accounts.models import Organization, Team, User
 from sustain.core import events
-from sustain.core.errors import Conflict, Forbidden, Invalid
+from sustain.core.errors import Conflict, Forbidden, Invalid, refuse_unknown
 from sustain.sla import validation
 from sustain.sla.models import (
     Calendar,
@@ -129,9 +129,7 @@ def update_calendar(actor: User, calendar: Calendar, **changes: Any) -> Calendar
     require_admin(actor)
     _refuse_nulls(changes, frozenset({"organization"}))
     allowed = {"name", "timezone_name", "hours", "always", "holidays", "organization"}
-    unknown = set(changes) - allowed
-    if unknown:
-        raise Invalid(f"Cannot change {', '.join(sorted(unknown))}.", field=sorted(unknown)[0])
+    refuse_unknown(changes, allowed)
     stored = Calendar.objects.get(pk=calendar.pk)  # the admin hands over an edited instance
     zone = changes.get("timezone_name", calendar.timezone)
     hours = changes.get("hours", calendar.hours)
@@ -233,9 +231,7 @@ POLICY_FIELDS = {
 
 def create_policy(actor: User, **fields: Any) -> Policy:
     require_admin(actor)
-    unknown = set(fields) - POLICY_FIELDS
-    if unknown:
-        raise Invalid(f"Unknown field {sorted(unknown)[0]}.", field=sorted(unknown)[0])
+    refuse_unknown(fields, POLICY_FIELDS, "Unknown field {first}.")
     if not (fields.get("name") or "").strip():
         raise Invalid("A name is required.", field="name")
     if fields.get("calendar") is None:
@@ -259,9 +255,7 @@ def create_policy(actor: User, **fields: Any) -> Policy:
 def update_policy(actor: User, policy: Policy, **changes: Any) -> Policy:
     require_admin(actor)
     _refuse_nulls(changes, frozenset({"organization", "priority", "product", "config_item"}))
-    unknown = set(changes) - POLICY_FIELDS
-    if unknown:
-        raise Invalid(f"Unknown field {sorted(unknown)[0]}.", field=sorted(unknown)[0])
+    refuse_unknown(changes, POLICY_FIELDS, "Unknown field {first}.")
     targets = _targets(changes.pop("targets")) if "targets" in changes else None
     edited = copy.copy(Policy.objects.get(pk=policy.pk))
     for key, value in changes.items():
@@ -480,9 +474,7 @@ def update_escalation_rule(
     require_admin(actor)
     _refuse_nulls(changes)
     allowed = {"name", "active", "urgent", "minutes", "metric"}
-    unknown = set(changes) - allowed
-    if unknown:
-        raise Invalid(f"Cannot change {sorted(unknown)[0]}.", field=sorted(unknown)[0])
+    refuse_unknown(changes, allowed, "Cannot change {first}.")
     edited = copy.copy(EscalationRule.objects.get(pk=rule.pk))
     for key, value in changes.items():
         setattr(edited, key, value)
@@ -525,9 +517,7 @@ def update_schedule(
         raise Forbidden("Only administrators and the team lead may change on-call.")
     _refuse_nulls(changes)
     allowed = {"name", "shift_hours", "ack_minutes", "rotation_start"}
-    unknown = set(changes) - allowed
-    if unknown:
-        raise Invalid(f"Cannot change {sorted(unknown)[0]}.", field=sorted(unknown)[0])
+    refuse_unknown(changes, allowed, "Cannot change {first}.")
     edited = copy.copy(OnCallSchedule.objects.get(pk=schedule.pk))
     for key, value in changes.items():
         setattr(edited, key, value)

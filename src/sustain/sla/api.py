@@ -14,8 +14,8 @@ from pydantic import Field
 
 from sustain.accounts.actions import resolve_organization
 from sustain.accounts.models import Team, User
-from sustain.cmdb.models import ConfigItem, Product
-from sustain.core import businesstime
+from sustain.cmdb import refs as cmdb_refs
+from sustain.core import businesstime, refs
 from sustain.core.api import Id, Input, Page, Patch, UtcDateTime
 from sustain.core.errors import Conflict, Invalid
 from sustain.core.http import ApiRequest
@@ -221,24 +221,18 @@ def _policies(request: ApiRequest):
 
 def _policy_fields(request: ApiRequest, data: dict) -> dict:
     if "calendar" in data:
-        found = visible(Calendar.objects.all(), request.auth).filter(pk=data["calendar"]).first()
+        found = refs.find(request.auth, Calendar.objects.all(), data["calendar"], by=("pk",))
         if found is None:
             raise Invalid(f"No calendar {data['calendar']}.", field="calendar")
         data["calendar"] = found
     if data.get("organization") is not None:
         data["organization"] = resolve_organization(data["organization"])
     if data.get("product"):
-        product = Product.objects.filter(slug=data["product"]).first()
-        if product is None:
-            raise Invalid(f"No product '{data['product']}'.", field="product")
-        data["product"] = product
+        data["product"] = cmdb_refs.product(request.auth, data["product"], by=("slug",))
     if data.get("config_item") is not None:
-        item = (
-            visible(ConfigItem.objects.all(), request.auth).filter(pk=data["config_item"]).first()
+        data["config_item"] = cmdb_refs.config_item(
+            request.auth, data["config_item"], "config_item"
         )
-        if item is None:
-            raise Invalid(f"No configuration item {data['config_item']}.", field="config_item")
-        data["config_item"] = item
     return data
 
 
@@ -345,10 +339,17 @@ def _schedule(request: ApiRequest, slug: str) -> OnCallSchedule:
 
 
 def _agent(request: ApiRequest, email: str, field: str) -> User:
-    user = visible(User.objects.all(), request.auth).filter(email__iexact=email).first()
+    user = refs.find(request.auth, User.objects.all(), email, by=("email__iexact",))
     if user is None:
         raise Invalid(f"No user '{email}'.", field=field)
     return user
+
+
+def _team(request: ApiRequest, slug: str, field: str = "team") -> Team:
+    team = refs.find(request.auth, Team.objects.all(), slug, by=("slug",))
+    if team is None:
+        raise Invalid(f"No team '{slug}'.", field=field)
+    return team
 
 
 @router.get("/oncall", response=list[ScheduleOut], tags=["on-call"])
@@ -358,9 +359,7 @@ def list_schedules(request: ApiRequest):
 
 @router.post("/oncall", response={201: ScheduleOut}, tags=["on-call"])
 def create_schedule(request: ApiRequest, payload: ScheduleIn):
-    team = visible(Team.objects.all(), request.auth).filter(slug=payload.team).first()
-    if team is None:
-        raise Invalid(f"No team '{payload.team}'.", field="team")
+    team = _team(request, payload.team)
     data = payload.dict()
     data.update(
         team=team,
@@ -374,7 +373,8 @@ def create_schedule(request: ApiRequest, payload: ScheduleIn):
 @router.get("/oncall/pages", response=list[PageOut], tags=["on-call"])
 def list_pages(request: ApiRequest, open_only: bool = True):
     """Pages sent to you (managers: to everyone), newest first."""
-    pages = OnCallPage.objects.select_related("schedule", "ticket", "user").order_by("-id")
+    pages = visible(OnCallPage.objects.select_related("schedule", "ticket", "user"), request.auth)
+    pages = pages.order_by("-id")
     if not request.auth.is_manager:
         pages = pages.filter(user=request.auth)
     # Never a ticket the reader may not see (pages written before paging checked it).
@@ -493,10 +493,7 @@ def create_rule(request: ApiRequest, payload: RuleIn):
     if data["organization"] is not None:
         data["organization"] = resolve_organization(data["organization"])
     if data["team"]:
-        team = visible(Team.objects.all(), request.auth).filter(slug=data["team"]).first()
-        if team is None:
-            raise Invalid(f"No team '{data['team']}'.", field="team")
-        data["team"] = team
+        data["team"] = _team(request, data["team"])
     else:
         data["team"] = None  # "" means any team, as null does
     rule = actions.create_escalation_rule(request.auth, levels=levels, **data)

@@ -71,9 +71,12 @@ def on_call(request: AuthedRequest) -> HttpResponse:
                 now = timezone.make_aware(now)
         except ValueError:
             now, error = timezone.now(), "Give the time as YYYY-MM-DDTHH:MM."
-    schedules = OnCallSchedule.objects.select_related("team").prefetch_related("participants__user")
+    schedules = visible(
+        OnCallSchedule.objects.select_related("team").prefetch_related("participants__user"),
+        request.user,
+    )
     rows = [(schedule, *oncall.on_call(schedule, now)) for schedule in schedules]
-    pages = Page.objects.select_related("schedule", "ticket").filter(
+    pages = visible(Page.objects.select_related("schedule", "ticket"), request.user).filter(
         Q(ticket__isnull=True) | Q(ticket__in=visible(Ticket.objects.all(), request.user)),
         user=request.user,
         acknowledged_at__isnull=True,
@@ -90,7 +93,7 @@ def on_call(request: AuthedRequest) -> HttpResponse:
 @agent_required
 @require_POST
 def acknowledge(request: AuthedRequest, page_id: int) -> HttpResponse:
-    page = get_object_or_404(Page.objects.all(), pk=page_id)
+    page = get_object_or_404(visible(Page.objects.all(), request.user), pk=page_id)
     try:
         actions.acknowledge(request.user, page)
         messages.success(request, "Acknowledged: nobody else will be paged for it.")

@@ -20,11 +20,11 @@ from django.http import Http404
 from ninja import Field, Query, Router, Schema, Status
 
 from sustain.accounts.actions import system_actor
-from sustain.bugs import refs
 from sustain.bugs.models import BugCommit, Commit, CommitBranch, Repository
 from sustain.bugs.vcs import payloads, repositories
 from sustain.bugs.vcs.actions import Result, record_commits
 from sustain.bugs.vcs.messages import normalize_key
+from sustain.cmdb import refs
 from sustain.core.api import ErrorOut, Id, Input, Page, Patch
 from sustain.core.errors import Invalid
 from sustain.core.http import ApiRequest
@@ -184,7 +184,7 @@ def list_repositories(request: ApiRequest, filters: Query[RepositoryFilters]):
 @router.post("/vcs/repositories", response={201: RepositoryOut})
 def create_repository(request: ApiRequest, payload: RepositoryIn):
     data = payload.dict()
-    data["product"] = refs.product(data["product"])
+    data["product"] = refs.product(request.auth, data["product"])
     return Status(201, repositories.create_repository(request.auth, **data))
 
 
@@ -198,7 +198,7 @@ def update_repository(request: ApiRequest, repository_id: Id, payload: Repositor
     repository = _repository(request, repository_id)
     changes = payload.dict(exclude_unset=True)
     if "product" in changes:
-        changes["product"] = refs.product(changes["product"])
+        changes["product"] = refs.product(request.auth, changes["product"])
     return repositories.update_repository(request.auth, repository, **changes)
 
 

@@ -12,7 +12,7 @@ from sustain.accounts.actions import require_admin
 from sustain.bugs.models import Repository
 from sustain.cmdb.models import Product
 from sustain.core import events
-from sustain.core.errors import Conflict, Invalid
+from sustain.core.errors import Conflict, Invalid, refuse_unknown
 
 SECRET_MIN = 16
 PATTERNS_MAX = 50
@@ -58,9 +58,7 @@ def _text(value: Any, field: str, limit: int, *, required: bool = False) -> str:
 
 def _validate(repository: Repository, changes: dict[str, Any]) -> None:
     """Check every change, then set it on `repository` (not saved)."""
-    unknown = set(changes) - set(FIELDS)
-    if unknown:
-        raise Invalid(f"Unknown field {sorted(unknown)[0]}.", field=sorted(unknown)[0])
+    refuse_unknown(changes, FIELDS, "Unknown field {first}.")
     if "name" in changes:
         repository.name = _text(changes["name"], "name", 200, required=True)
         clash = Repository.objects.filter(name=repository.name).exclude(pk=repository.pk)

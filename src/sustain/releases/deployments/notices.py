@@ -29,7 +29,7 @@ from sustain.cmdb.models import Version
 from sustain.core import events, notify
 from sustain.desk.models import OPEN_STATUSES, Status, Ticket
 from sustain.notifications import preferences
-from sustain.notifications.models import Event as Moment
+from sustain.notifications.models import Moment
 from sustain.releases.deployments import installbase
 
 TEMPLATE = "releases/deployments/mail/fix_deployed"
