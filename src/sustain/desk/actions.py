@@ -27,6 +27,7 @@ from sustain.desk.models import (
     Comment,
     Kind,
     Level,
+    SavedFilter,
     Status,
     Ticket,
 )
@@ -454,7 +455,7 @@ def add_attachment(
     return attachment
 
 
-def save_filter(actor: User, *, name: str, query: str, shared: bool = False):
+def save_filter(actor: User, *, name: str, query: str, shared: bool = False) -> SavedFilter:
     """Keep the current queue filter under a name, for oneself or for every agent."""
     from sustain.desk.models import SavedFilter
 
