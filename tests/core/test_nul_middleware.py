@@ -8,7 +8,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from sustain.accounts.models import Organization
-from sustain.core.middleware import _JSON_NUL
+from sustain.core.middleware import _JSON_NUL  # noqa: PLC2701 (a property test of the pattern)
 from tests.base import SustainTestCase
 
 DEEP_WITH_NUL = ("[" * 1000) + '"\\u0000"' + ("]" * 1000)
