@@ -24,7 +24,7 @@ import secrets
 from dataclasses import dataclass, field
 from datetime import datetime
 from email import policy
-from email._encoded_words import decode_b  # noqa: PLC2701 (the stdlib's lenient base64)
+from email._encoded_words import decode_b  # noqa: PLC2701 (the stdlib's lenient base64, for broken bodies)
 from email.feedparser import FeedParser
 from email.header import decode_header, make_header
 from email.headerregistry import Address
