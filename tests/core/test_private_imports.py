@@ -27,8 +27,7 @@ TEMPORARY = {
     ("sustain.desk.relations", "sustain.desk.rules", "_save"),
     ("sustain.bugs.bulk", "sustain.desk.bulk", "_BulkTable"),
     ("sustain.bugs.bulk", "sustain.desk.bulk", "_ZIPF_CUM"),
-    # TEMPORARY (issue 10): refactored in branch perf (kernel renames desk.rules); the lead
-    # removes this at merge
+    # TEMPORARY (issue 10): refactored in branch perf; the lead removes this at merge
     ("sustain.desk.actions", "sustain.desk.rules", "_can_read"),
     ("sustain.desk.actions", "sustain.desk.rules", "_check_assignment"),
     ("sustain.desk.actions", "sustain.desk.rules", "_check_parent_owner"),
