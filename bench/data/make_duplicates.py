@@ -490,6 +490,35 @@ def describe(s: str, y: str, c: str, kind: str, rng: random.Random) -> str:
     return f"Hello, {s} {y}{where}. {rng.choice(IMPACT)} Thanks."
 
 
+def reworded(
+    parts: tuple[str, str, str], words: tuple[list[str], list[str], list[str]], rng: random.Random
+) -> tuple[str, str, str]:
+    """The duplicate's parts: other words for one to three of them, never all the same."""
+    s, y, c = parts
+    subjects, symptoms, conditions = words
+    while True:
+        changed = rng.sample(["s", "y", "c"], k=rng.choice([1, 2, 2, 3]))
+        s2 = wording(subjects, rng, s) if "s" in changed else s
+        y2 = wording(symptoms, rng, y) if "y" in changed else y
+        c2 = wording(conditions, rng, c) if "c" in changed else c
+        if rng.random() < 0.15 and c2:
+            c2 = ""  # the second reporter leaves the condition out
+        if (s2, y2, c2) != (s, y, c):
+            return s2, y2, c2
+
+
+def noisy(title: str, rng: random.Random) -> str:
+    """A typo, or the title in lower or upper case, as some reporters type it."""
+    roll = rng.random()
+    if roll < 0.3:
+        return typo(title, rng)
+    if roll < 0.4:
+        return title.lower()
+    if roll < 0.45:
+        return title.upper()
+    return title
+
+
 def main() -> None:
     rng = random.Random(20261127)
     issues = [
@@ -529,25 +558,9 @@ def main() -> None:
                 "description": describe(s, y, c, kind, rng),
             }
         )
-        # The duplicate: other words for one to three of the parts, never all the same.
-        while True:
-            changed = rng.sample(["s", "y", "c"], k=rng.choice([1, 2, 2, 3]))
-            s2 = wording(subjects, rng, s) if "s" in changed else s
-            y2 = wording(symptoms, rng, y) if "y" in changed else y
-            c2 = wording(conditions, rng, c) if "c" in changed else c
-            if rng.random() < 0.15 and c2:
-                c2 = ""  # the second reporter leaves the condition out
-            if (s2, y2, c2) != (s, y, c):
-                break
+        s2, y2, c2 = reworded((s, y, c), (subjects, symptoms, conditions), rng)
         dup_kind = rng.choice(["bug", "ticket", "ticket"])
-        dup = frame(compose(s2, y2, c2, rng), dup_kind, product, rng)
-        roll = rng.random()
-        if roll < 0.3:
-            dup = typo(dup, rng)
-        elif roll < 0.4:
-            dup = dup.lower()
-        elif roll < 0.45:
-            dup = dup.upper()
+        dup = noisy(frame(compose(s2, y2, c2, rng), dup_kind, product, rng), rng)
         records.append(
             {
                 "id": f"d{n}",

@@ -1,7 +1,7 @@
 """Reporting and changing bugs: keys, fields, validation, assignment, comments, attachments."""
 
 from sustain.bugs import actions as bugs
-from sustain.bugs.models import BugLine, LineStatus, Severity, Status
+from sustain.bugs.models import Bug, BugLine, LineStatus, Severity, Status
 from sustain.cmdb.models import ConfigItem
 from sustain.core.errors import Forbidden, Invalid
 from sustain.core.models import OutboxMessage
@@ -201,3 +201,36 @@ class CommentAndAttachmentTests(BugTestCase):
         event = for_target(bug).get(verb="environment_changed")
         self.assertEqual(event.organization_id, self.acme.pk)
         self.assertEqual(self.acme_prod.kind, ConfigItem.Kind.ENVIRONMENT)
+
+
+class EnvironmentProductTests(BugTestCase):
+    def test_an_environment_of_another_product_is_refused_on_create(self):
+        with self.assertRaises(Invalid) as caught:
+            self.bug(product=self.other_product, environment=self.acme_prod)
+        self.assertEqual(caught.exception.errors[0]["field"], "environment")
+        self.assertFalse(Bug.objects.filter(product=self.other_product).exists())
+
+    def test_an_environment_of_another_product_is_refused_by_the_api(self):
+        response = self.api(self.alice).post(
+            "/api/v1/bugs",
+            {
+                "title": "Payslips blank",
+                "product": self.other_product.slug,
+                "environment": self.acme_prod.pk,
+            },
+        )
+        self.assertEqual(response.status_code, 422, response.content)
+        self.assertEqual(response.json()["errors"][0]["field"], "environment")
+
+    def test_an_environment_of_another_product_is_refused_on_update(self):
+        bug = self.bug(product=self.other_product)
+        response = self.api(self.alice).patch(
+            f"/api/v1/bugs/{bug.key}", {"environment": self.acme_prod.pk}
+        )
+        self.assertEqual(response.status_code, 422, response.content)
+        bug.refresh_from_db()
+        self.assertIsNone(bug.environment_id)
+
+    def test_the_environment_of_the_product_is_kept(self):
+        bug = self.bug(environment=self.acme_prod)
+        self.assertEqual(bug.environment, self.acme_prod)

@@ -263,3 +263,17 @@ class QueryCountTests(BugTestCase):
             )
             few = few or count()  # one fully linked bug, then seven
         self.assertEqual(count(), few)
+
+
+class BugCommentBodyFieldTests(BugTestCase):
+    def test_an_empty_comment_names_body(self):
+        bug = self.bug()
+        response = self.api(self.alice).post(f"/api/v1/bugs/{bug.key}/comments", {"body": ""})
+        self.assertEqual(response.status_code, 422, response.content)
+        self.assertEqual([e["field"] for e in response.json()["errors"]], ["body"])
+
+    def test_a_missing_comment_body_names_body(self):
+        bug = self.bug()
+        response = self.api(self.alice).post(f"/api/v1/bugs/{bug.key}/comments", {})
+        self.assertEqual(response.status_code, 422, response.content)
+        self.assertEqual([e["field"] for e in response.json()["errors"]], ["body"])

@@ -501,7 +501,7 @@ def test_https_to_the_pinned_address_keeps_sni_and_verifies_the_host_name(settin
 
 
 def test_the_setting_is_read_strictly(monkeypatch):
-    from sustain.settings import _env_networks
+    from sustain.settings import _env_networks  # noqa: PLC2701 (settings export no parser)
 
     monkeypatch.setenv("SUSTAIN_OUTBOUND_ALLOW_NETWORKS", " 10.20.0.0/16, 127.0.0.1 ,fd00::/8")
     assert _env_networks("SUSTAIN_OUTBOUND_ALLOW_NETWORKS") == (

@@ -179,3 +179,12 @@ class InternalNotesStayInternalTests(SustainTestCase):
         page = client.get(f"/desk/t/{self.ticket.key}")
         self.assertContains(page, "hunter2")
         self.assertContains(page, "internal note")
+
+
+class CommentBodyFieldTests(SustainTestCase):
+    def test_a_ticket_comment_names_body_too(self):
+        response = self.api(self.alice).post(
+            f"/api/v1/tickets/{self.open_ticket().key}/comments", {"body": ""}
+        )
+        self.assertEqual(response.status_code, 422, response.content)
+        self.assertEqual([e["field"] for e in response.json()["errors"]], ["body"])

@@ -4,8 +4,10 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 
 from sustain.accounts import actions as accounts
+from sustain.bugs import actions as bugs
 from sustain.desk import actions as desk
 from sustain.desk.models import Channel, Comment, Status, Ticket
+from tests.bugs.base import BugTestCase
 from tests.desk.queue_data import KEY, QueueData
 
 
@@ -144,3 +146,26 @@ class PortalReportAndReplyTests(QueueData):
         desk.transition(self.alice, self.invoice, Status.CANCELLED)
         page = self.client.get(f"/portal/t/{self.invoice.key}")
         self.assertNotContains(page, 'name="body"')
+
+
+class PortalKnownProblemTests(BugTestCase):
+    def test_the_linked_bug_is_shown_in_customer_words(self):
+        ticket = self.open_ticket(self.carol, title="Totals are off")
+        bug = self.bug(title="Totals are rounded twice", assignee=self.bob)
+        bugs.link_ticket(self.alice, bug, ticket)
+        bugs.add_comment(self.alice, bug, "internal-marker-5521", is_public=False)
+        client = Client()
+        client.force_login(self.carol)
+        page = client.get(f"/portal/t/{ticket.key}").content.decode()
+        self.assertIn(bug.key, page)
+        self.assertIn("Totals are rounded twice", page)
+        self.assertIn("Reported: the team will look at it.", page)
+        self.assertNotIn("internal-marker-5521", page)
+        self.assertNotIn(self.bob.name, page)
+
+    def test_no_bug_no_list(self):
+        ticket = self.open_ticket(self.carol)
+        client = Client()
+        client.force_login(self.carol)
+        page = client.get(f"/portal/t/{ticket.key}").content.decode()
+        self.assertNotIn("known-problems", page)

@@ -76,7 +76,9 @@ def write_version(
     return version
 
 
-def _check_ci_fields(organization: Organization, product: Product | None, version: Version | None):
+def _check_ci_fields(
+    organization: Organization, product: Product | None, version: Version | None
+) -> None:
     if version is not None and product is None:
         raise Invalid("A version needs its product.", field="version")
     if version is not None and product is not None and version.product_id != product.pk:

@@ -215,7 +215,7 @@ class ErrorOut(Schema):
 
 
 def _error(
-    api: NinjaAPI, request: HttpRequest, status: int, detail: str, errors=()
+    api: NinjaAPI, request: HttpRequest, status: int, detail: str, errors: list[dict] | tuple = ()
 ) -> HttpResponse:
     return api.create_response(request, {"detail": detail, "errors": list(errors)}, status=status)
 

@@ -42,7 +42,7 @@ def record(
     )
 
 
-def for_target(target: models.Model):
+def for_target(target: models.Model) -> models.QuerySet[Event]:
     """Events of one object, oldest first."""
     return Event.objects.filter(target_type=target._meta.label_lower, target_id=target.pk).order_by(
         "id"

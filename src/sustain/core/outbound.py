@@ -229,6 +229,11 @@ def blocked_reason(address: IPAddress) -> str | None:
             return reason
         if v6.ipv4_mapped is not None or v6 in NAT64:
             return None  # a public IPv4 address reached over IPv6
+    return _kind_of_blocked(address)
+
+
+def _kind_of_blocked(address: IPAddress) -> str | None:
+    """What kind of address `address` is when it is not one requests may go to."""
     if address in METADATA_ADDRESSES:
         return "cloud metadata service"
     if address.is_loopback:

@@ -13,6 +13,7 @@ import time
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import Any
 
 from django.db import connection, migrations
 from django.db.models import QuerySet
@@ -72,7 +73,7 @@ class FullTextIndex:
         ]
 
     def migration(self) -> migrations.RunPython:
-        def forwards(apps, schema_editor):
+        def forwards(apps: Any, schema_editor: Any) -> None:
             vendor = schema_editor.connection.vendor
             statements = self._sqlite_sql() if vendor == "sqlite" else self._postgres_sql()
             for sql in statements:

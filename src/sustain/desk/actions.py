@@ -43,10 +43,11 @@ from sustain.desk.models import (
     Comment,
     Kind,
     Level,
+    SavedFilter,
     Status,
     Ticket,
 )
-from sustain.desk.relations import link, merge, set_parent, watch
+from sustain.desk.relations import link, merge, set_parent, watch  # noqa: F401 (doors call them here)
 from sustain.sla import clocks as sla_clocks
 
 TITLE_MAX = 300
@@ -456,7 +457,7 @@ def add_attachment(
     return attachment
 
 
-def save_filter(actor: User, *, name: str, query: str, shared: bool = False):
+def save_filter(actor: User, *, name: str, query: str, shared: bool = False) -> SavedFilter:
     """Keep the current queue filter under a name, for oneself or for every agent."""
     from sustain.desk.models import SavedFilter
 

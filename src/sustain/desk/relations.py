@@ -48,7 +48,9 @@ def set_parent(actor: User, ticket: Ticket, parent: Ticket | None) -> Ticket:
     return ticket
 
 
-def link(actor: User, ticket: Ticket, other: Ticket, kind: str = TicketLink.Kind.RELATED):
+def link(
+    actor: User, ticket: Ticket, other: Ticket, kind: str = TicketLink.Kind.RELATED
+) -> TicketLink:
     check_agent_on(actor, ticket)
     check_can_read(actor, other)
     if kind not in TicketLink.Kind.values:

@@ -18,7 +18,7 @@ from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from sustain.accounts.models import Organization, User
@@ -132,7 +132,7 @@ def check_manager(actor: User, subscription: Subscription | None = None) -> None
         raise Forbidden("You do not serve this subscription's organization.")
 
 
-def visible_to(actor: User):
+def visible_to(actor: User) -> QuerySet[Subscription]:
     return tenancy.visible(Subscription.objects.all(), actor)
 
 

@@ -24,7 +24,7 @@ import secrets
 from dataclasses import dataclass, field
 from datetime import datetime
 from email import policy
-from email._encoded_words import decode_b  # the stdlib's lenient base64, for broken bodies
+from email._encoded_words import decode_b  # noqa: PLC2701 (the stdlib's lenient base64, for broken bodies)
 from email.feedparser import FeedParser
 from email.header import decode_header, make_header
 from email.headerregistry import Address
@@ -322,6 +322,34 @@ def _keep(parts: list[str], limit: int, separator: str) -> tuple[str, bool]:
     return separator.join(kept), False
 
 
+def _date(text: str) -> datetime | None:
+    """The Date header as an aware instant (None: missing, unreadable or without a zone)."""
+    try:
+        date = parsedate_to_datetime(text) if text else None
+    except (TypeError, ValueError, IndexError):
+        return None
+    if date is not None and date.tzinfo is None:
+        return None
+    return date
+
+
+def _payload(
+    part: Message, raw: bytes, body_header: str, cut_header: str
+) -> tuple[bytes, str] | None:
+    """An attachment's content and why it was refused ("" if it was not); None if it is empty.
+    A part shrink() set aside is read from the raw message, one it dropped is refused."""
+    if where := _header(part, body_header):
+        return _base64_at(raw, where), ""
+    if dropped := _header(part, cut_header):
+        limit = settings.ATTACHMENT_MAX_BYTES // (1024 * 1024)
+        return b"", f"larger than {limit} MiB (about {int(dropped) // (1024 * 1024)} MiB)"
+    decoded = part.get_payload(decode=True)
+    part.set_payload("")  # the encoded copy goes now, not when the message does
+    if not isinstance(decoded, bytes) or not decoded:
+        return None
+    return decoded, ""
+
+
 def _parse(raw: bytes) -> ParsedMail:
     nonce = secrets.token_hex(8)
     shrunk = shrink(raw, nonce, settings.ATTACHMENT_MAX_BYTES)
@@ -337,13 +365,7 @@ def _parse(raw: bytes) -> ParsedMail:
     sender_name, sender = senders[0]
     ids = _ids(_header(message, "Message-ID"))
     message_id = ids[0] if ids else f"sha256-{hashlib.sha256(raw).hexdigest()[:40]}@sustain.invalid"
-    date_text = _header(message, "Date")
-    try:
-        date = parsedate_to_datetime(date_text) if date_text else None
-        if date is not None and date.tzinfo is None:
-            date = None
-    except (TypeError, ValueError, IndexError):
-        date = None
+    date = _date(_header(message, "Date"))
 
     text_parts: list[str] = []
     html_parts: list[str] = []
@@ -361,18 +383,10 @@ def _parse(raw: bytes) -> ParsedMail:
         elif content_type in {"message/delivery-status", "message/rfc822", "text/rfc822-headers"}:
             continue
         else:
-            refused, payload = "", b""
-            if where := _header(part, body_header):
-                payload = _base64_at(raw, where)
-            elif dropped := _header(part, cut_header):
-                limit = settings.ATTACHMENT_MAX_BYTES // (1024 * 1024)
-                refused = f"larger than {limit} MiB (about {int(dropped) // (1024 * 1024)} MiB)"
-            else:
-                decoded = part.get_payload(decode=True)
-                part.set_payload("")  # the encoded copy goes now, not when the message does
-                if not isinstance(decoded, bytes) or not decoded:
-                    continue
-                payload = decoded
+            found = _payload(part, raw, body_header, cut_header)
+            if found is None:
+                continue
+            payload, refused = found
             cid = _ids(_header(part, "Content-ID"))
             attachments.append(
                 Attachment(

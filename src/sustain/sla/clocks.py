@@ -133,39 +133,51 @@ def status_changed(ticket: Any, old: str, new: str, now: datetime) -> list[Clock
     changed = []
     config = current()
     for clock in ticket.clocks.select_related("policy"):
-        policy = clock.policy
-        schedule = config.schedule_of(policy.calendar_id)
-        pause = _pause_statuses(policy)
-        open_clock = clock.met_at is None and clock.state != Clock.State.MET
-        if new in ("resolved", "closed"):
-            if not open_clock:
-                continue
-            _stop(clock, schedule, now, met=True)
-        elif new == "cancelled":
-            if not open_clock:
-                continue
-            _halt(clock, schedule, now)
-        elif old in STOPPED_STATUSES:
-            # Reopened: the time already spent stays spent; the resolution clock counts on.
-            if clock.metric == Metric.RESOLUTION and not open_clock:
-                clock.met_at = None
-                if clock.state == Clock.State.MET:
-                    clock.state = Clock.State.PAUSED
-            elif not open_clock:
-                continue
-            if new in pause:
-                _halt(clock, schedule, now)
-            else:
-                _resume(clock, policy, schedule, now)
-        elif new in pause and open_clock and clock.counting:
-            _halt(clock, schedule, now)
-        elif new not in pause and open_clock and not clock.counting:
-            _resume(clock, policy, schedule, now)
-        else:
-            continue
-        clock.save()
-        changed.append(clock)
+        if _follow(clock, config.schedule_of(clock.policy.calendar_id), old, new, now):
+            clock.save()
+            changed.append(clock)
     return changed
+
+
+def _follow(clock: Clock, schedule: Schedule, old: str, new: str, now: datetime) -> bool:
+    """Move one clock after a status change (not saved); False if it stays as it is."""
+    policy = clock.policy
+    pause = _pause_statuses(policy)
+    open_clock = clock.met_at is None and clock.state != Clock.State.MET
+    if new in ("resolved", "closed"):
+        if not open_clock:
+            return False
+        _stop(clock, schedule, now, met=True)
+    elif new == "cancelled":
+        if not open_clock:
+            return False
+        _halt(clock, schedule, now)
+    elif old in STOPPED_STATUSES:
+        return _reopen(clock, schedule, new in pause, open_clock, now)
+    elif new in pause and open_clock and clock.counting:
+        _halt(clock, schedule, now)
+    elif new not in pause and open_clock and not clock.counting:
+        _resume(clock, policy, schedule, now)
+    else:
+        return False
+    return True
+
+
+def _reopen(
+    clock: Clock, schedule: Schedule, paused: bool, open_clock: bool, now: datetime
+) -> bool:
+    """Reopened: the time already spent stays spent; the resolution clock counts on."""
+    if clock.metric == Metric.RESOLUTION and not open_clock:
+        clock.met_at = None
+        if clock.state == Clock.State.MET:
+            clock.state = Clock.State.PAUSED
+    elif not open_clock:
+        return False
+    if paused:
+        _halt(clock, schedule, now)
+    else:
+        _resume(clock, clock.policy, schedule, now)
+    return True
 
 
 def public_reply(ticket: Any, author: Any, now: datetime) -> list[Clock]:

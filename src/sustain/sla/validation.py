@@ -134,70 +134,85 @@ def check_escalation_actions(
 ) -> None:
     """The shape of a level's actions (only the keys ACTION_KEYS allows), and (unless
     shape_only) that the teams, schedules and watchers they name exist and may be used."""
-    from sustain.accounts.models import Team, User
-    from sustain.sla.models import OnCallSchedule
-
     if not isinstance(actions, list) or not actions:
         raise ValidationError({field: "A list of at least one action."})
     for index, action in enumerate(actions):
         at = str(index)
-        if not isinstance(action, dict):
-            raise _action_error(field, at, 'Each action is an object, e.g. {"do": "notify"}.')
-        kind = action.get("do")
-        if not isinstance(kind, str) or kind not in ACTION_KEYS:
+        kind = _check_keys(action, field, at)
+        _check_values(action, kind, field, at)
+        if not shape_only:
+            _check_references(action, kind, field, at, organization_id)
+
+
+def _check_keys(action: Any, field: str, at: str) -> str:
+    """The action's kind, once its keys are those the kind takes."""
+    if not isinstance(action, dict):
+        raise _action_error(field, at, 'Each action is an object, e.g. {"do": "notify"}.')
+    kind = action.get("do")
+    if not isinstance(kind, str) or kind not in ACTION_KEYS:
+        raise _action_error(field, f"{at}.do", f"'do' is one of {', '.join(sorted(ACTION_KEYS))}.")
+    keys = ACTION_KEYS[kind]
+    for key in action:
+        if key != "do" and key not in keys:
+            allowed = ", ".join(sorted(keys)) or "no other key"
             raise _action_error(
-                field, f"{at}.do", f"'do' is one of {', '.join(sorted(ACTION_KEYS))}."
+                field, f"{at}.{key}", f"Unknown key '{key}' for {kind} (allowed: {allowed})."
             )
-        keys = ACTION_KEYS[kind]
-        for key in action:
-            if key != "do" and key not in keys:
-                allowed = ", ".join(sorted(keys)) or "no other key"
-                raise _action_error(
-                    field, f"{at}.{key}", f"Unknown key '{key}' for {kind} (allowed: {allowed})."
-                )
-        for key, required in keys.items():
-            if required and key not in action:
-                raise _action_error(field, f"{at}.{key}", f"{kind} needs '{key}'.")
-        if kind == "notify" and action["who"] not in RECIPIENTS:
-            raise _action_error(
-                field, f"{at}.who", f"notify 'who' is one of {', '.join(sorted(RECIPIENTS))}."
-            )
-        if kind == "reassign" and not isinstance(action["team"], str):
-            raise _action_error(field, f"{at}.team", "reassign 'team' is a team's slug.")
-        schedule = action.get("schedule")
-        if kind == "page" and schedule is not None and not isinstance(schedule, str):
-            raise _action_error(field, f"{at}.schedule", "page 'schedule' is a schedule's slug.")
-        if kind == "add_watchers":
-            users = action["users"]
-            if (
-                not isinstance(users, list)
-                or not users
-                or len(users) > MAX_WATCHERS
-                or not all(isinstance(u, str) and u for u in users)
-            ):
-                raise _action_error(
-                    field,
-                    f"{at}.users",
-                    f"add_watchers 'users' is a list of 1 to {MAX_WATCHERS} e-mail addresses.",
-                )
-        if shape_only:
-            continue
-        if kind == "reassign" and not Team.objects.filter(slug=action["team"]).exists():
-            raise _action_error(field, f"{at}.team", f"No team '{action['team']}'.")
+    for key, required in keys.items():
+        if required and key not in action:
+            raise _action_error(field, f"{at}.{key}", f"{kind} needs '{key}'.")
+    return kind
+
+
+def _check_values(action: dict[str, Any], kind: str, field: str, at: str) -> None:
+    if kind == "notify" and action["who"] not in RECIPIENTS:
+        raise _action_error(
+            field, f"{at}.who", f"notify 'who' is one of {', '.join(sorted(RECIPIENTS))}."
+        )
+    if kind == "reassign" and not isinstance(action["team"], str):
+        raise _action_error(field, f"{at}.team", "reassign 'team' is a team's slug.")
+    schedule = action.get("schedule")
+    if kind == "page" and schedule is not None and not isinstance(schedule, str):
+        raise _action_error(field, f"{at}.schedule", "page 'schedule' is a schedule's slug.")
+    if kind == "add_watchers":
+        users = action["users"]
         if (
-            kind == "page"
-            and schedule is not None
-            and not OnCallSchedule.objects.filter(slug=schedule).exists()
+            not isinstance(users, list)
+            or not users
+            or len(users) > MAX_WATCHERS
+            or not all(isinstance(u, str) and u for u in users)
         ):
-            raise _action_error(field, f"{at}.schedule", f"No on-call schedule '{schedule}'.")
-        if kind == "add_watchers":
-            for number, email in enumerate(action["users"]):
-                person = User.objects.filter(email__iexact=email).first()
-                problem = watcher_problem(person, organization_id)
-                if problem:
-                    raise _action_error(
-                        field, f"{at}.users.{number}", f"'{email}' cannot watch: {problem}."
-                    )
+            raise _action_error(
+                field,
+                f"{at}.users",
+                f"add_watchers 'users' is a list of 1 to {MAX_WATCHERS} e-mail addresses.",
+            )
+
+
+def _check_references(
+    action: dict[str, Any], kind: str, field: str, at: str, organization_id: int | None
+) -> None:
+    """The team, schedule and watchers an action names exist and may be used."""
+    from sustain.accounts.models import Team, User
+    from sustain.sla.models import OnCallSchedule
+
+    schedule = action.get("schedule")
+    if kind == "reassign" and not Team.objects.filter(slug=action["team"]).exists():
+        raise _action_error(field, f"{at}.team", f"No team '{action['team']}'.")
+    if (
+        kind == "page"
+        and schedule is not None
+        and not OnCallSchedule.objects.filter(slug=schedule).exists()
+    ):
+        raise _action_error(field, f"{at}.schedule", f"No on-call schedule '{schedule}'.")
+    if kind == "add_watchers":
+        for number, email in enumerate(action["users"]):
+            person = User.objects.filter(email__iexact=email).first()
+            problem = watcher_problem(person, organization_id)
+            if problem:
+                raise _action_error(
+                    field, f"{at}.users.{number}", f"'{email}' cannot watch: {problem}."
+                )
 
 
 def reason(exc: Exception) -> str:

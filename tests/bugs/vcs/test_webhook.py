@@ -1,4 +1,5 @@
-"""The push webhook over real HTTP, signed as GitHub, Gitea and GitLab sign."""
+"""The push webhook over real HTTP, signed as GitHub, Gitea and GitLab sign: a refused push names
+the header at fault, and `Fixes BUG-n` of another product links the commit without fixing the bug."""
 
 from __future__ import annotations
 
@@ -10,9 +11,11 @@ from urllib.parse import urlencode
 
 from django.test import Client
 
-from sustain.bugs.models import BugCommit, Commit, Repository, Status
+from sustain.bugs import actions as bugs
+from sustain.bugs.models import BugCommit, BugLine, Commit, Repository, Status
 from sustain.bugs.vcs import payloads
 from sustain.bugs.vcs.repositories import update_repository
+from sustain.cmdb import actions as cmdb
 from sustain.core.models import Event
 from tests.bugs.vcs.base import SECRET, VcsTestCase, sha
 
@@ -253,3 +256,63 @@ class WebhookTest(VcsTestCase):
         self.assertEqual(response.status_code, 200)
         self.assertEqual(response.json()["seen"], 0)
         self.assert_nothing_written()
+
+
+class OtherProductFixTest(VcsTestCase):
+    def setUp(self) -> None:
+        payroll = cmdb.create_product(self.root, name="Payroll")
+        self.payroll_bug = bugs.create_bug(self.alice, title="Payslips blank", product=payroll)
+
+    def push(self, ref: str, message: str):
+        body = body_of(ref=ref, commits=[gh_commit(1, message)])
+        return self.client.post(
+            f"/api/v1/vcs/repositories/{self.repo.pk}/push",
+            body,
+            content_type="application/json",
+            headers={"X-GitHub-Event": "push", "X-Hub-Signature-256": f"sha256={signature(body)}"},
+        )
+
+    def test_the_bug_of_another_product_is_refused_but_linked(self) -> None:
+        key = self.payroll_bug.key
+        response = self.push("refs/heads/release/2.4", f"Fixes {key} and {self.bug1.key}")
+        self.assertEqual(response.status_code, 200, response.content)
+        data = response.json()
+        self.assertEqual(data["fixed"], [self.bug1.key])
+        self.assertEqual([r["bug"] for r in data["refused"]], [key])
+        self.assertEqual(self.fresh(self.payroll_bug).status, Status.NEW)
+        self.assertFalse(BugLine.objects.filter(bug=self.payroll_bug).exists())
+        self.assertTrue(BugCommit.objects.filter(bug=self.payroll_bug, commit__sha=sha(1)).exists())
+        self.assertEqual(self.fresh(self.bug1).status, Status.FIXED)
+
+
+class RefusedPushNamesTheHeaderTest(VcsTestCase):
+    def post(self, headers: dict[str, str]):
+        return Client().post(
+            f"/api/v1/vcs/repositories/{self.repo.pk}/push",
+            body_of(),
+            content_type="application/json",
+            headers=headers,
+        )
+
+    def fields(self, response) -> list[str]:
+        return [e["field"] for e in response.json()["errors"]]
+
+    def test_a_wrong_signature(self) -> None:
+        response = self.post({"X-GitHub-Event": "push", "X-Hub-Signature-256": "sha256=00"})
+        self.assertEqual(response.status_code, 403, response.content)
+        self.assertEqual(self.fields(response), ["X-Hub-Signature-256"])
+
+    def test_a_missing_signature(self) -> None:
+        response = self.post({"X-GitHub-Event": "push"})
+        self.assertEqual(response.status_code, 401, response.content)
+        self.assertEqual(self.fields(response), ["X-Hub-Signature-256"])
+
+    def test_a_wrong_gitlab_token(self) -> None:
+        response = self.post({"X-Gitlab-Event": "Push Hook", "X-Gitlab-Token": "nope"})
+        self.assertEqual(response.status_code, 403, response.content)
+        self.assertEqual(self.fields(response), ["X-Gitlab-Token"])
+
+    def test_a_missing_gitea_signature(self) -> None:
+        response = self.post({"X-Gitea-Event": "push"})
+        self.assertEqual(response.status_code, 401, response.content)
+        self.assertEqual(self.fields(response), ["X-Gitea-Signature"])

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from django.template import Context, Template
 from django.test import Client, RequestFactory
 
@@ -127,3 +129,56 @@ class TemplateTagTests(PageTestCase):
         )
         self.assertIn("acme-prod", html)
         self.assertIn("succeeded", html.lower())
+
+
+class DeploymentAnswerTests(PageTestCase):
+    def test_success_refreshes_the_version_and_the_pending_updates(self):
+        client = self.client_for(self.alice)
+        htmx = {"HX-Request": "true"}
+        before = client.get(f"/environments/{self.acme_prod.pk}").content.decode()
+        self.assertIn("Ledger 2.4.2", before)
+        client.post(
+            f"/environments/{self.acme_prod.pk}/deploy",
+            {"release": self.release_242.pk},
+            headers=htmx,
+        )
+        deployment = Deployment.objects.get()
+        for status in ("in_progress", "succeeded"):
+            moved = client.post(
+                f"/environments/deployments/{deployment.pk}/transition",
+                {"status": status},
+                headers=htmx,
+            )
+        self.assertEqual(moved.status_code, 200)
+        body = moved.content.decode()
+        version = re.search(r'<dd id="environment-version" hx-swap-oob="true">([^<]*)</dd>', body)
+        self.assertIsNotNone(version, body)
+        self.assertEqual(version.group(1), "2.4.2")
+        pending = body[body.index('id="pending-updates" hx-swap-oob="true"') :]
+        self.assertNotIn("Ledger 2.4.2", pending)
+        self.assertIn("Up to date", pending)
+
+
+class PortalEnvironmentKindTests(PageTestCase):
+    def test_an_item_that_runs_no_product_is_no_environment(self):
+        from sustain.cmdb import actions as cmdb
+        from sustain.cmdb.models import ConfigItem
+
+        server = cmdb.create_config_item(
+            self.root, organization=self.acme, name="acme-db-01", kind=ConfigItem.Kind.SERVER
+        )
+        client = self.client_for(self.carol)
+        self.assertEqual(client.get(f"/portal/environments/{server.pk}").status_code, 404)
+        self.assertEqual(client.get(f"/portal/environments/{self.acme_prod.pk}").status_code, 200)
+
+
+class SupersededRollbackPageTests(DeploymentTestCase):
+    def test_only_the_standing_deployment_offers_a_roll_back(self):
+        from django.test import Client
+
+        self.deploy(self.release("2.4.2"), self.acme_prod)
+        self.deploy(self.release("2.4.3"), self.acme_prod)
+        client = Client()
+        client.force_login(self.alice)
+        page = client.get(f"/environments/{self.acme_prod.pk}").content.decode()
+        self.assertEqual(page.count('value="rolled_back"'), 1)

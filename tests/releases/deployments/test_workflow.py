@@ -195,3 +195,29 @@ class MoveTests(DeploymentTestCase):
         ConfigItem.objects.filter(pk=self.acme_prod.pk).update(version=self.ver("2.4.0"))
         started = actions.start_deployment(self.alice, self.deployment)
         self.assertEqual(started.previous_version.name, "2.4.0")
+
+
+class SupersededRollbackTests(DeploymentTestCase):
+    def test_a_superseded_deployment_of_the_running_version_is_refused(self):
+        r242, r243 = self.release("2.4.2"), self.release("2.4.3")
+        first = self.deploy(r242, self.acme_prod)
+        self.deploy(r243, self.acme_prod)
+        again = self.deploy(r242, self.acme_prod)
+        with self.assertRaises(Conflict) as caught:
+            actions.roll_back_deployment(self.alice, first, "oops")
+        self.assertIn(f"Deployment {again.pk}", caught.exception.message)
+        self.acme_prod.refresh_from_db()
+        self.assertEqual(self.acme_prod.version.name, "2.4.2")
+        first.refresh_from_db()
+        self.assertEqual(first.status, "succeeded")
+
+    def test_the_latest_one_rolls_back_and_then_the_one_before(self):
+        r242, r243 = self.release("2.4.2"), self.release("2.4.3")
+        first = self.deploy(r242, self.acme_prod)
+        second = self.deploy(r243, self.acme_prod)
+        actions.roll_back_deployment(self.alice, second, "Reports broke")
+        self.acme_prod.refresh_from_db()
+        self.assertEqual(self.acme_prod.version.name, "2.4.2")
+        actions.roll_back_deployment(self.alice, first, "Totals broke too")
+        self.acme_prod.refresh_from_db()
+        self.assertEqual(self.acme_prod.version.name, "2.4.1")
