@@ -12,7 +12,7 @@ from sustain.bugs.models import Bug, BugComment, BugTicket, Severity, Status
 from sustain.cmdb.models import Product
 from sustain.core.errors import Invalid
 from sustain.core.events import for_target
-from sustain.core.filters import by_person, id_of, param_list
+from sustain.core.filters import by_person, by_team, id_of, matching, param_list
 from sustain.core.ids import as_id
 from sustain.core.models import Event
 from sustain.core.tenancy import customer_scope, served_organization_ids, visible
@@ -80,6 +80,14 @@ class BugFilters:
         return filters
 
 
+# The filters that are one field lookup each.
+BUG_LOOKUPS = {
+    "status": "status__in",
+    "severity": "severity__in",
+    "priority": "priority__in",
+}
+
+
 def bugs_for(user: Any, filters: BugFilters) -> QuerySet[Bug]:
     """The bugs `user` may see that match `filters` (not yet ordered or paged)."""
     qs = visible(Bug.objects.all(), user)
@@ -87,14 +95,21 @@ def bugs_for(user: Any, filters: BugFilters) -> QuerySet[Bug]:
         qs = qs.filter(status=Status.NEW)
     if filters.open:
         qs = qs.filter(status__in=(Status.NEW, Status.TRIAGED, Status.IN_PROGRESS))
-    if filters.status:
-        qs = qs.filter(status__in=filters.status)
-    if filters.severity:
-        qs = qs.filter(severity__in=filters.severity)
-    if filters.priority:
-        qs = qs.filter(priority__in=filters.priority)
     if filters.regression:
         qs = qs.filter(is_regression=True)
+    qs = _by_product(matching(qs, filters, BUG_LOOKUPS), filters)
+    if not user.is_customer:  # customers filter neither by team nor by assignee
+        if filters.team:
+            qs = by_team(qs, filters.team)
+        if filters.assignee:
+            qs = by_person(qs, "assignee", filters.assignee, user)
+    if filters.q:
+        qs = Bug.search_index.filter(qs, filters.q)
+    return qs
+
+
+def _by_product(qs: QuerySet[Bug], filters: BugFilters) -> QuerySet[Bug]:
+    """Bugs of the product and component named by id, slug or (component) name."""
     if filters.product:
         pk = as_id(filters.product)
         lookup = {"pk": pk} if pk is not None else {"slug": filters.product}
@@ -105,18 +120,6 @@ def bugs_for(user: Any, filters: BugFilters) -> QuerySet[Bug]:
             qs = qs.filter(component_id=pk)
         else:
             qs = qs.filter(component__name__iexact=filters.component)
-    if filters.team and not user.is_customer:
-        from sustain.accounts.models import Team
-
-        qs = (
-            qs.filter(team__isnull=True)
-            if filters.team == "none"
-            else qs.filter(team_id=id_of(Team, slug=filters.team))
-        )
-    if filters.assignee and not user.is_customer:
-        qs = by_person(qs, "assignee", filters.assignee, user)
-    if filters.q:
-        qs = Bug.search_index.filter(qs, filters.q)
     return qs
 
 

@@ -69,3 +69,21 @@ def by_person(qs: QuerySet[M], field_name: str, ref: str, user: Any) -> QuerySet
         return qs.filter(**{f"{field_name}_id": as_id(ref) or 0})
     people = qs.model._meta.get_field(field_name).related_model
     return qs.filter(**{f"{field_name}_id": id_of(people, email__iexact=ref)})  # type: ignore[arg-type]
+
+
+def by_team(qs: QuerySet[M], slug: str) -> QuerySet[M]:
+    """Rows of the team with `slug`, or of no team for "none"."""
+    from django.apps import apps  # the team model by name: core imports no app
+
+    if slug == "none":
+        return qs.filter(team__isnull=True)
+    return qs.filter(team_id=id_of(apps.get_model("accounts", "Team"), slug=slug))
+
+
+def matching(qs: QuerySet[M], filters: Any, lookups: dict[str, str]) -> QuerySet[M]:
+    """`qs` narrowed by each filter that is set: {attribute of `filters`: field lookup}."""
+    for name, lookup in lookups.items():
+        value = getattr(filters, name)
+        if value:
+            qs = qs.filter(**{lookup: value})
+    return qs

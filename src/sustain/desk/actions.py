@@ -47,7 +47,7 @@ from sustain.desk.models import (
     Status,
     Ticket,
 )
-from sustain.desk.relations import link, merge, set_parent, watch  # noqa: F401 (doors call them here)
+from sustain.desk.relations import link, merge, set_parent, watch
 from sustain.sla import clocks as sla_clocks
 
 TITLE_MAX = 300

@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from typing import Any
 
 from django.db.models import QuerySet
 
-from sustain.accounts.models import Organization, Team
+from sustain.accounts.models import Organization
 from sustain.core.errors import Invalid
 from sustain.core.events import for_target
-from sustain.core.filters import by_person, id_of, param_list, parse_when
+from sustain.core.filters import by_person, by_team, id_of, matching, param_list, parse_when
 from sustain.core.models import Event
 from sustain.core.tenancy import customer_scope, visible
 from sustain.desk.models import OPEN_STATUSES, Comment, Kind, Priority, Status, Ticket
@@ -84,42 +85,41 @@ class TicketFilters:
         return filters
 
 
+# The filters that are one field lookup each.
+TICKET_LOOKUPS = {
+    "status": "status__in",
+    "priority": "priority__in",
+    "kind": "kind",
+    "tag": "tags__name",
+    "created_after": "created_at__gte",
+    "created_before": "created_at__lt",
+}
+QUEUE_SCOPES: dict[str, Callable[[QuerySet[Ticket], Any], QuerySet[Ticket]]] = {
+    "mine": lambda qs, user: qs.filter(assignee=user),
+    "team": lambda qs, user: qs.filter(team__in=user.teams.all()),
+    "unassigned": lambda qs, user: qs.filter(assignee__isnull=True),
+    "open": lambda qs, user: qs,
+}
+
+
 def tickets_for(user: Any, filters: TicketFilters) -> QuerySet[Ticket]:
     """The tickets `user` may see that match `filters` (not yet ordered or paged)."""
     qs = visible(Ticket.objects.all(), user)
-    if filters.queue == "mine":
-        qs = qs.filter(assignee=user, status__in=OPEN_STATUSES)
-    elif filters.queue == "team":
-        qs = qs.filter(team__in=user.teams.all(), status__in=OPEN_STATUSES)
-    elif filters.queue == "unassigned":
-        qs = qs.filter(assignee__isnull=True, status__in=OPEN_STATUSES)
-    elif filters.queue == "open":
-        qs = qs.filter(status__in=OPEN_STATUSES)
-    if filters.status:
-        qs = qs.filter(status__in=filters.status)
-    if filters.priority:
-        qs = qs.filter(priority__in=filters.priority)
-    if filters.kind:
-        qs = qs.filter(kind=filters.kind)
+    queue = QUEUE_SCOPES.get(filters.queue or "")
+    if queue is not None:
+        qs = queue(qs, user).filter(status__in=OPEN_STATUSES)
+    if filters.tag:
+        filters = replace(filters, tag=filters.tag.lower())
+    qs = matching(qs, filters, TICKET_LOOKUPS)
     # Slugs become ids in a scalar subquery (see core.filters.id_of).
     if filters.organization:
         qs = qs.filter(organization_id=id_of(Organization, slug=filters.organization))
     if filters.team:
-        qs = (
-            qs.filter(team__isnull=True)
-            if filters.team == "none"
-            else qs.filter(team_id=id_of(Team, slug=filters.team))
-        )
+        qs = by_team(qs, filters.team)
     if filters.assignee:
         qs = by_person(qs, "assignee", filters.assignee, user)
     if filters.requester:
         qs = by_person(qs, "requester", filters.requester, user)
-    if filters.tag:
-        qs = qs.filter(tags__name=filters.tag.lower())
-    if filters.created_after:
-        qs = qs.filter(created_at__gte=filters.created_after)
-    if filters.created_before:
-        qs = qs.filter(created_at__lt=filters.created_before)
     if filters.q:
         qs = Ticket.search_index.filter(qs, filters.q)
     return qs

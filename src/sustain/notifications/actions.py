@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from django.conf import settings
@@ -31,32 +31,53 @@ def _check(user: User, changes: dict[str, Any]) -> dict[str, Any]:
     refuse_unknown(changes, (*PREFERENCE_FIELDS, *USER_FIELDS))
     checked: dict[str, Any] = {}
     for name, value in changes.items():
-        if name in Moment.values:
-            if value not in DeliveryMode.values:
-                raise Invalid(
-                    f"{name} must be one of {', '.join(DeliveryMode.values)}.", field=name
-                )
-        elif name == "digest_hour":
-            if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= 23:
-                raise Invalid("digest_hour must be a whole hour from 0 to 23.", field=name)
-        elif name == "organization_contact":
-            if not isinstance(value, bool):
-                raise Invalid("organization_contact must be true or false.", field=name)
-            if value and user.is_customer and not user.organization.customers_see_all_tickets:
-                raise Invalid(
-                    f"{user.organization.name} lets customers see only their own tickets.",
-                    field=name,
-                )
-        elif name == "language":
-            value = (value or "").strip()
-            if value and value not in dict(settings.LANGUAGES):
-                raise Invalid(f"Unknown language '{value}'.", field=name)
-        elif name == "time_zone":
-            value = (value or "").strip()
-            if value and not timezones.is_known(value):  # not "localtime" (the host's)
-                raise Invalid(f"Unknown time zone '{value}'.", field=name)
-        checked[name] = value
+        check = _delivery_mode if name in Moment.values else _CHECKS[name]
+        checked[name] = check(user, name, value)
     return checked
+
+
+def _delivery_mode(user: User, name: str, value: Any) -> Any:
+    if value not in DeliveryMode.values:
+        raise Invalid(f"{name} must be one of {', '.join(DeliveryMode.values)}.", field=name)
+    return value
+
+
+def _digest_hour(user: User, name: str, value: Any) -> Any:
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= 23:
+        raise Invalid("digest_hour must be a whole hour from 0 to 23.", field=name)
+    return value
+
+
+def _organization_contact(user: User, name: str, value: Any) -> Any:
+    if not isinstance(value, bool):
+        raise Invalid("organization_contact must be true or false.", field=name)
+    if value and user.is_customer and not user.organization.customers_see_all_tickets:
+        raise Invalid(
+            f"{user.organization.name} lets customers see only their own tickets.", field=name
+        )
+    return value
+
+
+def _language(user: User, name: str, value: Any) -> str:
+    value = (value or "").strip()
+    if value and value not in dict(settings.LANGUAGES):
+        raise Invalid(f"Unknown language '{value}'.", field=name)
+    return str(value)
+
+
+def _time_zone(user: User, name: str, value: Any) -> str:
+    value = (value or "").strip()
+    if value and not timezones.is_known(value):  # not "localtime" (the host's)
+        raise Invalid(f"Unknown time zone '{value}'.", field=name)
+    return str(value)
+
+
+_CHECKS: dict[str, Callable[[User, str, Any], Any]] = {
+    "digest_hour": _digest_hour,
+    "organization_contact": _organization_contact,
+    "language": _language,
+    "time_zone": _time_zone,
+}
 
 
 def _snapshot(user: User, prefs: Preferences) -> dict[str, Any]:

@@ -242,24 +242,7 @@ def _act_on_mentions(
         links.update(
             BugCommit.objects.filter(commit_id__in=part).values_list("bug_id", "commit_id", "kind")
         )
-    commits = Commit.objects.in_bulk(commit_ids)
-    FIXES, REFS = BugCommit.Kind.FIXES, BugCommit.Kind.REFS
-    todo: list[tuple[str, Bug, Commit]] = []
-    for sha, mention in mentions.items():
-        cid = ids[sha]
-        for key in mention.fixes:
-            bug = bugs.get(key)
-            if bug is None:
-                continue
-            if not result.counts:
-                result.pending.append(key)
-            # Fixed once per branch it reaches (a line each), and once the bug exists.
-            elif cid in new_on_branch or (bug.pk, cid, FIXES) not in links:
-                todo.append((FIXES, bug, commits[cid]))
-        for key in mention.refs:
-            bug = bugs.get(key)
-            if bug is not None and (bug.pk, cid, REFS) not in links:
-                todo.append((REFS, bug, commits[cid]))
+    todo = _to_do(ids, mentions, bugs, links, new_on_branch, result)
     # The links first, in one statement: a link states what the message says, whether or not
     # the bug's own state changes (a won't-fix bug named by a fix keeps its status).
     missing = {(bug.pk, commit.pk, kind) for kind, bug, commit in todo} - links
@@ -270,6 +253,48 @@ def _act_on_mentions(
         [(*key, branch, now) for key in missing],
     )
     result.links = len(missing)
+    _apply(actor, todo, missing, branch, line, result)
+    result.fixed = list(dict.fromkeys(result.fixed))
+    result.linked = list(dict.fromkeys(result.linked))
+    result.pending = sorted(set(result.pending))
+
+
+def _to_do(
+    ids: dict[str, int],
+    mentions: dict[str, messages.Mentions],
+    bugs: dict[str, Bug],
+    links: set[tuple[int, int, str]],
+    new_on_branch: set[int],
+    result: Result,
+) -> list[tuple[str, Bug, Commit]]:
+    """(kind, bug, commit) for every fix and reference still to act on."""
+    commits = Commit.objects.in_bulk(list(ids[sha] for sha in mentions))
+    FIXES, REFS = BugCommit.Kind.FIXES, BugCommit.Kind.REFS
+    todo: list[tuple[str, Bug, Commit]] = []
+    for sha, mention in mentions.items():
+        cid = ids[sha]
+        for bug in filter(None, map(bugs.get, mention.fixes)):
+            if not result.counts:
+                result.pending.append(bug.key)
+            # Fixed once per branch it reaches (a line each), and once the bug exists.
+            elif cid in new_on_branch or (bug.pk, cid, FIXES) not in links:
+                todo.append((FIXES, bug, commits[cid]))
+        for bug in filter(None, map(bugs.get, mention.refs)):
+            if (bug.pk, cid, REFS) not in links:
+                todo.append((REFS, bug, commits[cid]))
+    return todo
+
+
+def _apply(
+    actor: Any,
+    todo: list[tuple[str, Bug, Commit]],
+    missing: set[tuple[int, int, str]],
+    branch: str,
+    line: tuple[int, int] | None,
+    result: Result,
+) -> None:
+    """Mark each bug fixed by, or linked to, its commit; refusals are kept in `result`."""
+    FIXES, REFS = BugCommit.Kind.FIXES, BugCommit.Kind.REFS
     for kind, bug, commit in todo:
         try:
             if kind == FIXES:
@@ -283,6 +308,3 @@ def _act_on_mentions(
             result.fixed.append(bug.key)
         elif kind == REFS and (changed or (bug.pk, commit.pk, kind) in missing):
             result.linked.append(bug.key)
-    result.fixed = list(dict.fromkeys(result.fixed))
-    result.linked = list(dict.fromkeys(result.linked))
-    result.pending = sorted(set(result.pending))

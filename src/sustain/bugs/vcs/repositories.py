@@ -4,6 +4,7 @@ write-only: events and answers say whether one is set, never what it is."""
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from typing import Any
 
 from django.db import transaction
@@ -59,48 +60,73 @@ def _text(value: Any, field: str, limit: int, *, required: bool = False) -> str:
 def _validate(repository: Repository, changes: dict[str, Any]) -> None:
     """Check every change, then set it on `repository` (not saved)."""
     refuse_unknown(changes, FIELDS, "Unknown field {first}.")
-    if "name" in changes:
-        repository.name = _text(changes["name"], "name", 200, required=True)
-        clash = Repository.objects.filter(name=repository.name).exclude(pk=repository.pk)
-        if clash.exists():
-            raise Conflict(f"A repository named '{repository.name}' exists.", field="name")
-    if "product" in changes:
-        product = changes["product"]
-        if product is not None and not isinstance(product, Product):
-            raise Invalid("product must be a product.", field="product")
-        repository.product = product
-    if "provider" in changes:
-        provider = changes["provider"] or Repository.Provider.LOCAL
-        if provider not in Repository.Provider.values:
-            choices = ", ".join(Repository.Provider.values)
-            raise Invalid(f"provider must be one of {choices}.", field="provider")
-        repository.provider = provider
-    if "url" in changes:
-        url = _text(changes["url"], "url", 500)
-        if url and not url.startswith(("https://", "http://")):
-            raise Invalid("url must start with https:// or http://.", field="url")
-        repository.url = url
-    if "path" in changes:
-        path = _text(changes["path"], "path", 500)
-        if path and not os.path.isabs(path):
-            raise Invalid("path must be an absolute path on the server.", field="path")
-        repository.path = path
-    if "default_branch" in changes:
-        branch = _text(changes["default_branch"], "default_branch", 200, required=True)
-        if any(c.isspace() for c in branch):
-            raise Invalid("default_branch may not contain spaces.", field="default_branch")
-        repository.default_branch = branch
-    if "branch_patterns" in changes:
-        repository.branch_patterns = _patterns(changes["branch_patterns"])
-    if "webhook_secret" in changes:
-        secret = _text(changes["webhook_secret"], "webhook_secret", 200)
-        if secret and len(secret) < SECRET_MIN:
-            raise Invalid(
-                f"webhook_secret must be at least {SECRET_MIN} characters (or empty to refuse "
-                "pushes).",
-                field="webhook_secret",
-            )
-        repository.webhook_secret = secret
+    for name, check in _CHECKS.items():  # in this order, so the first error is always the same
+        if name in changes:
+            setattr(repository, name, check(repository, changes[name]))
+
+
+def _name(repository: Repository, value: Any) -> str:
+    name = _text(value, "name", 200, required=True)
+    if Repository.objects.filter(name=name).exclude(pk=repository.pk).exists():
+        raise Conflict(f"A repository named '{name}' exists.", field="name")
+    return name
+
+
+def _product(repository: Repository, value: Any) -> Product | None:
+    if value is not None and not isinstance(value, Product):
+        raise Invalid("product must be a product.", field="product")
+    return value
+
+
+def _provider(repository: Repository, value: Any) -> str:
+    provider = value or Repository.Provider.LOCAL
+    if provider not in Repository.Provider.values:
+        choices = ", ".join(Repository.Provider.values)
+        raise Invalid(f"provider must be one of {choices}.", field="provider")
+    return str(provider)
+
+
+def _url(repository: Repository, value: Any) -> str:
+    url = _text(value, "url", 500)
+    if url and not url.startswith(("https://", "http://")):
+        raise Invalid("url must start with https:// or http://.", field="url")
+    return url
+
+
+def _path(repository: Repository, value: Any) -> str:
+    path = _text(value, "path", 500)
+    if path and not os.path.isabs(path):
+        raise Invalid("path must be an absolute path on the server.", field="path")
+    return path
+
+
+def _default_branch(repository: Repository, value: Any) -> str:
+    branch = _text(value, "default_branch", 200, required=True)
+    if any(c.isspace() for c in branch):
+        raise Invalid("default_branch may not contain spaces.", field="default_branch")
+    return branch
+
+
+def _webhook_secret(repository: Repository, value: Any) -> str:
+    secret = _text(value, "webhook_secret", 200)
+    if secret and len(secret) < SECRET_MIN:
+        raise Invalid(
+            f"webhook_secret must be at least {SECRET_MIN} characters (or empty to refuse pushes).",
+            field="webhook_secret",
+        )
+    return secret
+
+
+_CHECKS: dict[str, Callable[[Repository, Any], Any]] = {
+    "name": _name,
+    "product": _product,
+    "provider": _provider,
+    "url": _url,
+    "path": _path,
+    "default_branch": _default_branch,
+    "branch_patterns": lambda repository, value: _patterns(value),
+    "webhook_secret": _webhook_secret,
+}
 
 
 def _patterns(value: Any) -> list[str]:
