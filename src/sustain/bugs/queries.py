@@ -14,9 +14,8 @@ from sustain.core.errors import Invalid
 from sustain.core.events import for_target
 from sustain.core.filters import by_person, by_team, id_of, matching, param_list
 from sustain.core.ids import as_id
-from sustain.core.models import Event
+from sustain.core.models import Event, Priority
 from sustain.core.tenancy import customer_scope, served_organization_ids, visible
-from sustain.desk.models import Priority
 
 ORDERS: dict[str, tuple[str, ...]] = {
     "newest": ("-id",),

@@ -6,9 +6,6 @@ from django import forms
 
 from sustain.accounts.models import Organization, Team, User
 from sustain.cmdb.models import ConfigItem
-
-# Re-exported only for notifications/views.py (another branch's file) until it imports core.forms.
-from sustain.core.forms import add_action_error as add_action_error
 from sustain.core.tenancy import visible
 from sustain.desk.models import Kind, Level, Priority, Status, TicketLink
 

@@ -8,8 +8,8 @@ from django.http import HttpResponse
 from django.shortcuts import redirect, render
 
 from sustain.core.errors import ActionError
+from sustain.core.forms import add_action_error
 from sustain.core.http import AuthedRequest
-from sustain.desk.forms import add_action_error
 from sustain.notifications import actions
 from sustain.notifications.forms import PreferencesForm
 from sustain.notifications.models import DigestItem

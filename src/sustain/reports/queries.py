@@ -24,8 +24,9 @@ from django.utils import timezone
 from sustain.accounts.models import Organization
 from sustain.core import instants
 from sustain.core.errors import Invalid
+from sustain.core.models import Priority
 from sustain.core.tenancy import visible
-from sustain.desk.models import Priority, Status, Ticket
+from sustain.desk.models import Status, Ticket
 from sustain.sla.models import Clock, Metric
 
 METRIC_ORDER = (Metric.FIRST_RESPONSE, Metric.RESOLUTION, Metric.NEXT_UPDATE)

@@ -14,9 +14,9 @@ from django.utils import timezone
 from sustain.accounts.models import Organization
 from sustain.core.errors import ActionError
 from sustain.core.http import AuthedRequest
+from sustain.core.models import Priority
 from sustain.core.pagination import paginate
 from sustain.core.tenancy import visible
-from sustain.desk.models import Priority
 from sustain.reports import charts, queries
 from sustain.sla.models import Metric
 
