@@ -29,6 +29,7 @@ from sustain.bugs.models import (
     Severity,
     Status,
 )
+from sustain.bugs.similar import index as similar_index
 from sustain.cmdb.models import Component, ConfigItem, Product, Version
 from sustain.core import counters, events, tenancy
 from sustain.core.errors import Conflict, Invalid
@@ -214,6 +215,7 @@ def create_bug(
         if versions:
             bug.affected_versions.set(versions)
             add_affected_lines(bug, versions)
+        similar_index.refresh(bug, was_open=False)
         events.record(bug, "created", actor=actor, after=snapshot(bug), is_public=False)
         _record_environment(actor, bug, None)
         for upload in checked:
@@ -310,6 +312,8 @@ def _update(actor: User, bug: Bug, changes: dict[str, Any]) -> None:
         bug.triage_breached_at = None
     bug.updated_at = timezone.now()
     save_changed(bug, "updated_at")
+    if "title" in changes or "description" in changes:
+        similar_index.refresh(bug)
     if versions is not None:
         bug.affected_versions.set(versions)
         add_affected_lines(bug, versions)
@@ -343,7 +347,8 @@ def _enter(bug: Bug, status: str, now: Any) -> None:
     """Set the status and the timestamps that go with it."""
     if bug.status == Status.NEW and status != Status.NEW and bug.triaged_at is None:
         bug.triaged_at = now  # leaving "new" stops the triage clock
-    bug.status = status
+    was_open, bug.status = bug.status in OPEN_STATUSES, status
+    similar_index.refresh(bug, text_changed=False, was_open=was_open)
     if status == Status.FIXED:
         bug.fixed_at = now
     elif status == Status.VERIFIED:

@@ -13,6 +13,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from sustain.accounts.models import Organization, Team, User
+from sustain.bugs.similar import index as similar_index
 from sustain.cmdb.models import ConfigItem
 from sustain.core import counters, events, tenancy
 from sustain.core.errors import Conflict, Forbidden, Invalid
@@ -177,6 +178,7 @@ def open_ticket(
             _store_attachment(actor, ticket, upload, comment=None, is_public=True)
         created = events.record(ticket, "created", actor=actor, after=snapshot(ticket))
         sla_clocks.start(ticket, now)
+        similar_index.refresh(ticket, was_open=False)
         notifications.ticket_created(ticket, actor, created)
     return ticket
 
