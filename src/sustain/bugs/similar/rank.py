@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.db import connections
-from django.db.models import Model, QuerySet
+from django.db.models import Model, OuterRef, QuerySet, Subquery
 from django.db.models.expressions import RawSQL
 from django.db.models.functions import Lower, Substr
 from django.urls import reverse
@@ -34,7 +34,7 @@ from rapidfuzz import fuzz, process
 
 from sustain.bugs.models import KEY_PREFIX as BUG_PREFIX
 from sustain.bugs.models import OPEN_STATUSES as BUG_OPEN
-from sustain.bugs.models import Bug
+from sustain.bugs.models import Bug, BugWord, TicketWord
 from sustain.bugs.similar import index
 from sustain.bugs.similar.index import stem
 from sustain.core.search import ANY_WORD as WORD
@@ -45,6 +45,11 @@ from sustain.desk.models import Ticket
 MAX_TERMS = 8  # significant words of a title used for candidates
 PER_TERM = 30  # newest matching open rows per word and per kind
 MARKER = "similarmarkerword"  # stands for a term in the compiled candidate query
+# The side table of each kind's terms (bugs.similar.index), and its column naming the row.
+WORD_TABLES: dict[type[Model], tuple[type[Model], str]] = {
+    Ticket: (TicketWord, "ticket"),
+    Bug: (BugWord, "bug"),
+}
 DESCRIBED = 20  # candidates whose descriptions are compared too (the best by title)
 MIN_SCORE = 40  # below this a "suggestion" is noise rather than help
 # What of a description is compared (the start says what it is about); its words are indexed.
@@ -119,18 +124,8 @@ def suggest(
     ticket_qs = _exclude(ticket_qs, exclude_ticket)
     bug_qs = _exclude(bug_qs, exclude_bug)
     query = _Query(title, description)
-    candidates: list[tuple[str, str, str, str, str]] = []
     scored: list[Suggestion] = []
-    for kind, model, qs in (("ticket", Ticket, ticket_qs), ("bug", Bug, bug_qs)):
-        ids = _candidate_ids(model, qs, terms)
-        if not ids:
-            continue
-        rows = (
-            model._default_manager.filter(id__in=ids)
-            .annotate(head=Substr("description", 1, DESCRIPTION_CHARS))
-            .values_list("key", "title", "status", "head")
-        )
-        candidates.extend((kind, *row) for row in rows)
+    candidates = _candidates([("ticket", Ticket, ticket_qs), ("bug", Bug, bug_qs)], terms)
     pool = [(significant_words(row[2]), row[4]) for row in candidates]
     for (kind, key, row_title, status, _), score in zip(candidates, query.rank(pool), strict=True):
         if score >= MIN_SCORE:
@@ -155,36 +150,66 @@ def _exclude(qs: QuerySet, ref: Model | str | int | None) -> QuerySet:
     return qs.exclude(key=str(ref).upper())
 
 
-def _candidate_ids(model: type[Model], qs: QuerySet, terms: list[str]) -> set[int]:
-    """The newest PER_TERM rows of `qs` holding a form of each term, in one statement.
+def _candidates(
+    kinds: list[tuple[str, type[Model], QuerySet]], terms: list[str]
+) -> list[tuple[str, str, str, str, str]]:
+    """(kind, key, title, status, description's start) of each kind's candidates, in one
+    statement (one round trip for all the look-ups)."""
+    statements: list[str] = []
+    values: list[Any] = []
+    for kind, model, qs in kinds:
+        found = _candidate_ids(model, qs, terms)
+        if found is None:
+            continue
+        rows = (
+            model._default_manager.filter(id__in=RawSQL(*found))
+            .annotate(head=Substr("description", 1, DESCRIPTION_CHARS))
+            .values_list("key", "title", "status", "head")
+        )
+        sql, params = rows.query.sql_with_params()
+        statements.append(
+            f"SELECT '{kind}', k{len(statements)}.* FROM ({sql}) AS k{len(statements)}"
+        )
+        values += params
+    if not statements:
+        return []
+    with connections[kinds[0][2].db].cursor() as cursor:
+        cursor.execute(" UNION ALL ".join(statements), values)
+        return cursor.fetchall()
 
-    Each term is a walk of the side table's (term, id) b-tree newest first, joined to the row
-    for its status and visibility. The walk is compiled once by the ORM with a marker term and
-    sent once per term, all as one UNION ALL (8 round trips for a long title otherwise).
+
+def _candidate_ids(
+    model: type[Model], qs: QuerySet, terms: list[str]
+) -> tuple[str, list[Any]] | None:
+    """The statement selecting the ids of the newest PER_TERM rows of `qs` holding a form of
+    each term; None when `qs` is empty.
+
+    Each term is a walk of the side table's (term, id) b-tree newest first, each row tested
+    against `qs` (its status, its visibility) by a correlated subquery: unlike a join or an
+    EXISTS, PostgreSQL cannot turn that into a merge or hash join that first reads every open
+    row (it does when it underestimates their share), so the walk stops after PER_TERM rows.
+    The walk is compiled once by the ORM with a marker term and repeated once per term, all as
+    one UNION ALL.
     """
     if qs.query.is_empty():
-        return set()
-    kind = index.kind_of(model)
-    row = f"{kind.words}.{kind.column}"
+        return None
+    words, column = WORD_TABLES[model]
+    row = qs.filter(pk=OuterRef(column)).values("pk")[:1]
     probe = (
-        qs.extra(
-            tables=[kind.words],
-            where=[f"{row} = {kind.table}.id", f"{kind.words}.term = %s"],
-            params=[MARKER],
-        )
-        .alias(similar_newest=RawSQL(row, []))
-        .order_by("-similar_newest")
+        words.objects.filter(term=MARKER)
+        .alias(seen=Subquery(row))
+        .filter(seen__isnull=False)
+        .order_by(f"-{column}")
+        .values_list(column, flat=True)[:PER_TERM]
     )
-    sql, params = probe.values_list("id", flat=True)[:PER_TERM].query.sql_with_params()
+    sql, params = probe.query.sql_with_params()
     slot = list(params).index(MARKER)
     parts: list[str] = []
     values: list[Any] = []
     for n, term in enumerate(dict.fromkeys(index.fold(t) for t in terms)):
         parts.append(f"SELECT * FROM ({sql}) AS term_{n}")
         values += [*params[:slot], term, *params[slot + 1 :]]
-    with connections[qs.db].cursor() as cursor:
-        cursor.execute(" UNION ALL ".join(parts), values)
-        return {row[0] for row in cursor.fetchall()}
+    return " UNION ALL ".join(parts), values
 
 
 class _Query:
