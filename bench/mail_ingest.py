@@ -38,6 +38,7 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime
 from email.message import EmailMessage
 from email.utils import format_datetime
@@ -115,7 +116,7 @@ def text(rng: random.Random, words: int) -> str:
     return " ".join(rng.choice(WORDS) for _ in range(words)).capitalize() + "."
 
 
-def dkim_setup(data: Path):  # type: ignore[no-untyped-def]
+def dkim_setup(data: Path) -> Callable[[bytes], bytes]:
     """A signing function for acme.bench; its key and a DMARC p=reject policy published to the
     ingest by a resolver module in `data` (SUSTAIN_MAIL_DNS_RESOLVER=bench_dns.txt)."""
     import dkim
@@ -163,7 +164,9 @@ def authres(raw: bytes) -> bytes:
 class Conversations:
     """The mails one client sends: conversations of a first mail and replies."""
 
-    def __init__(self, client: int, count: int, seed: int, finish=None) -> None:  # type: ignore[no-untyped-def]
+    def __init__(
+        self, client: int, count: int, seed: int, finish: Callable[[bytes], bytes] | None = None
+    ) -> None:
         self.rng = random.Random(seed + client)
         self.client = client
         self.count = count

@@ -196,7 +196,7 @@ def _candidate_ids(
     words, column = WORD_TABLES[model]
     row = qs.filter(pk=OuterRef(column)).values("pk")[:1]
     probe = (
-        words.objects.filter(term=MARKER)
+        words._default_manager.filter(term=MARKER)
         .alias(seen=Subquery(row))
         .filter(seen__isnull=False)
         .order_by(f"-{column}")
