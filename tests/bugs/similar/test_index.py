@@ -85,3 +85,18 @@ class MaintenanceTests(SimilarTestCase):
         self.assertIn("badge", terms(open_row))
         self.assertEqual(terms(closed), set())
         self.assertEqual(self.keys(suggest(self.alice, title="Badge reader offline")), ["INC-9001"])
+
+    def test_an_admin_edit_keeps_the_terms_too(self):
+        from django.contrib import admin
+
+        ticket = desk.open_ticket(self.carol, title="Scanner jams on duplex pages")
+        ticket.title = "Printer jams on duplex pages"
+        admin.site._registry[Ticket].save_model(None, ticket, None, True)
+        self.assertIn("printer", terms(ticket))
+        ticket.status = "closed"
+        admin.site._registry[Ticket].save_model(None, ticket, None, True)
+        self.assertEqual(terms(ticket), set())
+        bug = self.bug("Label printer skips every other label")
+        bug.title = "Badge printer skips every other label"
+        admin.site._registry[Bug].save_model(None, bug, None, True)
+        self.assertIn("badge", terms(bug))
