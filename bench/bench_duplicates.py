@@ -17,7 +17,7 @@ description, and an original among the five suggestions counts as found.
     SUSTAIN_DATA_DIR=/tmp/bench-sqlite .venv/bin/python bench/bench_duplicates.py
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/bench .venv/bin/python bench/bench_duplicates.py
 
-Exits 1 when the p95 misses 100 ms on a database of at least 100,000 tickets.
+Exits 1 when the p95 misses 50 ms on a database of at least 100,000 tickets.
 """
 
 from __future__ import annotations
@@ -32,7 +32,7 @@ from pathlib import Path
 from typing import Any
 
 DATA = Path(__file__).resolve().parent / "data" / "duplicates.jsonl"
-TARGET_MS = 100
+TARGET_MS = 50
 
 
 def setup() -> bool:
@@ -60,6 +60,7 @@ def load(records: list[dict[str, Any]]) -> tuple[Any, Any]:
     """Originals and distractors as open rows; returns (agent, customer) to ask as."""
     from sustain.accounts.models import Organization, Role, User
     from sustain.bugs.models import Bug
+    from sustain.bugs.similar import index
     from sustain.cmdb.models import Product
     from sustain.desk.models import Ticket
 
@@ -111,6 +112,11 @@ def load(records: list[dict[str, Any]]) -> tuple[Any, Any]:
             )
     Ticket.objects.bulk_create(tickets, batch_size=500)
     Bug.objects.bulk_create(bugs, batch_size=500)
+    # Written past the actions, so their title words are indexed as the bulk loaders do it.
+    for model in (Ticket, Bug):
+        loaded = model.objects.filter(key__startswith="DUPSET-").values_list("id", flat=True)
+        if loaded:
+            index.fill(model, min(loaded), max(loaded))
     return agent, customer
 
 
@@ -156,6 +162,7 @@ def main() -> None:
         timings: dict[str, list[float]] = {"agent": [], "customer": []}
         for warm in duplicates[:20]:
             suggest(agent, title=warm["title"], description=warm["description"])
+        cpu_started = time.process_time()
         for _ in range(args.rounds):
             for i, dup in enumerate(duplicates):
                 who = "customer" if i % 4 == 3 else "agent"
@@ -164,6 +171,10 @@ def main() -> None:
                 suggest(actor, title=dup["title"], description=dup["description"])
                 timings[who].append((time.perf_counter() - started) * 1000)
         every = timings["agent"] + timings["customer"]
+        # This process's CPU (ranking, ORM, driver) apart from the database's: on a busy
+        # machine the wall time stretches, this much less.
+        cpu = (time.process_time() - cpu_started) * 1000 / len(every)
+        print(f"CPU of this process per suggestion: {cpu:.1f} ms (the rest is the database)")
         for who, values in timings.items():
             print(
                 f"{who}: p50 {percentile(values, 50):.1f} ms, p95 {percentile(values, 95):.1f} ms,"

@@ -33,6 +33,7 @@ from sustain.bugs.models import (
     Severity,
     Status,
 )
+from sustain.bugs.similar import index as similar_index
 from sustain.bugs.tickets import check_ticket, link_ticket, mark_duplicate, recount, unlink_ticket
 from sustain.cmdb.models import Component, ConfigItem, Product, Version
 from sustain.core import attachments as files
@@ -219,6 +220,7 @@ def create_bug(
         if versions:
             bug.affected_versions.set(versions)
             add_affected_lines(bug, versions)
+        similar_index.refresh(bug, was_open=False)
         events.record(bug, "created", actor=actor, after=snapshot(bug), is_public=False)
         _record_environment(actor, bug, None)
         for upload in checked:
@@ -360,6 +362,8 @@ def _update(actor: User, bug: Bug, changes: dict[str, Any]) -> None:
         bug.triage_breached_at = None
     bug.updated_at = timezone.now()
     save_changed(bug, "updated_at")
+    if "title" in changes or "description" in changes:
+        similar_index.refresh(bug)
     if versions is not None:
         bug.affected_versions.set(versions)
         add_affected_lines(bug, versions)

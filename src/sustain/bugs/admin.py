@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.contrib import admin
 
 from sustain.bugs.models import Bug, BugLine, BugTicket, TriageTarget
+from sustain.bugs.similar import index as similar_index
 from sustain.bugs.vcs import admin as vcs_admin  # noqa: F401  (registers repositories, commits)
 
 
@@ -53,6 +56,10 @@ class BugAdmin(admin.ModelAdmin):
     ]
     readonly_fields = ["key", "incident_count", "organization_count", "environment_count"]
     inlines = [BugLineInline, BugTicketInline]
+
+    def save_model(self, request: Any, obj: Bug, form: Any, change: bool) -> None:
+        super().save_model(request, obj, form, change)
+        similar_index.refresh(obj)  # past the actions: the duplicate suggestions' terms too
 
 
 @admin.register(TriageTarget)

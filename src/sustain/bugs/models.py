@@ -408,3 +408,39 @@ class BugCommit(models.Model):
 
     def __str__(self) -> str:
         return f"{self.commit_id} {self.kind} {self.bug_id}"
+
+
+class TicketWord(models.Model):
+    """A term an open ticket is found under by duplicate suggestions (a word of its key, title
+    or description's start, or what the word is a form of): the newest rows of a term are a
+    walk of the (term, ticket) b-tree (bugs.similar.index keeps them)."""
+
+    ticket = models.ForeignKey("desk.Ticket", on_delete=models.CASCADE, related_name="+")
+    term = models.CharField(max_length=100)
+
+    tenant_field = None
+    customer_visible = False
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["term", "ticket"], name="ticketword_term_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.term} {self.ticket_id}"
+
+
+class BugWord(models.Model):
+    """A term an open bug is found under (as TicketWord)."""
+
+    bug = models.ForeignKey(Bug, on_delete=models.CASCADE, related_name="+")
+    term = models.CharField(max_length=100)
+
+    tenant_field = None
+    customer_visible = False
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["term", "bug"], name="bugword_term_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.term} {self.bug_id}"

@@ -31,6 +31,7 @@ from django.conf import settings
 
 from sustain.bugs import notifications
 from sustain.bugs.models import Bug, LineStatus, Status
+from sustain.bugs.similar import index as similar_index
 from sustain.bugs.workflow import CONFIRMED_FIXED
 from sustain.cmdb import semver
 from sustain.cmdb.models import Version
@@ -123,6 +124,7 @@ def flag(
     if reopen and bug.status in CONFIRMED_FIXED:
         bug.status = Status.TRIAGED
         bug.verified_at = bug.closed_at = None
+        similar_index.refresh(bug, text_changed=False, was_open=False)
     save_changed(bug)  # the caller locked the row (locked())
     after = {
         "status": bug.status,

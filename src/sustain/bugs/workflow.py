@@ -7,6 +7,7 @@ from typing import Any
 from django.utils.translation import gettext_lazy as _
 
 from sustain.bugs.models import OPEN_STATUSES, Bug, Status
+from sustain.bugs.similar import index as similar_index
 
 # A move into `duplicate` goes through mark_duplicate (it needs the original); it is listed so
 # that the 409 names it, and transition() refuses it with a pointer to the right door.
@@ -77,7 +78,8 @@ def enter(bug: Bug, status: str, now: Any) -> None:
     """Set the status and the timestamps that go with it."""
     if bug.status == Status.NEW and status != Status.NEW and bug.triaged_at is None:
         bug.triaged_at = now  # leaving "new" stops the triage clock
-    bug.status = status
+    was_open, bug.status = bug.status in OPEN_STATUSES, status
+    similar_index.refresh(bug, text_changed=False, was_open=was_open)
     if status == Status.FIXED:
         bug.fixed_at = now
     elif status == Status.VERIFIED:

@@ -22,10 +22,12 @@ from sustain.bugs.models import (
     Bug,
     BugLine,
     BugTicket,
+    BugWord,
     LineStatus,
     Severity,
     Status,
 )
+from sustain.bugs.similar import index as similar_index
 from sustain.cmdb.models import ConfigItem, Product, Version
 from sustain.core import counters, outbox
 from sustain.core.models import Event
@@ -306,6 +308,7 @@ def bulk_bugs(count: int, batch: int = 10_000, progress: bool = True, seed: int 
                 )
             with Bug.search_index.bulk_insert(ids[0], ids[-1]):
                 bugs.insert(rows["bugs"])
+            similar_index.fill(Bug, ids[0], ids[-1])
             affected.insert(rows["affected"])
             bug_lines.insert(rows["lines"])
             links.insert(rows["links"])
@@ -316,7 +319,7 @@ def bulk_bugs(count: int, batch: int = 10_000, progress: bool = True, seed: int 
     bar.close()
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
-            for model in (Bug, BugLine, BugTicket, ReleaseBug, ConfigItem, Version):
+            for model in (Bug, BugWord, BugLine, BugTicket, ReleaseBug, ConfigItem, Version):
                 cursor.execute(f"VACUUM ANALYZE {model._meta.db_table}")
         else:
             cursor.execute("ANALYZE")

@@ -14,6 +14,8 @@ from django.db.models import Model
 from django.utils import timezone
 
 from sustain.accounts.models import Organization, Role, Team
+from sustain.bugs.models import TicketWord
+from sustain.bugs.similar import index as similar_index
 from sustain.core import counters, outbox
 from sustain.core.models import Event
 from sustain.demo.world import NOTES, REPLIES, SUBJECTS, database_is_empty, load_world
@@ -466,6 +468,7 @@ def bulk_tickets(count: int, batch: int = 10_000, progress: bool = True, seed: i
                     )
             with Ticket.search_index.bulk_insert(ticket_rows[0][0], ticket_rows[-1][0]):
                 tickets.insert(ticket_rows)
+            similar_index.fill(Ticket, ticket_rows[0][0], ticket_rows[-1][0])
             comments.insert(comment_rows)
             events.insert(event_rows)
             clocks.insert(clock_rows)
@@ -476,7 +479,7 @@ def bulk_tickets(count: int, batch: int = 10_000, progress: bool = True, seed: i
     # visibility map, without which index-only scans still read the table).
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
-            for model in (Ticket, Comment, Event, Clock):
+            for model in (Ticket, TicketWord, Comment, Event, Clock):
                 cursor.execute(f"VACUUM ANALYZE {model._meta.db_table}")
         else:
             cursor.execute("ANALYZE")

@@ -14,6 +14,7 @@ from django.utils import timezone
 
 from sustain.accounts import refs as account_refs
 from sustain.accounts.models import Organization, Team, User
+from sustain.bugs.similar import index as similar_index
 from sustain.cmdb import refs as cmdb_refs
 from sustain.cmdb.models import ConfigItem
 from sustain.core import attachments as files
@@ -180,6 +181,7 @@ def open_ticket(
             _store_attachment(actor, ticket, upload, comment=None, is_public=True)
         created = events.record(ticket, "created", actor=actor, after=snapshot(ticket))
         sla_clocks.start(ticket, now)
+        similar_index.refresh(ticket, was_open=False)
         notifications.ticket_created(ticket, actor, created)
     return ticket
 

@@ -1,5 +1,8 @@
+from typing import Any
+
 from django.contrib import admin
 
+from sustain.bugs.similar import index as similar_index
 from sustain.desk.models import (
     Attachment,
     Comment,
@@ -35,6 +38,10 @@ class TicketAdmin(admin.ModelAdmin):
     raw_id_fields = ["requester", "assignee", "parent", "affected_ci"]
     filter_horizontal = ["tags", "watchers"]
     show_full_result_count = False
+
+    def save_model(self, request: Any, obj: Ticket, form: Any, change: bool) -> None:
+        super().save_model(request, obj, form, change)
+        similar_index.refresh(obj)  # past the actions: the duplicate suggestions' terms too
 
 
 @admin.register(Comment)

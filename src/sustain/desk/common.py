@@ -9,11 +9,12 @@ from typing import Any
 from django.utils import timezone
 
 from sustain.accounts.models import Organization, Team, User
+from sustain.bugs.similar import index as similar_index
 from sustain.core import events, tenancy
 from sustain.core.errors import Forbidden, Invalid, NotFound
 from sustain.core.locking import save_changed
 from sustain.desk import notifications
-from sustain.desk.models import Level, Priority, Tag, Ticket
+from sustain.desk.models import OPEN_STATUSES, Level, Priority, Tag, Ticket
 from sustain.sla import clocks as sla_clocks
 
 
@@ -119,6 +120,8 @@ def _save(
     ticket.updated_at = timezone.now()
     save_changed(ticket, "updated_at")
     old, new = events.changes(before, snapshot(ticket))
+    if new.keys() & {"title", "description", "status"}:
+        similar_index.refresh(ticket, was_open=before["status"] in OPEN_STATUSES)
     if new:
         event = events.record(ticket, verb, actor=actor, before=old, after=new, is_public=is_public)
         notifications.ticket_changed(ticket, actor, old, new, event, quiet=quiet, reason=reason)

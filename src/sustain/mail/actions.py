@@ -103,14 +103,14 @@ def _ingest(raw: bytes, mailbox: Mailbox | None, recipients: list[str]) -> Inbou
         parsed = parse.parse(raw)
     except MailError as exc:
         return _store_only(raw, _fallback_id(raw), Outcome.HELD, str(exc), mailbox)
-    existing = InboundMail.objects.filter(message_id=parsed.message_id).first()
+    existing = _stored(parsed.message_id)
     if existing is not None:
         return existing
     try:
         plan = _plan(parsed, mailbox, raw, tuple(recipients))
         return _carry_out(plan, parsed, raw, mailbox)
     except IntegrityError:
-        existing = InboundMail.objects.filter(message_id=parsed.message_id).first()
+        existing = _stored(parsed.message_id)
         if existing is not None:
             return existing
         raise
@@ -138,6 +138,13 @@ def hold_oversized(head: bytes, *, mailbox: Mailbox | None = None) -> InboundMai
     return _store_only(head, message_id, Outcome.HELD, reason, mailbox, parsed)
 
 
+def _stored(message_id: str) -> InboundMail | None:
+    """The mail stored under `message_id`, if any. Its id is looked up first: almost every
+    mail is new, and reading no row costs a third of what reading the whole row does."""
+    found = InboundMail.objects.filter(message_id=message_id).values_list("pk", flat=True)[:1]
+    return InboundMail.objects.get(pk=found[0]) if found else None
+
+
 def _fallback_id(raw: bytes) -> str:
     """The Message-ID of a mail the parser refused, read from the raw header, or a digest."""
     head = raw[:OVERSIZED_HEAD].split(b"\r\n\r\n", 1)[0].split(b"\n\n", 1)[0].decode("latin-1")
@@ -157,7 +164,7 @@ def _store_only(
     plan: Plan | None = None,
 ) -> InboundMail:
     """Keep a mail that opens nothing: held for review, or ignored."""
-    existing = InboundMail.objects.filter(message_id=message_id).first()
+    existing = _stored(message_id)
     if existing is not None:
         return existing
     organization = plan.organization if plan else None
@@ -229,10 +236,16 @@ def _routed_organization(address: str, mailbox: Mailbox | None) -> Organization 
     return None
 
 
-def _thread(parsed: ParsedMail, refs: dict[str, MessageRef]) -> Ticket | None:
-    """The ticket a mail answers: by In-Reply-To/References (`refs`: the Message-IDs known),
-    then by the key in the subject; a ticket merged into another leads to that one."""
-    ticket = next((refs[m].ticket for m in parsed.thread_ids if m in refs), None)
+def _thread(parsed: ParsedMail, refs: dict[str, tuple[str, int]]) -> Ticket | None:
+    """The ticket a mail answers: by In-Reply-To/References (`refs`: the Message-IDs known,
+    with their direction and ticket), then by the key in the subject; a ticket merged into
+    another leads to that one."""
+    ticket_id = next((refs[m][1] for m in parsed.thread_ids if m in refs), None)
+    ticket = (
+        Ticket.objects.select_related("organization").filter(pk=ticket_id).first()
+        if ticket_id is not None
+        else None
+    )
     if ticket is None and parsed.ticket_keys:
         found = {
             t.key: t
@@ -266,15 +279,15 @@ def _plan(
     """Decide what becomes of the mail. Reads only."""
     if parsed.auto_reason:
         return Plan(Outcome.IGNORED, f"automatic mail ({parsed.auto_reason}); never answered")
-    # The mail's own Message-ID and those it answers, in one query.
+    # The mail's own Message-ID and those it answers, in one query (the ticket, if any, next).
     refs = {
-        ref.message_id: ref
-        for ref in MessageRef.objects.filter(
+        message_id: (direction, ticket_id)
+        for message_id, direction, ticket_id in MessageRef.objects.filter(
             message_id__in=[parsed.message_id, *parsed.thread_ids]
-        ).select_related("ticket__organization")
+        ).values_list("message_id", "direction", "ticket_id")
     }
     own = refs.get(parsed.message_id)
-    if parsed.sender == _own_address() or (own and own.direction == MessageRef.Direction.OUT):
+    if parsed.sender == _own_address() or (own and own[0] == MessageRef.Direction.OUT):
         return Plan(Outcome.IGNORED, "Sustain's own mail came back")
     try:
         if len(parsed.sender) > 254:
@@ -304,7 +317,7 @@ def _refusal(verdict: Verdict, sender: User | None) -> str:
 
 
 def _place(
-    parsed: ParsedMail, mailbox: Mailbox | None, refs: dict[str, MessageRef], verdict: Verdict
+    parsed: ParsedMail, mailbox: Mailbox | None, refs: dict[str, tuple[str, int]], verdict: Verdict
 ) -> Plan:
     if verdict.method == authentication.TOKEN:
         # The reply of the customer the notification went to, whatever its From says.

@@ -2,7 +2,6 @@
 
 from django.test import Client
 
-from sustain.bugs.models import Bug
 from sustain.desk import actions as desk
 from tests.bugs.similar.helpers import SimilarTestCase
 
@@ -15,7 +14,7 @@ class PartialTests(SimilarTestCase):
         super().setUpTestData()
         cls.acme_ticket = desk.open_ticket(cls.carol, title=TITLE)
         cls.globex_ticket = desk.open_ticket(cls.dave, title=TITLE)
-        cls.hidden_bug = Bug.objects.create(key="BUG-900", title=TITLE, product=cls.product)
+        cls.hidden_bug = cls.bug(TITLE)
 
     def get(self, user, **params):
         client = Client()

@@ -2,12 +2,13 @@
 
 Two steps, so that the cost does not grow with the database:
 
-1. Candidates from the full-text index, a few dozen per significant word of the title, newest
-   first, plus the rows matching every word. One OR query ordered by relevance would have to
-   score every row matching any word (a word like "error" is in a tenth of a million tickets);
-   one OR query ordered by recency would be all about the commonest word. Per word and newest
-   first, each query stops after `PER_TERM` rows, whatever the word, in SQLite's FTS5 and in
-   PostgreSQL's GIN index alike, and a rare word (the discriminating one) brings all its rows.
+1. Candidates from the open rows' key and title words (`bugs.similar.index`, a side table kept
+   by the actions): the newest `PER_TERM` open rows holding a form of each significant word of
+   the title. One OR query ordered by relevance would have to score every row matching any
+   word (a word like "error" is in a tenth of a million tickets); one OR query ordered by
+   recency would be all about the commonest word. Per word and newest first, each lookup is a
+   b-tree walk that stops after `PER_TERM` rows, whatever the word, and a rare word (the
+   discriminating one) brings all its rows.
 2. Ranking of those candidates with rapidfuzz: a blend of token-set, token-sort and weighted
    ratios over the titles reduced to their significant words, with a lighter weight on the
    descriptions.
@@ -22,19 +23,20 @@ import re
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
-from functools import lru_cache
 from typing import Any
 
 from django.db import connections
-from django.db.models import F, Model, QuerySet
+from django.db.models import Model, OuterRef, QuerySet, Subquery
+from django.db.models.expressions import RawSQL
 from django.db.models.functions import Lower, Substr
 from django.urls import reverse
 from rapidfuzz import fuzz, process
 
 from sustain.bugs.models import KEY_PREFIX as BUG_PREFIX
 from sustain.bugs.models import OPEN_STATUSES as BUG_OPEN
-from sustain.bugs.models import Bug
-from sustain.core.pagination import order_alias
+from sustain.bugs.models import Bug, BugWord, TicketWord
+from sustain.bugs.similar import index
+from sustain.bugs.similar.index import stem
 from sustain.core.search import ANY_WORD as WORD
 from sustain.core.tenancy import visible
 from sustain.desk.models import OPEN_STATUSES as TICKET_OPEN
@@ -42,11 +44,16 @@ from sustain.desk.models import Ticket
 
 MAX_TERMS = 8  # significant words of a title used for candidates
 PER_TERM = 30  # newest matching open rows per word and per kind
-MARKER = "similarmarkerword"  # stands for a term's words in the compiled candidate query
+MARKER = "similarmarkerword"  # stands for a term in the compiled candidate query
+# The side table of each kind's terms (bugs.similar.index), and its column naming the row.
+WORD_TABLES: dict[type[Model], tuple[type[Model], str]] = {
+    Ticket: (TicketWord, "ticket"),
+    Bug: (BugWord, "bug"),
+}
 DESCRIBED = 20  # candidates whose descriptions are compared too (the best by title)
-COMMON_SHARE = 0.02  # PostgreSQL: a word in 2 % of rows is looked up newest first
 MIN_SCORE = 40  # below this a "suggestion" is noise rather than help
-DESCRIPTION_CHARS = 300  # what of a description is compared (the start says what it is about)
+# What of a description is compared (the start says what it is about); its words are indexed.
+DESCRIPTION_CHARS = index.DESCRIPTION_CHARS
 
 MIN_TITLE = 3  # characters of a title before suggestions are looked for
 MAX_TITLE = 300
@@ -64,24 +71,6 @@ _STOP_WORDS = """
     urgent help problem issue re fwd asap prod regression reports reported
 """
 STOP_WORDS = frozenset(_STOP_WORDS.split())
-# Crude stemming, enough for prefix search and for comparing titles: "exports", "exported",
-# "exporting" all become "export"; a stem keeps at least four letters.
-FORM_ENDINGS = (
-    "s",
-    "es",
-    "e",
-    "ed",
-    "ing",
-    "ings",
-    "er",
-    "ers",
-    "ation",
-    "ations",
-    "ies",
-    "ied",
-    "ly",
-)
-SUFFIXES = ("ations", "ation", "ings", "ing", "ies", "ied", "ers", "er", "ed", "es", "s", "ly")
 
 
 @dataclass(frozen=True)
@@ -92,21 +81,6 @@ class Suggestion:
     status: str
     score: int  # 0-100
     url: str
-
-
-@lru_cache(maxsize=65536)
-def stem(word: str) -> str:
-    for suffix in SUFFIXES:
-        if word.endswith(suffix) and len(word) - len(suffix) >= 4:
-            return word[: -len(suffix)]
-    return word
-
-
-def word_forms(term: str) -> list[str]:
-    """The whole words a stem stands for in the index ("export": exports, exported …)."""
-    if len(term) < 4 or term.isdigit():
-        return [term]
-    return [term, *(term + ending for ending in FORM_ENDINGS)]
 
 
 def significant_words(text: str) -> list[str]:
@@ -150,18 +124,8 @@ def suggest(
     ticket_qs = _exclude(ticket_qs, exclude_ticket)
     bug_qs = _exclude(bug_qs, exclude_bug)
     query = _Query(title, description)
-    candidates: list[tuple[str, str, str, str, str]] = []
     scored: list[Suggestion] = []
-    for kind, model, qs in (("ticket", Ticket, ticket_qs), ("bug", Bug, bug_qs)):
-        ids = _candidate_ids(model, qs, terms)
-        if not ids:
-            continue
-        rows = (
-            model._default_manager.filter(id__in=ids)
-            .annotate(head=Substr("description", 1, DESCRIPTION_CHARS))
-            .values_list("key", "title", "status", "head")
-        )
-        candidates.extend((kind, *row) for row in rows)
+    candidates = _candidates([("ticket", Ticket, ticket_qs), ("bug", Bug, bug_qs)], terms)
     pool = [(significant_words(row[2]), row[4]) for row in candidates]
     for (kind, key, row_title, status, _), score in zip(candidates, query.rank(pool), strict=True):
         if score >= MIN_SCORE:
@@ -186,52 +150,66 @@ def _exclude(qs: QuerySet, ref: Model | str | int | None) -> QuerySet:
     return qs.exclude(key=str(ref).upper())
 
 
-def _newest(qs: QuerySet) -> QuerySet:
-    # On SQLite the index's rowid stands in for the id, so FTS5 hands rows over newest first.
-    alias = order_alias("id")
-    return qs.order_by(f"-{alias}" if alias in qs.query.annotations else "-id")
+def _candidates(
+    kinds: list[tuple[str, type[Model], QuerySet]], terms: list[str]
+) -> list[tuple[str, str, str, str, str]]:
+    """(kind, key, title, status, description's start) of each kind's candidates, in one
+    statement (one round trip for all the look-ups)."""
+    statements: list[str] = []
+    values: list[Any] = []
+    for kind, model, qs in kinds:
+        found = _candidate_ids(model, qs, terms)
+        if found is None:
+            continue
+        rows = (
+            model._default_manager.filter(id__in=RawSQL(*found))
+            .annotate(head=Substr("description", 1, DESCRIPTION_CHARS))
+            .values_list("key", "title", "status", "head")
+        )
+        sql, params = rows.query.sql_with_params()
+        statements.append(
+            f"SELECT '{kind}', k{len(statements)}.* FROM ({sql}) AS k{len(statements)}"
+        )
+        values += params
+    if not statements:
+        return []
+    with connections[kinds[0][2].db].cursor() as cursor:
+        cursor.execute(" UNION ALL ".join(statements), values)
+        return cursor.fetchall()
 
 
-def _candidate_ids(model: type[Model], qs: QuerySet, terms: list[str]) -> set[int]:
-    """The newest PER_TERM rows of `qs` holding each term, in one statement.
+def _candidate_ids(
+    model: type[Model], qs: QuerySet, terms: list[str]
+) -> tuple[str, list[Any]] | None:
+    """The statement selecting the ids of the newest PER_TERM rows of `qs` holding a form of
+    each term; None when `qs` is empty.
 
-    One query per term would be compiled by the ORM and sent once per term (16 round trips
-    for a long title); the per-term query is compiled once with a marker word instead, and
-    its copies, one per term, are sent as one UNION ALL.
+    Each term is a walk of the side table's (term, id) b-tree newest first, each row tested
+    against `qs` (its status, its visibility) by a correlated subquery: unlike a join or an
+    EXISTS, PostgreSQL cannot turn that into a merge or hash join that first reads every open
+    row (it does when it underestimates their share), so the walk stops after PER_TERM rows.
+    The walk is compiled once by the ORM with a marker term and repeated once per term, all as
+    one UNION ALL.
     """
     if qs.query.is_empty():
-        return set()
-    index = model.search_index  # type: ignore[attr-defined]
-    matching = index.filter_any(qs, [MARKER])
-    # Walking the id index newest first pays for a common word (matches come at once); for a
-    # rarer one PostgreSQL must gather the word's rows from the GIN index and sort them, or it
-    # walks all million rows (it guesses a word's share, and guesses high for an OR of forms):
-    # `id + 0` keeps it off the id index. SQLite's FTS5 always hands rows over newest first.
-    common = index.common_words()
-    probes = {
-        True: _newest(matching),
-        False: matching.order_by((F("id") + 0).desc()),
-    }
-    compiled = {}
-    for key, probe in probes.items():
-        sql, params = probe.values_list("id", flat=True)[:PER_TERM].query.sql_with_params()
-        compiled[key] = (sql, params, list(params).index(index.any_match([MARKER])))
+        return None
+    words, column = WORD_TABLES[model]
+    row = qs.filter(pk=OuterRef(column)).values("pk")[:1]
+    probe = (
+        words._default_manager.filter(term=MARKER)
+        .alias(seen=Subquery(row))
+        .filter(seen__isnull=False)
+        .order_by(f"-{column}")
+        .values_list(column, flat=True)[:PER_TERM]
+    )
+    sql, params = probe.query.sql_with_params()
+    slot = list(params).index(MARKER)
     parts: list[str] = []
     values: list[Any] = []
-    for n, term in enumerate(terms):
-        forms = word_forms(term)
-        match = index.any_match(forms)
-        if match is None:
-            continue
-        walk = not common or sum(common.get(f, 0.0) for f in forms) >= COMMON_SHARE
-        sql, params, slot = compiled[walk]
+    for n, term in enumerate(dict.fromkeys(index.fold(t) for t in terms)):
         parts.append(f"SELECT * FROM ({sql}) AS term_{n}")
-        values += [*params[:slot], match, *params[slot + 1 :]]
-    if not parts:
-        return set()
-    with connections[matching.db].cursor() as cursor:
-        cursor.execute(" UNION ALL ".join(parts), values)
-        return {row[0] for row in cursor.fetchall()}
+        values += [*params[:slot], term, *params[slot + 1 :]]
+    return " UNION ALL ".join(parts), values
 
 
 class _Query:
