@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from datetime import datetime, timedelta
@@ -142,15 +142,31 @@ def deliver_one(message: OutboxMessage, now: datetime | None = None) -> bool:
     return True
 
 
-def deliver_due(now: datetime | None = None, limit: int = 200) -> int:
-    """Deliver the messages that are due; return how many were sent."""
-    now = now or timezone.now()
-    due = list(
-        OutboxMessage.objects.filter(
+# A handler may queue messages itself (a notification fans out into one mail per recipient):
+# those due at once are delivered in the same call, up to this many rounds.
+ROUNDS = 3
+
+
+def deliver_due(
+    now: datetime | None = None, limit: int = 200, kinds: Iterable[str] | None = None
+) -> int:
+    """Deliver the messages that are due (of `kinds`, or all), and those their handlers
+    queued; return how many were sent."""
+    fixed, now = now is not None, now or timezone.now()
+    sent = 0
+    for _ in range(ROUNDS):
+        rows = OutboxMessage.objects.filter(
             state=OutboxMessage.State.PENDING, next_attempt_at__lte=now
-        ).order_by("next_attempt_at")[:limit]
-    )
-    return sum(deliver_one(message, now) for message in due)
+        )
+        if kinds is not None:
+            rows = rows.filter(kind__in=list(kinds))
+        due = list(rows.order_by("next_attempt_at", "id")[:limit])
+        if not due:
+            break
+        sent += sum(deliver_one(message, now) for message in due)
+        if not fixed:
+            now = timezone.now()
+    return sent
 
 
 def next_due(within: timedelta, now: datetime | None = None) -> datetime | None:

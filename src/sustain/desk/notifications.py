@@ -1,7 +1,9 @@
 """Who is told what about a ticket, by e-mail and by webhook, at the moments it happens.
 
 Called by the desk's actions and the SLA engine inside their transactions; the mail and the
-webhook events leave through the outbox once the change commits.
+webhook events leave through the outbox once the change commits. The desk's mails are one
+outbox row per moment, rendered and fanned out to each recipient by the worker
+(notifications.mailing.later); the recipients are chosen here, at the moment.
 
 | moment            | e-mail to                                                          | webhook            |
 |-------------------|--------------------------------------------------------------------|--------------------|
@@ -27,11 +29,10 @@ from typing import Any
 
 from django.db.models import Model
 
-from sustain.core import notify
 from sustain.core.models import Event
 from sustain.hooks import actions as hooks
 from sustain.hooks.models import EventType, Subscription
-from sustain.notifications import preferences
+from sustain.notifications import mailing, preferences
 from sustain.notifications.models import Event as Moment
 
 STATUS_FIELDS = {"status"}
@@ -82,7 +83,8 @@ def _mail(
 ) -> None:
     from sustain.desk.workflow import CUSTOMER_WORDS
 
-    notify.email(
+    # Rendered by the worker, from the ticket and comment as they are now.
+    mailing.later(
         people,
         template,
         {"ticket": ticket, "status_words": CUSTOMER_WORDS[ticket.status], **extra},
@@ -90,6 +92,7 @@ def _mail(
         headers={"X-Sustain-Ticket": ticket.key},
         ticket=ticket,
         event=moment,
+        snapshot=("ticket", "comment"),
     )
 
 
@@ -98,7 +101,10 @@ def _key(event: Event | None, fallback: Model) -> str:
 
 
 # --- the desk's moments ----------------------------------------------------------------------
-def ticket_created(ticket: Any, actor: Any, event: Event) -> None:
+def ticket_created(
+    ticket: Any, actor: Any, event: Event, *, subscriptions: list[Subscription] | None = None
+) -> None:
+    """`subscriptions`: the organization's webhooks, when the caller read them already."""
     exclude = None if actor.pk == ticket.requester_id else actor
     people = _followers(ticket, exclude=exclude)
     if ticket.assignee is None:
@@ -110,7 +116,13 @@ def ticket_created(ticket: Any, actor: Any, event: Event) -> None:
         f"ticket-created:{ticket.pk}",
         Moment.TICKET_CREATED,
     )
-    hooks.emit(EventType.TICKET_CREATED, ticket, key=_key(event, ticket), actor=actor)
+    hooks.emit(
+        EventType.TICKET_CREATED,
+        ticket,
+        key=_key(event, ticket),
+        actor=actor,
+        subscriptions=subscriptions,
+    )
 
 
 def comment_added(
@@ -218,7 +230,7 @@ def sla_alert(clock: Any, what: str, *, subscriptions: list[Subscription] | None
     else:
         people = [ticket.assignee] if ticket.assignee else [lead] if lead else []
     key = f"{clock.pk}:{clock.started_at.isoformat()}"
-    notify.email(
+    mailing.email(
         [p for p in people if _can_see(p, ticket)],
         f"sla/mail/{what}",
         {"ticket": ticket, "clock": clock},

@@ -80,8 +80,9 @@ def reply_headers(ticket: Any, message_id: str) -> dict[str, str]:
         .values_list("message_id", flat=True)[:10]
     )
     answered = _answering.get()
-    if answered and answered not in recent:
-        recent.insert(0, answered)  # the inbound mail that caused this one, newest of all
+    if answered:  # the inbound mail that caused this one, newest of all (also when the worker
+        # renders this mail after others about the ticket were recorded)
+        recent = [answered, *(mid for mid in recent if mid != answered)]
     headers = {"Message-ID": f"<{message_id}>", **answer_headers()}
     if recent:
         headers["In-Reply-To"] = f"<{recent[0]}>"

@@ -1,6 +1,12 @@
-"""E-mail notifications: rendered when the event happens, sent by the outbox worker.
+"""E-mail notifications: the mechanism (who is told about what is the callers' to decide:
+desk/notifications.py, bugs/notifications.py, the SLA engine, releases).
 
-The mechanism only: who is told about what is decided by the callers (desk/notifications.py).
+Two ways to queue: `email` renders each recipient's mail now and writes it to the outbox;
+`later` writes one outbox row for the whole event (a "notification": the template, the context
+as references and snapshots, the recipients) which the worker renders and fans out into one
+mail per recipient, as `email` would have done at the event. An action's transaction then
+holds no rendering, no preference look-up and no Message-ID bookkeeping.
+
 Each recipient's mail is rendered in that person's time zone and language, as plain text and,
 when the template has one, HTML (multipart/alternative). A recipient who is a user is routed by
 their preference for the event: sent now, gathered into the daily digest, or not at all.
@@ -17,11 +23,15 @@ from typing import Any
 
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
+from django.db import transaction
 from django.template import TemplateDoesNotExist
 from django.template.loader import get_template, render_to_string
-from django.utils import timezone, translation
+from django.utils import dateparse, timezone, translation
 
 from sustain.core import outbox
+from sustain.notifications import context as encoded
+
+NOTIFICATION = "notification"  # the outbox kind of one event's mails, rendered by the worker
 
 
 @dataclass(frozen=True)
@@ -85,11 +95,12 @@ def email(
     not_before: datetime | None = None,
     ticket: Any = None,
     event: str | None = None,
+    at: datetime | None = None,
 ) -> int:
     """Queue one e-mail per distinct recipient (users or addresses); return how many.
 
-    With `event`, each user's preference for it decides: now, in the daily digest, or not at
-    all. Mail about a ticket carries its own Message-ID and In-Reply-To/References of the
+    With `event`, each user's preference for it decides: now, in the daily digest (held as of
+    `at`, when the event happened), or not at all. Mail about a ticket carries its own Message-ID and In-Reply-To/References of the
     ticket's thread, so that replies come back to the ticket.
     """
     from sustain.mail import threads, tokens
@@ -110,7 +121,9 @@ def email(
             mail = render(template, {**context, "base_url": settings.BASE_URL, "recipient": user})
         if how == preferences.DIGEST:
             about = ticket if ticket is not None else context.get("ticket")
-            preferences.add_to_digest(user, event or "", about, mail, key=f"{dedupe_key}:{address}")
+            preferences.add_to_digest(
+                user, event or "", about, mail, key=f"{dedupe_key}:{address}", at=at
+            )
             continue
         message_headers = {"Auto-Submitted": "auto-generated", **(headers or {})}
         if ticket is not None:
@@ -135,6 +148,79 @@ def email(
         )
         queued += 1
     return queued
+
+
+def later(
+    recipients: Iterable[Any],
+    template: str,
+    context: dict[str, Any],
+    *,
+    dedupe_key: str,
+    headers: dict[str, str] | None = None,
+    not_before: datetime | None = None,
+    ticket: Any = None,
+    event: str | None = None,
+    snapshot: Iterable[str] = (),
+) -> None:
+    """Queue the event's mails as one outbox row, rendered by the worker (see `email`).
+
+    The context's model instances travel as references, read again by the worker; those named
+    in `snapshot` travel with their field values as of now, so the mail tells what was true at
+    the event (a ticket's status and priority) even if it changed before the worker got to it.
+    The Message-ID of an inbound mail being answered, if any, travels too.
+    """
+    from sustain.mail import threads
+
+    people: list[Any] = []
+    for item in recipients:
+        if isinstance(item, str):
+            people.append(item)
+        elif item is not None and item.email:
+            people.append({"user": item.pk})
+    if not people:
+        return
+    chosen = set(snapshot)
+    outbox.enqueue(
+        NOTIFICATION,
+        {
+            "recipients": people,
+            "template": template,
+            "context": {k: encoded.encode(v, snapshot=k in chosen) for k, v in context.items()},
+            "dedupe_key": dedupe_key,
+            "headers": headers or {},
+            "not_before": not_before.isoformat() if not_before else None,
+            "ticket": encoded.encode(ticket, snapshot="ticket" in chosen),
+            "event": event,
+            "answering": threads.answered_message_id(),
+            "at": timezone.now().isoformat(),
+        },
+        dedupe_key=f"notification:{dedupe_key}"[:200],
+    )
+
+
+@outbox.handler(NOTIFICATION)
+def fan_out(payload: dict[str, Any]) -> None:
+    """Render one event's mails and queue them (the worker delivers them in the same pass)."""
+    from sustain.accounts.models import User
+    from sustain.mail import threads
+
+    context = {k: encoded.decode(v) for k, v in payload["context"].items()}
+    ids = [p["user"] for p in payload["recipients"] if isinstance(p, dict)]
+    users = User.objects.in_bulk(ids) if ids else {}
+    recipients = [users.get(p["user"]) if isinstance(p, dict) else p for p in payload["recipients"]]
+    not_before = payload.get("not_before")
+    with transaction.atomic(), threads.answering(payload.get("answering") or ""):
+        email(
+            recipients,
+            payload["template"],
+            context,
+            dedupe_key=payload["dedupe_key"],
+            headers=payload.get("headers") or None,
+            not_before=dateparse.parse_datetime(not_before) if not_before else None,
+            ticket=encoded.decode(payload.get("ticket")),
+            event=payload.get("event"),
+            at=dateparse.parse_datetime(payload["at"]) if payload.get("at") else None,
+        )
 
 
 @outbox.handler("email")
