@@ -10,7 +10,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
@@ -66,18 +66,15 @@ def enqueue(
     """
     if _paused.get():
         return
-    try:
-        with transaction.atomic():
-            OutboxMessage.objects.create(
-                kind=kind,
-                payload=payload,
-                dedupe_key=dedupe_key,
-                next_attempt_at=not_before or timezone.now(),
-            )
-    except IntegrityError:
-        if dedupe_key is None:
-            raise
-        return  # already queued for this event
+    message = OutboxMessage(
+        kind=kind,
+        payload=payload,
+        dedupe_key=dedupe_key,
+        next_attempt_at=not_before or timezone.now(),
+    )
+    # A message already queued under the same key (this event, queued before) is kept as it is:
+    # INSERT … ON CONFLICT DO NOTHING, with no savepoint around it.
+    OutboxMessage.objects.bulk_create([message], ignore_conflicts=dedupe_key is not None)
     _wake_once()
 
 
