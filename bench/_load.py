@@ -36,6 +36,7 @@ class Outcome:
     failures: dict[int, int] = field(default_factory=dict)
     first_error: str = ""
     seconds: float = 0.0
+    answered: int = 0  # successful answers sent in the window, late ones too (CPU per request)
 
     @property
     def rate(self) -> float:
@@ -63,11 +64,17 @@ def closed_loop(
     seconds: float,
     warmup: float,
     expect: int = 201,
+    at_start: Callable[[], None] | None = None,
 ) -> Outcome:
-    """`clients` threads posting back to back; only answers inside the window count."""
+    """`clients` threads posting back to back; only answers inside the window count. With a
+    `warmup`, `at_start` is called when the measured window opens (the server's CPU reading)."""
     outcome, lock = Outcome(seconds=seconds), threading.Lock()
     start = time.monotonic()
     measure_from, stop_at = start + warmup, start + warmup + seconds
+
+    if at_start is not None:
+        timer = threading.Timer(max(0.0, measure_from - time.monotonic()), at_start)
+        timer.start()
 
     def loop(number: int) -> None:
         client, i = Client(url, headers), 0
@@ -77,10 +84,12 @@ def closed_loop(
                 status, answer, took = client.request("POST", path, body(number, i))
             except OSError as exc:
                 status, answer, took = 0, repr(exc).encode(), time.monotonic() - now
-            if now < measure_from or now + took > stop_at:
-                continue  # warm-up, or finished after the window closed
+            if now < measure_from:
+                continue  # warm-up
             with lock:
-                outcome.add(status, answer, took, expect)
+                outcome.answered += status == expect
+                if now + took <= stop_at:  # not finished after the window closed
+                    outcome.add(status, answer, took, expect)
 
     _run_threads(loop, clients)
     return outcome
@@ -121,6 +130,7 @@ def open_loop(
                 status, answer = 0, repr(exc).encode()
             finished = time.monotonic()
             with lock:
+                outcome.answered += status == expect
                 outcome.add(status, answer, finished - due, expect)
 
     _run_threads(loop, senders)
@@ -135,10 +145,34 @@ def _run_threads(target: Callable[[int], None], count: int) -> None:
         thread.join()
 
 
+def tree_cpu(pid: int) -> float:
+    """CPU seconds (user + system) used so far by process `pid` and all its descendants: the
+    server's cost, whatever else the machine runs meanwhile."""
+    total, todo = 0.0, [pid]
+    tick = os.sysconf("SC_CLK_TCK")
+    while todo:
+        current = todo.pop()
+        try:
+            with open(f"/proc/{current}/stat") as stat:
+                fields = stat.read().rsplit(")", 1)[1].split()
+            total += (int(fields[11]) + int(fields[12])) / tick
+            for task in os.listdir(f"/proc/{current}/task"):
+                with open(f"/proc/{current}/task/{task}/children") as children:
+                    todo.extend(int(c) for c in children.read().split())
+        except (FileNotFoundError, ProcessLookupError, ValueError):
+            continue
+    return total
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
+
+
+def cpu_ms(used_seconds: float, outcome: Outcome) -> float:
+    """The server's CPU milliseconds per successful answer."""
+    return used_seconds * 1000 / max(1, outcome.answered)
 
 
 class Server:
@@ -152,6 +186,10 @@ class Server:
         self.url = f"http://127.0.0.1:{self.port}"
         self.process: subprocess.Popen[bytes] | None = None
 
+    def cpu(self) -> float:
+        """CPU seconds used so far by gunicorn, its workers and the worker."""
+        return tree_cpu(self.process.pid) if self.process else 0.0
+
     def __enter__(self) -> Server:
         log = open(Path(self.data_dir) / "server.log", "ab")
         self.process = subprocess.Popen(
@@ -159,7 +197,7 @@ class Server:
             env=self.env,
             stdout=log,
             stderr=log,
-            start_new_session=True,
+            process_group=0,  # its own group to stop, but the same session (scheduling)
         )
         deadline = time.monotonic() + 180
         while time.monotonic() < deadline:

@@ -24,7 +24,7 @@ import sys
 from typing import Any
 
 from _common import arguments, create_token, percentile, summary
-from _load import Outcome, Server, closed_loop, open_loop
+from _load import Outcome, Server, closed_loop, cpu_ms, open_loop
 
 TARGET_PER_SECOND = {"sqlite": 240, "postgresql": 180}
 TARGET_P95_MS = 100
@@ -91,6 +91,7 @@ def main() -> None:
             else {"token": args.token or create_token(args.user), "since": None}
         )
         headers = {"Authorization": f"Bearer {world['token']}", "Content-Type": "application/json"}
+        before = [server.cpu()]
         if args.rate:
             outcome = open_loop(
                 server.url, "/api/v1/tickets", headers, body, rate=args.rate, seconds=args.seconds
@@ -107,9 +108,13 @@ def main() -> None:
                 clients=args.clients,
                 seconds=args.seconds,
                 warmup=args.warmup,
+                at_start=lambda: before.__setitem__(0, server.cpu()),
             )
             report_outcome(outcome, f"closed loop, {args.clients} clients, {args.seconds} s")
         drained = drained_ok(server.world("drain", str(world["since"]))) if own else True
+        if own:
+            used = cpu_ms(server.cpu() - before[0], outcome)
+            print(f"  server    {used:.1f} ms CPU per ticket (web workers and the worker)")
     ok = drained and not outcome.failed() and bool(outcome.latencies)
     if args.rate:
         p95 = percentile(outcome.latencies, 95) * 1000 if outcome.latencies else float("inf")
@@ -141,6 +146,9 @@ class _Running:
 
     def __exit__(self, *exc: object) -> None:
         pass
+
+    def cpu(self) -> float:
+        return 0.0
 
 
 if __name__ == "__main__":

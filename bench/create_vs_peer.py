@@ -10,7 +10,10 @@ data directory under /tmp (and DATABASE_URL when set), a token, the demo organiz
 requester, who is notified of every ticket. One server runs at a time; both get the same client
 threads (bench/_load.py, keep-alive where the server keeps connections open) for the same
 seconds after the same warm-up. Afterwards Sustain's outbox must drain within 10 s with every
-ticket's requester mailed and its clocks started. Exits 1 below 2x the peer.
+ticket's requester mailed and its clocks started. Beside each rate it prints the server's CPU
+time per ticket (its processes' user + system time over the measured window, divided by the
+tickets answered; ours includes the worker rendering and sending the mails): on a shared
+machine the rates move with the load, the CPU per ticket much less. Exits 1 below 2x the peer.
 """
 
 from __future__ import annotations
@@ -25,7 +28,7 @@ from pathlib import Path
 from types import ModuleType
 
 from _common import ROOT, summary
-from _load import Outcome, Server, closed_loop
+from _load import Outcome, Server, closed_loop, cpu_ms, tree_cpu
 from create_api import body_maker, drained_ok
 
 TARGET_RATIO, GOAL_RATIO = 2.0, 3.0
@@ -51,7 +54,7 @@ def peer_harness(directory: Path) -> ModuleType:
     return module
 
 
-def run_peer(directory: Path, args: argparse.Namespace) -> Outcome:
+def run_peer(directory: Path, args: argparse.Namespace) -> tuple[Outcome, float]:
     subprocess.run(["bash", str(directory / "setup.sh")], check=True, stdout=subprocess.DEVNULL)
     subprocess.run(
         [PEER_PYTHON, str(directory / "gen.py"), "--fresh", str(args.peer_tickets)],
@@ -91,7 +94,8 @@ def run_peer(directory: Path, args: argparse.Namespace) -> Outcome:
                 }
             ).encode()
 
-        return closed_loop(
+        before = [0.0]
+        outcome = closed_loop(
             url,
             profile["create_path"],
             headers,
@@ -99,14 +103,17 @@ def run_peer(directory: Path, args: argparse.Namespace) -> Outcome:
             clients=args.clients,
             seconds=args.seconds,
             warmup=args.warmup,
+            at_start=lambda: before.__setitem__(0, tree_cpu(process.pid)),
         )
+        return outcome, cpu_ms(tree_cpu(process.pid) - before[0], outcome)
     finally:
         harness.stop_server(process)
 
 
-def run_ours(args: argparse.Namespace) -> tuple[Outcome, bool]:
+def run_ours(args: argparse.Namespace) -> tuple[Outcome, float, bool]:
     with Server() as server:
         world = server.world("setup")
+        before = [0.0]
         headers = {"Authorization": f"Bearer {world['token']}", "Content-Type": "application/json"}
         outcome = closed_loop(
             server.url,
@@ -116,13 +123,16 @@ def run_ours(args: argparse.Namespace) -> tuple[Outcome, bool]:
             clients=args.clients,
             seconds=args.seconds,
             warmup=args.warmup,
+            at_start=lambda: before.__setitem__(0, server.cpu()),
         )
         drained = drained_ok(server.world("drain", str(world["since"])))
-    return outcome, drained
+        used = server.cpu() - before[0]  # the worker's rendering and sending included
+    return outcome, cpu_ms(used, outcome), drained
 
 
-def show(name: str, outcome: Outcome) -> None:
+def show(name: str, outcome: Outcome, cpu: float) -> None:
     print(f"  {name:<16} {outcome.rate:6.1f}/s  created {len(outcome.latencies)}", end="")
+    print(f"  server CPU {cpu:.1f} ms per ticket", end="")
     print(f"  failed {outcome.failed()} {outcome.failures or ''}")
     if outcome.latencies:
         print(f"  {'':<16} {summary(outcome.latencies)}")
@@ -140,11 +150,11 @@ def main() -> None:
     args = parser.parse_args()
     database = "postgresql" if os.environ.get("DATABASE_URL") else "sqlite"
     print(f"load before: {os.getloadavg()[0]:.2f}", flush=True)
-    peer = run_peer(args.peer, args)
-    ours, drained = run_ours(args)
+    peer, peer_cpu = run_peer(args.peer, args)
+    ours, our_cpu, drained = run_ours(args)
     print(f"ticket creation, {args.clients} client threads, {args.seconds:.0f} s each")
-    show("django-helpdesk", peer)
-    show(f"sustain {database}", ours)
+    show("django-helpdesk", peer, peer_cpu)
+    show(f"sustain {database}", ours, our_cpu)
     print(f"load after: {os.getloadavg()[0]:.2f}")
     ratio = ours.rate / peer.rate if peer.rate else float("inf")
     ok = ratio >= TARGET_RATIO and drained and not ours.failed() and not peer.failed()

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from typing import Any
@@ -72,13 +72,15 @@ def remember(message_id: str, ticket: Any, direction: str, *, fresh: bool = Fals
         pass
 
 
-def reply_headers(ticket: Any, message_id: str) -> dict[str, str]:
-    """Headers for a message about `ticket`: its own id and the thread it continues."""
-    recent = list(
-        MessageRef.objects.filter(ticket=ticket)
+def reply_headers(ticket: Any, message_id: str, newer: Iterable[str] = ()) -> dict[str, str]:
+    """Headers for a message about `ticket`: its own id and the thread it continues. `newer`:
+    ids sent about it that are not recorded yet, newest first."""
+    recent = [
+        *newer,
+        *MessageRef.objects.filter(ticket=ticket)
         .order_by("-id")
-        .values_list("message_id", flat=True)[:10]
-    )
+        .values_list("message_id", flat=True)[:10],
+    ][:10]
     answered = _answering.get()
     if answered:  # the inbound mail that caused this one, newest of all (also when the worker
         # renders this mail after others about the ticket were recorded)

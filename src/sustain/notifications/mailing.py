@@ -96,58 +96,109 @@ def email(
     ticket: Any = None,
     event: str | None = None,
     at: datetime | None = None,
+    send_now: bool = False,
 ) -> int:
     """Queue one e-mail per distinct recipient (users or addresses); return how many.
 
     With `event`, each user's preference for it decides: now, in the daily digest (held as of
-    `at`, when the event happened), or not at all. Mail about a ticket carries its own Message-ID and In-Reply-To/References of the
-    ticket's thread, so that replies come back to the ticket.
+    `at`, when the event happened), or not at all. Mail about a ticket carries its own
+    Message-ID and In-Reply-To/References of the ticket's thread, so that replies come back to
+    the ticket. `send_now` (the worker, fanning a notification out): each mail is sent at once
+    and written as sent (or, failing, as a retry), skipping recipients already mailed under
+    the key; what is written is written after the sending, in one transaction.
     """
-    from sustain.mail import threads, tokens
-    from sustain.notifications import preferences
+    from sustain.mail import threads
 
     people = _people(recipients)
+    if send_now:
+        people = _not_yet_mailed(people, dedupe_key)
+    writes: list[Any] = []
+    mails = _render_all(people, template, context, event, ticket, writes, dedupe_key, at)
+    items: list[tuple[dict[str, Any], str]] = []
+    ids: list[str] = []
+    for address, user, mail in mails:
+        message_headers = {"Auto-Submitted": "auto-generated", **(headers or {})}
+        if ticket is not None:
+            # Each copy continues the thread as recorded so far, its siblings included.
+            message_id = threads.new_message_id(ticket)
+            message_headers.update(threads.reply_headers(ticket, message_id, ids[::-1]))
+            ids.append(message_id)
+            writes.append(lambda m=message_id: threads.remember(m, ticket, "out"))
+            reply_to = _reply_to(user, ticket)
+            if reply_to:
+                message_headers["Reply-To"] = reply_to
+        payload = {
+            "to": [address],
+            "subject": mail.subject,
+            "body": mail.text,
+            "html": mail.html,
+            "headers": message_headers,
+        }
+        items.append((payload, f"{dedupe_key}:{address}"))
+    sending = send_now and (not_before is None or not_before <= timezone.now())
+    sent = outbox.deliver_now("email", items) if sending else []
+    with transaction.atomic():
+        for write in writes:
+            write()
+        if sending:
+            outbox.record(sent)
+        for payload, key in [] if sending else items:
+            outbox.enqueue("email", payload, dedupe_key=key, not_before=not_before)
+    return len(items)
+
+
+def _not_yet_mailed(people: list[tuple[str, Any]], dedupe_key: str) -> list[tuple[str, Any]]:
+    """Those not mailed under `dedupe_key` yet (a notification fanned out again after its
+    worker died half-way mails nobody twice)."""
+    from sustain.core.models import OutboxMessage
+
+    keys = {f"{dedupe_key}:{address}": address for address, _ in people}
+    done = set(
+        OutboxMessage.objects.filter(dedupe_key__in=list(keys)).values_list("dedupe_key", flat=True)
+    )
+    return [(address, user) for address, user in people if f"{dedupe_key}:{address}" not in done]
+
+
+def _render_all(
+    people: list[tuple[str, Any]],
+    template: str,
+    context: dict[str, Any],
+    event: str | None,
+    ticket: Any,
+    writes: list[Any],
+    dedupe_key: str,
+    at: datetime | None,
+) -> list[tuple[str, Any, Rendered]]:
+    """Each recipient's mail, routed by their preference: the ones to send now; the digest's
+    are added to `writes`."""
+    from sustain.notifications import preferences
+
     routes = preferences.deliveries([u.pk for _, u in people if u is not None], event)
-    queued = 0
+    about = ticket if ticket is not None else context.get("ticket")
+    mails = []
     for address, user in people:
-        how = (
-            routes.get(user.pk, preferences.IMMEDIATE)
-            if user is not None
-            else preferences.IMMEDIATE
-        )
+        how = routes.get(user.pk, preferences.IMMEDIATE) if user else preferences.IMMEDIATE
         if how == preferences.OFF:
             continue
         with as_reader(user):
             mail = render(template, {**context, "base_url": settings.BASE_URL, "recipient": user})
         if how == preferences.DIGEST:
-            about = ticket if ticket is not None else context.get("ticket")
-            preferences.add_to_digest(
-                user, event or "", about, mail, key=f"{dedupe_key}:{address}", at=at
-            )
+            key = f"{dedupe_key}:{address}"
+
+            def hold(user: Any = user, mail: Rendered = mail, key: str = key) -> None:
+                preferences.add_to_digest(user, event or "", about, mail, key=key, at=at)
+
+            writes.append(hold)
             continue
-        message_headers = {"Auto-Submitted": "auto-generated", **(headers or {})}
-        if ticket is not None:
-            message_id = threads.new_message_id(ticket)
-            message_headers.update(threads.reply_headers(ticket, message_id))
-            threads.remember(message_id, ticket, "out")
-            # A customer's copy carries a signed reply address: the answer is theirs.
-            reply_to = tokens.reply_to(user.pk, ticket.pk) if user and not user.is_agent else None
-            if reply_to:
-                message_headers["Reply-To"] = reply_to
-        outbox.enqueue(
-            "email",
-            {
-                "to": [address],
-                "subject": mail.subject,
-                "body": mail.text,
-                "html": mail.html,
-                "headers": message_headers,
-            },
-            dedupe_key=f"{dedupe_key}:{address}",
-            not_before=not_before,
-        )
-        queued += 1
-    return queued
+        mails.append((address, user, mail))
+    return mails
+
+
+def _reply_to(user: Any, ticket: Any) -> str | None:
+    """A customer's copy carries a signed reply address: the answer is theirs."""
+    from sustain.mail import tokens
+
+    return tokens.reply_to(user.pk, ticket.pk) if user and not user.is_agent else None
 
 
 def later(
@@ -200,7 +251,8 @@ def later(
 
 @outbox.handler(NOTIFICATION)
 def fan_out(payload: dict[str, Any]) -> None:
-    """Render one event's mails and queue them (the worker delivers them in the same pass)."""
+    """Render one event's mails and send them, each recorded as its own outbox row (sent, or
+    to be retried on its own)."""
     from sustain.accounts.models import User
     from sustain.mail import threads
 
@@ -209,7 +261,7 @@ def fan_out(payload: dict[str, Any]) -> None:
     users = User.objects.in_bulk(ids) if ids else {}
     recipients = [users.get(p["user"]) if isinstance(p, dict) else p for p in payload["recipients"]]
     not_before = payload.get("not_before")
-    with transaction.atomic(), threads.answering(payload.get("answering") or ""):
+    with threads.answering(payload.get("answering") or ""):
         email(
             recipients,
             payload["template"],
@@ -220,6 +272,7 @@ def fan_out(payload: dict[str, Any]) -> None:
             ticket=encoded.decode(payload.get("ticket")),
             event=payload.get("event"),
             at=dateparse.parse_datetime(payload["at"]) if payload.get("at") else None,
+            send_now=True,
         )
 
 
