@@ -47,6 +47,7 @@ from sustain.desk.rules import (
     snapshot,
 )
 from sustain.hooks import actions as hooks
+from sustain.notifications import preferences
 from sustain.sla import clocks as sla_clocks
 
 TITLE_MAX = 300
@@ -142,8 +143,12 @@ def open_ticket(
         uploads=uploads,
         chosen=set(chosen),
     )
-    subscriptions = hooks.active_subscriptions(new.organization.pk)
-    return _write_open(actor, new, subscriptions)
+    # Read before the write, for the notification: who hears of every ticket, which webhooks.
+    audience = (
+        hooks.active_subscriptions(new.organization.pk),
+        preferences.organization_contacts(new.organization),
+    )
+    return _write_open(actor, new, audience)
 
 
 def check_open(actor: User, *, chosen: set[str], **fields: Any) -> NewTicket:
@@ -245,7 +250,7 @@ def _opening_priority(impact: int, urgency: int, priority: Any, reason: str) -> 
     return _priority(priority), reason.strip()
 
 
-def _write_open(actor: User, new: NewTicket, subscriptions: list[Any]) -> Ticket:
+def _write_open(actor: User, new: NewTicket, audience: tuple[list[Any], list[Any]]) -> Ticket:
     """The write of open_ticket: one short transaction.
 
     The gap-free counter's row stays locked from its increment to the commit, so it is taken as
@@ -282,17 +287,20 @@ def _write_open(actor: User, new: NewTicket, subscriptions: list[Any]) -> Ticket
         if not early:
             created, clocks = _record_opening(ticket, actor, now)
         tags = _tags(new.tags) if new.tags else []
-        if tags:
-            ticket.tags.set(tags)
+        if tags:  # a new ticket has none yet: add, without reading which it has
+            ticket.tags.add(*tags)
         if new.watchers:
-            ticket.watchers.set(new.watchers)
+            ticket.watchers.add(*new.watchers)
         for upload in new.uploads:
             _store_attachment(actor, ticket, upload, comment=None, is_public=True)
         # As written: the notification reads none of these again (and the door's answer need
         # not either, through as_written); the ticket goes back without them, as if read anew.
         tags = sorted(tags, key=lambda t: t.name)
         _remember(ticket, tags=tags, watchers=new.watchers, clocks=clocks, cc=[])
-        notifications.ticket_created(ticket, actor, created, subscriptions=subscriptions)
+        subscriptions, contacts = audience
+        notifications.ticket_created(
+            ticket, actor, created, subscriptions=subscriptions, contacts=contacts
+        )
         ticket._prefetched_objects_cache = {}  # type: ignore[attr-defined]
         ticket._as_written = {"tags": tags, "clocks": clocks}  # type: ignore[attr-defined]
     return ticket

@@ -51,10 +51,13 @@ def _can_see(user: Any, ticket: Any) -> bool:
     return can_see_organization(user, ticket.organization_id)
 
 
-def _followers(ticket: Any, *, exclude: Any = None) -> list[Any]:
-    """Requester, watchers, CC addresses, organization contacts and the assignee."""
+def _followers(ticket: Any, *, exclude: Any = None, contacts: list[Any] | None = None) -> list[Any]:
+    """Requester, watchers, CC addresses, organization contacts (`contacts` when the caller
+    read them already) and the assignee."""
     people: list[Any] = [ticket.requester, ticket.assignee, *ticket.watchers.all()]
-    people += preferences.organization_contacts(ticket.organization)
+    if contacts is None:
+        contacts = preferences.organization_contacts(ticket.organization)
+    people += contacts
     chosen: list[Any] = [
         p for p in people if p is not None and _can_see(p, ticket) and p != exclude
     ]
@@ -102,11 +105,17 @@ def _key(event: Event | None, fallback: Model) -> str:
 
 # --- the desk's moments ----------------------------------------------------------------------
 def ticket_created(
-    ticket: Any, actor: Any, event: Event, *, subscriptions: list[Subscription] | None = None
+    ticket: Any,
+    actor: Any,
+    event: Event,
+    *,
+    subscriptions: list[Subscription] | None = None,
+    contacts: list[Any] | None = None,
 ) -> None:
-    """`subscriptions`: the organization's webhooks, when the caller read them already."""
+    """`subscriptions` and `contacts`: the organization's webhooks and contacts, when the
+    caller read them already (before its transaction)."""
     exclude = None if actor.pk == ticket.requester_id else actor
-    people = _followers(ticket, exclude=exclude)
+    people = _followers(ticket, exclude=exclude, contacts=contacts)
     if ticket.assignee is None:
         people += _team(ticket, exclude=actor)
     _mail(

@@ -32,6 +32,7 @@ from sustain.core import outbox
 from sustain.notifications import context as encoded
 
 NOTIFICATION = "notification"  # the outbox kind of one event's mails, rendered by the worker
+SAME = "$context.ticket"
 
 
 @dataclass(frozen=True)
@@ -240,7 +241,10 @@ def later(
             "dedupe_key": dedupe_key,
             "headers": headers or {},
             "not_before": not_before.isoformat() if not_before else None,
-            "ticket": encoded.encode(ticket, snapshot="ticket" in chosen),
+            # The context's own ticket, most often: not written twice.
+            "ticket": SAME
+            if ticket is not None and ticket is context.get("ticket")
+            else (encoded.encode(ticket, snapshot="ticket" in chosen)),
             "event": event,
             "answering": threads.answered_message_id(),
             "at": timezone.now().isoformat(),
@@ -260,7 +264,7 @@ def fan_out(payload: dict[str, Any]) -> None:
     ids = [p["user"] for p in payload["recipients"] if isinstance(p, dict)]
     users = User.objects.in_bulk(ids) if ids else {}
     recipients = [users.get(p["user"]) if isinstance(p, dict) else p for p in payload["recipients"]]
-    not_before = payload.get("not_before")
+    not_before, about = payload.get("not_before"), payload.get("ticket")
     with threads.answering(payload.get("answering") or ""):
         email(
             recipients,
@@ -269,7 +273,7 @@ def fan_out(payload: dict[str, Any]) -> None:
             dedupe_key=payload["dedupe_key"],
             headers=payload.get("headers") or None,
             not_before=dateparse.parse_datetime(not_before) if not_before else None,
-            ticket=encoded.decode(payload.get("ticket")),
+            ticket=context["ticket"] if about == SAME else encoded.decode(about),
             event=payload.get("event"),
             at=dateparse.parse_datetime(payload["at"]) if payload.get("at") else None,
             send_now=True,
