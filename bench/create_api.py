@@ -115,6 +115,12 @@ def main() -> None:
         if own:
             used = cpu_ms(server.cpu() - before[0], outcome)
             print(f"  server    {used:.1f} ms CPU per ticket (web workers and the worker)")
+    ok = figure(args, database, outcome, drained)
+    sys.exit(0 if ok else 1)
+
+
+def figure(args: Any, database: str, outcome: Outcome, drained: bool) -> bool:
+    """Print the FIGURE line; whether the target is met."""
     ok = drained and not outcome.failed() and bool(outcome.latencies)
     if args.rate:
         p95 = percentile(outcome.latencies, 95) * 1000 if outcome.latencies else float("inf")
@@ -132,7 +138,7 @@ def main() -> None:
             f"tickets/s (target >= {target}/s, outbox drained, no failures: "
             f"{'met' if ok else 'MISSED'})"
         )
-    sys.exit(0 if ok else 1)
+    return ok
 
 
 class _Running:
