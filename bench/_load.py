@@ -103,13 +103,15 @@ def open_loop(
     *,
     rate: float,
     seconds: float,
+    warmup: float = 0,
     senders: int = 64,
     expect: int = 201,
 ) -> Outcome:
     """`rate` requests a second for `seconds`, each due at start + i / rate; latency is from
     the due time to the answer (a request sent late because every sender was busy counts the
-    wait). The senders are many more than the server's workers, so they are not the limit."""
-    total = int(rate * seconds)
+    wait). The first `warmup` seconds run at the same rate and are not counted. The senders are many more than the server's workers, so they are not the limit."""
+    counted_from = int(rate * warmup)  # the first `warmup` seconds' requests are not counted
+    total = counted_from + int(rate * seconds)
     outcome, lock = Outcome(seconds=seconds), threading.Lock()
     counter = iter(range(total))
     start = time.monotonic() + 0.5
@@ -130,7 +132,9 @@ def open_loop(
                 status, answer = 0, repr(exc).encode()
             finished = time.monotonic()
             with lock:
-                outcome.answered += status == expect
+                outcome.answered += status == expect  # warm-up included (the CPU reading is)
+                if i < counted_from:
+                    continue
                 outcome.add(status, answer, finished - due, expect)
 
     _run_threads(loop, senders)

@@ -94,7 +94,13 @@ def main() -> None:
         before = [server.cpu()]
         if args.rate:
             outcome = open_loop(
-                server.url, "/api/v1/tickets", headers, body, rate=args.rate, seconds=args.seconds
+                server.url,
+                "/api/v1/tickets",
+                headers,
+                body,
+                rate=args.rate,
+                seconds=args.seconds,
+                warmup=args.warmup,
             )
             report_outcome(
                 outcome, f"open loop, {args.rate:.0f} creations/s offered, {args.seconds} s"
