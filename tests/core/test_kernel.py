@@ -11,12 +11,6 @@ import sustain.core
 
 CORE = Path(sustain.core.__file__).parent
 
-# Modules allowed to import apps for now, each with the reason. Keep it to what is on its way out.
-EXCEPTIONS = {
-    # Moved by the perf branch into the notifications app; the lead removes this entry at merge.
-    "sustain.core.notify",
-}
-
 
 def _module_name(path: Path) -> str:
     parts = path.relative_to(CORE.parent.parent).with_suffix("").parts
@@ -58,20 +52,8 @@ def problems(path: Path) -> list[str]:
 def test_core_imports_no_app() -> None:
     modules = sorted(CORE.rglob("*.py"))
     assert len(modules) > 30
-    found = [
-        problem
-        for path in modules
-        if _module_name(path) not in EXCEPTIONS
-        for problem in problems(path)
-    ]
+    found = [problem for path in modules for problem in problems(path)]
     assert found == [], "core imports an app:\n" + "\n".join(found)
-
-
-def test_exceptions_still_needed() -> None:
-    """An exception whose module no longer imports an app (or no longer exists) goes."""
-    for name in EXCEPTIONS:
-        path = CORE.parent.parent / (name.replace(".", "/") + ".py")
-        assert path.exists() and problems(path), f"{name} needs no exception any more"
 
 
 def test_the_check_sees_every_kind_of_import() -> None:

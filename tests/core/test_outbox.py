@@ -8,8 +8,9 @@ from django.core import mail
 from django.db import transaction
 from django.test import TestCase
 
-from sustain.core import notify, outbox
+from sustain.core import outbox
 from sustain.core.models import OutboxMessage
+from sustain.notifications import mailing
 
 T0 = datetime(2026, 4, 1, 12, 0, tzinfo=UTC)
 
@@ -173,7 +174,7 @@ class OutboxTests(TestCase):
 
 class EmailNotificationTests(TestCase):
     def test_one_message_per_distinct_recipient_delivered_as_email(self):
-        notify.email(
+        mailing.email(
             ["b@x.test", "a@x.test", "b@x.test", ""],
             "desk/mail/ticket_created",
             {

@@ -14,30 +14,6 @@ import sustain
 
 SRC = Path(sustain.__file__).parent
 
-# (importing module, imported module, name)
-TEMPORARY = {
-    # TEMPORARY (issue 10): refactored in branch unify; the lead removes this at merge
-    ("sustain.bugs.queries", "sustain.desk.queries", "_by_person"),
-    ("sustain.bugs.queries", "sustain.desk.queries", "_id_of"),
-    # TEMPORARY (issue 10): refactored in branch kernel; the lead removes this at merge
-    ("sustain.bugs.actions", "sustain.bugs.comments", "_comment"),
-    ("sustain.bugs.actions", "sustain.bugs.comments", "_store_attachment"),
-    ("sustain.bugs.commits", "sustain.bugs.actions", "_enter"),
-    ("sustain.desk.relations", "sustain.desk.rules", "_check_parent_owner"),
-    ("sustain.desk.relations", "sustain.desk.rules", "_save"),
-    ("sustain.bugs.bulk", "sustain.desk.bulk", "_BulkTable"),
-    ("sustain.bugs.bulk", "sustain.desk.bulk", "_ZIPF_CUM"),
-    # TEMPORARY (issue 10): refactored in branch perf; the lead removes this at merge
-    ("sustain.desk.actions", "sustain.desk.rules", "_can_read"),
-    ("sustain.desk.actions", "sustain.desk.rules", "_check_assignment"),
-    ("sustain.desk.actions", "sustain.desk.rules", "_check_parent_owner"),
-    ("sustain.desk.actions", "sustain.desk.rules", "_follow_clocks"),
-    ("sustain.desk.actions", "sustain.desk.rules", "_level"),
-    ("sustain.desk.actions", "sustain.desk.rules", "_priority"),
-    ("sustain.desk.actions", "sustain.desk.rules", "_save"),
-    ("sustain.desk.actions", "sustain.desk.rules", "_tags"),
-}
-
 
 def _module_name(path: Path, src: Path) -> str:
     parts = path.relative_to(src.parent).with_suffix("").parts
@@ -73,13 +49,8 @@ def private_imports(src: Path = SRC) -> set[tuple[str, str, str]]:
 
 
 def test_no_module_imports_another_modules_private_names() -> None:
-    new = sorted(private_imports() - TEMPORARY)
-    assert not new, "private names imported from another module (make them public): " + str(new)
-
-
-def test_the_temporary_exceptions_are_still_needed() -> None:
-    gone = sorted(TEMPORARY - private_imports())
-    assert not gone, f"no longer imported, remove from TEMPORARY: {gone}"
+    found = sorted(private_imports())
+    assert not found, "private names imported from another module (make them public): " + str(found)
 
 
 def test_the_walk_finds_absolute_and_relative_private_imports(tmp_path: Path) -> None:

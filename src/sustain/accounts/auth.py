@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.http import HttpRequest
-from ninja.errors import HttpError, Throttled
+from ninja.errors import HttpError
 from ninja.security import HttpBearer
 
 from sustain.accounts import token_throttle, tokens
@@ -20,10 +20,7 @@ class TokenAuth(HttpBearer):
 
     def authenticate(self, request: HttpRequest, token: str) -> Any:
         address = token_throttle.address_key(request)
-        wait = token_throttle.retry_after(address)
-        if wait is not None:
-            raise Throttled(wait)
-        api_token = tokens.authenticate(token)
+        api_token = tokens.authenticate(token, address=address)  # raises Throttled
         if api_token is None:
             token_throttle.record_failure(address)
             return None

@@ -15,6 +15,7 @@ import ipaddress
 import math
 
 from django.conf import settings
+from django.db.models import Subquery
 from django.http import HttpRequest
 from django.utils import timezone
 
@@ -57,7 +58,23 @@ def retry_after(key: str, now: dt.datetime | None = None) -> int | None:
     if len(recent) < limit:
         return None
     # Allowed again when the limit-th most recent failure leaves the window.
-    return max(1, math.ceil((recent[-1] + window - now).total_seconds()))
+    return wait_after(recent[-1], now)
+
+
+def limit_reached_at(key: str, now: dt.datetime) -> Subquery | None:
+    """As a subquery: when the limit-th most recent failure of `key` in the window happened
+    (null while under the limit), for a query that reads the token in the same round trip.
+    None when the throttle is off."""
+    limit = _limit()
+    if limit <= 0:
+        return None
+    recent = TokenFailure.objects.filter(address=key, at__gt=now - _window()).order_by("-at")
+    return Subquery(recent.values("at")[limit - 1 : limit])
+
+
+def wait_after(reached_at: dt.datetime, now: dt.datetime) -> int:
+    """Seconds to wait when the limit was reached at `reached_at` (see retry_after)."""
+    return max(1, math.ceil((reached_at + _window() - now).total_seconds()))
 
 
 def record_failure(key: str, now: dt.datetime | None = None) -> None:

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.utils import timezone
+from ninja.errors import Throttled
 
+from sustain.accounts import token_throttle
 from sustain.accounts.models import ApiToken
 
 PREFIX = "sus_"
@@ -23,18 +25,35 @@ def new_raw_token() -> str:
     return PREFIX + secrets.token_urlsafe(32)
 
 
-def authenticate(raw: str) -> ApiToken | None:
-    """The usable token for `raw`, with its user loaded; None when unknown, expired or revoked."""
-    if not raw.startswith(PREFIX):
-        return None
-    token = (
-        ApiToken.objects.select_related("user", "user__organization")
-        .filter(digest=digest(raw))
-        .first()
-    )
+def authenticate(raw: str, *, address: str | None = None) -> ApiToken | None:
+    """The usable token for `raw`, with its user loaded; None when unknown, expired or revoked.
+
+    With `address` (token_throttle.address_key), a throttled address is refused with
+    Throttled whatever it sends; the throttle is read in the same query as the token.
+    """
     now = timezone.now()
-    if token is None or not token.is_usable(now) or not token.user.is_active:
+    if not raw.startswith(PREFIX):
+        _check_throttle(address, now)
+        return None
+    rows = ApiToken.objects.select_related("user", "user__organization").filter(digest=digest(raw))
+    reached = token_throttle.limit_reached_at(address, now) if address is not None else None
+    if reached is not None:
+        rows = rows.annotate(throttle_reached_at=reached)
+    token = rows.first()
+    if token is None:
+        _check_throttle(address, now)
+        return None
+    if getattr(token, "throttle_reached_at", None) is not None:
+        raise Throttled(token_throttle.wait_after(token.throttle_reached_at, now))  # type: ignore[attr-defined]
+    if not token.is_usable(now) or not token.user.is_active:
         return None
     if token.last_used_at is None or now - token.last_used_at > LAST_USED_GRANULARITY:
         ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
     return token
+
+
+def _check_throttle(address: str | None, now: datetime) -> None:
+    if address is not None:
+        wait = token_throttle.retry_after(address, now)
+        if wait is not None:
+            raise Throttled(wait)

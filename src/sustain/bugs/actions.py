@@ -22,7 +22,7 @@ from sustain.accounts.actions import require_agent
 from sustain.accounts.models import Team, User
 from sustain.bugs import notifications, regressions, triage, workflow
 from sustain.bugs import refs as bug_refs
-from sustain.bugs.comments import _comment, _store_attachment, add_attachment, add_comment
+from sustain.bugs.comments import add_attachment, add_comment, store_attachment, write_comment
 from sustain.bugs.commits import link_commit, mark_fixed_by_commit
 from sustain.bugs.lines import add_affected_lines, set_line_status
 from sustain.bugs.models import (
@@ -224,7 +224,7 @@ def create_bug(
         events.record(bug, "created", actor=actor, after=snapshot(bug), is_public=False)
         _record_environment(actor, bug, None)
         for upload in checked:
-            _store_attachment(actor, bug, upload, comment=None)
+            store_attachment(actor, bug, upload, comment=None)
         if assignee is not None:
             notifications.assigned(bug, actor, events.for_target(bug).last())
     return bug
@@ -448,7 +448,7 @@ def transition(
             after=after,
         )
         if reason:
-            _comment(actor, bug, reason, is_public=False)
+            write_comment(actor, bug, reason, is_public=False)
         notifications.status_changed(bug, actor, event, old, status)
         if regression:
             version = version or regressions.latest_released(bug.product_id)

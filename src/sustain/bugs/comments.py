@@ -17,7 +17,7 @@ from sustain.core.errors import Invalid
 TEXT_MAX = 100_000
 
 
-def _comment(actor: User, bug: Bug, body: str, *, is_public: bool) -> BugComment:
+def write_comment(actor: User, bug: Bug, body: str, *, is_public: bool) -> BugComment:
     comment = BugComment.objects.create(bug=bug, author=actor, body=body, is_public=is_public)
     events.record(
         bug,
@@ -47,14 +47,14 @@ def add_comment(
         raise Invalid(f"The comment is longer than {TEXT_MAX} characters.", field="body")
     checked = [files.check(name, content) for name, content in uploads]
     with transaction.atomic():
-        comment = _comment(actor, bug, body, is_public=is_public)
+        comment = write_comment(actor, bug, body, is_public=is_public)
         for upload in checked:
-            _store_attachment(actor, bug, upload, comment=comment)
+            store_attachment(actor, bug, upload, comment=comment)
         Bug.objects.filter(pk=bug.pk).update(updated_at=comment.created_at)
     return comment
 
 
-def _store_attachment(
+def store_attachment(
     actor: User, bug: Bug, upload: files.CheckedFile, *, comment: BugComment | None
 ) -> BugAttachment:
     # Bug attachments are for staff: the timeline entry is internal.
@@ -68,6 +68,6 @@ def add_attachment(actor: User, bug: Bug, filename: str, content: bytes) -> BugA
     require_agent(actor)
     upload = files.check(filename, content)
     with transaction.atomic():
-        attachment = _store_attachment(actor, bug, upload, comment=None)
+        attachment = store_attachment(actor, bug, upload, comment=None)
         Bug.objects.filter(pk=bug.pk).update(updated_at=timezone.now())
     return attachment

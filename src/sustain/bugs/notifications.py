@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sustain.core import notify
+from sustain.notifications import mailing
 from sustain.notifications.models import Moment
 
 
@@ -32,7 +32,7 @@ def _staff(people: list[Any], exclude: Any = None) -> list[Any]:
 
 
 def _mail(people: list[Any], template: str, bug: Any, key: str, moment: str, **extra: Any) -> int:
-    return notify.email(
+    return mailing.email(
         people,
         f"bugs/mail/{template}",
         {"bug": bug, **extra},

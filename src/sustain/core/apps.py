@@ -9,8 +9,6 @@ class CoreConfig(AppConfig):
     def ready(self) -> None:
         from django.core import checks
 
-        # Register the outbox delivery handlers that live in core.
-        from sustain.core import notify  # noqa: F401
         from sustain.core.sealing import check_keys
 
         # The keys that seal secrets at rest are checked before anything is served.

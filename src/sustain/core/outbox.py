@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterator
+import threading
+import time
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
@@ -66,18 +68,15 @@ def enqueue(
     """
     if _paused.get():
         return
-    try:
-        with transaction.atomic():
-            OutboxMessage.objects.create(
-                kind=kind,
-                payload=payload,
-                dedupe_key=dedupe_key,
-                next_attempt_at=not_before or timezone.now(),
-            )
-    except IntegrityError:
-        if dedupe_key is None:
-            raise
-        return  # already queued for this event
+    message = OutboxMessage(
+        kind=kind,
+        payload=payload,
+        dedupe_key=dedupe_key,
+        next_attempt_at=not_before or timezone.now(),
+    )
+    # A message already queued under the same key (this event, queued before) is kept as it is:
+    # INSERT … ON CONFLICT DO NOTHING, with no savepoint around it.
+    OutboxMessage.objects.bulk_create([message], ignore_conflicts=dedupe_key is not None)
     _wake_once()
 
 
@@ -91,13 +90,60 @@ def _wake_once() -> None:
     transaction.on_commit(_wake_worker)
 
 
-def _wake_worker() -> None:
-    from sustain.core.tasks import deliver_outbox
+# A process wakes the worker at most once within WAKE_WINDOW: the worker's delivery looks
+# again LOOK_AGAIN after it runs dry (core.tasks.deliver_outbox), longer than the window, so
+# a message committed inside it is still seen. Busy processes then queue one task per window,
+# not one per message.
+WAKE_WINDOW = 0.05
+LOOK_AGAIN = 0.1
+_last_wake = -WAKE_WINDOW
+_wake_lock = threading.Lock()
 
+
+def _wake_worker() -> None:
+    global _last_wake
+    from sustain.core.tasks import HUEY, deliver_outbox
+
+    if not HUEY.immediate:  # tests deliver at once, every time
+        with _wake_lock:
+            now = time.monotonic()
+            if now - _last_wake < WAKE_WINDOW:
+                return
+            _last_wake = now
     try:
         deliver_outbox()
     except Exception:  # the periodic sweep delivers it anyway
         log.exception("could not queue outbox delivery")
+
+
+def deliver_now(kind: str, items: list[tuple[dict[str, Any], str]]) -> list[OutboxMessage]:
+    """Deliver each (payload, dedupe key) at once, outside any transaction; return the rows that
+    record it, for `record` to write: sent, to be retried (with its backoff), or dead."""
+    rows = []
+    for payload, key in items:
+        now = timezone.now()
+        row = OutboxMessage(kind=kind, payload=payload, dedupe_key=key, next_attempt_at=now)
+        row.attempts = 1
+        try:
+            HANDLERS[kind](payload)
+        except GiveUp as exc:
+            row.state, row.last_error = OutboxMessage.State.DEAD, f"given up: {exc}"[:2000]
+        except Exception as exc:
+            log.warning("outbox %s delivery failed: %s", key, exc)
+            row.next_attempt_at = now + backoff(1)
+            row.last_error = f"{type(exc).__name__}: {exc}"[:2000]
+        else:
+            row.state, row.sent_at = OutboxMessage.State.SENT, timezone.now()
+        rows.append(row)
+    return rows
+
+
+def record(rows: list[OutboxMessage]) -> None:
+    """Write what deliver_now did (a key recorded already is kept as it is)."""
+    if rows:
+        OutboxMessage.objects.bulk_create(rows, ignore_conflicts=True)
+        if any(row.state == OutboxMessage.State.PENDING for row in rows):
+            _wake_once()
 
 
 def backoff(attempts: int) -> timedelta:
@@ -142,15 +188,31 @@ def deliver_one(message: OutboxMessage, now: datetime | None = None) -> bool:
     return True
 
 
-def deliver_due(now: datetime | None = None, limit: int = 200) -> int:
-    """Deliver the messages that are due; return how many were sent."""
-    now = now or timezone.now()
-    due = list(
-        OutboxMessage.objects.filter(
+# A handler may queue messages itself (a notification fans out into one mail per recipient):
+# those due at once are delivered in the same call, up to this many rounds.
+ROUNDS = 3
+
+
+def deliver_due(
+    now: datetime | None = None, limit: int = 200, kinds: Iterable[str] | None = None
+) -> int:
+    """Deliver the messages that are due (of `kinds`, or all), and those their handlers
+    queued; return how many were sent."""
+    fixed, now = now is not None, now or timezone.now()
+    sent = 0
+    for _ in range(ROUNDS):
+        rows = OutboxMessage.objects.filter(
             state=OutboxMessage.State.PENDING, next_attempt_at__lte=now
-        ).order_by("next_attempt_at")[:limit]
-    )
-    return sum(deliver_one(message, now) for message in due)
+        )
+        if kinds is not None:
+            rows = rows.filter(kind__in=list(kinds))
+        due = list(rows.order_by("next_attempt_at", "id")[:limit])
+        if not due:
+            break
+        sent += sum(deliver_one(message, now) for message in due)
+        if not fixed:
+            now = timezone.now()
+    return sent
 
 
 def next_due(within: timedelta, now: datetime | None = None) -> datetime | None:

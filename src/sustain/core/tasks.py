@@ -3,6 +3,8 @@ of old Idempotency-Key records."""
 
 from __future__ import annotations
 
+import threading
+import time
 from datetime import timedelta
 
 from huey import crontab
@@ -15,9 +17,27 @@ from sustain.core import idempotency, outbox
 FOLLOW_UP = timedelta(seconds=60)
 
 
+# One delivery runs at a time in a worker process: a wake-up that finds it running asks it
+# to look once more instead of querying the same rows beside it.
+_delivering = threading.Lock()
+_again = threading.Event()
+
+
 @db_task()
 def deliver_outbox() -> int:
-    sent = outbox.deliver_due()
+    _again.set()
+    sent = 0
+    while _again.is_set() and _delivering.acquire(blocking=False):
+        try:
+            while _again.is_set():
+                _again.clear()
+                sent += outbox.deliver_due()
+                if not HUEY.immediate and not _again.is_set():
+                    # What a woken-up process committed inside its wake window (outbox).
+                    time.sleep(outbox.LOOK_AGAIN)
+                    sent += outbox.deliver_due()
+        finally:
+            _delivering.release()
     _follow_up()
     return sent
 

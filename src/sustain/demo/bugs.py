@@ -31,7 +31,7 @@ from sustain.bugs.similar import index as similar_index
 from sustain.cmdb.models import ConfigItem, Product, Version
 from sustain.core import counters, outbox
 from sustain.core.models import Event
-from sustain.demo.tickets import _ZIPF_CUM, VOCABULARY, _BulkTable
+from sustain.demo.tickets import VOCABULARY, ZIPF_CUM, BulkTable
 from sustain.desk.models import Ticket
 from sustain.releases.models import Kind, Release, ReleaseBug
 from sustain.releases.models import Status as ReleaseStatus
@@ -195,7 +195,7 @@ def bulk_bugs(count: int, batch: int = 10_000, progress: bool = True, seed: int 
     low, high = span["low"], span["high"]
     first = counters.reserve("bug", count)
 
-    bugs = _BulkTable(
+    bugs = BulkTable(
         Bug,
         [
             "id",
@@ -214,8 +214,8 @@ def bulk_bugs(count: int, batch: int = 10_000, progress: bool = True, seed: int 
             "fixed_at",
         ],
     )
-    affected = _BulkTable(Bug.affected_versions.through, ["bug_id", "version_id"])
-    bug_lines = _BulkTable(
+    affected = BulkTable(Bug.affected_versions.through, ["bug_id", "version_id"])
+    bug_lines = BulkTable(
         BugLine,
         [
             "bug_id",
@@ -227,9 +227,9 @@ def bulk_bugs(count: int, batch: int = 10_000, progress: bool = True, seed: int 
             "updated_at",
         ],
     )
-    links = _BulkTable(BugTicket, ["bug_id", "ticket_id", "created_at"])
-    carried = _BulkTable(ReleaseBug, ["release_id", "bug_id", "source", "created_at"])
-    events = _BulkTable(
+    links = BulkTable(BugTicket, ["bug_id", "ticket_id", "created_at"])
+    carried = BulkTable(ReleaseBug, ["release_id", "bug_id", "source", "created_at"])
+    events = BulkTable(
         Event,
         ["created_at", "target_type", "target_id", "verb", "before", "after", "is_public"],
     )
@@ -260,7 +260,7 @@ def bulk_bugs(count: int, batch: int = 10_000, progress: bool = True, seed: int 
                     later = [v for v in versions if v.patch > seen.patch]
                     fix = rng.choice(later) if later else None
                 linked = rng.random() < 0.6 and low is not None
-                words = " ".join(rng.choices(VOCABULARY, cum_weights=_ZIPF_CUM, k=6))
+                words = " ".join(rng.choices(VOCABULARY, cum_weights=ZIPF_CUM, k=6))
                 rows["bugs"].append(
                     (
                         bug_id,

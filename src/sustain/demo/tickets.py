@@ -60,7 +60,7 @@ def _made_up_words(count: int, seed: int = 3) -> list[str]:
 VOCABULARY = list(dict.fromkeys(_WORDS.split()))
 VOCABULARY += [w for w in _made_up_words(40_000) if w not in set(VOCABULARY)]
 # Cumulative Zipf weights over VOCABULARY, for random.choices(cum_weights=…).
-_ZIPF_CUM = list(itertools.accumulate(1.0 / rank for rank in range(1, len(VOCABULARY) + 1)))
+ZIPF_CUM = list(itertools.accumulate(1.0 / rank for rank in range(1, len(VOCABULARY) + 1)))
 
 # Of the newest 5% of tickets most are still being worked on; of the older ones a few are
 # forgotten in the queues. About one ticket in ten is open overall: a heavy backlog.
@@ -70,7 +70,7 @@ DONE_MIX = [Status.CLOSED] * 6 + [Status.RESOLVED] * 3 + [Status.CANCELLED]
 CHANNELS = [Channel.WEB] * 4 + [Channel.EMAIL] * 3 + [Channel.API] * 2 + [Channel.MONITORING]
 
 
-class _BulkTable:
+class BulkTable:
     """Inserts rows of one model: COPY on PostgreSQL, executemany on SQLite.
 
     Rows give `columns` in order; every other column gets the field's default, so a field added
@@ -252,7 +252,7 @@ def bulk_tickets(count: int, batch: int = 10_000, progress: bool = True, seed: i
         # Django keeps SQLite times as naive UTC text; PostgreSQL takes aware datetimes.
         return str(moment) if sqlite else moment.replace(tzinfo=UTC)
 
-    tickets = _BulkTable(
+    tickets = BulkTable(
         Ticket,
         [
             "id",
@@ -276,11 +276,11 @@ def bulk_tickets(count: int, batch: int = 10_000, progress: bool = True, seed: i
             "closed_at",
         ],
     )
-    comments = _BulkTable(
+    comments = BulkTable(
         Comment, ["id", "ticket_id", "author_id", "body", "is_public", "channel", "created_at"]
     )
     policy_id, targets = _sla_policy()
-    clocks = _BulkTable(
+    clocks = BulkTable(
         Clock,
         [
             "ticket_id",
@@ -299,7 +299,7 @@ def bulk_tickets(count: int, batch: int = 10_000, progress: bool = True, seed: i
             "breached_at",
         ],
     )
-    events = _BulkTable(
+    events = BulkTable(
         Event,
         [
             "id",
@@ -374,7 +374,7 @@ def bulk_tickets(count: int, batch: int = 10_000, progress: bool = True, seed: i
                     end,
                 ):
                     clock_rows.append(tuple(when(v) if isinstance(v, datetime) else v for v in row))
-                words = " ".join(rng.choices(VOCABULARY, cum_weights=_ZIPF_CUM, k=8))
+                words = " ".join(rng.choices(VOCABULARY, cum_weights=ZIPF_CUM, k=8))
                 host = f"{slug}-app-{rng.randint(1, 40):02d}"
                 ticket_rows.append(
                     (

@@ -13,177 +13,43 @@ from django.db import transaction
 from django.utils import timezone
 
 from sustain.accounts import refs as account_refs
-from sustain.accounts.models import Organization, Team, User
-from sustain.bugs.similar import index as similar_index
+from sustain.accounts.models import Team, User
 from sustain.cmdb import refs as cmdb_refs
-from sustain.cmdb.models import ConfigItem
 from sustain.core import attachments as files
-from sustain.core import counters, events, tenancy
+from sustain.core import events
 from sustain.core.errors import Conflict, Forbidden, Invalid, refuse_unknown
 from sustain.core.locking import locked, locked_all, save_changed
 from sustain.desk import notifications, refs, workflow
 from sustain.desk.common import (
     RELATED,
-    _can_read,
-    _check_assignment,
-    _check_parent_owner,
-    _follow_clocks,
-    _level,
-    _priority,
-    _save,
-    _tags,
+    as_level,
+    as_priority,
     check_agent_on,
+    check_assignment,
     check_can_read,
+    follow_clocks,
+    save_change,
     snapshot,
+    tags_named,
 )
 from sustain.desk.models import (
-    KEY_PREFIX,
     OPEN_STATUSES,
     Attachment,
     Channel,
     Comment,
-    Kind,
-    Level,
     SavedFilter,
     Status,
     Ticket,
 )
+from sustain.desk.opening import (
+    STAFF_ONLY_ON_OPEN,
+    TITLE_MAX,
+    as_written,
+    check_open,
+    open_ticket,
+)
 from sustain.desk.relations import link, merge, set_parent, watch
 from sustain.sla import clocks as sla_clocks
-
-TITLE_MAX = 300
-# Fields of a new ticket that are staff's to set. A door that takes a customer's own choices
-# (the API, the portal form) passes their names as `chosen`; a customer naming any of these is
-# refused by name. The channel is the door's word, not the requester's; other people watch a
-# ticket when an agent adds them, as on the watcher endpoint (the mail door adds the colleagues
-# a mail was addressed to itself, not as a choice of the sender).
-STAFF_ONLY_ON_OPEN = (
-    "channel",
-    "watchers",
-    "priority",
-    "priority_reason",
-    "team",
-    "assignee",
-    "parent",
-)
-
-
-def open_ticket(
-    actor: User,
-    *,
-    title: str,
-    description: str = "",
-    kind: str = Kind.INCIDENT,
-    organization: Organization | None = None,
-    requester: User | None = None,
-    affected_ci: ConfigItem | None = None,
-    impact: Any = Level.MEDIUM,
-    urgency: Any = Level.MEDIUM,
-    priority: Any = None,
-    priority_reason: str = "",
-    channel: str = Channel.WEB,
-    team: Team | None = None,
-    assignee: User | None = None,
-    tags: Iterable[str] = (),
-    watchers: Iterable[User] = (),
-    parent: Ticket | None = None,
-    uploads: Iterable[tuple[str, bytes]] = (),
-    chosen: Iterable[str] = (),
-) -> Ticket:
-    """Open an incident or service request; customers open them for their own organization.
-
-    `chosen` names the fields the requester set themselves (the rest come from the door or
-    the defaults): a customer may not choose those in STAFF_ONLY_ON_OPEN. Attached files are
-    checked with everything else, before anything is written.
-    """
-    title = (title or "").strip()
-    if not title:
-        raise Invalid("A title is required.", field="title")
-    if len(title) > TITLE_MAX:
-        raise Invalid(f"The title is longer than {TITLE_MAX} characters.", field="title")
-    if kind not in Kind.values:
-        raise Invalid("kind must be incident or request.", field="kind")
-    if channel not in Channel.values:
-        raise Invalid(f"channel must be one of {', '.join(Channel.values)}.", field="channel")
-    impact, urgency = _level(impact, "impact"), _level(urgency, "urgency")
-
-    watcher_list, chosen = list(watchers), set(chosen)
-    if actor.is_customer:
-        for name in STAFF_ONLY_ON_OPEN:
-            if name in chosen:
-                raise Forbidden(f"Customers cannot set {name} on a new ticket.", field=name)
-        if organization is not None and organization.pk != actor.organization_id:
-            raise Invalid(
-                "Customers open tickets for their own organization.", field="organization"
-            )
-        if priority is not None or team or assignee or parent or priority_reason:
-            raise Forbidden("Customers cannot set priority, team, assignee or parent.")
-        organization, requester = actor.organization, requester or actor
-        if requester.pk != actor.pk:
-            raise Invalid("Customers open tickets in their own name.", field="requester")
-        if any(not w.is_customer or w.organization_id != organization.pk for w in watcher_list):
-            raise Invalid("Only the customer's colleagues can watch it.", field="watchers")
-    else:
-        organization = organization or (requester.organization if requester else None)
-        if organization is None:
-            raise Invalid("An organization or a requester is required.", field="organization")
-        if not tenancy.can_see_organization(actor, organization.pk):
-            raise Invalid(f"You do not serve {organization.name}.", field="organization")
-        if requester is not None and requester.organization_id != organization.pk:
-            raise Invalid(f"{requester.email} is not in {organization.name}.", field="requester")
-
-    if affected_ci is not None and affected_ci.organization_id != organization.pk:
-        raise Invalid("The affected item belongs to another organization.", field="affected_ci")
-    if parent is not None and not _can_read(actor, parent):
-        raise Invalid("No such parent ticket.", field="parent")
-    if parent is not None:
-        _check_parent_owner(organization, parent)
-    _check_assignment(organization, team, assignee)
-
-    matrix_priority = workflow.priority_for(impact, urgency)
-    if priority is not None and _priority(priority) != matrix_priority:
-        if not (priority_reason or "").strip():
-            raise Invalid(
-                "Overriding the matrix's priority needs a reason.", field="priority_reason"
-            )
-        final_priority = _priority(priority)
-    else:
-        final_priority, priority_reason = matrix_priority, ""
-
-    checked = [files.check(name, content) for name, content in uploads]
-    with transaction.atomic():
-        number = counters.next_value(f"ticket:{kind}")
-        now = timezone.now()
-        ticket = Ticket.objects.create(
-            key=f"{KEY_PREFIX[Kind(kind)]}-{number}",
-            kind=kind,
-            title=title,
-            description=description or "",
-            organization=organization,
-            requester=requester,
-            affected_ci=affected_ci,
-            impact=impact,
-            urgency=urgency,
-            priority=final_priority,
-            priority_reason=priority_reason.strip(),
-            channel=channel,
-            team=team,
-            assignee=assignee,
-            parent=parent,
-            created_at=now,
-            updated_at=now,
-        )
-        if tags:
-            ticket.tags.set(_tags(tags))
-        if watcher_list:
-            ticket.watchers.set(watcher_list)
-        for upload in checked:
-            _store_attachment(actor, ticket, upload, comment=None, is_public=True)
-        created = events.record(ticket, "created", actor=actor, after=snapshot(ticket))
-        sla_clocks.start(ticket, now)
-        similar_index.refresh(ticket, was_open=False)
-        notifications.ticket_created(ticket, actor, created)
-    return ticket
 
 
 def patch_ticket(actor: User, ticket: Ticket, changes: dict[str, Any]) -> None:
@@ -228,11 +94,11 @@ def update_ticket(actor: User, ticket: Ticket, **changes: Any) -> Ticket:
             raise Invalid(f"The title must have 1 to {TITLE_MAX} characters.", field="title")
     for field in ("impact", "urgency"):
         if field in changes:
-            changes[field] = _level(changes[field], field)
+            changes[field] = as_level(changes[field], field)
     ci = changes.get("affected_ci")
     if ci is not None and ci.organization_id != ticket.organization_id:
         raise Invalid("The affected item belongs to another organization.", field="affected_ci")
-    tags = _tags(changes.pop("tags")) if "tags" in changes else None
+    tags = tags_named(changes.pop("tags")) if "tags" in changes else None
     with transaction.atomic():
         locked(ticket, *RELATED)
         before = snapshot(ticket)
@@ -240,7 +106,7 @@ def update_ticket(actor: User, ticket: Ticket, **changes: Any) -> Ticket:
             setattr(ticket, key, value)
         if ("impact" in changes or "urgency" in changes) and not ticket.priority_reason:
             ticket.priority = workflow.priority_for(ticket.impact, ticket.urgency)
-        _save(ticket, actor, "updated", before)
+        save_change(ticket, actor, "updated", before)
         if tags is not None:
             old = sorted(t.name for t in ticket.tags.all())
             ticket.tags.set(tags)
@@ -257,15 +123,15 @@ def set_priority(actor: User, ticket: Ticket, priority: Any, reason: str = "") -
     """Override the matrix's priority (with a reason), or return to it (priority None)."""
     check_agent_on(actor, ticket)
     if priority is not None:
-        _priority(priority)
+        as_priority(priority)
     reason = (reason or "").strip()
     with transaction.atomic():
         locked(ticket, *RELATED)  # the matrix cell follows the impact and urgency of now
         matrix = workflow.priority_for(ticket.impact, ticket.urgency)
-        if priority is None or _priority(priority) == matrix:
+        if priority is None or as_priority(priority) == matrix:
             new_priority, reason = matrix, ""
         else:
-            new_priority = _priority(priority)
+            new_priority = as_priority(priority)
             if not reason:
                 raise Invalid(
                     "Overriding the matrix's priority needs a reason.", field="priority_reason"
@@ -278,7 +144,7 @@ def set_priority(actor: User, ticket: Ticket, priority: Any, reason: str = "") -
         if new:
             event = events.record(ticket, "priority_changed", actor=actor, before=old, after=new)
             notifications.ticket_changed(ticket, actor, old, new, event)
-        _follow_clocks(ticket, old, new)
+        follow_clocks(ticket, old, new)
     return ticket
 
 
@@ -287,14 +153,14 @@ def assign(
 ) -> Ticket:
     """Set the assignee team and agent (None clears)."""
     check_agent_on(actor, ticket)
-    _check_assignment(ticket.organization, team, assignee)
+    check_assignment(ticket.organization, team, assignee)
     with transaction.atomic():
         locked(ticket, *RELATED)
         before = snapshot(ticket)
         ticket.team, ticket.assignee = team, assignee
         if assignee is not None and ticket.status == Status.NEW:
             ticket.status = Status.OPEN
-        _save(ticket, actor, "assigned", before)
+        save_change(ticket, actor, "assigned", before)
         if assignee is not None:
             ticket.watchers.add(assignee)
     return ticket
@@ -331,7 +197,7 @@ def transition(
             ticket.closed_at = now
         if reopened:
             ticket.resolved_at = ticket.closed_at = None
-        _save(
+        save_change(
             ticket,
             actor,
             "reopened" if reopened else "status_changed",
@@ -353,7 +219,7 @@ def _resolve_children(actor: User, parent: Ticket) -> None:
     ):
         before = snapshot(child)
         child.status, child.resolved_at = Status.RESOLVED, timezone.now()
-        _save(child, actor, "status_changed", before)
+        save_change(child, actor, "status_changed", before)
         events.record(child, "resolved_with_parent", actor=actor, after={"parent": parent.key})
 
 
@@ -417,7 +283,7 @@ def add_comment(
         elif actor.is_agent and is_public and ticket.status == Status.NEW:
             ticket.status = Status.OPEN
         # The reply tells its readers the new status; no second mail for the status.
-        _save(ticket, actor, verb, before, quiet=is_public)
+        save_change(ticket, actor, verb, before, quiet=is_public)
         if is_public:
             sla_clocks.public_reply(ticket, actor, comment.created_at)
             if not quiet:
@@ -482,7 +348,7 @@ def set_priority_matrix(actor: User, cells: Iterable[tuple[int, int, int]]) -> N
     if not actor.is_admin:
         raise Forbidden("Only administrators may change the priority matrix.")
     checked = [
-        (_level(impact, "impact"), _level(urgency, "urgency"), _priority(priority))
+        (as_level(impact, "impact"), as_level(urgency, "urgency"), as_priority(priority))
         for impact, urgency, priority in cells
     ]
     with transaction.atomic():
@@ -504,14 +370,18 @@ def set_priority_matrix(actor: User, cells: Iterable[tuple[int, int, int]]) -> N
             )
 
 
-# The doors' names: this module's actions, those of desk/relations.py and the shared checks
-# other apps call (desk/common.py).
+# The doors' names: this module's actions, those of desk/opening.py and desk/relations.py, and
+# the shared checks other apps call (desk/common.py).
 __all__ = [
+    "STAFF_ONLY_ON_OPEN",
+    "TITLE_MAX",
     "add_attachment",
     "add_comment",
+    "as_written",
     "assign",
     "check_agent_on",
     "check_can_read",
+    "check_open",
     "link",
     "merge",
     "open_ticket",

@@ -84,11 +84,12 @@ def create_ticket(request: ApiRequest, payload: TicketIn):
             "parent": refs.ticket(actor, data["parent"], "parent"),
         },
     )
-    created = _ticket(request, ticket.key)
-    created.similar = suggest(  # type: ignore[attr-defined]
+    # Answered from what open_ticket wrote (its relations and clocks in hand), not read again;
+    # the duplicate suggestions are read after its transaction.
+    ticket.similar = suggest(  # type: ignore[attr-defined]
         actor, title=ticket.title, description=ticket.description, exclude_ticket=ticket
     )
-    return Status(201, created)
+    return Status(201, actions.as_written(ticket))
 
 
 @router.get("/tickets/{key}", response=TicketOut)

@@ -40,12 +40,12 @@ def snapshot(ticket: Ticket) -> dict[str, Any]:
 RELATED = ("team", "assignee", "organization", "affected_ci", "parent")
 
 
-def _can_read(actor: User, ticket: Ticket) -> bool:
+def can_read(actor: User, ticket: Ticket) -> bool:
     return tenancy.visible(Ticket.objects.filter(pk=ticket.pk), actor).exists()
 
 
 def check_can_read(actor: User, ticket: Ticket) -> None:
-    if not _can_read(actor, ticket):
+    if not can_read(actor, ticket):
         raise NotFound(f"No ticket {ticket.key}.")
 
 
@@ -55,7 +55,7 @@ def check_agent_on(actor: User, ticket: Ticket) -> None:
         raise Forbidden("Only agents may do this.")
 
 
-def _level(value: Any, field: str) -> int:
+def as_level(value: Any, field: str) -> int:
     try:
         level = int(value)
     except (TypeError, ValueError):
@@ -65,7 +65,7 @@ def _level(value: Any, field: str) -> int:
     return level
 
 
-def _priority(value: Any) -> int:
+def as_priority(value: Any) -> int:
     try:
         priority = int(value)
     except (TypeError, ValueError):
@@ -75,7 +75,7 @@ def _priority(value: Any) -> int:
     return priority
 
 
-def _check_assignment(ticket_org: Organization, team: Team | None, assignee: User | None) -> None:
+def check_assignment(ticket_org: Organization, team: Team | None, assignee: User | None) -> None:
     if assignee is not None:
         if not assignee.is_agent or not assignee.is_active:
             raise Invalid(f"{assignee.email} is not an active agent.", field="assignee")
@@ -85,7 +85,7 @@ def _check_assignment(ticket_org: Organization, team: Team | None, assignee: Use
             raise Invalid(f"{assignee.name} is not a member of {team.name}.", field="assignee")
 
 
-def _check_parent_owner(organization: Organization, parent: Ticket) -> None:
+def check_parent_owner(organization: Organization, parent: Ticket) -> None:
     """A major incident is the customer's own or the provider's, never another customer's:
     the child shows its parent's key to the child's customer (fields, list rows, events)."""
     if parent.organization_id != organization.pk and not parent.organization.is_provider:
@@ -96,7 +96,7 @@ def _check_parent_owner(organization: Organization, parent: Ticket) -> None:
         )
 
 
-def _tags(names: Iterable[str]) -> list[Tag]:
+def tags_named(names: Iterable[str]) -> list[Tag]:
     cleaned = sorted({n.strip().lower() for n in names if n and n.strip()})
     for name in cleaned:
         if len(name) > 50:
@@ -105,7 +105,7 @@ def _tags(names: Iterable[str]) -> list[Tag]:
     return [existing.get(n) or Tag.objects.get_or_create(name=n)[0] for n in cleaned]
 
 
-def _save(
+def save_change(
     ticket: Ticket,
     actor: User,
     verb: str,
@@ -125,10 +125,10 @@ def _save(
     if new:
         event = events.record(ticket, verb, actor=actor, before=old, after=new, is_public=is_public)
         notifications.ticket_changed(ticket, actor, old, new, event, quiet=quiet, reason=reason)
-    _follow_clocks(ticket, old, new)
+    follow_clocks(ticket, old, new)
 
 
-def _follow_clocks(ticket: Ticket, old: dict, new: dict) -> None:
+def follow_clocks(ticket: Ticket, old: dict, new: dict) -> None:
     """Keep the SLA clocks in step with what just changed on the ticket."""
     if "priority" in new or "organization" in new or "affected_ci" in new:
         sla_clocks.recompute(ticket, ticket.updated_at)

@@ -1,7 +1,9 @@
 """Who is told what about a ticket, by e-mail and by webhook, at the moments it happens.
 
 Called by the desk's actions and the SLA engine inside their transactions; the mail and the
-webhook events leave through the outbox once the change commits.
+webhook events leave through the outbox once the change commits. The desk's mails are one
+outbox row per moment, rendered and fanned out to each recipient by the worker
+(notifications.mailing.later); the recipients are chosen here, at the moment.
 
 | moment            | e-mail to                                                          | webhook            |
 |-------------------|--------------------------------------------------------------------|--------------------|
@@ -27,11 +29,11 @@ from typing import Any
 
 from django.db.models import Model
 
-from sustain.core import notify, tenancy
+from sustain.core import tenancy
 from sustain.core.models import Event
 from sustain.hooks import actions as hooks
 from sustain.hooks.models import EventType, Subscription
-from sustain.notifications import preferences
+from sustain.notifications import mailing, preferences
 from sustain.notifications.models import Moment
 
 STATUS_FIELDS = {"status"}
@@ -42,10 +44,13 @@ def _can_see(user: Any, ticket: Any) -> bool:
     return tenancy.customer_sees(user, ticket)
 
 
-def _followers(ticket: Any, *, exclude: Any = None) -> list[Any]:
-    """Requester, watchers, CC addresses, organization contacts and the assignee."""
+def _followers(ticket: Any, *, exclude: Any = None, contacts: list[Any] | None = None) -> list[Any]:
+    """Requester, watchers, CC addresses, organization contacts (`contacts` when the caller
+    read them already) and the assignee."""
     people: list[Any] = [ticket.requester, ticket.assignee, *ticket.watchers.all()]
-    people += preferences.organization_contacts(ticket.organization)
+    if contacts is None:
+        contacts = preferences.organization_contacts(ticket.organization)
+    people += contacts
     chosen: list[Any] = [
         p for p in people if p is not None and _can_see(p, ticket) and p != exclude
     ]
@@ -74,7 +79,8 @@ def _mail(
 ) -> None:
     from sustain.desk.workflow import CUSTOMER_WORDS
 
-    notify.email(
+    # Rendered by the worker, from the ticket and comment as they are now.
+    mailing.later(
         people,
         template,
         {"ticket": ticket, "status_words": CUSTOMER_WORDS[ticket.status], **extra},
@@ -82,6 +88,7 @@ def _mail(
         headers={"X-Sustain-Ticket": ticket.key},
         ticket=ticket,
         event=moment,
+        snapshot=("ticket", "comment"),
     )
 
 
@@ -90,9 +97,18 @@ def _key(event: Event | None, fallback: Model) -> str:
 
 
 # --- the desk's moments ----------------------------------------------------------------------
-def ticket_created(ticket: Any, actor: Any, event: Event) -> None:
+def ticket_created(
+    ticket: Any,
+    actor: Any,
+    event: Event,
+    *,
+    subscriptions: list[Subscription] | None = None,
+    contacts: list[Any] | None = None,
+) -> None:
+    """`subscriptions` and `contacts`: the organization's webhooks and contacts, when the
+    caller read them already (before its transaction)."""
     exclude = None if actor.pk == ticket.requester_id else actor
-    people = _followers(ticket, exclude=exclude)
+    people = _followers(ticket, exclude=exclude, contacts=contacts)
     if ticket.assignee is None:
         people += _team(ticket, exclude=actor)
     _mail(
@@ -102,7 +118,13 @@ def ticket_created(ticket: Any, actor: Any, event: Event) -> None:
         f"ticket-created:{ticket.pk}",
         Moment.TICKET_CREATED,
     )
-    hooks.emit(EventType.TICKET_CREATED, ticket, key=_key(event, ticket), actor=actor)
+    hooks.emit(
+        EventType.TICKET_CREATED,
+        ticket,
+        key=_key(event, ticket),
+        actor=actor,
+        subscriptions=subscriptions,
+    )
 
 
 def comment_added(
@@ -210,7 +232,7 @@ def sla_alert(clock: Any, what: str, *, subscriptions: list[Subscription] | None
     else:
         people = [ticket.assignee] if ticket.assignee else [lead] if lead else []
     key = f"{clock.pk}:{clock.started_at.isoformat()}"
-    notify.email(
+    mailing.email(
         [p for p in people if _can_see(p, ticket)],
         f"sla/mail/{what}",
         {"ticket": ticket, "clock": clock},

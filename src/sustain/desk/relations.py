@@ -11,10 +11,10 @@ from sustain.core.errors import Conflict, Forbidden, Invalid
 from sustain.core.locking import locked, save_changed
 from sustain.desk.common import (
     RELATED,
-    _check_parent_owner,
-    _save,
     check_agent_on,
     check_can_read,
+    check_parent_owner,
+    save_change,
     snapshot,
 )
 from sustain.desk.models import Status, Ticket, TicketLink
@@ -27,7 +27,7 @@ def set_parent(actor: User, ticket: Ticket, parent: Ticket | None) -> Ticket:
         check_can_read(actor, parent)
         if parent.pk == ticket.pk:
             raise Invalid("A ticket cannot be its own parent.", field="parent")
-        _check_parent_owner(ticket.organization, parent)
+        check_parent_owner(ticket.organization, parent)
     with transaction.atomic():
         # Both rows locked (in key order): A attached under B while B goes under C at the same
         # moment would make a chain of three otherwise.
@@ -44,7 +44,7 @@ def set_parent(actor: User, ticket: Ticket, parent: Ticket | None) -> Ticket:
                 )
         before = snapshot(ticket)
         ticket.parent = parent
-        _save(ticket, actor, "parent_changed", before)
+        save_change(ticket, actor, "parent_changed", before)
     return ticket
 
 
@@ -105,7 +105,7 @@ def merge(actor: User, duplicate: Ticket, *, into: Ticket) -> TicketLink:
         )
         before = snapshot(duplicate)
         duplicate.status, duplicate.closed_at = Status.CLOSED, timezone.now()
-        _save(duplicate, actor, "merged", before)
+        save_change(duplicate, actor, "merged", before)
         events.record(
             duplicate, "merged_into", actor=actor, after={"target": into.key, "comments": moved}
         )

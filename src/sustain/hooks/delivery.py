@@ -19,9 +19,10 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
-from sustain.core import notify, outbound, outbox
+from sustain.core import outbound, outbox
 from sustain.hooks.actions import events_log
 from sustain.hooks.models import Delivery, Subscription
+from sustain.notifications import mailing
 
 log = logging.getLogger(__name__)
 # How much of a failed answer the log keeps (a 2xx keeps none).
@@ -154,7 +155,7 @@ def _tell_owner(subscription: Subscription) -> None:
         log.warning("webhook %s disabled; it has no owner to tell", subscription.pk)
         return
     when = subscription.disabled_at or timezone.now()
-    notify.email(
+    mailing.email(
         [owner],
         "hooks/mail/disabled",
         {"subscription": subscription},

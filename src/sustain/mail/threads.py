@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from typing import Any
@@ -72,16 +72,19 @@ def remember(message_id: str, ticket: Any, direction: str, *, fresh: bool = Fals
         pass
 
 
-def reply_headers(ticket: Any, message_id: str) -> dict[str, str]:
-    """Headers for a message about `ticket`: its own id and the thread it continues."""
-    recent = list(
-        MessageRef.objects.filter(ticket=ticket)
+def reply_headers(ticket: Any, message_id: str, newer: Iterable[str] = ()) -> dict[str, str]:
+    """Headers for a message about `ticket`: its own id and the thread it continues. `newer`:
+    ids sent about it that are not recorded yet, newest first."""
+    recent = [
+        *newer,
+        *MessageRef.objects.filter(ticket=ticket)
         .order_by("-id")
-        .values_list("message_id", flat=True)[:10]
-    )
+        .values_list("message_id", flat=True)[:10],
+    ][:10]
     answered = _answering.get()
-    if answered and answered not in recent:
-        recent.insert(0, answered)  # the inbound mail that caused this one, newest of all
+    if answered:  # the inbound mail that caused this one, newest of all (also when the worker
+        # renders this mail after others about the ticket were recorded)
+        recent = [answered, *(mid for mid in recent if mid != answered)]
     headers = {"Message-ID": f"<{message_id}>", **answer_headers()}
     if recent:
         headers["In-Reply-To"] = f"<{recent[0]}>"

@@ -17,7 +17,8 @@ from django.db import transaction
 from django.utils import timezone
 
 from sustain.accounts.models import User
-from sustain.core import notify
+from sustain.core import outbox
+from sustain.notifications import mailing
 from sustain.notifications.models import DigestItem, Preferences
 
 DEFAULT_HOUR = Preferences._meta.get_field("digest_hour").get_default()
@@ -47,6 +48,7 @@ def cutoff(user: Any, now: datetime) -> datetime:
 
 def send_digest(user: Any, before: datetime, now: datetime) -> int:
     """Mail the user's items held before `before` as one digest; return how many items."""
+    _render_waiting(now)
     with transaction.atomic():
         ids = list(
             DigestItem.objects.filter(
@@ -65,7 +67,7 @@ def send_digest(user: Any, before: datetime, now: datetime) -> int:
             .order_by("created_at", "id")
         )
         if items:
-            notify.email(
+            mailing.email(
                 [user],
                 "notifications/mail/digest",
                 {"items": items, "since": items[0].created_at},
@@ -74,9 +76,15 @@ def send_digest(user: Any, before: datetime, now: datetime) -> int:
     return len(items)
 
 
+def _render_waiting(now: datetime) -> None:
+    """Notifications still waiting for the worker become their digest items first."""
+    outbox.deliver_due(now, kinds=(mailing.NOTIFICATION,))
+
+
 def send_due(now: datetime | None = None) -> int:
     """Every digest that is due; returns how many were sent."""
     now = now or timezone.now()
+    _render_waiting(now)
     waiting = DigestItem.objects.filter(sent_at__isnull=True).values("user_id")
     sent = 0
     for user in User.objects.filter(pk__in=waiting).select_related("notification_preferences"):

@@ -5,11 +5,12 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from django.db import IntegrityError, transaction
+from django.utils import timezone
 
 from sustain.notifications.models import DeliveryMode, DigestItem, Moment, Preferences
 
 if TYPE_CHECKING:
-    from sustain.core.notify import Rendered
+    from sustain.notifications.mailing import Rendered
 
 IMMEDIATE, DIGEST, OFF = (
     DeliveryMode.IMMEDIATE.value,
@@ -28,11 +29,15 @@ def deliveries(user_ids: list[int], event: str | None) -> dict[int, str]:
     return dict(rows)
 
 
-def add_to_digest(user: Any, event: str, ticket: Any, mail: Rendered, *, key: str) -> None:
-    """Hold a notification for the user's next daily digest (once per key)."""
+def add_to_digest(
+    user: Any, event: str, ticket: Any, mail: Rendered, *, key: str, at: Any = None
+) -> None:
+    """Hold a notification for the user's next daily digest (once per key); `at`: when it
+    happened (now, unless the worker renders it later)."""
     try:
         with transaction.atomic():
             DigestItem.objects.create(
+                created_at=at or timezone.now(),
                 user=user,
                 event=event,
                 ticket=ticket if getattr(ticket, "pk", None) else None,

@@ -19,12 +19,13 @@ from django.utils import timezone
 
 from sustain.accounts.actions import system_actor
 from sustain.accounts.models import Role, Team, User
-from sustain.core import businesstime, events, notify
+from sustain.core import businesstime, events
 from sustain.core.errors import ActionError
 from sustain.core.tenancy import can_see_organization, visible
 from sustain.desk import actions as desk
 from sustain.desk import notifications
 from sustain.desk.models import OPEN_STATUSES, Ticket
+from sustain.notifications import mailing
 from sustain.sla import clocks, oncall, validation
 from sustain.sla.config import current
 from sustain.sla.models import (
@@ -176,7 +177,7 @@ def page(
         created_at=now,
         ack_due_at=now + timedelta(minutes=schedule.ack_minutes),
     )
-    notify.email(
+    mailing.email(
         [person.email],
         "sla/mail/page",
         {"page": created, "ticket": ticket},
@@ -198,7 +199,7 @@ def _run(
     kind = action.get("do")
     if kind == "notify":
         people = _people(action.get("who", "assignee"), ticket, now)
-        notify.email(
+        mailing.email(
             [p.email for p in people if p.is_active],
             "sla/mail/escalation",
             {"ticket": ticket, "rule": rule},

@@ -26,9 +26,9 @@ from django.conf import settings
 
 from sustain.bugs.models import Bug, BugTicket
 from sustain.cmdb.models import Version
-from sustain.core import events, notify
+from sustain.core import events
 from sustain.desk.models import OPEN_STATUSES, Status, Ticket
-from sustain.notifications import preferences
+from sustain.notifications import mailing, preferences
 from sustain.notifications.models import Moment
 from sustain.releases.deployments import installbase
 
@@ -112,7 +112,7 @@ def fix_deployed(deployment: Any, previous: Version | None) -> int:
     for user, bug_ids in recipients.values():
         if not user.is_active:
             continue
-        queued += notify.email(
+        queued += mailing.email(
             [user],
             TEMPLATE,
             {
