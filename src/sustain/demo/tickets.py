@@ -208,6 +208,41 @@ def _clock_rows(
     return rows
 
 
+def _status(rng: random.Random, recent: bool) -> str:
+    """A generated ticket's status: recent tickets are more often still open."""
+    open_share = RECENT_OPEN if recent else STALE_OPEN
+    return str(rng.choice(OPEN_MIX) if rng.random() < open_share else rng.choice(DONE_MIX))
+
+
+def _assignment(
+    rng: random.Random, status: str, pairs: list[tuple[int, int]], team_ids: list[int]
+) -> tuple[int | None, int | None]:
+    """A generated ticket's team and agent (None: not assigned)."""
+    team = agent = None
+    if status != Status.NEW or rng.random() < 0.1:
+        team, agent = rng.choice(pairs)
+        if rng.random() < 0.1 and status in (Status.OPEN, Status.PENDING):
+            agent = None  # with the team, nobody picked it up yet
+            team = rng.choice(team_ids)
+    return team, agent
+
+
+def _timeline(
+    rng: random.Random, created: datetime, status: str
+) -> tuple[datetime, datetime | None, datetime | None]:
+    """When a generated ticket was first worked on, resolved and closed."""
+    # First touched within hours, now and then days later.
+    late = rng.random() < 0.15
+    worked = created + timedelta(minutes=rng.randint(5, 60 * (72 if late else 4)))
+    resolved: datetime | None = None
+    closed: datetime | None = None
+    if status in (Status.RESOLVED, Status.CLOSED):
+        resolved = worked + timedelta(minutes=rng.randint(10, 60 * 24 * 5))
+        if status == Status.CLOSED:
+            closed = resolved + timedelta(days=3)
+    return worked, resolved, closed
+
+
 def bulk_tickets(count: int, batch: int = 10_000, progress: bool = True, seed: int = 11) -> None:
     """N tickets over the last two years, each with two comments, two events and its SLA
     clocks (first response and resolution, under the active policy or a generated one).
@@ -333,31 +368,15 @@ def bulk_tickets(count: int, batch: int = 10_000, progress: bool = True, seed: i
                 position = n / count  # 0 oldest … 1 newest
                 created = end - timedelta(seconds=(1 - position) * span + rng.random() * 60)
                 recent = position > 1 - RECENT_SHARE
-                if rng.random() < (RECENT_OPEN if recent else STALE_OPEN):
-                    status = rng.choice(OPEN_MIX)
-                else:
-                    status = rng.choice(DONE_MIX)
+                status = _status(rng, recent)
                 kind = Kind.REQUEST if n % 5 == 4 else Kind.INCIDENT
                 key = f"{KEY_PREFIX[kind]}-{first[kind] + numbered[kind]}"
                 numbered[kind] += 1
                 org_id, slug, people, items = customers[n % len(customers)]
                 requester = rng.choice(people)
-                team = agent = None
-                if status != Status.NEW or rng.random() < 0.1:
-                    team, agent = rng.choice(pairs)
-                    if rng.random() < 0.1 and status in (Status.OPEN, Status.PENDING):
-                        agent = None  # with the team, nobody picked it up yet
-                        team = rng.choice(team_ids)
+                team, agent = _assignment(rng, status, pairs, team_ids)
                 impact, urgency = rng.randint(1, 3), rng.randint(1, 3)
-                # First touched within hours, now and then days later.
-                late = rng.random() < 0.15
-                worked = created + timedelta(minutes=rng.randint(5, 60 * (72 if late else 4)))
-                resolved: datetime | None = None
-                closed: datetime | None = None
-                if status in (Status.RESOLVED, Status.CLOSED):
-                    resolved = worked + timedelta(minutes=rng.randint(10, 60 * 24 * 5))
-                    if status == Status.CLOSED:
-                        closed = resolved + timedelta(days=3)
+                worked, resolved, closed = _timeline(rng, created, status)
                 updated = closed or resolved or worked
                 for row in _clock_rows(
                     (

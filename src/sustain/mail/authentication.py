@@ -287,15 +287,8 @@ def _from_dkim(raw: bytes, head: Message, from_domain: str, lookups: _Lookups) -
     failures: list[str] = []
     temporary: list[str] = []
     for index in range(min(count, MAX_SIGNATURES)):
-        signer.domain, why, tried = None, "", len(lookups.failed)
-        signer.signature_fields, signer.include_headers = {}, ()
-        try:
-            ok = bool(signer.verify(idx=index, dnsfunc=lookups))
-        except dkim.DKIMException as exc:
-            ok, why = False, str(exc)[:200]
-        except Exception as exc:  # dkimpy has corner cases of its own on odd input
-            ok, why = False, f"{type(exc).__name__}"
-        domain = (signer.domain or b"?").decode("ascii", "replace").lower()
+        tried = len(lookups.failed)
+        ok, why, domain = _verify_one(signer, index, lookups)
         if ok and (b"l" in signer.signature_fields or b"from" not in signer.include_headers):
             # l= signs only the first bytes of the body (text may be appended), and a
             # signature must cover From to say anything about it.
@@ -312,6 +305,26 @@ def _from_dkim(raw: bytes, head: Message, from_domain: str, lookups: _Lookups) -
                 f"d={domain}: "
                 + (why or "the signature does not verify (changed after signing, or wrong key)")
             )
+    return _no_pass(temporary, failures, unaligned, from_domain)
+
+
+def _verify_one(signer: Any, index: int, lookups: _Lookups) -> tuple[bool, str, str]:
+    """Whether signature `index` verifies, why not, and its domain (lower case)."""
+    signer.domain, why = None, ""
+    signer.signature_fields, signer.include_headers = {}, ()
+    try:
+        ok = bool(signer.verify(idx=index, dnsfunc=lookups))
+    except dkim.DKIMException as exc:
+        ok, why = False, str(exc)[:200]
+    except Exception as exc:  # dkimpy has corner cases of its own on odd input
+        ok, why = False, f"{type(exc).__name__}"
+    return ok, why, (signer.domain or b"?").decode("ascii", "replace").lower()
+
+
+def _no_pass(
+    temporary: list[str], failures: list[str], unaligned: list[str], from_domain: str
+) -> Verdict:
+    """The verdict when no signature of the From domain verified."""
     if temporary:
         return Verdict(TEMPERROR, DKIM, "DKIM could not be checked: " + "; ".join(temporary))
     if failures:
