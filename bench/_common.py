@@ -179,3 +179,22 @@ def report(title: str, timings: dict[str, list[float]], target_ms: float) -> boo
 
 def results(body: bytes) -> dict[str, Any]:
     return json.loads(body)
+
+
+def dkim_key() -> tuple[bytes, bytes]:
+    """A new 2048-bit RSA key for DKIM: (private key PEM, the DKIM record's p= value)."""
+    import base64
+
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    private = key.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.TraditionalOpenSSL,
+        serialization.NoEncryption(),
+    )
+    public = key.public_key().public_bytes(
+        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+    return private, base64.b64encode(public)

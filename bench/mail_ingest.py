@@ -28,7 +28,6 @@ every mail stored once, replies on their tickets, nothing held.
 from __future__ import annotations
 
 import argparse
-import base64
 import os
 import random
 import smtplib
@@ -43,6 +42,8 @@ from datetime import UTC, datetime
 from email.message import EmailMessage
 from email.utils import format_datetime
 from pathlib import Path
+
+from _common import dkim_key
 
 ROOT = Path(__file__).resolve().parent.parent
 SUSTAIN = os.environ.get("SUSTAIN_CLI", str(ROOT / ".venv" / "bin" / "sustain"))
@@ -120,20 +121,10 @@ def dkim_setup(data: Path) -> Callable[[bytes], bytes]:
     """A signing function for acme.bench; its key and a DMARC p=reject policy published to the
     ingest by a resolver module in `data` (SUSTAIN_MAIL_DNS_RESOLVER=bench_dns.txt)."""
     import dkim
-    from cryptography.hazmat.primitives import serialization
-    from cryptography.hazmat.primitives.asymmetric import rsa
 
-    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    private = key.private_bytes(
-        serialization.Encoding.PEM,
-        serialization.PrivateFormat.TraditionalOpenSSL,
-        serialization.NoEncryption(),
-    )
-    public = key.public_key().public_bytes(
-        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
-    )
+    private, public = dkim_key()
     records = {
-        f"bench._domainkey.{DOMAIN}": b"v=DKIM1; k=rsa; p=" + base64.b64encode(public),
+        f"bench._domainkey.{DOMAIN}": b"v=DKIM1; k=rsa; p=" + public,
         f"_dmarc.{DOMAIN}": b"v=DMARC1; p=reject",
     }
     (data / "bench_dns.py").write_text(
