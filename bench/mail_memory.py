@@ -29,8 +29,6 @@ import tempfile
 import time
 from pathlib import Path
 
-from _common import dkim_key
-
 ROOT = Path(__file__).resolve().parent.parent
 TARGET_MB = 300.0
 MIB = 1024 * 1024
@@ -127,9 +125,19 @@ def environment(data_dir: Path) -> dict[str, str]:
 def signer(data_dir: Path):  # type: ignore[no-untyped-def]
     """A function that DKIM-signs a mail as acme.test, its public key published for the ingest."""
     import dkim
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
 
-    private, public = dkim_key()
-    record = b"v=DKIM1; k=rsa; p=" + public
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    private = key.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.TraditionalOpenSSL,
+        serialization.NoEncryption(),
+    )
+    public = key.public_key().public_bytes(
+        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+    record = b"v=DKIM1; k=rsa; p=" + base64.b64encode(public)
     (data_dir / "bench_dns.py").write_text(
         f"RECORDS = {{'bench._domainkey.acme.test': {record!r}}}\n\n\n"
         "def txt(name, timeout=5):\n    return RECORDS.get(name.rstrip('.').lower())\n"
