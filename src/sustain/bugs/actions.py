@@ -40,7 +40,7 @@ from sustain.core import attachments as files
 from sustain.core import counters, events, tenancy
 from sustain.core.errors import Conflict, Invalid, refuse_unknown
 from sustain.core.locking import locked, save_changed
-from sustain.core.models import Priority
+from sustain.core.models import Priority, as_priority
 from sustain.desk.models import Ticket
 
 TITLE_MAX = 300
@@ -90,16 +90,6 @@ def _severity(value: Any) -> str:
     if value not in Severity.values:
         raise Invalid(f"severity must be one of {', '.join(Severity.values)}.", field="severity")
     return str(value)
-
-
-def _priority(value: Any) -> int:
-    try:
-        priority = int(value)
-    except (TypeError, ValueError):
-        priority = 0
-    if priority not in Priority.values:
-        raise Invalid("priority must be 1, 2, 3 or 4.", field="priority")
-    return priority
 
 
 def _check_component(product: Product, component: Component | None) -> None:
@@ -190,7 +180,7 @@ def create_bug(
     }
     if product is None:
         raise Invalid("A product is required.", field="product")
-    severity, priority = _severity(severity), _priority(priority)
+    severity, priority = _severity(severity), as_priority(priority)
     _check_component(product, component)
     versions = _check_versions(product, affected_versions, "affected_versions")
     _check_environment(actor, environment, product)
@@ -324,7 +314,7 @@ def update_bug(actor: User, bug: Bug, **changes: Any) -> Bug:
     if "severity" in changes:
         changes["severity"] = _severity(changes["severity"])
     if "priority" in changes:
-        changes["priority"] = _priority(changes["priority"])
+        changes["priority"] = as_priority(changes["priority"])
     with transaction.atomic():
         # Checked against the row of now: a product moved meanwhile changes what is valid.
         locked(bug, *RELATED)

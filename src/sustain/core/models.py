@@ -3,9 +3,13 @@ scale tickets and bugs share."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
+
+from sustain.core.errors import Invalid
 
 
 class Priority(models.IntegerChoices):
@@ -15,6 +19,17 @@ class Priority(models.IntegerChoices):
     P2 = 2, "P2 high"
     P3 = 3, "P3 medium"
     P4 = 4, "P4 low"
+
+
+def as_priority(value: Any) -> int:
+    """`value` as a priority of the scale (1–4), or a 422 naming the field."""
+    try:
+        priority = int(value)
+    except (TypeError, ValueError):
+        priority = 0
+    if priority not in Priority.values:
+        raise Invalid("priority must be 1, 2, 3 or 4.", field="priority")
+    return priority
 
 
 class Event(models.Model):

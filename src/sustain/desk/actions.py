@@ -19,15 +19,16 @@ from sustain.core import attachments as files
 from sustain.core import events
 from sustain.core.errors import Conflict, Forbidden, Invalid, refuse_unknown
 from sustain.core.locking import locked, locked_all, save_changed
+from sustain.core.models import as_priority
 from sustain.desk import notifications, refs, workflow
 from sustain.desk.common import (
     RELATED,
     as_level,
-    as_priority,
     check_agent_on,
     check_assignment,
     check_can_read,
     follow_clocks,
+    priority_over_matrix,
     save_change,
     snapshot,
     tags_named,
@@ -124,18 +125,9 @@ def set_priority(actor: User, ticket: Ticket, priority: Any, reason: str = "") -
     check_agent_on(actor, ticket)
     if priority is not None:
         as_priority(priority)
-    reason = (reason or "").strip()
     with transaction.atomic():
         locked(ticket, *RELATED)  # the matrix cell follows the impact and urgency of now
-        matrix = workflow.priority_for(ticket.impact, ticket.urgency)
-        if priority is None or as_priority(priority) == matrix:
-            new_priority, reason = matrix, ""
-        else:
-            new_priority = as_priority(priority)
-            if not reason:
-                raise Invalid(
-                    "Overriding the matrix's priority needs a reason.", field="priority_reason"
-                )
+        new_priority, reason = priority_over_matrix(ticket.impact, ticket.urgency, priority, reason)
         before = {**snapshot(ticket), "priority_reason": ticket.priority_reason}
         ticket.priority, ticket.priority_reason = new_priority, reason
         ticket.updated_at = timezone.now()

@@ -13,8 +13,9 @@ from sustain.bugs.similar import index as similar_index
 from sustain.core import events, tenancy
 from sustain.core.errors import Forbidden, Invalid, NotFound
 from sustain.core.locking import save_changed
-from sustain.desk import notifications
-from sustain.desk.models import OPEN_STATUSES, Level, Priority, Tag, Ticket
+from sustain.core.models import as_priority
+from sustain.desk import notifications, workflow
+from sustain.desk.models import OPEN_STATUSES, Level, Tag, Ticket
 from sustain.sla import clocks as sla_clocks
 
 
@@ -65,14 +66,16 @@ def as_level(value: Any, field: str) -> int:
     return level
 
 
-def as_priority(value: Any) -> int:
-    try:
-        priority = int(value)
-    except (TypeError, ValueError):
-        priority = 0
-    if priority not in Priority.values:
-        raise Invalid("priority must be 1, 2, 3 or 4.", field="priority")
-    return priority
+def priority_over_matrix(impact: int, urgency: int, priority: Any, reason: str) -> tuple[int, str]:
+    """The matrix's priority for `impact` × `urgency`, or the one chosen over it with its
+    reason (refused without one)."""
+    matrix = workflow.priority_for(impact, urgency)
+    chosen = matrix if priority is None else as_priority(priority)
+    if chosen == matrix:
+        return matrix, ""
+    if not (reason or "").strip():
+        raise Invalid("Overriding the matrix's priority needs a reason.", field="priority_reason")
+    return chosen, reason.strip()
 
 
 def check_assignment(ticket_org: Organization, team: Team | None, assignee: User | None) -> None:

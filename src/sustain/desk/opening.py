@@ -21,13 +21,13 @@ from sustain.cmdb.models import ConfigItem
 from sustain.core import attachments as files
 from sustain.core import counters, events, tenancy
 from sustain.core.errors import Forbidden, Invalid
-from sustain.desk import notifications, workflow
+from sustain.desk import notifications
 from sustain.desk.common import (
     as_level,
-    as_priority,
     can_read,
     check_assignment,
     check_parent_owner,
+    priority_over_matrix,
     snapshot,
     tags_named,
 )
@@ -166,7 +166,7 @@ def check_open(actor: User, *, chosen: set[str], **fields: Any) -> NewTicket:
     if parent is not None:
         check_parent_owner(organization, parent)
     check_assignment(organization, team, assignee)
-    priority, reason = _opening_priority(
+    priority, reason = priority_over_matrix(
         impact, urgency, fields["priority"], fields["priority_reason"]
     )
     return NewTicket(
@@ -224,16 +224,6 @@ def _check_agent_open(actor: User, fields: dict[str, Any]) -> tuple[Organization
     if requester is not None and requester.organization_id != organization.pk:
         raise Invalid(f"{requester.email} is not in {organization.name}.", field="requester")
     return organization, requester
-
-
-def _opening_priority(impact: int, urgency: int, priority: Any, reason: str) -> tuple[int, str]:
-    """The matrix's priority, or the one chosen over it with a reason."""
-    matrix_priority = workflow.priority_for(impact, urgency)
-    if priority is None or as_priority(priority) == matrix_priority:
-        return matrix_priority, ""
-    if not (reason or "").strip():
-        raise Invalid("Overriding the matrix's priority needs a reason.", field="priority_reason")
-    return as_priority(priority), reason.strip()
 
 
 def _write_open(actor: User, new: NewTicket, audience: tuple[list[Any], list[Any]]) -> Ticket:
