@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import random
 from datetime import timedelta
+from typing import Any
 
 from django.db import transaction
 from django.utils import timezone
@@ -13,8 +14,7 @@ from sustain.accounts.models import Organization, Role, User
 from sustain.cmdb import actions as cmdb
 from sustain.cmdb.models import ConfigItem
 from sustain.core import outbox
-from sustain.desk import actions as desk
-from sustain.desk.models import Kind, Status, Ticket
+from sustain.demo.clock import at
 
 DEMO_PASSWORD = "sustain-demo-2026"
 
@@ -62,146 +62,172 @@ def database_is_empty() -> bool:
     return not User.objects.exists()
 
 
+HISTORY = timedelta(days=180)  # what the reports chart
+LIVE = timedelta(hours=6)  # the hours before loading in which mail and webhooks go out
+
+
 def load_world(tickets: int = 200, seed: int = 7) -> None:
-    """Three customers, two teams, products, environments and tickets in every state."""
+    """Three customers, two teams, products and environments; service levels, escalation,
+    on-call and a webhook; six months of tickets in every state, played through the actions
+    (history.py), ending in the last hours' tickets (live.py) at the moment of loading."""
+    from sustain.demo import service
+    from sustain.demo.history import Timeline, generated
+    from sustain.demo.live import last_hours
+    from sustain.demo.releases import fix_loop
+
     rng = random.Random(seed)
-    with outbox.paused(), transaction.atomic():
-        provider = Organization.objects.create(
-            name="Northwind Support", slug="northwind", is_provider=True
+    now = timezone.now()
+    start = now - HISTORY
+    with transaction.atomic():
+        with outbox.paused(), at(start - timedelta(days=20)):
+            made = _organizations()
+            admin, people, teams = made["admin"], made["people"], made["teams"]
+            acme = Organization.objects.get(slug="acme")
+            service.service_levels(admin, acme, sorted({start.year, now.year, now.year + 1}))
+            schedule = service.on_call(
+                admin,
+                teams["platform"],
+                [people["bob"], people["mia"], people["alice"]],
+                start.date(),
+            )
+            service.escalation_rules(admin)
+        timeline = Timeline(now=now, live_from=now - LIVE)
+        timeline.every(now - timedelta(days=2), timedelta(hours=1))
+        timeline.every(now - LIVE, timedelta(minutes=5))
+        words = {
+            "subjects": SUBJECTS,
+            "answers": REPLIES[:2] + REPLIES[3:5],
+            "replies": REPLIES[2:],
+            "notes": NOTES,
+        }
+        generated(timeline, made["cast"], rng, tickets, start, now - timedelta(hours=12), words)
+        fix_loop(timeline)
+        last_hours(timeline, people, made["items"], teams)
+        timeline.add(now - LIVE, lambda: service.webhook(people["alice"], acme))
+        saturday = (now + timedelta(days=(5 - now.weekday()) % 7 or 7)).replace(
+            hour=8, minute=0, second=0, microsecond=0
         )
-        admin = User.objects.create_superuser(
-            "admin@sustain.localhost", DEMO_PASSWORD, name="Ada Admin", organization=provider
+        timeline.add(
+            now - timedelta(days=1),
+            lambda: service.cover(
+                people["mia"], schedule, people["alice"], saturday, saturday + timedelta(days=2)
+            ),
         )
-        agents = {
-            name: accounts.create_user(
+        timeline.run()
+
+
+def _login(user: User, admin: User) -> User:
+    """The demo password for `user`: the admin's hash of it, reused. Argon2 takes most of a
+    second per hash by design, and every demo login has the same password anyway."""
+    user.password = admin.password
+    user.save(update_fields=["password"])
+    return user
+
+
+def _organizations() -> dict[str, Any]:
+    """The provider with its staff and teams, the customers with their people, products,
+    versions and environments."""
+    from sustain.demo.history import Cast
+
+    provider = Organization.objects.create(
+        name="Northwind Support", slug="northwind", is_provider=True
+    )
+    admin = User.objects.create_superuser(
+        "admin@sustain.localhost", DEMO_PASSWORD, name="Ada Admin", organization=provider
+    )
+    agents = {
+        name: _login(
+            accounts.create_user(
                 admin,
                 email=f"{name}@sustain.localhost",
                 name=full,
                 organization=provider,
                 role=role,
-                password=DEMO_PASSWORD,
-            )
-            for name, full, role in [
-                ("alice", "Alice Agent", Role.AGENT),
-                ("bob", "Bob Builder", Role.AGENT),
-                ("mia", "Mia Manager", Role.MANAGER),
-            ]
-        }
-        desk_team = accounts.create_team(
+            ),
             admin,
-            name="Service Desk",
-            lead=agents["alice"],
-            members=[agents["alice"], agents["bob"]],
         )
-        platform = accounts.create_team(
-            admin, name="Platform", lead=agents["mia"], members=[agents["bob"], agents["mia"]]
+        for name, full, role in [
+            ("alice", "Alice Agent", Role.AGENT),
+            ("bob", "Bob Builder", Role.AGENT),
+            ("mia", "Mia Manager", Role.MANAGER),
+        ]
+    }
+    desk_team = accounts.create_team(
+        admin,
+        name="Service Desk",
+        lead=agents["alice"],
+        members=[agents["alice"], agents["bob"]],
+    )
+    platform = accounts.create_team(
+        admin, name="Platform", lead=agents["mia"], members=[agents["bob"], agents["mia"]]
+    )
+    ledger = cmdb.create_product(admin, name="Ledger", description="Accounting web application")
+    gateway = cmdb.create_product(admin, name="Gateway", description="Payment gateway service")
+    for component in ("API", "Web", "Billing"):
+        cmdb.add_component(admin, ledger, name=component)
+    ledger_versions = [cmdb.add_version(admin, ledger, name=v) for v in ("2.3.0", "2.4.0", "2.4.1")]
+    gateway_versions = [cmdb.add_version(admin, gateway, name=v) for v in ("1.0.0", "1.1.0")]
+
+    people: dict[str, Any] = dict(agents)
+    items: dict[str, Any] = {}
+    customers = []
+    for name, slug, see_all, person, person_name in [
+        ("Acme Corp", "acme", True, "carol@acme.example", "Carol Customer"),
+        ("Globex", "globex", True, "dave@globex.example", "Dave Dunn"),
+        ("Initech", "initech", False, "erin@initech.example", "Erin Evans"),
+    ]:
+        org = accounts.create_organization(
+            admin, name=name, slug=slug, customers_see_all_tickets=see_all
         )
-        ledger = cmdb.create_product(admin, name="Ledger", description="Accounting web application")
-        gateway = cmdb.create_product(admin, name="Gateway", description="Payment gateway service")
-        for component in ("API", "Web", "Billing"):
-            cmdb.add_component(admin, ledger, name=component)
-        ledger_versions = [
-            cmdb.add_version(admin, ledger, name=v) for v in ("2.3.0", "2.4.0", "2.4.1")
-        ]
-        gateway_versions = [cmdb.add_version(admin, gateway, name=v) for v in ("1.0.0", "1.1.0")]
-
-        customers = []
-        for name, slug, see_all, person, person_name in [
-            ("Acme Corp", "acme", True, "carol@acme.example", "Carol Customer"),
-            ("Globex", "globex", True, "dave@globex.example", "Dave Dunn"),
-            ("Initech", "initech", False, "erin@initech.example", "Erin Evans"),
-        ]:
-            org = accounts.create_organization(
-                admin, name=name, slug=slug, customers_see_all_tickets=see_all
-            )
-            people = [
-                accounts.create_user(
-                    admin, email=person, name=person_name, organization=org, password=DEMO_PASSWORD
-                )
-            ]
-            people.append(
-                accounts.create_user(
-                    admin,
-                    email=f"ops@{slug}.example",
-                    name=f"{name} Operations",
-                    organization=org,
-                    password=DEMO_PASSWORD,
-                )
-            )
-            product, versions = (
-                (gateway, gateway_versions) if slug == "initech" else (ledger, ledger_versions)
-            )
-            prod = cmdb.create_config_item(
-                admin,
-                organization=org,
-                name=f"{slug}-production",
-                kind=ConfigItem.Kind.ENVIRONMENT,
-                product=product,
-                version=versions[-1],
-            )
-            staging = cmdb.create_config_item(
-                admin,
-                organization=org,
-                name=f"{slug}-staging",
-                kind=ConfigItem.Kind.ENVIRONMENT,
-                product=product,
-                version=versions[0],
-            )
-            server = cmdb.create_config_item(
-                admin, organization=org, name=f"{slug}-app-01", kind=ConfigItem.Kind.SERVER
-            )
-            database = cmdb.create_config_item(
-                admin, organization=org, name=f"{slug}-db", kind=ConfigItem.Kind.DATABASE
-            )
-            cmdb.relate(admin, server, prod, "part_of")
-            cmdb.relate(admin, prod, database, "depends_on")
-            customers.append((org, people, [prod, staging, server, database]))
-
-        staff = [agents["alice"], agents["bob"], agents["mia"]]
-        states = [
-            Status.NEW,
-            Status.OPEN,
-            Status.PENDING,
-            Status.RESOLVED,
-            Status.CLOSED,
-            Status.CANCELLED,
-        ]
-        now = timezone.now()
-        for i in range(tickets):
-            org, people, items = customers[i % len(customers)]
-            requester = rng.choice(people)
-            ticket = desk.open_ticket(
-                requester,
-                title=rng.choice(SUBJECTS),
-                kind=rng.choice([Kind.INCIDENT, Kind.INCIDENT, Kind.REQUEST]),
-                description=f"Seen on **{items[0].name}**.\n\nSteps:\n\n1. Log in\n2. Open the page\n",
-                affected_ci=rng.choice(items),
-                impact=rng.randint(1, 3),
-                urgency=rng.randint(1, 3),
-            )
-            target = states[i % len(states)]
-            agent = rng.choice(staff)
-            if target != Status.NEW and not (target == Status.CANCELLED and i % 2):
-                team = desk_team if agent in (agents["alice"],) else platform
-                desk.assign(agent, ticket, team=team, assignee=agent)
-                desk.add_comment(agent, ticket, rng.choice(REPLIES[:2] + REPLIES[3:5]))
-                if rng.random() < 0.5:
-                    desk.add_comment(agent, ticket, rng.choice(NOTES), is_public=False)
-                desk.add_comment(requester, ticket, rng.choice(REPLIES[2:]))
-            if target == Status.PENDING:
-                desk.transition(agent, ticket, Status.PENDING)
-            elif target in (Status.RESOLVED, Status.CLOSED):
-                desk.transition(agent, ticket, Status.RESOLVED)
-                if target == Status.CLOSED:
-                    desk.transition(agent, ticket, Status.CLOSED)
-            elif target == Status.CANCELLED:
-                desk.transition(requester, ticket, Status.CANCELLED)
-            # Spread the history over the last two months.
-            age = timedelta(minutes=rng.randint(30, 60 * 24 * 60))
-            Ticket.objects.filter(pk=ticket.pk).update(
-                created_at=now - age, updated_at=now - age / rng.randint(2, 10)
-            )
-        # Bugs, releases and deployments (built through those apps' own actions).
-        from sustain.demo.releases import load_fix_loop_world
-
-        load_fix_loop_world()
+        contact = _login(
+            accounts.create_user(admin, email=person, name=person_name, organization=org), admin
+        )
+        operations = _login(
+            accounts.create_user(
+                admin, email=f"ops@{slug}.example", name=f"{name} Operations", organization=org
+            ),
+            admin,
+        )
+        people[person.split("@")[0]] = contact
+        people[f"{slug}-ops"] = operations
+        product, versions = (
+            (gateway, gateway_versions) if slug == "initech" else (ledger, ledger_versions)
+        )
+        prod = cmdb.create_config_item(
+            admin,
+            organization=org,
+            name=f"{slug}-production",
+            kind=ConfigItem.Kind.ENVIRONMENT,
+            product=product,
+            version=versions[-1],
+        )
+        staging = cmdb.create_config_item(
+            admin,
+            organization=org,
+            name=f"{slug}-staging",
+            kind=ConfigItem.Kind.ENVIRONMENT,
+            product=product,
+            version=versions[0],
+        )
+        server = cmdb.create_config_item(
+            admin, organization=org, name=f"{slug}-app-01", kind=ConfigItem.Kind.SERVER
+        )
+        database = cmdb.create_config_item(
+            admin, organization=org, name=f"{slug}-db", kind=ConfigItem.Kind.DATABASE
+        )
+        cmdb.relate(admin, server, prod, "part_of")
+        cmdb.relate(admin, prod, database, "depends_on")
+        for item in (prod, staging, server, database):
+            items[item.name] = item
+        customers.append((org, [contact, operations], [prod, staging, server, database]))
+    teams = {"desk": desk_team, "platform": platform}
+    cast = Cast(
+        customers=customers,
+        agents=[
+            (agents["alice"], desk_team),
+            (agents["bob"], platform),
+            (agents["mia"], platform),
+            (agents["bob"], desk_team),
+        ],
+    )
+    return {"admin": admin, "people": people, "items": items, "teams": teams, "cast": cast}
