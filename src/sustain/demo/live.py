@@ -143,7 +143,13 @@ def last_hours(
     def stray_reply() -> None:
         from sustain.desk.models import Ticket
 
-        ticket = Ticket.objects.filter(title="Invoice PDF shows wrong VAT rate").first()
+        ticket = (
+            Ticket.objects.filter(
+                organization__slug="acme", title="Invoice PDF shows wrong VAT rate"
+            )
+            .order_by("-id")
+            .first()
+        )
         if ticket is not None:
             mails.reply(dave, ticket, "We see the same VAT error on our invoices, by the way.")
 
