@@ -18,6 +18,7 @@ from sustain.bugs.models import TicketWord
 from sustain.bugs.similar import index as similar_index
 from sustain.core import counters, outbox
 from sustain.core.models import Event
+from sustain.demo.service import OFFICE_WEEK
 from sustain.demo.world import NOTES, REPLIES, SUBJECTS, database_is_empty, load_world
 from sustain.desk import workflow
 from sustain.desk.models import KEY_PREFIX, Channel, Comment, Kind, Status, Ticket
@@ -125,15 +126,14 @@ class BulkTable:
                 )
 
 
-OFFICE_WEEK = {day: [["08:00", "18:00"]] for day in ("mon", "tue", "wed", "thu", "fri")}
 # Business time runs about a third as fast as the wall clock in a 50-hour office week: good
 # enough to place generated deadlines (the SLA engine computes real ones for new tickets).
 WALL_PER_BUSINESS_SECOND = 168 / 50
 
 
 def _sla_policy() -> tuple[int, dict[tuple[int, str], int]]:
-    """The active SLA policy generated tickets are measured by, and its targets in business
-    seconds by (priority, metric).
+    """The active SLA policy without conditions generated tickets are measured by, and its
+    targets in business seconds by (priority, metric).
 
     When there is none, an office-hours policy is written directly, like the tickets: through
     the actions, it would queue a recomputation of every open ticket's clocks for the worker's
@@ -141,7 +141,20 @@ def _sla_policy() -> tuple[int, dict[tuple[int, str], int]]:
     """
     from sustain.sla.models import Calendar, Policy, Target
 
-    policy = Policy.objects.filter(active=True).order_by("order", "id").first()
+    # The first active policy that governs every ticket (the demo world's Acme policy has a
+    # condition: its customer's tickets only).
+    policy = (
+        Policy.objects.filter(
+            active=True,
+            organization__isnull=True,
+            kind="",
+            priority__isnull=True,
+            product__isnull=True,
+            config_item__isnull=True,
+        )
+        .order_by("order", "id")
+        .first()
+    )
     if policy is None:
         calendar = Calendar.objects.create(
             name="Office hours (generated)", timezone="Europe/Berlin", hours=OFFICE_WEEK
@@ -419,6 +432,8 @@ def bulk_tickets(count: int, batch: int = 10_000, progress: bool = True, seed: i
                         when(closed) if closed else None,
                     )
                 )
+                # The requester's follow-up, written in the portal: a comment that says it came
+                # by e-mail links to its stored mail, and the generator stores none.
                 comment_rows.append(
                     (
                         next(comment_ids),
@@ -426,7 +441,7 @@ def bulk_tickets(count: int, batch: int = 10_000, progress: bool = True, seed: i
                         requester,
                         rng.choice(REPLIES),
                         True,
-                        Channel.EMAIL,
+                        Channel.WEB,
                         when(created + timedelta(minutes=3)),
                     )
                 )

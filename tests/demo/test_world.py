@@ -1,0 +1,148 @@
+"""The demo world shows every feature at once: a new user logs in and finds it in use.
+
+Loaded once for the class (about 60 tickets of history), then looked at as an agent would:
+SLA badges of every colour in the queue, clocks on tickets, the SLA report over months, an
+on-call page waiting for an answer after an escalation fired, a webhook's failed deliveries
+and their retries, held mail, the fix delivered and the customer told, environments behind.
+"""
+
+from __future__ import annotations
+
+import re
+
+from django.test import TestCase
+
+from sustain.accounts.models import User
+from sustain.bugs.models import Bug
+from sustain.cmdb.models import ConfigItem
+from sustain.core.models import Event
+from sustain.demo.world import load_world
+from sustain.desk.models import OPEN_STATUSES, Comment, Status, Ticket
+from sustain.hooks.models import Delivery, Subscription
+from sustain.mail.models import InboundMail
+from sustain.releases.deployments import installbase
+from sustain.releases.models import Deployment, Release
+from sustain.sla.models import Clock, EscalationFiring, OnCallSchedule, Page, Policy
+
+BY_MAIL = re.compile(r'<a class="via" href="([^"]+)"[^>]*>by e-mail</a>')
+
+
+def live(title: str) -> Ticket:
+    """The last hours' ticket of that title (older ones of the history may share it)."""
+    return Ticket.objects.filter(organization__slug="acme", title=title).latest("id")
+
+
+def by_mail_links(client, tickets) -> list[str]:
+    links = []
+    for ticket in tickets:
+        page = client.get(f"/desk/t/{ticket.key}")
+        assert page.status_code == 200, ticket.key
+        links += [href.replace("&amp;", "&") for href in BY_MAIL.findall(page.content.decode())]
+    return links
+
+
+class DemoWorldTests(TestCase):
+    @classmethod
+    def setUpTestData(cls) -> None:
+        load_world(tickets=60)
+        cls.alice = User.objects.get(email="alice@sustain.localhost")
+
+    def setUp(self) -> None:
+        self.client.force_login(self.alice)
+
+    def test_the_queue_shows_breached_due_soon_and_fine_tickets(self):
+        page = self.client.get("/desk/").content.decode()
+        for colour in ("sla-red", "sla-amber", "sla-green"):
+            self.assertIn(colour, page)
+        states = set(Clock.objects.values_list("state", flat=True))
+        self.assertEqual(states, {"running", "paused", "met", "breached"})
+        self.assertEqual(Policy.objects.filter(active=True).count(), 2)
+
+    def test_a_ticket_shows_its_clocks(self):
+        ticket = live("Checkout page returns 502 after deploy")
+        page = self.client.get(f"/desk/t/{ticket.key}").content.decode()
+        self.assertIn("clock-breached", page)
+        self.assertIn("clock-running", page)
+
+    def test_the_sla_report_has_months_of_met_and_breached_clocks(self):
+        months = {
+            (c.ticket.created_at.year, c.ticket.created_at.month)
+            for c in Clock.objects.filter(state="met").select_related("ticket")
+        }
+        self.assertGreaterEqual(len(months), 5)
+        self.assertTrue(Clock.objects.filter(state="breached", met_at__isnull=False).exists())
+        self.assertGreater(Ticket.objects.filter(status=Status.CLOSED).count(), 10)
+        page = self.client.get("/reports/sla")
+        self.assertEqual(page.status_code, 200)
+        self.assertIn("<svg", page.content.decode())
+
+    def test_an_escalation_paged_the_person_on_call_who_has_not_answered(self):
+        schedule = OnCallSchedule.objects.get(slug="platform-on-call")
+        self.assertEqual(schedule.participants.count(), 3)
+        self.assertTrue(schedule.overrides.exists())
+        page = Page.objects.get(acknowledged_at__isnull=True, escalated_at__isnull=True)
+        self.assertEqual(page.ticket, live("Checkout page returns 502 after deploy"))
+        verbs = set(
+            Event.objects.filter(target_type="desk.ticket", target_id=page.ticket_id).values_list(
+                "verb", flat=True
+            )
+        )
+        self.assertTrue({"sla_breached", "escalated", "paged"} <= verbs)
+        self.assertEqual(
+            EscalationFiring.objects.filter(ticket=page.ticket).count(), 2
+        )  # the managers told, then the page
+        self.assertEqual(self.client.get("/sla/oncall").status_code, 200)
+
+    def test_the_webhook_shows_failed_deliveries_and_retries(self):
+        hook = Subscription.objects.get(name="Acme operations bridge")
+        deliveries = Delivery.objects.filter(subscription=hook)
+        self.assertGreaterEqual(deliveries.count(), 5)
+        self.assertFalse(deliveries.filter(ok=True).exists())
+        self.assertTrue(deliveries.filter(attempt__gt=1).exists())
+        self.assertFalse(hook.active)  # disabled after the failures in a row, its owner told
+        page = self.client.get(f"/webhooks/{hook.pk}").content.decode()
+        self.assertIn("name not resolved", page)
+
+    def test_mail_waits_for_review(self):
+        held = InboundMail.objects.filter(status=InboundMail.Status.HELD)
+        self.assertEqual(
+            set(held.values_list("sender", flat=True)),
+            {"frank@umbrella.example", "dave@globex.example"},
+        )
+        page = self.client.get("/mail/").content.decode()
+        self.assertIn("frank@umbrella.example", page)
+
+    def test_the_fix_was_released_deployed_and_the_customer_told(self):
+        bug = Bug.objects.get(title="Invoice totals are one cent short")
+        self.assertEqual(bug.status, "verified")
+        patch = Release.objects.get(version__name="2.4.2")
+        self.assertEqual(patch.status, "released")
+        production = ConfigItem.objects.get(name="acme-production")
+        self.assertTrue(
+            Deployment.objects.filter(
+                release=patch, environment=production, status="succeeded"
+            ).exists()
+        )
+        incident = Ticket.objects.get(title="Invoice totals are one cent short")
+        self.assertEqual(incident.status, Status.RESOLVED)
+        self.assertTrue(
+            incident.comments.filter(is_public=True, body__contains="reached acme-production")
+        )
+        behind = installbase.behind_counts(
+            ConfigItem.objects.filter(name__in=["globex-production", "globex-staging"])
+        )
+        self.assertTrue(behind and all(count > 0 for count in behind.values()))
+
+    def test_every_comment_by_email_links_to_its_stored_mail(self):
+        by_mail = Comment.objects.filter(channel="email")
+        self.assertGreater(by_mail.count(), 5)
+        self.assertFalse(by_mail.filter(inbound_mail__isnull=True).exists())
+        tickets = Ticket.objects.filter(comments__channel="email").distinct()[:15]
+        links = by_mail_links(self.client, tickets)
+        self.assertGreaterEqual(len(links), 15)
+        for link in links:
+            self.assertEqual(self.client.get(link, follow=True).status_code, 200, link)
+
+    def test_open_tickets_each_have_their_clocks(self):
+        bare = Ticket.objects.filter(status__in=OPEN_STATUSES, clocks__isnull=True)
+        self.assertFalse(bare.exists())
