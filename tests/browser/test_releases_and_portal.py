@@ -18,7 +18,8 @@ def log_in(page, base: str, email: str) -> None:
 
 
 def test_release_page_and_customer_environments(browser, live_server, shoot):
-    load_world(tickets=12)  # with Ledger 2.4.2 released (deployed to Acme's staging), 2.5.0 testing
+    # Ledger 2.4.2 released (deployed to Acme, Globex still on 2.4.1), 2.5.0 in testing
+    load_world(tickets=12)
     base = live_server.url
 
     manager = browser.new_context(viewport={"width": 1280, "height": 900}).new_page()
@@ -50,15 +51,15 @@ def test_release_page_and_customer_environments(browser, live_server, shoot):
     shoot(manager, "release-shipped")
 
     customer = browser.new_context(viewport={"width": 1280, "height": 900}).new_page()
-    log_in(customer, base, "carol@acme.example")
+    log_in(customer, base, "dave@globex.example")
     customer.wait_for_url(re.compile(r"/portal/"))
     customer.click("text=Environments")
     customer.wait_for_selector("h1:has-text('Your environments')")
     listing = customer.inner_text("main")
-    assert "acme-production" in listing and "acme-staging" in listing
-    assert "globex" not in listing.lower()
+    assert "globex-production" in listing and "globex-staging" in listing
+    assert "acme" not in listing.lower()
     shoot(customer, "portal-environments")
-    customer.click("a:has-text('acme-production')")
+    customer.click("a:has-text('globex-production')")
     customer.wait_for_selector("#available-updates")
     updates = customer.inner_text("#available-updates")
     assert "2.4.2" in updates

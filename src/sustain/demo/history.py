@@ -27,7 +27,7 @@ from sustain.sla import actions as sla
 from sustain.sla import escalation, sweep
 from sustain.sla.models import Page
 
-Step = Callable[[], None]
+Step = Callable[[], object]  # what a step returns is not used
 RECENT = timedelta(days=2)
 
 
