@@ -28,7 +28,6 @@ PREMIUM = [
     (1, "next_update", 60),
     (1, "resolution", 240),
     (2, "first_response", 30),
-    (2, "next_update", 120),
     (2, "resolution", 480),
     (3, "first_response", 60),
     (3, "resolution", 1440),

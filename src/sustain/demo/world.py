@@ -94,6 +94,7 @@ def load_world(tickets: int = 200, seed: int = 7) -> None:
         timeline = Timeline(now=now, live_from=now - LIVE)
         timeline.every(now - timedelta(days=2), timedelta(hours=1))
         timeline.every(now - LIVE, timedelta(minutes=5))
+        timeline.every(now - timedelta(minutes=30), timedelta(minutes=1))
         words = {
             "subjects": SUBJECTS,
             "answers": REPLIES[:2] + REPLIES[3:5],

@@ -11,6 +11,14 @@ from sustain.demo import world
 from sustain.demo.tickets import bulk_tickets
 
 
+TOUR = (
+    "In the demo: SLA badges in the queues (/desk/), the SLA report (/reports/sla), an "
+    "escalated P1 paging the person on call (/sla/oncall), a webhook's failed deliveries "
+    "(/webhooks/), mail held for review (/mail/), environments behind on updates "
+    "(/environments/)."
+)
+
+
 class Command(BaseCommand):
     help = "Load demo data into an empty database, or add N generated tickets (--tickets N)."
 
@@ -48,6 +56,7 @@ class Command(BaseCommand):
                 f"'{world.DEMO_PASSWORD}'): agent alice@sustain.localhost, manager "
                 "mia@sustain.localhost, admin admin@sustain.localhost, customer carol@acme.example"
             )
+            self.stdout.write(TOUR)
             return
         started = time.monotonic()
         for name, value in (("tickets", tickets), ("bugs", bugs)):
@@ -71,3 +80,4 @@ class Command(BaseCommand):
             f"Demo data loaded in {time.monotonic() - started:.1f} s. "
             f"Log in as alice@sustain.localhost / {world.DEMO_PASSWORD}."
         )
+        self.stdout.write(TOUR)
