@@ -10,7 +10,6 @@ from django.core.management.base import BaseCommand, CommandError
 from sustain.demo import world
 from sustain.demo.tickets import bulk_tickets
 
-
 TOUR = (
     "In the demo: SLA badges in the queues (/desk/), the SLA report (/reports/sla), an "
     "escalated P1 paging the person on call (/sla/oncall), a webhook's failed deliveries "
