@@ -66,7 +66,7 @@ HISTORY = timedelta(days=180)  # what the reports chart
 LIVE = timedelta(hours=6)  # the hours before loading in which mail and webhooks go out
 
 
-def load_world(tickets: int = 200, seed: int = 7) -> None:
+def load_world(tickets: int = 150, seed: int = 7) -> None:
     """Three customers, two teams, products and environments; service levels, escalation,
     on-call and a webhook; six months of tickets in every state, played through the actions
     (history.py), ending in the last hours' tickets (live.py) at the moment of loading."""
