@@ -21,6 +21,22 @@ TARGETS = [
 ]
 
 
+def others_off() -> list[Policy]:
+    """Deactivate every other active policy (the demo world brings its own), so that only
+    "Bench" decides whether a ticket has clocks; returns them for `back_on`."""
+    admin = system_actor()
+    others = list(Policy.objects.filter(active=True).exclude(name="Bench"))
+    for policy in others:
+        actions.update_policy(admin, policy, active=False)
+    return others
+
+
+def back_on(policies: list[Policy]) -> None:
+    admin = system_actor()
+    for policy in policies:
+        actions.update_policy(admin, policy, active=True)
+
+
 def ensure_policy(active: bool = True) -> Policy:
     """The benchmark's policy ("Bench"), active or not."""
     admin = system_actor()
