@@ -14,8 +14,7 @@ from __future__ import annotations
 from collections import defaultdict
 from datetime import datetime, timedelta
 
-from django.db import connection, transaction
-from django.db import models
+from django.db import connection, models, transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 

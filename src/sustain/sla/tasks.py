@@ -11,9 +11,7 @@ from sustain.sla import sweep
 @db_periodic_task(crontab(minute="*"))
 def sweep_clocks() -> tuple[int, int, int, int]:
     """Every minute: warnings and breaches, then escalation levels and unanswered pages."""
-    from sustain.sla import escalation
-
-    from sustain.sla import recompute
+    from sustain.sla import escalation, recompute
 
     recompute.resume_stale()
     warned, breached = sweep.sweep()

@@ -17,6 +17,7 @@ from sustain.core.tenancy import visible
 from sustain.desk.models import Ticket
 from sustain.sla import actions, config, oncall
 from sustain.sla.models import Calendar, OnCallSchedule, Page, Policy
+from sustain.sla.setup_views import progress_context
 
 
 @agent_required
@@ -27,10 +28,17 @@ def calendars(request: AuthedRequest) -> HttpResponse:
         "sla/calendars.html",
         {
             "skipped": config.current().skipped,
-            "calendars": visible(Calendar.objects.prefetch_related("holidays"), request.user),
-            "policies": visible(
-                Policy.objects.select_related("calendar").prefetch_related("targets"), request.user
+            "calendars": visible(
+                Calendar.objects.select_related("organization").prefetch_related("holidays"),
+                request.user,
             ),
+            "policies": visible(
+                Policy.objects.select_related(
+                    "calendar", "organization", "product", "config_item"
+                ).prefetch_related("targets"),
+                request.user,
+            ),
+            "recompute": progress_context(),
         },
     )
 
