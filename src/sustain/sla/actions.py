@@ -318,11 +318,14 @@ def reorder_policies(actor: User, policies: list[Policy]) -> None:
 
 def _recompute_later(
     reason: str, *, calendar_id: int | None = None, everything: bool = False
-) -> RecomputeRun:
+) -> RecomputeRun | None:
     """Write the run with the change (so it cannot be lost), and hand it to the worker once
-    the change is committed; the minute sweep takes it over if the task never comes."""
+    the change is committed; the minute sweep takes it over if the task never comes. A
+    calendar no policy uses governs no ticket: nothing to recompute."""
     from sustain.sla.tasks import recompute_open_tickets
 
+    if not everything and not Policy.objects.filter(calendar_id=calendar_id).exists():
+        return None
     row = RecomputeRun.objects.create(
         reason=reason[:200], calendar_id=calendar_id, everything=everything
     )
