@@ -185,3 +185,11 @@ class CalendarAccessTests(SustainTestCase):
         Calendar.objects.filter(pk=self.calendar.pk).update(always=False)  # now skipped: unnamed
         self.assertNotContains(client.get("/sla/calendars"), "Globex hours")
         self.assertEqual(client.get(f"/sla/calendars/{self.calendar.pk}").status_code, 404)
+
+
+class ManagersThroughTheApiTests(SustainTestCase):
+    def test_a_manager_sets_up_through_the_api_too_an_agent_does_not(self):
+        created = self.api(self.mia).post("/api/v1/sla/calendars", {"name": "24x7", "always": True})
+        self.assertEqual(created.status_code, 201, created.content)
+        refused = self.api(self.alice).post("/api/v1/sla/calendars", {"name": "Mine"})
+        self.assertEqual(refused.status_code, 403)

@@ -324,7 +324,7 @@ def _recompute_later(
     calendar no policy uses governs no ticket: nothing to recompute."""
     from sustain.sla.tasks import recompute_open_tickets
 
-    if not everything and not Policy.objects.filter(calendar_id=calendar_id).exists():
+    if calendar_id is not None and not Policy.objects.filter(calendar_id=calendar_id).exists():
         return None
     row = RecomputeRun.objects.create(
         reason=reason[:200], calendar_id=calendar_id, everything=everything
