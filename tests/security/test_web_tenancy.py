@@ -46,6 +46,8 @@ READ_ONLY = {
     "sla:calendars",
     "sla:calendar",
     "sla:oncall",
+    "sla:recompute",
+    "sla:regions",
     "reports:sla",
     "attachment",
     "hooks:list",
@@ -63,6 +65,22 @@ READ_ONLY = {
     "bugs:bug",
     "bugs:attachment",
 }
+
+# Set-up pages for managers and administrators: agents who may see the object are refused.
+MANAGERS_ONLY = {
+    "sla:calendar_new",
+    "sla:calendar_edit",
+    "sla:calendar_delete",
+    "sla:holiday_add",
+    "sla:holiday_remove",
+    "sla:holiday_import",
+    "sla:regions",
+    "sla:policy_new",
+    "sla:policy_edit",
+    "sla:policy_delete",
+    "sla:policy_move",
+}
+MANAGERS = ("mia", "root")
 
 # What the forms take: name -> value for a side (callables) or a constant.
 FORM: dict[str, Any] = {
@@ -194,13 +212,16 @@ def assert_no_leak(world: World, role: str, response: Any, what: str) -> None:
 
 def expected_ok(role: str, route: surface.Route, method: str) -> set[int]:
     """What a page answers a role allowed to see its object: the page, a redirect after a
-    form, or the refusal of a role the page is not for (customers in the agent desk)."""
-    customer = role in ("carol", "dave")
+    form, or the refusal of a role the page is not for (customers in the agent desk, agents
+    on the managers' set-up pages)."""
+    not_for_role = role in ("carol", "dave") or (
+        route.name in MANAGERS_ONLY and role not in MANAGERS
+    )
     if method == "post":
-        return {200, 302, 422} | ({403} if customer else set())
+        return {200, 302, 422} | ({403} if not_for_role else set())
     if route.name == "home":
         return {302}
-    return ({200, 405} if is_write(route) else {200}) | ({403} if customer else set())
+    return ({200, 405} if is_write(route) else {200}) | ({403} if not_for_role else set())
 
 
 # --- 1. objects in the URL -------------------------------------------------------------------
