@@ -146,6 +146,37 @@ FORM_OVERRIDES: dict[str, dict[str, Any]] = {
     "bugs:unlink": {"ticket": lambda w, s: s.ticket.key},
     "bugs:duplicate": {"original": lambda w, s: world_bugs.second(s.slug).key},
     "bugs:line": {"line": "2.4", "status": "fixed", "fixed_version": "2.4.2"},
+    # SLA set-up (the side's own calendar and policy; a new policy on the shared calendar)
+    "sla:calendar_new": {
+        "name": "Zz hours 7731",
+        "timezone": "Europe/Berlin",
+        "mon_start": "09:00",
+        "mon_end": "17:00",
+    },
+    "sla:calendar_edit": {
+        "name": "Zz hours 7731",
+        "timezone": "Europe/Berlin",
+        "mon_start": "08:00",
+        "mon_end": "16:00",
+    },
+    "sla:holiday_add": {"date": "2026-12-24", "name": "Zz holiday 7731"},
+    "sla:holiday_import": {"country": "DE", "subdivision": "", "year": "2026"},
+    "sla:policy_new": {
+        "name": "Zz policy 7731",
+        "kind": "",
+        "calendar": lambda w, s: w.shared_calendar.pk,
+        "warn_percent": "75",
+        "pause_statuses": "pending",
+        "target_3_resolution": "480",
+    },
+    "sla:policy_edit": {
+        "name": "Zz policy 7731",
+        "kind": "",
+        "calendar": lambda w, s: w.shared_calendar.pk,
+        "warn_percent": "60",
+        "pause_statuses": "pending",
+    },
+    "sla:policy_move": {"direction": "up"},
 }
 # Form fields that name another object, per page, with the foreign organization's one.
 FORM_REFERENCES: dict[str, dict[str, Any]] = {

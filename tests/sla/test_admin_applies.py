@@ -121,9 +121,11 @@ class LostRecomputeTests(SustainTestCase):
             started_at=timezone.now(),
             beat_at=timezone.now(),
         )
-        self.client.force_login(self.alice)
+        self.client.force_login(self.alice)  # an agent: the progress, not what changed
         page = self.client.get("/sla/calendars").content.decode()
         self.assertIn("<strong>120 of 400</strong> open tickets", page)
+        self.assertNotIn("Policy Gold", page)
+        self.client.force_login(self.mia)
         self.assertIn('hx-trigger="every 2s"', page)
         RecomputeRun.objects.update(done=400, finished_at=timezone.now())
         done = self.client.get("/sla/recompute").content.decode()
