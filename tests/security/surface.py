@@ -85,6 +85,7 @@ PATH_PARAMS: dict[str, Callable[[World, Side, str], Resolved]] = {
     "email": lambda w, s, p: (s.customer.email, org(s.slug)),
     "calendar_id": lambda w, s, p: (s.calendar.pk, internal(s.slug)),
     "policy_id": lambda w, s, p: (s.policy.pk, internal(s.slug)),
+    "day": lambda w, s, p: ("2026-12-24", internal(s.slug)),  # a holiday of the calendar
     "rule_id": lambda w, s, p: (s.rule.pk, internal(s.slug)),
     "slug": lambda w, s, p: (w.schedule.slug, STAFF),
     "page_id": lambda w, s, p: (s.page.pk, Owner("paged", email=s.page.user.email)),

@@ -46,6 +46,8 @@ READ_ONLY = {
     "sla:calendars",
     "sla:calendar",
     "sla:oncall",
+    "sla:recompute",
+    "sla:regions",
     "reports:sla",
     "attachment",
     "hooks:list",
@@ -63,6 +65,22 @@ READ_ONLY = {
     "bugs:bug",
     "bugs:attachment",
 }
+
+# Set-up pages for managers and administrators: agents who may see the object are refused.
+MANAGERS_ONLY = {
+    "sla:calendar_new",
+    "sla:calendar_edit",
+    "sla:calendar_delete",
+    "sla:holiday_add",
+    "sla:holiday_remove",
+    "sla:holiday_import",
+    "sla:regions",
+    "sla:policy_new",
+    "sla:policy_edit",
+    "sla:policy_delete",
+    "sla:policy_move",
+}
+MANAGERS = ("mia", "root")
 
 # What the forms take: name -> value for a side (callables) or a constant.
 FORM: dict[str, Any] = {
@@ -128,6 +146,37 @@ FORM_OVERRIDES: dict[str, dict[str, Any]] = {
     "bugs:unlink": {"ticket": lambda w, s: s.ticket.key},
     "bugs:duplicate": {"original": lambda w, s: world_bugs.second(s.slug).key},
     "bugs:line": {"line": "2.4", "status": "fixed", "fixed_version": "2.4.2"},
+    # SLA set-up (the side's own calendar and policy; a new policy on the shared calendar)
+    "sla:calendar_new": {
+        "name": "Zz hours 7731",
+        "timezone": "Europe/Berlin",
+        "mon_start": "09:00",
+        "mon_end": "17:00",
+    },
+    "sla:calendar_edit": {
+        "name": "Zz hours 7731",
+        "timezone": "Europe/Berlin",
+        "mon_start": "08:00",
+        "mon_end": "16:00",
+    },
+    "sla:holiday_add": {"date": "2026-12-24", "name": "Zz holiday 7731"},
+    "sla:holiday_import": {"country": "DE", "subdivision": "", "year": "2026"},
+    "sla:policy_new": {
+        "name": "Zz policy 7731",
+        "kind": "",
+        "calendar": lambda w, s: w.shared_calendar.pk,
+        "warn_percent": "75",
+        "pause_statuses": "pending",
+        "target_3_resolution": "480",
+    },
+    "sla:policy_edit": {
+        "name": "Zz policy 7731",
+        "kind": "",
+        "calendar": lambda w, s: w.shared_calendar.pk,
+        "warn_percent": "60",
+        "pause_statuses": "pending",
+    },
+    "sla:policy_move": {"direction": "up"},
 }
 # Form fields that name another object, per page, with the foreign organization's one.
 FORM_REFERENCES: dict[str, dict[str, Any]] = {
@@ -194,13 +243,16 @@ def assert_no_leak(world: World, role: str, response: Any, what: str) -> None:
 
 def expected_ok(role: str, route: surface.Route, method: str) -> set[int]:
     """What a page answers a role allowed to see its object: the page, a redirect after a
-    form, or the refusal of a role the page is not for (customers in the agent desk)."""
-    customer = role in ("carol", "dave")
+    form, or the refusal of a role the page is not for (customers in the agent desk, agents
+    on the managers' set-up pages)."""
+    not_for_role = role in ("carol", "dave") or (
+        route.name in MANAGERS_ONLY and role not in MANAGERS
+    )
     if method == "post":
-        return {200, 302, 422} | ({403} if customer else set())
+        return {200, 302, 422} | ({403} if not_for_role else set())
     if route.name == "home":
         return {302}
-    return ({200, 405} if is_write(route) else {200}) | ({403} if customer else set())
+    return ({200, 405} if is_write(route) else {200}) | ({403} if not_for_role else set())
 
 
 # --- 1. objects in the URL -------------------------------------------------------------------

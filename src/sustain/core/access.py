@@ -25,3 +25,16 @@ def agent_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpRespo
         return view(request, *args, **kwargs)
 
     return wrapper
+
+
+def manager_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    """Set-up pages (calendars, policies): managers and administrators only; agents get 403."""
+
+    @login_required
+    @wraps(view)
+    def wrapper(request: AuthedRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        if not request.user.is_manager:
+            raise PermissionDenied("Only managers and administrators may change this.")
+        return view(request, *args, **kwargs)
+
+    return wrapper

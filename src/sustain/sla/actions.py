@@ -32,6 +32,7 @@ from sustain.sla.models import (
     OnCallSchedule,
     Page,
     Policy,
+    RecomputeRun,
     Target,
 )
 
@@ -57,6 +58,12 @@ def _clean(instance: models.Model, *, exclude: Iterable[str] = (), prefix: str =
                 )
         summary = "; ".join(f"{e['field']}: {e['message']}" for e in errors)
         raise Invalid(summary, errors=errors) from None
+
+
+def require_sla_manager(actor: User) -> None:
+    """Calendars and policies are set up by managers and administrators (agents read them)."""
+    if not actor.is_manager:
+        raise Forbidden("Only managers and administrators may change calendars and policies.")
 
 
 def _parse_holidays(values: Iterable[Any] | None) -> dict[date, str]:
@@ -90,7 +97,7 @@ def create_calendar(
     holidays: list[str] | None = None,
     organization: Organization | None = None,
 ) -> Calendar:
-    require_admin(actor)
+    require_sla_manager(actor)
     if not (name or "").strip():
         raise Invalid("A name is required.", field="name")
     calendar = Calendar(
@@ -126,7 +133,7 @@ def _refuse_nulls(changes: dict[str, Any], nullable: frozenset[str] = frozenset(
 
 def update_calendar(actor: User, calendar: Calendar, **changes: Any) -> Calendar:
     """Edit hours, zone or holidays; open tickets under it are recomputed in the background."""
-    require_admin(actor)
+    require_sla_manager(actor)
     _refuse_nulls(changes, frozenset({"organization"}))
     allowed = {"name", "timezone_name", "hours", "always", "holidays", "organization"}
     refuse_unknown(changes, allowed)
@@ -154,7 +161,7 @@ def update_calendar(actor: User, calendar: Calendar, **changes: Any) -> Calendar
             Holiday.objects.bulk_create(_holiday_rows(calendar, dates))
         old, new = events.changes(before, {"timezone": zone, "hours": hours, "always": always})
         events.record(calendar, "updated", actor=actor, before=old, after=new, is_public=False)
-        _recompute_later(calendar_id=calendar.pk)
+        _recompute_later(f"Calendar {calendar.name} changed", calendar_id=calendar.pk)
     return calendar
 
 
@@ -162,7 +169,7 @@ def import_holidays(
     actor: User, calendar: Calendar, *, country: str, year: int, subdivision: str = ""
 ) -> int:
     """Add a country's (and region's) public holidays of one year from the `holidays` package."""
-    require_admin(actor)
+    require_sla_manager(actor)
     try:
         found = holiday_data.country_holidays(
             country.upper(), subdiv=subdivision or None, years=year
@@ -186,7 +193,8 @@ def import_holidays(
             is_public=False,
             after={"country": country, "subdivision": subdivision, "year": year, "added": len(new)},
         )
-        _recompute_later(calendar_id=calendar.pk)
+        if new:
+            _recompute_later(f"Holidays imported into {calendar.name}", calendar_id=calendar.pk)
     return len(new)
 
 
@@ -230,7 +238,7 @@ POLICY_FIELDS = {
 
 
 def create_policy(actor: User, **fields: Any) -> Policy:
-    require_admin(actor)
+    require_sla_manager(actor)
     refuse_unknown(fields, POLICY_FIELDS, "Unknown field {first}.")
     if not (fields.get("name") or "").strip():
         raise Invalid("A name is required.", field="name")
@@ -248,12 +256,12 @@ def create_policy(actor: User, **fields: Any) -> Policy:
             [Target(policy=policy, priority=p, metric=m, minutes=n) for p, m, n in targets]
         )
         events.record(policy, "created", actor=actor, is_public=False, after={"name": policy.name})
-        _recompute_later(everything=True)
+        _recompute_later(f"Policy {policy.name} added", everything=True)
     return policy
 
 
 def update_policy(actor: User, policy: Policy, **changes: Any) -> Policy:
-    require_admin(actor)
+    require_sla_manager(actor)
     _refuse_nulls(changes, frozenset({"organization", "priority", "product", "config_item"}))
     refuse_unknown(changes, POLICY_FIELDS, "Unknown field {first}.")
     targets = _targets(changes.pop("targets")) if "targets" in changes else None
@@ -284,16 +292,45 @@ def update_policy(actor: User, policy: Policy, **changes: Any) -> Policy:
             after={k: str(v) for k, v in changes.items()},
         )
         # Conditions and order decide which tickets a policy governs: recompute them all.
-        _recompute_later(everything=True)
+        _recompute_later(f"Policy {policy.name} changed", everything=True)
     return policy
 
 
-def _recompute_later(*, calendar_id: int | None = None, everything: bool = False) -> None:
+def reorder_policies(actor: User, policies: list[Policy]) -> None:
+    """Number `policies` 10, 20, 30 … in the order given (the first that matches applies)."""
+    require_sla_manager(actor)
+    if not policies or len({p.pk for p in policies}) != len(policies):
+        raise Invalid("Name each policy once.", field="order")
+    with transaction.atomic():
+        for position, policy in enumerate(policies, start=1):
+            Policy.objects.filter(pk=policy.pk).update(
+                order=position * 10, updated_at=timezone.now()
+            )
+        events.record(
+            policies[0],
+            "reordered",
+            actor=actor,
+            is_public=False,
+            after={"order": [p.name for p in policies]},
+        )
+        _recompute_later("Policies reordered", everything=True)
+
+
+def _recompute_later(
+    reason: str, *, calendar_id: int | None = None, everything: bool = False
+) -> RecomputeRun | None:
+    """Write the run with the change (so it cannot be lost), and hand it to the worker once
+    the change is committed; the minute sweep takes it over if the task never comes. A
+    calendar no policy uses governs no ticket: nothing to recompute."""
     from sustain.sla.tasks import recompute_open_tickets
 
-    transaction.on_commit(
-        lambda: recompute_open_tickets(calendar_id=calendar_id, everything=everything)
+    if calendar_id is not None and not Policy.objects.filter(calendar_id=calendar_id).exists():
+        return None
+    row = RecomputeRun.objects.create(
+        reason=reason[:200], calendar_id=calendar_id, everything=everything
     )
+    transaction.on_commit(lambda: recompute_open_tickets(run_id=row.pk))
+    return row
 
 
 def create_schedule(
@@ -447,7 +484,7 @@ def _levels(rule: EscalationRule, levels: list[dict]) -> list[EscalationLevel]:
 
 
 def delete_calendar(actor: User, calendar: Calendar) -> None:
-    require_admin(actor)
+    require_sla_manager(actor)
     if calendar.policies.exists():
         raise Conflict(f"Policies use {calendar.name}; move them to another calendar first.")
     with transaction.atomic():
@@ -459,13 +496,13 @@ def delete_calendar(actor: User, calendar: Calendar) -> None:
 
 def delete_policy(actor: User, policy: Policy) -> None:
     """Only a policy no ticket was measured by can go; otherwise deactivate it (history stays)."""
-    require_admin(actor)
+    require_sla_manager(actor)
     if policy.clocks.exists():
         raise Conflict(f"Tickets were measured by {policy.name}; deactivate it instead.")
     with transaction.atomic():
         events.record(policy, "deleted", actor=actor, is_public=False, before={"name": policy.name})
         policy.delete()
-        _recompute_later(everything=True)
+        _recompute_later(f"Policy {policy.name} deleted", everything=True)
 
 
 def update_escalation_rule(

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.core.exceptions import BadRequest
 from django.db.models import Model, QuerySet
 from django.forms import BaseInlineFormSet, ModelForm
@@ -43,6 +43,9 @@ def _adopt(obj: Model, saved: Model) -> None:
     obj._state.db = saved._state.db
 
 
+RECOMPUTING = "Open tickets' clocks follow the change: the SLA page shows the recomputation."
+
+
 class ThroughActions(admin.ModelAdmin):
     """save_model writes nothing; save_related calls the action once with form and inlines."""
 
@@ -59,6 +62,7 @@ class ThroughActions(admin.ModelAdmin):
         for formset in formsets:
             # The inline rows were handed to the action; the admin's change message reads these.
             formset.new_objects, formset.changed_objects, formset.deleted_objects = [], [], []
+        messages.info(request, RECOMPUTING)
 
     def save_through_action(
         self, request: HttpRequest, form: Any, formsets: Any, change: bool

@@ -460,3 +460,42 @@ class EscalationFiring(models.Model):
 
     def __str__(self) -> str:
         return f"{self.level} on {self.ticket_id}"
+
+
+class RecomputeRun(models.Model):
+    """One recomputation of open tickets' clocks after a calendar or policy change.
+
+    Written in the same transaction as the change, so a run is never lost: the worker's task
+    claims it (started_at), counts its tickets (total) and moves `done` on after each batch;
+    the SLA pages poll it to show the progress, and the minute sweep picks up a run whose
+    task never came (a worker that was down) or died half-way.
+    """
+
+    reason = models.CharField(max_length=200)
+    calendar = models.ForeignKey(
+        Calendar, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    everything = models.BooleanField(default=False)
+    total = models.PositiveIntegerField(null=True, blank=True)
+    done = models.PositiveIntegerField(default=0)
+    created_at = models.DateTimeField(default=now)
+    started_at = models.DateTimeField(null=True, blank=True)
+    beat_at = models.DateTimeField(null=True, blank=True, help_text="The last batch written.")
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    tenant_field = None
+    customer_visible = False
+
+    class Meta:
+        ordering = ["-id"]
+        indexes = [
+            # recompute.unfinished(): WHERE finished_at IS NULL (the sweep and the SLA pages)
+            models.Index(
+                fields=["created_at"],
+                name="recompute_unfinished",
+                condition=models.Q(finished_at__isnull=True),
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.reason}: {self.done} of {self.total if self.total is not None else '?'}"

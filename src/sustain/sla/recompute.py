@@ -2,14 +2,19 @@
 
 Each batch reads its tickets, their clocks and their status events in three queries and
 writes the clocks back in bulk, so 100,000 open tickets take seconds, not hours.
+
+Each edit writes a RecomputeRun with the change (sla.actions); `run()` claims it with a
+conditional UPDATE (one worker only), records how many tickets it covers and how many are
+done after each batch, so the SLA pages show the progress; `resume_stale()` (the minute
+sweep) runs those whose task never came or whose worker died.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
-from datetime import datetime
+from datetime import datetime, timedelta
 
-from django.db import connection, transaction
+from django.db import connection, models, transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 
@@ -17,9 +22,13 @@ from sustain.core.models import Event
 from sustain.desk.models import OPEN_STATUSES, Ticket
 from sustain.sla import clocks
 from sustain.sla.config import current
-from sustain.sla.models import Clock
+from sustain.sla.models import Clock, RecomputeRun
 
 BATCH = 1000
+# A run not started this long after its change lost its task; one started but silent this
+# long lost its worker. Either is taken over by the sweep.
+UNCLAIMED_AFTER = timedelta(minutes=1)
+SILENT_AFTER = timedelta(minutes=10)
 FIELDS = [
     "policy",
     "state",
@@ -103,3 +112,50 @@ def recompute_all(
     for start in range(0, len(ids), BATCH):
         recompute_batch(ids[start : start + BATCH], now)
     return len(ids)
+
+
+def run(run_id: int, now: datetime | None = None) -> int:
+    """Carry out one RecomputeRun if nobody has claimed it; returns the tickets recomputed."""
+    claimed_at = timezone.now()
+    if not RecomputeRun.objects.filter(pk=run_id, started_at__isnull=True).update(
+        started_at=claimed_at, beat_at=claimed_at
+    ):
+        return 0
+    return _carry_out(RecomputeRun.objects.get(pk=run_id), now)
+
+
+def _carry_out(row: RecomputeRun, now: datetime | None) -> int:
+    now = now or timezone.now()
+    tickets = open_tickets(row.calendar_id, row.everything or row.calendar_id is None)
+    ids = list(tickets.order_by("id").values_list("id", flat=True))
+    RecomputeRun.objects.filter(pk=row.pk).update(total=len(ids), done=0)
+    for start in range(0, len(ids), BATCH):
+        batch = ids[start : start + BATCH]
+        recompute_batch(batch, now)
+        RecomputeRun.objects.filter(pk=row.pk).update(
+            done=start + len(batch), beat_at=timezone.now()
+        )
+    RecomputeRun.objects.filter(pk=row.pk).update(finished_at=timezone.now())
+    return len(ids)
+
+
+def resume_stale(now: datetime | None = None) -> int:
+    """Runs whose task was lost (never started) or whose worker died (silent): claim each with
+    a conditional UPDATE on what was read, so two sweeping workers never both take one."""
+    now = now or timezone.now()
+    taken = 0
+    stale = RecomputeRun.objects.filter(finished_at__isnull=True).filter(
+        models.Q(started_at__isnull=True, created_at__lte=now - UNCLAIMED_AFTER)
+        | models.Q(beat_at__lte=now - SILENT_AFTER)
+    )
+    for row in stale.order_by("id")[:10]:
+        claimed = RecomputeRun.objects.filter(pk=row.pk, beat_at=row.beat_at).update(
+            started_at=row.started_at or now, beat_at=now
+        )
+        if claimed:
+            taken += _carry_out(row, None)
+    return taken
+
+
+def unfinished() -> QuerySet[RecomputeRun]:
+    return RecomputeRun.objects.filter(finished_at__isnull=True)

@@ -44,3 +44,12 @@ def sla_badge(ticket: Any) -> SafeString | str:
         LABELS[clock.metric],
         timeuntil(clock.due_at, now),
     )
+
+
+@register.filter
+def business_minutes(minutes: int) -> str:
+    """A target in words: 45 min, 4 h, 2 h 30 min (business time)."""
+    hours, rest = divmod(int(minutes), 60)
+    if not hours:
+        return f"{rest} min"
+    return f"{hours} h {rest} min" if rest else f"{hours} h"
