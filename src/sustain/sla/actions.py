@@ -388,10 +388,10 @@ def add_override(
 def remove_override(actor: User, override: OnCallOverride) -> None:
     """Take an override back: who may add it (a manager, the team lead, the person) may remove it."""
     schedule = override.schedule
-    if not (
-        actor.is_manager or actor.pk == override.user_id or schedule.team.lead_id == actor.pk
-    ):
-        raise Forbidden("Only managers, the team lead or the person taking the shift may remove it.")
+    if not (actor.is_manager or actor.pk == override.user_id or schedule.team.lead_id == actor.pk):
+        raise Forbidden(
+            "Only managers, the team lead or the person taking the shift may remove it."
+        )
     with transaction.atomic():
         events.record(
             schedule,
@@ -504,7 +504,9 @@ def update_escalation_rule(
     require_manager(actor)
     _refuse_nulls(changes, frozenset({"organization", "priority", "team"}))
     allowed = {"name", "active", "urgent", "minutes", "metric", "condition"}
-    refuse_unknown(changes, allowed | {"organization", "priority", "team"}, "Cannot change {first}.")
+    refuse_unknown(
+        changes, allowed | {"organization", "priority", "team"}, "Cannot change {first}."
+    )
     edited = copy.copy(EscalationRule.objects.get(pk=rule.pk))
     for key, value in changes.items():
         setattr(edited, key, value)

@@ -68,9 +68,12 @@ class RuleForm(forms.Form):
         empty_value=None,
         required=False,
     )
-    team = forms.ModelChoiceField(queryset=Team.objects.none(), required=False, empty_label="any team")
+    team = forms.ModelChoiceField(
+        queryset=Team.objects.none(), required=False, empty_label="any team"
+    )
     urgent = forms.BooleanField(
-        required=False, help_text="Notify at any hour; otherwise notifications wait for working hours."
+        required=False,
+        help_text="Notify at any hour; otherwise notifications wait for working hours.",
     )
     active = forms.BooleanField(required=False, initial=True, label="Enabled")
 

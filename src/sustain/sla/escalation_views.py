@@ -79,7 +79,10 @@ def _names(rules: list[EscalationRule]) -> dict[str, dict[str, str]]:
     return {
         "teams": dict(Team.objects.values_list("slug", "name")),
         "schedules": dict(OnCallSchedule.objects.values_list("slug", "name")),
-        "people": {e.lower(): n for e, n in User.objects.filter(email__in=emails).values_list("email", "name")},
+        "people": {
+            e.lower(): n
+            for e, n in User.objects.filter(email__in=emails).values_list("email", "name")
+        },
     }
 
 
@@ -194,7 +197,9 @@ def _save(
     actor: User, found: EscalationRule | None, form: RuleForm, levels: list[LevelForm]
 ) -> EscalationRule:
     values = form.values()
-    steps = [{"delay_minutes": f.cleaned_data["delay_minutes"], "actions": f.actions()} for f in levels]
+    steps = [
+        {"delay_minutes": f.cleaned_data["delay_minutes"], "actions": f.actions()} for f in levels
+    ]
     if found is None:
         return actions.create_escalation_rule(actor, levels=steps, **values)
     return actions.update_escalation_rule(actor, found, levels=steps, **values)

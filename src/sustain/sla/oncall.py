@@ -14,6 +14,7 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from itertools import pairwise
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -149,9 +150,7 @@ def shifts(schedule: OnCallSchedule, start: datetime, end: datetime) -> list[Shi
     would answer for each instant (the newest override wins), neighbours with the same person
     and reason merged. A few queries, whatever the length of the window."""
     people = participants(schedule)
-    overrides = list(
-        schedule.overrides.filter(start__lt=end, end__gt=start).select_related("user")
-    )
+    overrides = list(schedule.overrides.filter(start__lt=end, end__gt=start).select_related("user"))
     edges = {start, end}
     edges.update(o.start for o in overrides if start < o.start < end)
     edges.update(o.end for o in overrides if start < o.end < end)
@@ -166,12 +165,15 @@ def shifts(schedule: OnCallSchedule, start: datetime, end: datetime) -> list[Shi
             index += 1
     found: list[Shift] = []
     ordered = sorted(edges)
-    for begin, until in zip(ordered, ordered[1:], strict=False):
+    for begin, until in pairwise(ordered):
         user, source = _holder(schedule, people, overrides, begin)
         if user is None:
             continue
-        if found and found[-1].user == user and found[-1].source == source and (
-            found[-1].end == begin
+        if (
+            found
+            and found[-1].user == user
+            and found[-1].source == source
+            and (found[-1].end == begin)
         ):
             found[-1] = Shift(found[-1].start, until, user, source, found[-1].position)
             continue

@@ -9,7 +9,6 @@ offered, and anyone else posted is refused beside their row.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date
 from typing import Any
 
 from django import forms
@@ -28,7 +27,12 @@ NOT_ALLOWED = (
     "{name} may not join this team's rota: only active agents who serve every customer, "
     "managers, or the team's own lead and members."
 )
-PARTICIPANT_BUTTONS = ("add_participant", "remove_participant", "participant_up", "participant_down")
+PARTICIPANT_BUTTONS = (
+    "add_participant",
+    "remove_participant",
+    "participant_up",
+    "participant_down",
+)
 
 
 class Person(forms.ModelChoiceField):
@@ -43,12 +47,18 @@ def zone_choices() -> list[tuple[str, str]]:
 class RotationForm(forms.Form):
     name = forms.CharField(max_length=100)
     slug = forms.SlugField(
-        label="Short name", max_length=60, required=False, help_text="In links; from the name if empty."
+        label="Short name",
+        max_length=60,
+        required=False,
+        help_text="In links; from the name if empty.",
     )
     team = forms.ModelChoiceField(queryset=Team.objects.all(), empty_label="choose a team")
     timezone = forms.ChoiceField(label="Time zone", choices=zone_choices)
     shift_hours = forms.IntegerField(
-        label="Shift length (hours)", min_value=1, initial=168, help_text="24 = daily, 168 = weekly."
+        label="Shift length (hours)",
+        min_value=1,
+        initial=168,
+        help_text="24 = daily, 168 = weekly.",
     )
     handover = forms.TimeField(
         label="Hand-over at", initial="09:00", widget=forms.TimeInput(attrs={"type": "time"})
@@ -118,7 +128,8 @@ class Participants:
             if not value:
                 self.errors.append("Choose a person, or remove this row.")
             elif person is None:
-                other = User.objects.filter(pk=as_id(value)).first()
+                pk = as_id(value)
+                other = User.objects.filter(pk=pk).first() if pk is not None else None
                 self.errors.append(NOT_ALLOWED.format(name=other.name if other else "This person"))
             elif person in chosen:
                 self.errors.append(f"{person.name} is on the rota already.")
@@ -147,9 +158,9 @@ def people_for(team: Team | None, viewer: User) -> Any:
 
 def chosen_team(form: RotationForm, schedule: OnCallSchedule | None) -> Team | None:
     """The team the form names (typed or saved), so the selects offer its people."""
-    value = form.data.get("team") if form.is_bound else None
-    if value:
-        return Team.objects.filter(pk=as_id(value)).first()
+    pk = as_id(form.data.get("team")) if form.is_bound else None
+    if pk is not None:
+        return Team.objects.filter(pk=pk).first()
     return schedule.team if schedule is not None else None
 
 

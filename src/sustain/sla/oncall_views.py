@@ -103,7 +103,7 @@ def acknowledge(request: AuthedRequest, page_id: int) -> HttpResponse:
         messages.error(request, exc.message)
         error = exc.message
     if request.htmx:
-        context = {"pages": open_pages(request.user), "ack_error": error}
+        context = {"pages": open_pages(request.user), "ack_error": error, "now": timezone.now()}
         return render(request, "sla/_pages.html", context, status=409 if error else 200)
     return redirect("sla:oncall")
 
@@ -212,6 +212,15 @@ class Bar:
     span: int
     shift: oncall.Shift | None
 
+    @property
+    def colour(self) -> str:
+        """A class: overrides hatched, each participant a colour of their own (six, cycled)."""
+        if self.shift is None:
+            return "gap"
+        if self.shift.source == "override":
+            return "ov"
+        return f"p{self.shift.position % 6}" if self.shift.position >= 0 else "px"
+
 
 def week_bars(shifts: list[oncall.Shift], start: datetime, weeks: int) -> list[dict[str, Any]]:
     """Each week as day headers and bar cells, in whole hours (the table's columns)."""
@@ -221,8 +230,11 @@ def week_bars(shifts: list[oncall.Shift], start: datetime, weeks: int) -> list[d
         ends = begins + timedelta(days=7)
         hours = round((ends - begins) / timedelta(hours=1))
         days = [
-            (begins + timedelta(days=d), _hour(begins, begins + timedelta(days=d + 1), hours)
-             - _hour(begins, begins + timedelta(days=d), hours))
+            (
+                begins + timedelta(days=d),
+                _hour(begins, begins + timedelta(days=d + 1), hours)
+                - _hour(begins, begins + timedelta(days=d), hours),
+            )
             for d in range(7)
         ]
         cells: list[Bar] = []
