@@ -41,7 +41,9 @@ class EscalationFormTests(SustainTestCase):
         )
         self.assertRedirects(response, "/sla/escalation")
         rule = EscalationRule.objects.get(name="Breach on P1")
-        self.assertEqual((rule.condition, rule.metric, rule.priority), ("sla_breach", "resolution", 1))
+        self.assertEqual(
+            (rule.condition, rule.metric, rule.priority), ("sla_breach", "resolution", 1)
+        )
         self.assertTrue(rule.urgent and rule.active)
         levels = list(rule.levels.order_by("level"))
         self.assertEqual([lv.delay_minutes for lv in levels], [0, 30])
@@ -129,7 +131,9 @@ class EscalationFormTests(SustainTestCase):
         )
         self.assertRedirects(edited, "/sla/escalation")
         rule.refresh_from_db()
-        self.assertEqual((rule.name, rule.condition, rule.minutes), ("Unassigned desk tickets", "unassigned", 20))
+        self.assertEqual(
+            (rule.name, rule.condition, rule.minutes), ("Unassigned desk tickets", "unassigned", 20)
+        )
         self.assertEqual(rule.team, self.service_desk)
         self.assertEqual(rule.levels.count(), 1)
         self.manager.post(f"/sla/escalation/{rule.pk}/active")
@@ -168,7 +172,9 @@ class EscalationAccessTests(SustainTestCase):
         self.assertNotContains(detail, "rule-form")
         self.assertEqual(agent.get("/sla/escalation/new").status_code, 403)
         self.assertEqual(agent.post("/sla/escalation/new", rule_data()).status_code, 403)
-        self.assertEqual(agent.post(f"/sla/escalation/{self.rule.pk}", rule_data()).status_code, 403)
+        self.assertEqual(
+            agent.post(f"/sla/escalation/{self.rule.pk}", rule_data()).status_code, 403
+        )
         self.assertEqual(agent.post(f"/sla/escalation/{self.rule.pk}/delete").status_code, 403)
         self.assertEqual(agent.post(f"/sla/escalation/{self.rule.pk}/active").status_code, 403)
         self.assertTrue(EscalationRule.objects.filter(pk=self.rule.pk, active=True).exists())

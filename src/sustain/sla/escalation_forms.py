@@ -115,7 +115,11 @@ class LevelForm(forms.Form):
     )
     raise_priority = forms.BooleanField(label="Raise the priority one step", required=False)
     watchers = PersonChoice(
-        label="Add watchers", queryset=User.objects.none(), required=False, to_field_name="email"
+        label="Add watchers",
+        queryset=User.objects.none(),
+        required=False,
+        to_field_name="email",
+        help_text="Hold Ctrl (⌘ on a Mac) to pick several.",
     )
 
     # Which widget each kind of action came from, for filing the action's refusals.

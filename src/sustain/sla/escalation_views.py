@@ -57,7 +57,9 @@ def describe(level: EscalationLevel, names: dict[str, dict[str, str]]) -> str:
             words.append(f"notify {who.get(action.get('who'), action.get('who'))}")
         elif kind == "page":
             slug = action.get("schedule")
-            words.append(f"page {names['schedules'].get(slug, slug)}" if slug else "page on-call")
+            words.append(
+                f"page {names['schedules'].get(slug, slug)}" if slug else "page the person on call"
+            )
         elif kind == "reassign":
             words.append(f"reassign to {names['teams'].get(action['team'], action['team'])}")
         elif kind == "raise_priority":

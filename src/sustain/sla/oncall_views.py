@@ -57,11 +57,16 @@ def may_manage(user: User, schedule: OnCallSchedule | None = None) -> bool:
     return user.teams_led.exists()
 
 
+def _pages(user: User) -> Any:
+    """Pages the viewer may read: never one about a ticket they may not see."""
+    return visible(Page.objects.select_related("schedule", "ticket", "user"), user).filter(
+        Q(ticket__isnull=True) | Q(ticket__in=visible(Ticket.objects.all(), user))
+    )
+
+
 def open_pages(user: User) -> Any:
-    """Open pages the viewer may answer: their own (managers: everyone's), never naming a
-    ticket they may not see."""
-    pages = visible(Page.objects.select_related("schedule", "ticket", "user"), user).filter(
-        Q(ticket__isnull=True) | Q(ticket__in=visible(Ticket.objects.all(), user)),
+    """Open pages the viewer may answer: their own (managers: everyone's)."""
+    pages = _pages(user).filter(
         acknowledged_at__isnull=True,
         escalated_at__isnull=True,
     )
@@ -94,7 +99,7 @@ def on_call(request: AuthedRequest) -> HttpResponse:
 @agent_required
 @require_POST
 def acknowledge(request: AuthedRequest, page_id: int) -> HttpResponse:
-    page = get_object_or_404(visible(Page.objects.all(), request.user), pk=page_id)
+    page = get_object_or_404(_pages(request.user), pk=page_id)
     try:
         actions.acknowledge(request.user, page)
         messages.success(request, "Acknowledged: nobody else will be paged for it.")
