@@ -316,3 +316,19 @@ class RotationPageTests(SustainTestCase):
         self.assertNotContains(client.get("/sla/oncall"), globex_ticket.key)
         self.assertEqual(client.post(f"/sla/pages/{page.pk}/ack").status_code, 404)
         self.assertContains(self.manager.get("/sla/oncall"), globex_ticket.key)
+
+    def test_a_team_lead_sets_up_only_their_own_teams_rotation(self):
+        platform = accounts.create_team(self.root, name="Platform", lead=self.mia)
+        lead = Client()
+        lead.force_login(self.alice)
+        form = lead.get("/sla/oncall/new")
+        self.assertEqual(list(form.context["form"].fields["team"].queryset), [self.service_desk])
+        refused = lead.post(
+            "/sla/oncall/new",
+            rotation_data(
+                self, slug="platform", team=str(platform.pk), participant=[str(self.alice.pk)]
+            ),
+        )
+        self.assertEqual(refused.status_code, 422)
+        self.assertIn("team", refused.context["form"].errors)
+        self.assertFalse(OnCallSchedule.objects.filter(slug="platform").exists())

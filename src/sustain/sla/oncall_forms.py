@@ -75,8 +75,11 @@ class RotationForm(forms.Form):
         help_text="Otherwise the next person is paged.",
     )
 
-    def __init__(self, *args: Any, editing: bool = False, **kwargs: Any):
+    def __init__(self, *args: Any, viewer: User, editing: bool = False, **kwargs: Any):
         super().__init__(*args, **kwargs)
+        if not viewer.is_manager:  # a team's lead sets up their own teams' rotations
+            team: Any = self.fields["team"]
+            team.queryset = Team.objects.filter(lead=viewer)
         if editing:
             del self.fields["slug"]  # links to the rotation keep working
 

@@ -102,14 +102,21 @@ def acknowledge(request: AuthedRequest, page_id: int) -> HttpResponse:
     page = get_object_or_404(_pages(request.user), pk=page_id)
     try:
         actions.acknowledge(request.user, page)
-        messages.success(request, "Acknowledged: nobody else will be paged for it.")
-        error = ""
+        error, said = "", "Acknowledged: nobody else will be paged for it."
     except ActionError as exc:
-        messages.error(request, exc.message)
-        error = exc.message
-    if request.htmx:
-        context = {"pages": open_pages(request.user), "ack_error": error, "now": timezone.now()}
+        error, said = exc.message, ""
+    if request.htmx:  # the list answered in place, with what happened in it
+        context = {
+            "pages": open_pages(request.user),
+            "ack_error": error,
+            "ack_done": said,
+            "now": timezone.now(),
+        }
         return render(request, "sla/_pages.html", context, status=409 if error else 200)
+    if error:
+        messages.error(request, error)
+    else:
+        messages.success(request, said)
     return redirect("sla:oncall")
 
 
@@ -122,6 +129,7 @@ def new_rotation(request: AuthedRequest) -> HttpResponse:
     form = RotationForm(
         request.POST or None,
         initial={"timezone": zone, "rotation_start": timezone.localdate()},
+        viewer=request.user,
     )
     return _rotation_form(request, form, None)
 
@@ -140,7 +148,7 @@ def edit_rotation(request: AuthedRequest, schedule_id: int) -> HttpResponse:
         "rotation_start": schedule.rotation_start,
         "ack_minutes": schedule.ack_minutes,
     }
-    form = RotationForm(request.POST or None, initial=initial, editing=True)
+    form = RotationForm(request.POST or None, initial=initial, editing=True, viewer=request.user)
     return _rotation_form(request, form, schedule)
 
 
