@@ -332,3 +332,20 @@ class RotationPageTests(SustainTestCase):
         self.assertEqual(refused.status_code, 422)
         self.assertIn("team", refused.context["form"].errors)
         self.assertFalse(OnCallSchedule.objects.filter(slug="platform").exists())
+
+    def test_a_participant_takes_a_shift_for_themselves_only(self):
+        bob = Client()
+        bob.force_login(self.bob)
+        page = bob.get(f"/sla/oncall/{self.schedule.pk}")
+        self.assertEqual(list(page.context["override_form"].fields["user"].queryset), [self.bob])
+        other = bob.post(
+            f"/sla/oncall/{self.schedule.pk}/overrides",
+            {"user": str(self.mia.pk), "start": "2026-12-08T09:00", "end": "2026-12-09T09:00"},
+        )
+        self.assertIn("user", other.context["override_form"].errors)
+        mine = bob.post(
+            f"/sla/oncall/{self.schedule.pk}/overrides",
+            {"user": str(self.bob.pk), "start": "2026-12-08T09:00", "end": "2026-12-09T09:00"},
+        )
+        self.assertEqual(mine.status_code, 302)
+        self.assertEqual(OnCallOverride.objects.get().user, self.bob)

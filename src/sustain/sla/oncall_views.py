@@ -278,7 +278,7 @@ def rotation(request: AuthedRequest, schedule_id: int) -> HttpResponse:
     schedule = get_object_or_404(_schedules(request.user), pk=schedule_id)
     start = timezone.localtime().replace(hour=0, minute=0, second=0, microsecond=0)
     shifts = oncall.shifts(schedule, start, start + timedelta(weeks=WEEKS))
-    people = people_for(schedule.team, request.user)
+    people = _override_people(request.user, schedule)
     participant = schedule.participants.filter(user=request.user).exists()
     context = {
         "schedule": schedule,
@@ -294,11 +294,18 @@ def rotation(request: AuthedRequest, schedule_id: int) -> HttpResponse:
     return render(request, "sla/rotation.html", context)
 
 
+def _override_people(user: User, schedule: OnCallSchedule) -> Any:
+    """Whom an override may name: anyone allowed on the rota for those who manage it, else
+    only the viewer (a participant taking a shift)."""
+    people = people_for(schedule.team, user)
+    return people if may_manage(user, schedule) else people.filter(pk=user.pk)
+
+
 @agent_required
 @require_POST
 def add_override(request: AuthedRequest, schedule_id: int) -> HttpResponse:
     schedule = get_object_or_404(_schedules(request.user), pk=schedule_id)
-    form = OverrideForm(request.POST, people=people_for(schedule.team, request.user))
+    form = OverrideForm(request.POST, people=_override_people(request.user, schedule))
     if form.is_valid():
         try:
             actions.add_override(request.user, schedule, **form.cleaned_data)
