@@ -46,6 +46,8 @@ READ_ONLY = {
     "sla:calendars",
     "sla:calendar",
     "sla:oncall",
+    "sla:rotation",
+    "sla:escalation_rules",
     "reports:sla",
     "attachment",
     "hooks:list",
@@ -62,6 +64,20 @@ READ_ONLY = {
     "bugs:triage",
     "bugs:bug",
     "bugs:attachment",
+}
+
+# Set-up for managers: other agents are refused with 403 (a team's lead may change its
+# rotation, a participant may add an override for themselves; agents read escalation rules).
+FOR_MANAGERS = {
+    "sla:escalation_new",
+    "sla:escalation_rule",
+    "sla:escalation_delete",
+    "sla:escalation_toggle",
+    "sla:rotation_new",
+    "sla:rotation_edit",
+    "sla:rotation_delete",
+    "sla:override_add",
+    "sla:override_remove",
 }
 
 # What the forms take: name -> value for a side (callables) or a constant.
@@ -108,6 +124,20 @@ FORM: dict[str, Any] = {
     # deployments
     "release": lambda w, s: world_deployments.release().pk,
 }
+ESCALATION = {
+    "condition": "sla_breach",
+    "levels": "1",
+    "level-0-delay_minutes": "0",
+    "level-0-notify": "managers",
+}
+ROTATION = {
+    "timezone": "UTC",
+    "shift_hours": "24",
+    "handover": "09:00",
+    "rotation_start": "2026-01-05",
+    "ack_minutes": "15",
+    "participant": lambda w, s: w.users["alice"].pk,
+}
 FORM_OVERRIDES: dict[str, dict[str, Any]] = {
     "desk:new": {"kind": "incident"},
     "portal:new": {"kind": "incident"},
@@ -128,6 +158,16 @@ FORM_OVERRIDES: dict[str, dict[str, Any]] = {
     "bugs:unlink": {"ticket": lambda w, s: s.ticket.key},
     "bugs:duplicate": {"original": lambda w, s: world_bugs.second(s.slug).key},
     "bugs:line": {"line": "2.4", "status": "fixed", "fixed_version": "2.4.2"},
+    # escalation and on-call set-up (the form's other fields come from FORM)
+    "sla:escalation_new": {"name": "Zz rule 7731", **ESCALATION},
+    "sla:escalation_rule": {"name": "Zz rule edited 7731", **ESCALATION},
+    "sla:rotation_new": {"name": "Zz rota 7731", **ROTATION},
+    "sla:rotation_edit": {"name": "Zz rota edited 7731", **ROTATION},
+    "sla:override_add": {
+        "user": lambda w, s: w.users["alice"].pk,
+        "start": "2026-03-02T09:00",
+        "end": "2026-03-03T09:00",
+    },
 }
 # Form fields that name another object, per page, with the foreign organization's one.
 FORM_REFERENCES: dict[str, dict[str, Any]] = {
@@ -196,6 +236,8 @@ def expected_ok(role: str, route: surface.Route, method: str) -> set[int]:
     """What a page answers a role allowed to see its object: the page, a redirect after a
     form, or the refusal of a role the page is not for (customers in the agent desk)."""
     customer = role in ("carol", "dave")
+    if route.name in FOR_MANAGERS and role in ("sam", "alice"):
+        customer = True  # refused like a customer (alice leads the rota's team: 200 there)
     if method == "post":
         return {200, 302, 422} | ({403} if customer else set())
     if route.name == "home":
