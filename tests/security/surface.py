@@ -88,6 +88,8 @@ PATH_PARAMS: dict[str, Callable[[World, Side, str], Resolved]] = {
     "day": lambda w, s, p: ("2026-12-24", internal(s.slug)),  # a holiday of the calendar
     "rule_id": lambda w, s, p: (s.rule.pk, internal(s.slug)),
     "slug": lambda w, s, p: (w.schedule.slug, STAFF),
+    "schedule_id": lambda w, s, p: (w.schedule.pk, STAFF),
+    "override_id": lambda w, s, p: (w.override.pk, STAFF),
     "page_id": lambda w, s, p: (s.page.pk, Owner("paged", email=s.page.user.email)),
     "subscription_id": lambda w, s, p: (s.subscription.pk, internal(s.slug)),
     "delivery_id": lambda w, s, p: (s.delivery.pk, internal(s.slug)),

@@ -48,6 +48,8 @@ READ_ONLY = {
     "sla:oncall",
     "sla:recompute",
     "sla:regions",
+    "sla:rotation",
+    "sla:escalation_rules",
     "reports:sla",
     "attachment",
     "hooks:list",
@@ -79,6 +81,17 @@ MANAGERS_ONLY = {
     "sla:policy_edit",
     "sla:policy_delete",
     "sla:policy_move",
+    # escalation and on-call (a team's lead may change its rotation, a participant may add
+    # an override for themselves; agents read escalation rules)
+    "sla:escalation_new",
+    "sla:escalation_rule",
+    "sla:escalation_delete",
+    "sla:escalation_toggle",
+    "sla:rotation_new",
+    "sla:rotation_edit",
+    "sla:rotation_delete",
+    "sla:override_add",
+    "sla:override_remove",
 }
 MANAGERS = ("mia", "root")
 
@@ -125,6 +138,20 @@ FORM: dict[str, Any] = {
     "time_zone": "Europe/Berlin",
     # deployments
     "release": lambda w, s: world_deployments.release().pk,
+}
+ESCALATION = {
+    "condition": "sla_breach",
+    "levels": "1",
+    "level-0-delay_minutes": "0",
+    "level-0-notify": "managers",
+}
+ROTATION = {
+    "timezone": "UTC",
+    "shift_hours": "24",
+    "handover": "09:00",
+    "rotation_start": "2026-01-05",
+    "ack_minutes": "15",
+    "participant": lambda w, s: w.users["alice"].pk,
 }
 FORM_OVERRIDES: dict[str, dict[str, Any]] = {
     "desk:new": {"kind": "incident"},
@@ -177,6 +204,16 @@ FORM_OVERRIDES: dict[str, dict[str, Any]] = {
         "pause_statuses": "pending",
     },
     "sla:policy_move": {"direction": "up"},
+    # escalation and on-call set-up (the form's other fields come from FORM)
+    "sla:escalation_new": {"name": "Zz rule 7731", **ESCALATION},
+    "sla:escalation_rule": {"name": "Zz rule edited 7731", **ESCALATION},
+    "sla:rotation_new": {"name": "Zz rota 7731", **ROTATION},
+    "sla:rotation_edit": {"name": "Zz rota edited 7731", **ROTATION},
+    "sla:override_add": {
+        "user": lambda w, s: w.users["alice"].pk,
+        "start": "2026-03-02T09:00",
+        "end": "2026-03-03T09:00",
+    },
 }
 # Form fields that name another object, per page, with the foreign organization's one.
 FORM_REFERENCES: dict[str, dict[str, Any]] = {

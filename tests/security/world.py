@@ -39,7 +39,7 @@ from sustain.hooks.models import Delivery, Subscription
 from sustain.mail import store
 from sustain.mail.models import InboundMail
 from sustain.sla import actions as sla
-from sustain.sla.models import Calendar, EscalationRule, OnCallSchedule, Policy
+from sustain.sla.models import Calendar, EscalationRule, OnCallOverride, OnCallSchedule, Policy
 from sustain.sla.models import Page as OnCallPage
 from tests.base import SustainTestCase
 from tests.security.world_bugs import build_bugs
@@ -136,6 +136,7 @@ class World:
     markers: list[Marker] = field(default_factory=list)
     clients: dict[tuple[str, str], Client] = field(default_factory=dict)
     repository: Repository | None = None  # staff only; its push webhook is signed
+    override: OnCallOverride | None = None  # Bob takes a shift of the rota
 
     # what a role may see
     def user(self, role: str) -> User | None:
@@ -239,6 +240,13 @@ def build_world() -> World:
         slug="northwind-rota",
         participants=[alice, base.bob],
         rotation_start=date(2026, 1, 5),
+    )
+    override = sla.add_override(
+        root,
+        schedule,
+        user=base.bob,
+        start=timezone.now() + timedelta(days=1),
+        end=timezone.now() + timedelta(days=2),
     )
     major = desk.open_ticket(
         root, title="Northwind major outage 7731", organization=base.provider, impact=1, urgency=1
@@ -428,6 +436,7 @@ def build_world() -> World:
         shared_ci=shared_ci,
         shared_calendar=shared_calendar,
         schedule=schedule,
+        override=override,
         tokens=tokens,
         markers=markers,
         repository=repository,

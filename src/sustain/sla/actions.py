@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Iterable
-from datetime import date
+from datetime import date, time
 from typing import Any
 
 import holidays as holiday_data
@@ -347,15 +347,10 @@ def create_schedule(
     ack_minutes: int = 15,
 ) -> OnCallSchedule:
     """An on-call rotation for a team; participants take shifts in the order given."""
-    from datetime import time as time_of_day
-
-    if not (actor.is_admin or (team.lead_id == actor.pk)):
-        raise Forbidden("Only administrators and the team lead may set up on-call.")
+    if not (actor.is_manager or (team.lead_id == actor.pk)):
+        raise Forbidden("Only managers, administrators and the team lead may set up on-call.")
     if isinstance(handover, str):
-        try:
-            handover = time_of_day.fromisoformat(handover)
-        except ValueError:
-            raise Invalid(f"'{handover}' is not a time (HH:MM).", field="handover") from None
+        handover = _time_of_day(handover)
     schedule = OnCallSchedule(
         team=team,
         name=name,
@@ -386,6 +381,13 @@ def create_schedule(
             after={"name": name, "participants": [p.email for p in participants]},
         )
     return schedule
+
+
+def _time_of_day(text: str) -> time:
+    try:
+        return time.fromisoformat(text)
+    except ValueError:
+        raise Invalid(f"'{text}' is not a time (HH:MM).", field="handover") from None
 
 
 def _check_participants(team: Team, participants: list[User]) -> None:
@@ -420,6 +422,28 @@ def add_override(
     return override
 
 
+def remove_override(actor: User, override: OnCallOverride) -> None:
+    """Take an override back: who may add it (a manager, the team lead, the person) may remove it."""
+    schedule = override.schedule
+    if not (actor.is_manager or actor.pk == override.user_id or schedule.team.lead_id == actor.pk):
+        raise Forbidden(
+            "Only managers, the team lead or the person taking the shift may remove it."
+        )
+    with transaction.atomic():
+        events.record(
+            schedule,
+            "override_removed",
+            actor=actor,
+            is_public=False,
+            before={
+                "user": override.user.email,
+                "start": override.start.isoformat(),
+                "end": override.end.isoformat(),
+            },
+        )
+        override.delete()
+
+
 def acknowledge(actor: User, page: Page) -> Page:
     """The paged person (or a manager) acknowledges: nobody else is paged for it."""
     if actor.pk != page.user_id and not actor.is_manager:
@@ -442,9 +466,15 @@ def acknowledge(actor: User, page: Page) -> Page:
     return page
 
 
+def require_manager(actor: User) -> None:
+    """Escalation and on-call are set up by managers and administrators."""
+    if not actor.is_manager:
+        raise Forbidden("Only managers and administrators may do this.")
+
+
 def create_escalation_rule(actor: User, *, levels: list[dict], **fields: Any) -> EscalationRule:
     """A rule and its levels; each level's actions are checked before anything is written."""
-    require_admin(actor)
+    require_manager(actor)
     if fields.get("condition") not in EscalationRule.Condition.values:
         raise Invalid(
             f"condition must be one of {', '.join(EscalationRule.Condition.values)}.",
@@ -508,16 +538,24 @@ def delete_policy(actor: User, policy: Policy) -> None:
 def update_escalation_rule(
     actor: User, rule: EscalationRule, *, levels: list[dict] | None = None, **changes: Any
 ) -> EscalationRule:
-    require_admin(actor)
-    _refuse_nulls(changes)
-    allowed = {"name", "active", "urgent", "minutes", "metric"}
-    refuse_unknown(changes, allowed, "Cannot change {first}.")
+    require_manager(actor)
+    _refuse_nulls(changes, frozenset({"organization", "priority", "team"}))
+    allowed = {"name", "active", "urgent", "minutes", "metric", "condition"}
+    refuse_unknown(
+        changes, allowed | {"organization", "priority", "team"}, "Cannot change {first}."
+    )
     edited = copy.copy(EscalationRule.objects.get(pk=rule.pk))
     for key, value in changes.items():
         setattr(edited, key, value)
     _clean(edited)
-    rows = _levels(rule, levels) if levels is not None else None
+    # Watchers are checked against the rule's scope as edited.
+    rows = _levels(edited, levels) if levels is not None else None
     with transaction.atomic():
+        if (
+            "name" in changes
+            and EscalationRule.objects.filter(name=edited.name).exclude(pk=rule.pk).exists()
+        ):
+            raise Conflict(f"A rule named '{edited.name}' exists.", field="name")
         for key, value in changes.items():
             setattr(rule, key, value)
         rule.save()
@@ -541,7 +579,7 @@ def update_escalation_rule(
 
 
 def delete_escalation_rule(actor: User, rule: EscalationRule) -> None:
-    require_admin(actor)
+    require_manager(actor)
     with transaction.atomic():
         events.record(rule, "deleted", actor=actor, is_public=False, before={"name": rule.name})
         rule.delete()
@@ -550,17 +588,26 @@ def delete_escalation_rule(actor: User, rule: EscalationRule) -> None:
 def update_schedule(
     actor: User, schedule: OnCallSchedule, *, participants: list[User] | None = None, **changes: Any
 ) -> OnCallSchedule:
-    if not (actor.is_admin or schedule.team.lead_id == actor.pk):
-        raise Forbidden("Only administrators and the team lead may change on-call.")
+    if not (actor.is_manager or schedule.team.lead_id == actor.pk):
+        raise Forbidden("Only managers, administrators and the team lead may change on-call.")
     _refuse_nulls(changes)
-    allowed = {"name", "shift_hours", "ack_minutes", "rotation_start"}
-    refuse_unknown(changes, allowed, "Cannot change {first}.")
+    allowed = {"name", "shift_hours", "ack_minutes", "rotation_start", "handover", "team"}
+    refuse_unknown(changes, allowed | {"timezone_name"}, "Cannot change {first}.")
+    if "timezone_name" in changes:
+        changes["timezone"] = changes.pop("timezone_name")
+    if isinstance(changes.get("handover"), str):
+        changes["handover"] = _time_of_day(changes["handover"])
+    team = changes.get("team", schedule.team)
+    if team.pk != schedule.team_id and not (actor.is_manager or team.lead_id == actor.pk):
+        raise Forbidden("Only managers and that team's lead may give it this rotation.")
     edited = copy.copy(OnCallSchedule.objects.get(pk=schedule.pk))
     for key, value in changes.items():
         setattr(edited, key, value)
     _clean(edited)
+    if participants is None and "team" in changes:
+        participants = [p.user for p in schedule.participants.select_related("user")]
     if participants is not None:
-        _check_participants(schedule.team, participants)
+        _check_participants(team, participants)
     with transaction.atomic():
         for key, value in changes.items():
             setattr(schedule, key, value)
@@ -587,8 +634,8 @@ def update_schedule(
 
 
 def delete_schedule(actor: User, schedule: OnCallSchedule) -> None:
-    if not (actor.is_admin or schedule.team.lead_id == actor.pk):
-        raise Forbidden("Only administrators and the team lead may delete on-call.")
+    if not (actor.is_manager or schedule.team.lead_id == actor.pk):
+        raise Forbidden("Only managers, administrators and the team lead may delete on-call.")
     with transaction.atomic():
         events.record(
             schedule, "deleted", actor=actor, is_public=False, before={"name": schedule.name}

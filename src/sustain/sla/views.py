@@ -2,21 +2,16 @@
 
 from __future__ import annotations
 
-from django.contrib import messages
-from django.db.models import Q
 from django.http import HttpResponse
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import get_object_or_404, render
 from django.utils import timezone
-from django.views.decorators.http import require_POST
 
 from sustain.core import businesstime, instants
 from sustain.core.access import agent_required
-from sustain.core.errors import ActionError
 from sustain.core.http import AuthedRequest
 from sustain.core.tenancy import visible
-from sustain.desk.models import Ticket
-from sustain.sla import actions, config, oncall
-from sustain.sla.models import Calendar, OnCallSchedule, Page, Policy, Target
+from sustain.sla import config
+from sustain.sla.models import Calendar, Policy, Target
 from sustain.sla.setup_views import progress_context
 
 
@@ -79,44 +74,3 @@ def calendar(request: AuthedRequest, calendar_id: int) -> HttpResponse:
             context["error"] = f"Give a start time and a whole number of minutes ({exc})."
     template = "sla/_whatif.html" if request.htmx else "sla/calendar.html"
     return render(request, template, context, status=422 if "error" in context else 200)
-
-
-@agent_required
-def on_call(request: AuthedRequest) -> HttpResponse:
-    now, error = timezone.now(), ""
-    if request.GET.get("at"):
-        try:
-            now = instants.parse_datetime(request.GET["at"])
-            if timezone.is_naive(now):
-                now = timezone.make_aware(now)
-        except ValueError:
-            now, error = timezone.now(), "Give the time as YYYY-MM-DDTHH:MM."
-    schedules = visible(
-        OnCallSchedule.objects.select_related("team").prefetch_related("participants__user"),
-        request.user,
-    )
-    rows = [(schedule, *oncall.on_call(schedule, now)) for schedule in schedules]
-    pages = visible(Page.objects.select_related("schedule", "ticket"), request.user).filter(
-        Q(ticket__isnull=True) | Q(ticket__in=visible(Ticket.objects.all(), request.user)),
-        user=request.user,
-        acknowledged_at__isnull=True,
-        escalated_at__isnull=True,
-    )
-    return render(
-        request,
-        "sla/oncall.html",
-        {"rows": rows, "pages": pages, "now": now, "error": error},
-        status=422 if error else 200,
-    )
-
-
-@agent_required
-@require_POST
-def acknowledge(request: AuthedRequest, page_id: int) -> HttpResponse:
-    page = get_object_or_404(visible(Page.objects.all(), request.user), pk=page_id)
-    try:
-        actions.acknowledge(request.user, page)
-        messages.success(request, "Acknowledged: nobody else will be paged for it.")
-    except ActionError as exc:
-        messages.error(request, exc.message)
-    return redirect("sla:oncall")
