@@ -15,6 +15,7 @@ Seven tickets opened at 08:00 under a round-the-clock policy (first response 60 
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from functools import partial
 
 import time_machine
 from django.db import connection
@@ -113,9 +114,7 @@ class SlaQueueTests(SlaQueueData):
             self.desk_keys(queue="breached", when=minutes(270)),
             self.keys(self.late, self.faraway, self.soon),
         )
-        self.assertEqual(
-            self.desk_keys(queue="due_soon", when=minutes(400)), self.keys(self.calm)
-        )
+        self.assertEqual(self.desk_keys(queue="due_soon", when=minutes(400)), self.keys(self.calm))
         # Before 09:00 nothing is breached.
         self.assertEqual(self.desk_keys(queue="breached", when=minutes(59)), [])
 
@@ -267,8 +266,8 @@ class SlaQueueQueryCountTests(SlaQueueData):
 
         def costs() -> dict[str, tuple[int, int]]:
             return {
-                q: (self.count(lambda: desk_page(q)), self.count(lambda: api_page(q)))
-                for q in ("breached", "due_soon")
+                queue: (self.count(partial(desk_page, queue)), self.count(partial(api_page, queue)))
+                for queue in ("breached", "due_soon")
             }
 
         add(2)

@@ -41,7 +41,9 @@ class NextDueTests(SustainTestCase):
             (Metric.NEXT_UPDATE, 30),
         ):
             Target.objects.create(policy=cls.policy, priority=3, metric=metric, minutes=minutes)
-            Target.objects.create(policy=cls.policy, priority=1, metric=metric, minutes=minutes // 2)
+            Target.objects.create(
+                policy=cls.policy, priority=1, metric=metric, minutes=minutes // 2
+            )
 
     def setUp(self):
         with time_machine.travel(T0, tick=False):

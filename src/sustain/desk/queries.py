@@ -124,9 +124,7 @@ QUEUE_SCOPES: dict[str, Callable[[QuerySet[Ticket], Any, datetime], QuerySet[Tic
 }
 
 
-def tickets_for(
-    user: Any, filters: TicketFilters, now: datetime | None = None
-) -> QuerySet[Ticket]:
+def tickets_for(user: Any, filters: TicketFilters, now: datetime | None = None) -> QuerySet[Ticket]:
     """The tickets `user` may see that match `filters` (not yet ordered or paged); the SLA
     queues are taken at `now` (the present by default)."""
     qs = visible(Ticket.objects.all(), user)

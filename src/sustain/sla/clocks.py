@@ -290,7 +290,11 @@ def recompute(
         Clock.objects.filter(
             ticket=ticket, state__in=[Clock.State.RUNNING, Clock.State.PAUSED]
         ).delete()
-        kept = [c for c in by_metric.values() if c.state not in (Clock.State.RUNNING, Clock.State.PAUSED)]
+        kept = [
+            c
+            for c in by_metric.values()
+            if c.state not in (Clock.State.RUNNING, Clock.State.PAUSED)
+        ]
         if save:
             sync_next_due(ticket, kept)
         else:

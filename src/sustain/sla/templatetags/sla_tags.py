@@ -7,9 +7,9 @@ from typing import Any
 
 from django import template
 from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
-from django.utils.formats import date_format
 
 from sustain.core.relative import span
 from sustain.sla.clocks import nearest_due
