@@ -68,11 +68,11 @@ def main() -> None:
         ("queue=mine&order=due", "/api/v1/tickets?queue=mine&order=due"),
         ("order=due", "/api/v1/tickets?order=due"),
         (
-            "queue=breached, cursor 20000 deep",
-            deep_path(client, 20_000, "/api/v1/tickets?queue=breached&limit=200"),
+            f"queue=breached, cursor {args.deep // 5} deep",
+            deep_path(client, args.deep // 5, "/api/v1/tickets?queue=breached&limit=200"),
         ),
         (
-            f"order=due, cursor {args.deep} deep (past the clocked tickets)",
+            f"order=due, cursor {args.deep} deep",
             deep_path(client, args.deep, "/api/v1/tickets?order=due&limit=200"),
         ),
     ]

@@ -15,6 +15,22 @@ import sys
 from _common import PASSWORD, arguments, logged_in, measure, report
 
 TARGET_MS = 50
+CASES = [
+    ("/desk/ (open)", "/desk/"),
+    ("queue=open", "/desk/?queue=open"),
+    ("queue=mine", "/desk/?queue=mine"),
+    ("queue=team", "/desk/?queue=team"),
+    ("queue=unassigned", "/desk/?queue=unassigned"),
+    ("queue=all", "/desk/?queue=all"),
+    ("queue=open&organization=acme", "/desk/?queue=open&organization=acme"),
+    ("queue=open&order=priority", "/desk/?queue=open&order=priority"),
+    ("status=pending", "/desk/?status=pending"),
+    ("queue=breached", "/desk/?queue=breached"),
+    ("queue=due_soon", "/desk/?queue=due_soon"),
+    ("queue=open&order=due", "/desk/?queue=open&order=due"),
+    ("queue=mine&order=due", "/desk/?queue=mine&order=due"),
+]
+SLA_CASES = [case for case in CASES if "breached" in case[0] or "due" in case[0]]
 
 
 def main() -> None:
@@ -23,24 +39,9 @@ def main() -> None:
     parser.add_argument("--only", choices=["all", "sla"], default="all")
     args = parser.parse_args()
     client = logged_in(args.url, args.user, args.password)
-    cases = [
-        ("/desk/ (open)", "/desk/"),
-        ("queue=open", "/desk/?queue=open"),
-        ("queue=mine", "/desk/?queue=mine"),
-        ("queue=team", "/desk/?queue=team"),
-        ("queue=unassigned", "/desk/?queue=unassigned"),
-        ("queue=all", "/desk/?queue=all"),
-        ("queue=open&organization=acme", "/desk/?queue=open&organization=acme"),
-        ("queue=open&order=priority", "/desk/?queue=open&order=priority"),
-        ("status=pending", "/desk/?status=pending"),
-        ("queue=breached", "/desk/?queue=breached"),
-        ("queue=due_soon", "/desk/?queue=due_soon"),
-        ("queue=open&order=due", "/desk/?queue=open&order=due"),
-        ("queue=mine&order=due", "/desk/?queue=mine&order=due"),
-    ]
-
+    cases = CASES
     if args.only == "sla":
-        cases = [case for case in cases if "breached" in case[0] or "due" in case[0]]
+        cases = SLA_CASES
 
     def check(name: str, body: bytes) -> None:
         if b'href="/desk/t/' not in body and b"/desk/" not in body:

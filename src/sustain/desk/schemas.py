@@ -52,6 +52,9 @@ class TicketOut(Schema):
     updated_at: datetime
     resolved_at: datetime | None
     closed_at: datetime | None
+    sla_due_at: datetime | None = Field(
+        None, description="The nearest due time of the active SLA clocks (order=due sorts by it)."
+    )
     url: str
     sla: list[ClockOut]
 
