@@ -295,10 +295,7 @@ def recompute(
             for c in by_metric.values()
             if c.state not in (Clock.State.RUNNING, Clock.State.PAUSED)
         ]
-        if save:
-            sync_next_due(ticket, kept)
-        else:
-            ticket.sla_due_at, ticket.sla_warn_at = next_due(kept)
+        _settle(ticket, kept, save)
         return []
     targets = config.targets_for(policy, ticket.priority)
     schedule = config.schedule(policy)
@@ -335,11 +332,17 @@ def recompute(
     stale = [c.pk for m, c in by_metric.items() if m not in targets]
     if stale:
         Clock.objects.filter(pk__in=stale).delete()
-    if save:
-        sync_next_due(ticket, result)
-    else:  # the batch caller writes the ticket's columns with its clocks
-        ticket.sla_due_at, ticket.sla_warn_at = next_due(result)
+    _settle(ticket, result, save)
     return result
+
+
+def _settle(ticket: Any, clocks: list[Clock], save: bool) -> None:
+    """The ticket's next-due columns after a recompute: written now, or (batch callers, which
+    write the ticket's columns with its clocks) only set on the ticket."""
+    if save:
+        sync_next_due(ticket, clocks)
+    else:
+        ticket.sla_due_at, ticket.sla_warn_at = next_due(clocks)
 
 
 def is_active(clock: Any) -> bool:
