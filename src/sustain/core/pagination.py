@@ -86,8 +86,15 @@ def paginate(
     order: tuple[str, ...] = ("-id",),
     limit: int | None = None,
     cursor: str | None = None,
+    nulls_last: bool = False,
 ) -> tuple[list[Any], str | None]:
-    """One page of `queryset` and the URL of the next page (None on the last page)."""
+    """One page of `queryset` and the URL of the next page (None on the last page).
+
+    With `nulls_last`, the first field of `order` may be empty: the rows that have it come
+    first in `order`, then the rows without it in the order of the other fields. Each part is
+    read by its own range (`field IS NOT NULL … ORDER BY field, id`, then `field IS NULL …
+    ORDER BY id`), so both walk an index; a page that spans the two reads both.
+    """
     try:
         limit = int(limit or DEFAULT_LIMIT)
     except (TypeError, ValueError):
@@ -103,11 +110,15 @@ def paginate(
         s.replace(f, order_alias(f)) if order_alias(f) in aliases else s
         for s, f in zip(spec, fields, strict=True)
     ]
-    queryset = queryset.order_by(*db_spec)
-    bound_to = _bound_to(queryset, spec)
-    if cursor:
-        queryset = queryset.filter(_after(db_spec, _decode(cursor, fields, queryset, bound_to)))
-    rows = list(queryset[: limit + 1])
+    bound_to = _bound_to(queryset, spec) + (":nulls-last" if nulls_last else "")
+    after = _decode(cursor, fields, queryset, bound_to) if cursor else None
+    if nulls_last:
+        rows = _two_ranges(queryset, db_spec, after, limit + 1)
+    else:
+        queryset = queryset.order_by(*db_spec)
+        if after is not None:
+            queryset = queryset.filter(_after(db_spec, after))
+        rows = list(queryset[: limit + 1])
     if len(rows) <= limit:
         return rows, None
     rows = rows[:limit]
@@ -117,3 +128,23 @@ def paginate(
     params["limit"] = str(limit)
     next_url = request.build_absolute_uri(request.path) + "?" + urlencode(params, doseq=True)
     return rows, next_url
+
+
+def _two_ranges(
+    queryset: QuerySet, db_spec: list[str], after: list[Any] | None, wanted: int
+) -> list[Any]:
+    """Up to `wanted` rows after `after`: those with the first field, then those without."""
+    name = db_spec[0].lstrip("-")
+    rows: list[Any] = []
+    if after is None or after[0] is not None:
+        present = queryset.filter(**{f"{name}__isnull": False}).order_by(*db_spec)
+        if after is not None:
+            present = present.filter(_after(db_spec, after))
+        rows = list(present[:wanted])
+        after = None  # the second range starts at its beginning
+    if len(rows) < wanted:
+        absent = queryset.filter(**{f"{name}__isnull": True}).order_by(*db_spec[1:])
+        if after is not None:
+            absent = absent.filter(_after(db_spec[1:], after[1:]))
+        rows += list(absent[: wanted - len(rows)])
+    return rows

@@ -7,7 +7,7 @@ import itertools
 import json
 import random
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, NamedTuple
 
 from django.db import connection, transaction
 from django.db.models import Model
@@ -22,6 +22,7 @@ from sustain.demo.service import OFFICE_WEEK
 from sustain.demo.world import NOTES, REPLIES, SUBJECTS, database_is_empty, load_world
 from sustain.desk import workflow
 from sustain.desk.models import KEY_PREFIX, Channel, Comment, Kind, Status, Ticket
+from sustain.sla.clocks import next_due
 from sustain.sla.models import Clock
 
 # Words for generated descriptions, drawn with a Zipf distribution (the k-th word k times less
@@ -168,6 +169,25 @@ def _sla_policy() -> tuple[int, dict[tuple[int, str], int]]:
             for metric, minutes in (("first_response", 30), ("resolution", 480))
         )
     return policy.pk, {(t.priority, t.metric): t.minutes * 60 for t in policy.targets.all()}
+
+
+class ClockRow(NamedTuple):
+    """A generated clock row under the names `sla.clocks.next_due` reads."""
+
+    ticket_id: int
+    metric: str
+    policy_id: int
+    state: str
+    target_seconds: int
+    elapsed_seconds: float
+    counting: bool
+    counted_until: datetime
+    started_at: datetime
+    due_at: datetime | None
+    warn_at: datetime | None
+    warned_at: datetime | None
+    met_at: datetime | None
+    breached_at: datetime | None
 
 
 def _clock_rows(
@@ -322,6 +342,8 @@ def bulk_tickets(count: int, batch: int = 10_000, progress: bool = True, seed: i
             "updated_at",
             "resolved_at",
             "closed_at",
+            "sla_due_at",
+            "sla_warn_at",
         ],
     )
     comments = BulkTable(
@@ -391,7 +413,7 @@ def bulk_tickets(count: int, batch: int = 10_000, progress: bool = True, seed: i
                 impact, urgency = rng.randint(1, 3), rng.randint(1, 3)
                 worked, resolved, closed = _timeline(rng, created, status)
                 updated = closed or resolved or worked
-                for row in _clock_rows(
+                made_clocks = _clock_rows(
                     (
                         ticket_id,
                         status,
@@ -404,8 +426,10 @@ def bulk_tickets(count: int, batch: int = 10_000, progress: bool = True, seed: i
                     policy_id,
                     targets,
                     end,
-                ):
+                )
+                for row in made_clocks:
                     clock_rows.append(tuple(when(v) if isinstance(v, datetime) else v for v in row))
+                due, warn = next_due(ClockRow(*row) for row in made_clocks)
                 words = " ".join(rng.choices(VOCABULARY, cum_weights=ZIPF_CUM, k=8))
                 host = f"{slug}-app-{rng.randint(1, 40):02d}"
                 ticket_rows.append(
@@ -430,6 +454,8 @@ def bulk_tickets(count: int, batch: int = 10_000, progress: bool = True, seed: i
                         when(updated),
                         when(resolved) if resolved else None,
                         when(closed) if closed else None,
+                        when(due) if due else None,
+                        when(warn) if warn else None,
                     )
                 )
                 # The requester's follow-up, written in the portal: a comment that says it came

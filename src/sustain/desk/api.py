@@ -50,14 +50,7 @@ def _ticket(request: ApiRequest, key: str) -> Ticket:
 def list_tickets(request: ApiRequest, filters: Query[TicketListFilters]):
     parsed = queries.TicketFilters.from_params(filters.dict(exclude_none=True))
     qs = queries.tickets_for(request.auth, parsed)
-    order = queries.ORDERS[parsed.order]  # validated, and "newest" when empty
-    rows, next_url = paginate(
-        request,
-        queries.with_list_relations(qs),
-        order=order,
-        limit=filters.limit,
-        cursor=filters.cursor,
-    )
+    rows, next_url = queries.page(request, qs, parsed, limit=filters.limit, cursor=filters.cursor)
     return {"results": rows, "next": next_url}
 
 

@@ -131,6 +131,12 @@ class Ticket(models.Model):
     updated_at = models.DateTimeField(default=timezone.now)
     resolved_at = models.DateTimeField(null=True, blank=True)
     closed_at = models.DateTimeField(null=True, blank=True)
+    # The SLA-first queues' columns, kept by the SLA clocks (sla.clocks.next_due) whenever a
+    # clock moves: the nearest due instant of the ticket's active clocks (counting, not met;
+    # None without one) and the earliest warning point among them. Breached: due <= now;
+    # due soon: warning <= now < due. Both move only when a clock does, not with time.
+    sla_due_at = models.DateTimeField(null=True, blank=True, editable=False)
+    sla_warn_at = models.DateTimeField(null=True, blank=True, editable=False)
 
     tenant_field = "organization"
     search_index = FullTextIndex("desk_ticket", ("key", "title", "description"))
@@ -149,6 +155,14 @@ class Ticket(models.Model):
             models.Index(fields=["created_at"], name="ticket_created_idx"),
             # order=updated: ORDER BY updated_at DESC, id DESC (walked backwards).
             models.Index(fields=["updated_at", "id"], name="ticket_updated_idx"),
+            # order=due and the breached / due-soon queues:
+            # WHERE sla_due_at IS NOT NULL [AND sla_due_at <= now | > now] ORDER BY sla_due_at, id
+            # Partial: only tickets with an active clock are in it (a tenth of a large desk).
+            models.Index(
+                fields=["sla_due_at", "id"],
+                name="ticket_sla_due_idx",
+                condition=models.Q(sla_due_at__isnull=False),
+            ),
         ]
 
     def __str__(self) -> str:

@@ -255,13 +255,14 @@ def _write_open(actor: User, new: NewTicket, audience: tuple[list[Any], list[Any
     )
     early = connection.vendor == "postgresql"
     with transaction.atomic():
+        planned = sla_clocks.plan(ticket, now)  # sets the next-due columns the insert writes
         if early:
             ticket.pk = _next_ticket_id()
-            created, clocks = _record_opening(ticket, actor, now)
+            created, clocks = _record_opening(ticket, actor, now, planned)
         ticket.key = f"{KEY_PREFIX[Kind(new.kind)]}-{counters.next_value(f'ticket:{new.kind}')}"
         ticket.save(force_insert=True)
         if not early:
-            created, clocks = _record_opening(ticket, actor, now)
+            created, clocks = _record_opening(ticket, actor, now, planned)
         similar_index.refresh(ticket, was_open=False)  # its words, for duplicate suggestions
         tags = tags_named(new.tags) if new.tags else []
         if tags:  # a new ticket has none yet: add, without reading which it has
@@ -299,9 +300,11 @@ def as_written(ticket: Ticket) -> Ticket:
     return ticket
 
 
-def _record_opening(ticket: Ticket, actor: User, now: Any) -> tuple[Any, list[Any]]:
+def _record_opening(
+    ticket: Ticket, actor: User, now: Any, planned: list[Any]
+) -> tuple[Any, list[Any]]:
     created = events.record(ticket, "created", actor=actor, after=snapshot(ticket))
-    return created, sla_clocks.start(ticket, now)
+    return created, sla_clocks.start(ticket, now, planned)
 
 
 def _next_ticket_id() -> int:

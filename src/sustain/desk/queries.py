@@ -8,12 +8,14 @@ from datetime import date, datetime
 from typing import Any
 
 from django.db.models import QuerySet
+from django.utils import timezone
 
 from sustain.accounts.models import Organization
 from sustain.core.errors import Invalid
 from sustain.core.events import for_target
 from sustain.core.filters import by_person, by_team, id_of, matching, param_list, parse_when
 from sustain.core.models import Event
+from sustain.core.pagination import paginate
 from sustain.core.tenancy import customer_scope, visible
 from sustain.desk.models import OPEN_STATUSES, Comment, Kind, Priority, Status, Ticket
 
@@ -21,15 +23,33 @@ QUEUES = {
     "mine": "Assigned to me",
     "team": "My teams",
     "unassigned": "Unassigned",
+    "breached": "SLA breached",
+    "due_soon": "SLA due soon",
     "open": "All open",
     "all": "Everything",
 }
+# The SLA-first queues: tickets with an active clock past its due instant (breached), or past
+# its warning point and not yet due (due soon), as Zammad's "escalated" and JSM's SLA queues.
+# Both read the ticket's next-due columns (sla.clocks.next_due) through ticket_sla_due_idx.
+SLA_QUEUES = ("breached", "due_soon")
 ORDERS = {
     "newest": ("-id",),
     "oldest": ("id",),
     "priority": ("priority", "-id"),
     "updated": ("-updated_at", "-id"),
+    # Nearest SLA due instant first (the most overdue at the top); then the tickets without an
+    # active clock (paused, met, no policy), oldest first.
+    "due": ("sla_due_at", "id"),
 }
+ORDER_LABELS = {
+    "newest": "Newest first",
+    "oldest": "Oldest first",
+    "priority": "Priority",
+    "updated": "Recently updated",
+    "due": "SLA due first",
+}
+# Orders whose first field may be empty: those rows come after the others (core.pagination).
+NULLS_LAST = {"due"}
 
 
 @dataclass
@@ -62,7 +82,7 @@ class TicketFilters:
             requester=get("requester") or "",
             tag=get("tag") or "",
             q=(get("q") or "").strip(),
-            order=get("order") or "newest",
+            order=get("order") or ("due" if get("queue") in SLA_QUEUES else "newest"),
             status=param_list(params, "status"),
         )
         if filters.queue and filters.queue not in QUEUES:
@@ -94,20 +114,23 @@ TICKET_LOOKUPS = {
     "created_after": "created_at__gte",
     "created_before": "created_at__lt",
 }
-QUEUE_SCOPES: dict[str, Callable[[QuerySet[Ticket], Any], QuerySet[Ticket]]] = {
-    "mine": lambda qs, user: qs.filter(assignee=user),
-    "team": lambda qs, user: qs.filter(team__in=user.teams.all()),
-    "unassigned": lambda qs, user: qs.filter(assignee__isnull=True),
-    "open": lambda qs, user: qs,
+QUEUE_SCOPES: dict[str, Callable[[QuerySet[Ticket], Any, datetime], QuerySet[Ticket]]] = {
+    "mine": lambda qs, user, now: qs.filter(assignee=user),
+    "team": lambda qs, user, now: qs.filter(team__in=user.teams.all()),
+    "unassigned": lambda qs, user, now: qs.filter(assignee__isnull=True),
+    "breached": lambda qs, user, now: qs.filter(sla_due_at__lte=now),
+    "due_soon": lambda qs, user, now: qs.filter(sla_due_at__gt=now, sla_warn_at__lte=now),
+    "open": lambda qs, user, now: qs,
 }
 
 
-def tickets_for(user: Any, filters: TicketFilters) -> QuerySet[Ticket]:
-    """The tickets `user` may see that match `filters` (not yet ordered or paged)."""
+def tickets_for(user: Any, filters: TicketFilters, now: datetime | None = None) -> QuerySet[Ticket]:
+    """The tickets `user` may see that match `filters` (not yet ordered or paged); the SLA
+    queues are taken at `now` (the present by default)."""
     qs = visible(Ticket.objects.all(), user)
     queue = QUEUE_SCOPES.get(filters.queue or "")
     if queue is not None:
-        qs = queue(qs, user).filter(status__in=OPEN_STATUSES)
+        qs = queue(qs, user, now or timezone.now()).filter(status__in=OPEN_STATUSES)
     if filters.tag:
         filters = replace(filters, tag=filters.tag.lower())
     qs = matching(qs, filters, TICKET_LOOKUPS)
@@ -123,6 +146,20 @@ def tickets_for(user: Any, filters: TicketFilters) -> QuerySet[Ticket]:
     if filters.q:
         qs = Ticket.search_index.filter(qs, filters.q)
     return qs
+
+
+def page(
+    request: Any, qs: QuerySet[Ticket], filters: TicketFilters, limit: Any, cursor: str | None
+) -> tuple[list[Ticket], str | None]:
+    """One page of a ticket list in the order `filters` name, for every door that lists."""
+    return paginate(
+        request,
+        with_list_relations(qs),
+        order=ORDERS[filters.order],
+        limit=limit,
+        cursor=cursor,
+        nulls_last=filters.order in NULLS_LAST,
+    )
 
 
 def with_list_relations(qs: QuerySet[Ticket]) -> QuerySet[Ticket]:
@@ -159,17 +196,18 @@ def timeline(user: Any, ticket: Ticket) -> list[Any]:
 COUNT_CAP = 1000
 
 
-def queue_counts(user: Any) -> dict[str, str]:
+def queue_counts(user: Any, now: datetime | None = None) -> dict[str, str]:
     """Open tickets in each of the user's queues, for the sidebar ("999+" past the cap).
 
     Each count is `SELECT count(*) FROM (SELECT … LIMIT 1000)`: it reads at most a thousand
-    index entries, whatever the size of the queue.
+    index entries, whatever the size of the queue (due soon: the clocks not yet due, in due
+    order, until a thousand are found past their warning point).
     """
+    now = now or timezone.now()
     base = visible(Ticket.objects.filter(status__in=OPEN_STATUSES), user).order_by()
     queues = {
-        "mine": base.filter(assignee=user),
-        "team": base.filter(team__in=user.teams.all()),
-        "unassigned": base.filter(assignee__isnull=True),
+        name: QUEUE_SCOPES[name](base, user, now)
+        for name in ("mine", "team", "unassigned", *SLA_QUEUES)
     }
     counts = {name: qs.values("id")[:COUNT_CAP].count() for name, qs in queues.items()}
     return {

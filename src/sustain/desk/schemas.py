@@ -52,6 +52,9 @@ class TicketOut(Schema):
     updated_at: datetime
     resolved_at: datetime | None
     closed_at: datetime | None
+    sla_due_at: datetime | None = Field(
+        None, description="The nearest due time of the active SLA clocks (order=due sorts by it)."
+    )
     url: str
     sla: list[ClockOut]
 
@@ -117,7 +120,11 @@ class TicketPatch(Patch):
 
 
 class TicketListFilters(Schema):
-    queue: str | None = None
+    queue: str | None = Field(
+        None,
+        description="mine, team, unassigned, breached (an active SLA clock past its due time),"
+        " due_soon (past its warning point, not yet due), open or all.",
+    )
     status: str | None = Field(None, description="One or more statuses, comma-separated.")
     priority: str | None = Field(None, description="One or more of 1-4, comma-separated.")
     kind: Kind | None = None
@@ -129,7 +136,12 @@ class TicketListFilters(Schema):
     q: str | None = Field(None, max_length=200, description="Full-text search.")
     created_after: DateOrDateTime | None = None
     created_before: DateOrDateTime | None = None
-    order: str | None = Field(None, description="newest, oldest, priority or updated.")
+    order: str | None = Field(
+        None,
+        description="newest, oldest, priority, updated or due (nearest SLA due time first,"
+        " tickets without an active clock last); due for queue=breached and due_soon,"
+        " otherwise newest, when not given.",
+    )
     cursor: str | None = None
     limit: int | None = Field(None, ge=1, le=200)
 

@@ -20,7 +20,6 @@ from sustain.core.access import agent_required
 from sustain.core.errors import ActionError
 from sustain.core.forms import add_action_error
 from sustain.core.http import AuthedRequest
-from sustain.core.pagination import paginate
 from sustain.core.tenancy import visible
 from sustain.desk import actions, queries, refs, workflow
 from sustain.desk.forms import (
@@ -55,13 +54,9 @@ def queue(request: AuthedRequest) -> HttpResponse:
     error = ""
     try:
         filters = queries.TicketFilters.from_params(params)
-        qs = queries.with_list_relations(queries.tickets_for(request.user, filters))
-        rows, next_url = paginate(
-            request,
-            qs,
-            order=queries.ORDERS[filters.order],
-            limit=QUEUE_PAGE_SIZE,
-            cursor=params.get("cursor"),
+        qs = queries.tickets_for(request.user, filters)
+        rows, next_url = queries.page(
+            request, qs, filters, limit=QUEUE_PAGE_SIZE, cursor=params.get("cursor")
         )
     except ActionError as exc:
         filters, rows, next_url, error = queries.TicketFilters(), [], None, exc.message
@@ -74,7 +69,7 @@ def queue(request: AuthedRequest) -> HttpResponse:
         "queues": queries.QUEUES,
         "statuses": Status.choices,
         "priorities": Priority.choices,
-        "orders": list(queries.ORDERS),
+        "orders": queries.ORDER_LABELS,
         "teams": Team.objects.all(),
         "organizations": visible(Organization.objects.all(), request.user),
     }

@@ -19,6 +19,7 @@ from sustain.sla.models import Clock, Metric, Policy
 STOPPED_STATUSES = {"resolved", "closed", "cancelled"}
 DEFAULT_PAUSE = ["pending"]
 OPENING_METRICS = (Metric.FIRST_RESPONSE, Metric.RESOLUTION)
+ACTIVE_STATES = (Clock.State.RUNNING, Clock.State.BREACHED)
 
 
 def policy_for(ticket: Any, config: Config | None = None) -> Policy | None:
@@ -63,33 +64,47 @@ def _advance(clock: Clock, schedule: Schedule, now: datetime) -> None:
     clock.counted_until = now
 
 
-def start(ticket: Any, now: datetime) -> list[Clock]:
-    """First response and resolution clocks for a new ticket, when a policy applies."""
+def plan(ticket: Any, now: datetime) -> list[Clock]:
+    """The opening clocks of a new ticket, not yet saved, with the ticket's next-due columns
+    set from them: planned before the ticket's insert, so that the insert carries them."""
     config = current()
     policy = policy_for(ticket, config)
-    if policy is None:
-        return []
-    targets = config.targets_for(policy, ticket.priority)
-    schedule = config.schedule(policy)
-    paused = ticket.status in _pause_statuses(policy)
-    clocks = []
-    for metric in OPENING_METRICS:
-        if metric not in targets:
-            continue
-        clock = Clock(
-            ticket=ticket,
-            metric=metric,
-            policy=policy,
-            target_seconds=targets[metric],
-            started_at=now,
-            counted_until=now,
-            state=Clock.State.PAUSED if paused else Clock.State.RUNNING,
-            counting=not paused,
-        )
-        if not paused:
-            _schedule_deadlines(clock, policy, schedule, now)
-        clocks.append(clock)
-    return Clock.objects.bulk_create(clocks)
+    clocks: list[Clock] = []
+    if policy is not None:
+        targets = config.targets_for(policy, ticket.priority)
+        schedule = config.schedule(policy)
+        paused = ticket.status in _pause_statuses(policy)
+        for metric in OPENING_METRICS:
+            if metric not in targets:
+                continue
+            clock = Clock(
+                ticket=ticket,
+                metric=metric,
+                policy=policy,
+                target_seconds=targets[metric],
+                started_at=now,
+                counted_until=now,
+                state=Clock.State.PAUSED if paused else Clock.State.RUNNING,
+                counting=not paused,
+            )
+            if not paused:
+                _schedule_deadlines(clock, policy, schedule, now)
+            clocks.append(clock)
+    ticket.sla_due_at, ticket.sla_warn_at = next_due(clocks)
+    return clocks
+
+
+def start(ticket: Any, now: datetime, planned: list[Clock] | None = None) -> list[Clock]:
+    """First response and resolution clocks for a new ticket, when a policy applies.
+
+    With `planned` (from `plan`, before the ticket's insert) they are only saved; without,
+    they are planned now and the ticket's next-due columns written to its row."""
+    clocks = plan(ticket, now) if planned is None else planned
+    for clock in clocks:
+        clock.ticket = ticket  # the ticket has its id by now
+    if planned is None:
+        write_next_due(ticket, (None, None))
+    return Clock.objects.bulk_create(clocks) if clocks else []
 
 
 def _halt(clock: Clock, schedule: Schedule, now: datetime) -> None:
@@ -132,10 +147,13 @@ def status_changed(ticket: Any, old: str, new: str, now: datetime) -> list[Clock
     """Pause, resume, meet or reopen the ticket's clocks after a status change."""
     changed = []
     config = current()
-    for clock in ticket.clocks.select_related("policy"):
+    every = list(ticket.clocks.select_related("policy"))
+    for clock in every:
         if _follow(clock, config.schedule_of(clock.policy.calendar_id), old, new, now):
             clock.save()
             changed.append(clock)
+    if changed:
+        sync_next_due(ticket, every)
     return changed
 
 
@@ -192,6 +210,8 @@ def public_reply(ticket: Any, author: Any, now: datetime) -> list[Clock]:
                 _stop(clock, config.schedule_of(clock.policy.calendar_id), now, met=True)
                 clock.save()
                 changed.append(clock)
+        if changed:
+            sync_next_due(ticket, clocks.values())
         return changed
     policy = policy_for(ticket, config)
     if policy is None:
@@ -207,6 +227,8 @@ def public_reply(ticket: Any, author: Any, now: datetime) -> list[Clock]:
     clock.met_at = clock.breached_at = clock.warned_at = None
     _schedule_deadlines(clock, policy, config.schedule(policy), now)
     clock.save()
+    clocks[Metric.NEXT_UPDATE] = clock
+    sync_next_due(ticket, clocks.values())
     return [clock]
 
 
@@ -268,6 +290,12 @@ def recompute(
         Clock.objects.filter(
             ticket=ticket, state__in=[Clock.State.RUNNING, Clock.State.PAUSED]
         ).delete()
+        kept = [
+            c
+            for c in by_metric.values()
+            if c.state not in (Clock.State.RUNNING, Clock.State.PAUSED)
+        ]
+        _settle(ticket, kept, save)
         return []
     targets = config.targets_for(policy, ticket.priority)
     schedule = config.schedule(policy)
@@ -304,7 +332,56 @@ def recompute(
     stale = [c.pk for m, c in by_metric.items() if m not in targets]
     if stale:
         Clock.objects.filter(pk__in=stale).delete()
+    _settle(ticket, result, save)
     return result
+
+
+def _settle(ticket: Any, clocks: list[Clock], save: bool) -> None:
+    """The ticket's next-due columns after a recompute: written now, or (batch callers, which
+    write the ticket's columns with its clocks) only set on the ticket."""
+    if save:
+        sync_next_due(ticket, clocks)
+    else:
+        ticket.sla_due_at, ticket.sla_warn_at = next_due(clocks)
+
+
+def is_active(clock: Any) -> bool:
+    """A clock that counts against the team now: running, or breached and still counting
+    (not met, not paused while waiting on the customer, not stopped)."""
+    return bool(clock.counting) and clock.met_at is None and clock.state in ACTIVE_STATES
+
+
+def next_due(clocks: Iterable[Any]) -> tuple[datetime | None, datetime | None]:
+    """The ticket's next-due columns from its clocks: the nearest due instant of its active
+    clocks and the earliest warning point among them ((None, None) without an active clock).
+
+    A breached clock's due instant is in the past (its breach); a clock already warned whose
+    warning instant was cleared by a reschedule counts as warned since it started, as its
+    badge shows it amber. So at any `now`: breached ⇔ due <= now, and due soon ⇔
+    warning <= now < due (no clock breached, one past its warning point).
+    `clocks` may be Clock rows or anything with the same attributes (the bulk generator's).
+    """
+    active = [c for c in clocks if is_active(c)]
+    if not active:
+        return None, None
+    due = min(c.due_at or c.breached_at or c.counted_until for c in active)
+    warn = min(c.warn_at or c.warned_at or c.started_at for c in active)
+    return due, warn
+
+
+def write_next_due(ticket: Any, old: tuple[datetime | None, datetime | None]) -> None:
+    """Write the ticket's next-due columns (already set on `ticket`) when they differ from
+    `old`: one UPDATE of two columns, without touching updated_at."""
+    new = (ticket.sla_due_at, ticket.sla_warn_at)
+    if new != old:
+        type(ticket).objects.filter(pk=ticket.pk).update(sla_due_at=new[0], sla_warn_at=new[1])
+
+
+def sync_next_due(ticket: Any, clocks: Iterable[Any]) -> None:
+    """Keep the ticket's next-due columns in step with `clocks`, all of its clocks as saved."""
+    old = (ticket.sla_due_at, ticket.sla_warn_at)
+    ticket.sla_due_at, ticket.sla_warn_at = next_due(clocks)
+    write_next_due(ticket, old)
 
 
 def nearest_due(clocks: Iterable[Clock]) -> Clock | None:

@@ -61,7 +61,9 @@ def recompute_batch(ids: list[int], now: datetime) -> int:
         for target_id, created_at, after in events.values_list("target_id", "created_at", "after"):
             rows[target_id].append((created_at, after))
         changed: list[Clock] = []
+        moved: list[Ticket] = []  # tickets whose next-due columns change
         for ticket in Ticket.objects.filter(id__in=ids).select_related("affected_ci"):
+            before = (ticket.sla_due_at, ticket.sla_warn_at)
             history = clocks.history_from(ticket.created_at, rows[ticket.pk])
             changed += clocks.recompute(
                 ticket,
@@ -71,8 +73,11 @@ def recompute_batch(ids: list[int], now: datetime) -> int:
                 existing=existing[ticket.pk],
                 save=False,
             )
+            if (ticket.sla_due_at, ticket.sla_warn_at) != before:
+                moved.append(ticket)
         Clock.objects.bulk_create([c for c in changed if c.pk is None])
         _write([c for c in changed if c.pk is not None])
+        _write_next_due(moved)
     return len(ids)
 
 
@@ -101,6 +106,18 @@ def _write(clocks_to_save: list[Clock]) -> None:
     ]
     with connection.cursor() as cursor:
         cursor.executemany(UPDATE_SQL, rows)
+
+
+NEXT_DUE_SQL = "UPDATE desk_ticket SET sla_due_at = %s, sla_warn_at = %s WHERE id = %s"
+
+
+def _write_next_due(tickets: list[Ticket]) -> None:
+    """The queues' next-due columns of the recomputed tickets (sla.clocks.next_due)."""
+    when = connection.ops.adapt_datetimefield_value
+    rows = [(when(t.sla_due_at), when(t.sla_warn_at), t.pk) for t in tickets]
+    if rows:
+        with connection.cursor() as cursor:
+            cursor.executemany(NEXT_DUE_SQL, rows)
 
 
 def recompute_all(
