@@ -370,7 +370,9 @@ def upstream_incident(alert: Alert) -> Ticket | None:
         .exclude(pk=alert.pk)
         .select_related("ticket")
     )
-    nearest = min(firing, key=lambda a: (distances.get(a.config_item_id or 0, 0), a.pk), default=None)
+    nearest = min(
+        firing, key=lambda a: (distances.get(a.config_item_id or 0, 0), a.pk), default=None
+    )
     ticket = nearest.ticket if nearest is not None else None
     for _ in range(10):  # the major incident at the top, not a child of it
         if ticket is None or ticket.parent is None:
