@@ -86,11 +86,11 @@ class MonitoringPagesTests(SustainTestCase):
         token.refresh_from_db()
         self.assertIsNotNone(token.revoked_at)
 
-    def test_an_agent_cannot_make_machine_tokens(self):
-        answer = self.signed_in(self.alice).post(
+    def test_a_customer_cannot_make_machine_tokens(self):
+        answer = self.signed_in(self.carol).post(
             "/monitoring/tokens/new", {"organization": self.acme.pk, "name": "x"}
         )
-        self.assertEqual(answer.status_code, 422)
+        self.assertIn(answer.status_code, (302, 403))
         self.assertFalse(MachineToken.objects.exists())
 
     def test_planning_a_recurring_window_from_the_page(self):

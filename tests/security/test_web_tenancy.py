@@ -62,6 +62,9 @@ READ_ONLY = {
     "bugs:triage",
     "bugs:bug",
     "bugs:attachment",
+    "monitoring:alerts",
+    "monitoring:alert",
+    "monitoring:sources",
 }
 
 # What the forms take: name -> value for a side (callables) or a constant.
@@ -128,6 +131,14 @@ FORM_OVERRIDES: dict[str, dict[str, Any]] = {
     "bugs:unlink": {"ticket": lambda w, s: s.ticket.key},
     "bugs:duplicate": {"original": lambda w, s: world_bugs.second(s.slug).key},
     "bugs:line": {"line": "2.4", "status": "fixed", "fixed_version": "2.4.2"},
+    "monitoring:new_token": {"name": "zz machine token 7731"},
+    "monitoring:maintenance": {
+        "name": "zz window 7731",
+        "starts_at": "2026-12-13T02:00",
+        "ends_at": "2026-12-13T04:00",
+        "zone": "UTC",
+        "config_items": lambda w, s: s.ci.pk,
+    },
 }
 # Form fields that name another object, per page, with the foreign organization's one.
 FORM_REFERENCES: dict[str, dict[str, Any]] = {
@@ -144,6 +155,14 @@ FORM_REFERENCES: dict[str, dict[str, Any]] = {
     "hooks:edit": {"organization": lambda w, s: s.org.pk},
     "bugs:new": {"environment": lambda w, s: s.ci2.pk},
     "bugs:link": {"ticket": lambda w, s: s.ticket2.key},
+    "monitoring:new_token": {
+        "organization": lambda w, s: s.org.pk,
+        "source": lambda w, s: s.source.pk,
+    },
+    "monitoring:maintenance": {
+        "organization": lambda w, s: s.org.pk,
+        "config_items": lambda w, s: s.ci.pk,
+    },
     "mail:detail": {  # releasing a held mail
         "organization": lambda w, s: s.org.pk,
         "ticket": lambda w, s: s.ticket.key,

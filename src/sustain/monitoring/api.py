@@ -259,14 +259,14 @@ class MachineTokenIn(Input):
 
 
 def _tokens(request: ApiRequest):
-    if not (request.auth.is_manager or request.auth.is_admin):
+    if not request.auth.is_agent:
         return MachineToken.objects.none()
     return tenancy.visible(MachineToken.objects.select_related("organization"), request.auth)
 
 
 @router.get("/monitoring/machine-tokens", response=Page[MachineTokenOut])
 def list_machine_tokens(request: ApiRequest, cursor: str | None = None, limit: int | None = None):
-    """Managers and admins: the machine tokens of the customers they serve."""
+    """Staff: the machine tokens of the customers they serve."""
     found, next_url = paginate(request, _tokens(request), order=("id",), limit=limit, cursor=cursor)
     return {"results": found, "next": next_url}
 
@@ -274,7 +274,6 @@ def list_machine_tokens(request: ApiRequest, cursor: str | None = None, limit: i
 @router.post("/monitoring/machine-tokens", response={201: MachineTokenWithSecretOut, **ERRORS})
 def create_machine_token(request: ApiRequest, payload: MachineTokenIn):
     """A machine token for one organization (and optionally one source or item), shown once."""
-    actions.require_manager(request.auth)
     organization = _organization_for(request, payload.organization)
     source = None
     if payload.source is not None:

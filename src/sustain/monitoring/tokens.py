@@ -21,6 +21,7 @@ from ninja.security import HttpBearer
 
 from sustain.accounts.models import Organization, User
 from sustain.cmdb.models import ConfigItem
+from sustain.core import tenancy
 from sustain.core.errors import Forbidden, Invalid, NotFound
 from sustain.monitoring.models import MachineToken, Source
 
@@ -42,8 +43,10 @@ def create_machine_token(
     config_item: ConfigItem | None = None,
 ) -> tuple[MachineToken, str]:
     """A new token for `organization`; returns it and the raw secret, shown this once."""
-    if not actor.is_manager and not actor.is_admin:
-        raise Forbidden("Only managers and administrators may create machine tokens.")
+    if not actor.is_agent:
+        raise Forbidden("Only staff may create machine tokens.")
+    if not tenancy.can_see_organization(actor, organization.pk):
+        raise Forbidden("You may not make tokens for this organization.")
     name = (name or "").strip()
     if not name:
         raise Invalid("Give the token a name.", field="name")
@@ -70,8 +73,8 @@ def create_machine_token(
 
 
 def revoke_machine_token(actor: User, token: MachineToken) -> MachineToken:
-    if not actor.is_manager and not actor.is_admin:
-        raise Forbidden("Only managers and administrators may revoke machine tokens.")
+    if not actor.is_agent or not tenancy.can_see_organization(actor, token.organization_id):
+        raise Forbidden("Only staff serving this organization may revoke its tokens.")
     if token.revoked_at is not None:
         raise Invalid("This token is already revoked.")
     MachineToken.objects.filter(pk=token.pk, revoked_at__isnull=True).update(

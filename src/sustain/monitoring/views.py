@@ -93,13 +93,8 @@ def alert(request: AuthedRequest, alert_id: int) -> HttpResponse:
 def sources(request: AuthedRequest) -> HttpResponse:
     """Sources, and (for managers) their machine tokens, with a form for a new token."""
     rows = visible(Source.objects.select_related("organization", "config_item"), request.user)
-    manager = request.user.is_manager or request.user.is_admin
-    tokens = (
-        visible(MachineToken.objects.select_related("organization", "source"), request.user)
-        if manager
-        else MachineToken.objects.none()
-    )
-    form = MachineTokenForm(user=request.user) if manager else None
+    tokens = visible(MachineToken.objects.select_related("organization", "source"), request.user)
+    form = MachineTokenForm(user=request.user)
     return render(
         request,
         "monitoring/sources.html",
@@ -135,8 +130,10 @@ def new_token(request: AuthedRequest) -> HttpResponse:
 
 @agent_required
 @require_POST
-def revoke_token(request: AuthedRequest, token_id: int) -> HttpResponse:
-    token = get_object_or_404(visible(MachineToken.objects.all(), request.user), pk=token_id)
+def revoke_token(request: AuthedRequest, machine_token_id: int) -> HttpResponse:
+    token = get_object_or_404(
+        visible(MachineToken.objects.all(), request.user), pk=machine_token_id
+    )
     try:
         actions.revoke_machine_token(request.user, token)
     except ActionError as exc:
