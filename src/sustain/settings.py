@@ -66,6 +66,7 @@ INSTALLED_APPS = [
     "sustain.hooks",
     "sustain.bugs",
     "sustain.releases",
+    "sustain.monitoring",
     "sustain.demo",
 ]
 

@@ -23,6 +23,7 @@ urlpatterns = [
     path("settings/", include("sustain.notifications.urls")),
     path("webhooks/", include("sustain.hooks.urls")),
     path("mail/", include("sustain.mail.urls")),
+    path("monitoring/", include("sustain.monitoring.urls")),
     path("bugs/", include("sustain.bugs.urls")),
     path("similar/", include("sustain.bugs.similar.urls")),
     path("releases/", include("sustain.releases.urls")),

@@ -108,6 +108,9 @@ PATH_PARAMS: dict[str, Callable[[World, Side, str], Resolved]] = {
     "ticket_key": lambda w, s, p: (s.ticket.key, org(s.slug)),
     "bug_attachment_id": lambda w, s, p: (world_bugs.attachment(s.slug).pk, STAFF),
     "change_id": lambda w, s, p: (world_releases.change().pk, STAFF),
+    "alert_id": lambda w, s, p: (s.alert.pk, org(s.slug)),
+    "source_id": lambda w, s, p: (s.source.pk, org(s.slug)),
+    "machine_token_id": lambda w, s, p: (s.machine_token.pk, internal(s.slug)),
 }
 
 # More objects to read through the same paths: what the provider shares between customers
@@ -191,6 +194,10 @@ QUERY_PARAMS: dict[str, Query] = {
     "severity": Query(),
     "component": Query(),
     "triage": Query(),
+    "state": Query(),
+    "flapping": Query(),
+    "source": Query(),
+    "config_item": Query(),
     "regression": Query(),
 }
 
@@ -280,6 +287,7 @@ BODY_FIELDS: dict[str, Any] = {
         "PolicyIn": "incident",
         "ReleaseIn": "patch",
         "ChangeIn": "feature",
+        "SourceIn": "alertmanager",
     },
     "status": {
         "ConfigItemIn": "planned",
@@ -410,7 +418,14 @@ BODY_FIELDS: dict[str, Any] = {
     "branch_patterns": ["release/*"],
     "webhook_secret": "zz-webhook-secret-7731-0123",
     # bugs
-    "severity": "critical",
+    "severity": {"SeverityIn": "zz-severity-7731", "*": "critical"},
+    # monitoring
+    "source": Ref(lambda w, s: s.source.pk, lambda w, s: s.source.pk),
+    "resolve_incidents": False,
+    "reopen_within_minutes": 30,
+    "flap_changes": 5,
+    "flap_window_minutes": 20,
+    "stable_minutes": 10,
     "steps_to_reproduce": "zz steps 7731",
     "expected_behaviour": "zz expected 7731",
     "actual_behaviour": "zz actual 7731",
@@ -432,6 +447,8 @@ BODY_FIELDS: dict[str, Any] = {
 # the tests named here check the signatures themselves.
 SIGNED_ENDPOINTS: dict[str, str] = {
     "POST /api/v1/vcs/repositories/{repository_id}/push": "tests/bugs/vcs/test_webhook.py",
+    # machine tokens, not people's: tests/monitoring/test_alertmanager.py
+    "POST /api/v1/hooks/alertmanager": "tests/monitoring/test_alertmanager.py",
 }
 
 

@@ -32,6 +32,8 @@ from sustain.desk import actions as desk
 from sustain.hooks import actions as hooks
 from sustain.hooks.models import Delivery
 from sustain.mail.models import InboundMail
+from sustain.monitoring import actions as monitoring
+from sustain.monitoring.alerts import Signal
 from sustain.releases import actions as releases
 from sustain.releases.models import Deployment
 from sustain.sla import actions as sla
@@ -323,6 +325,35 @@ def _deployments(w: World, s: Side, n: int) -> None:
         )
 
 
+def _alerts(w: World, s: Side, n: int) -> None:
+    """Alerts that opened their incident (the row shows its ticket), on the side's item."""
+    for _ in range(n):
+        number = next(_n)
+        monitoring.receive(
+            s.source,
+            Signal(
+                fingerprint=f"counted-{number}",
+                state="firing",
+                name=f"Counted{number}",
+                starts_at=timezone.now(),
+                config_item=s.ci,
+                labels={"alertname": f"Counted{number}"},
+            ),
+        )
+
+
+def _sources(w: World, s: Side, n: int) -> None:
+    for _ in range(n):
+        monitoring.create_source(w.users["root"], s.org, name=f"Counted source {next(_n)}")
+
+
+def _machine_tokens(w: World, s: Side, n: int) -> None:
+    for _ in range(n):
+        monitoring.create_machine_token(
+            w.users["root"], s.org, name=f"counted {next(_n)}", source=s.source
+        )
+
+
 def _organizations(w: World, s: Side, n: int) -> None:
     for _ in range(n):
         accounts.create_organization(w.users["root"], name=f"Counted org {next(_n)}")
@@ -356,6 +387,9 @@ ROWS: dict[str, Callable[[World, Side, int], object]] = {
     "/api/v1/releases/{release_id}/events": _release_events,
     "/api/v1/deployments": _deployments,
     "/api/v1/bugs/{bug_key}/affected-environments": _environments,
+    "/api/v1/monitoring/alerts": _alerts,
+    "/api/v1/monitoring/sources": _sources,
+    "/api/v1/monitoring/machine-tokens": _machine_tokens,
 }
 
 

@@ -66,6 +66,9 @@ READ_ONLY = {
     "bugs:triage",
     "bugs:bug",
     "bugs:attachment",
+    "monitoring:alerts",
+    "monitoring:alert",
+    "monitoring:sources",
 }
 
 # Set-up pages for managers and administrators: agents who may see the object are refused.
@@ -214,6 +217,14 @@ FORM_OVERRIDES: dict[str, dict[str, Any]] = {
         "start": "2026-03-02T09:00",
         "end": "2026-03-03T09:00",
     },
+    "monitoring:new_token": {"name": "zz machine token 7731"},
+    "monitoring:maintenance": {
+        "name": "zz window 7731",
+        "starts_at": "2026-12-13T02:00",
+        "ends_at": "2026-12-13T04:00",
+        "zone": "UTC",
+        "config_items": lambda w, s: s.ci.pk,
+    },
 }
 # Form fields that name another object, per page, with the foreign organization's one.
 FORM_REFERENCES: dict[str, dict[str, Any]] = {
@@ -230,6 +241,14 @@ FORM_REFERENCES: dict[str, dict[str, Any]] = {
     "hooks:edit": {"organization": lambda w, s: s.org.pk},
     "bugs:new": {"environment": lambda w, s: s.ci2.pk},
     "bugs:link": {"ticket": lambda w, s: s.ticket2.key},
+    "monitoring:new_token": {
+        "organization": lambda w, s: s.org.pk,
+        "source": lambda w, s: s.source.pk,
+    },
+    "monitoring:maintenance": {
+        "organization": lambda w, s: s.org.pk,
+        "config_items": lambda w, s: s.ci.pk,
+    },
     "mail:detail": {  # releasing a held mail
         "organization": lambda w, s: s.org.pk,
         "ticket": lambda w, s: s.ticket.key,

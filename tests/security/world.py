@@ -38,6 +38,8 @@ from sustain.hooks import actions as hooks
 from sustain.hooks.models import Delivery, Subscription
 from sustain.mail import store
 from sustain.mail.models import InboundMail
+from sustain.monitoring import actions as monitoring
+from sustain.monitoring.models import Alert, MachineToken, Source
 from sustain.sla import actions as sla
 from sustain.sla.models import Calendar, EscalationRule, OnCallOverride, OnCallSchedule, Policy
 from sustain.sla.models import Page as OnCallPage
@@ -120,6 +122,9 @@ class Side:
     subscription: Subscription  # a webhook for this customer's events
     delivery: Delivery  # one attempt in its log
     held_mail: InboundMail  # held for review, from this customer
+    source: Source  # an Alertmanager source of this customer's
+    alert: Alert  # firing, on the side's configuration item
+    machine_token: MachineToken  # writes this customer's alerts
 
 
 @dataclass
@@ -359,6 +364,20 @@ def build_world() -> World:
             reason=f"{slug} page 7731",
             ack_due_at=timezone.now() + timedelta(minutes=15),
         )
+        source = monitoring.create_source(root, org_obj, name=f"{title} alertmanager 7731")
+        alert = Alert.objects.create(
+            source=source,
+            organization=org_obj,
+            fingerprint=f"{slug}-fingerprint-7731",
+            name=f"{title}DiskFull7731",
+            state=Alert.State.FIRING,
+            labels={"alertname": f"{title}DiskFull7731", "instance": f"{slug}-host-7731"},
+            config_item=ci,
+            starts_at=timezone.now(),
+        )
+        machine_token, _machine_raw = monitoring.create_machine_token(
+            root, org_obj, name=f"{slug}-machine-token-7731", source=source
+        )
         sides[slug] = Side(
             slug=slug,
             org=org_obj,
@@ -380,6 +399,9 @@ def build_world() -> World:
             subscription=subscription,
             delivery=delivery,
             held_mail=held_mail,
+            source=source,
+            alert=alert,
+            machine_token=machine_token,
         )
         own, hidden = org(slug), internal(slug)
         markers += [
@@ -410,6 +432,8 @@ def build_world() -> World:
             text_marker(f"{slug} webhook url", subscription.url, hidden),
             text_marker(f"{slug} webhook answer", f"{slug}-receiver-said-7731", hidden),
             text_marker(f"{slug} held mail", f"{slug}-held-text-7731", hidden),
+            text_marker(f"{slug} alert", f"{title}DiskFull7731", own),
+            text_marker(f"{slug} machine token", f"{slug}-machine-token-7731", hidden),
         ]
     markers += [
         text_marker("major incident title", major.title, org(PROVIDER)),

@@ -30,6 +30,8 @@ LENIENT = {
     # GitHub, Gitea/Forgejo and GitLab push webhooks: the sender, not us, decides the URL's
     # extras (a receiver URL may carry its own markers), and their bodies are ignored-unknown.
     "sustain.bugs.vcs.api.push": "VCS push webhook",
+    # Alertmanager's webhook: its payload is read (and bounded) by the view itself.
+    "sustain.monitoring.api.alertmanager_webhook": "Alertmanager webhook",
 }
 
 BODY_SOURCES = {"body", "form", "file"}

@@ -1,0 +1,68 @@
+"""Monitoring in the admin: sources and the severity mapping edited through the actions;
+alerts and machine tokens read-only (tokens are made and revoked in the product)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import admin
+from django.http import HttpRequest
+
+from sustain.monitoring import actions
+from sustain.monitoring.models import Alert, MachineToken, SeverityMapping, Source
+
+
+@admin.register(Source)
+class SourceAdmin(admin.ModelAdmin):
+    list_display = ("name", "kind", "organization", "config_item", "resolve_incidents")
+    list_filter = ("kind",)
+    search_fields = ("name",)
+
+    def save_model(self, request: HttpRequest, obj: Source, form: Any, change: bool) -> None:
+        if change:
+            changes = {name: getattr(obj, name) for name in form.changed_data}
+            fresh = Source.objects.get(pk=obj.pk)
+            actions.update_source(request.user, fresh, changes)  # type: ignore[arg-type]
+            return
+        settings = {n: getattr(obj, n) for n in actions.SOURCE_SETTINGS}
+        created = actions.create_source(
+            request.user,  # type: ignore[arg-type]
+            obj.organization,
+            name=obj.name,
+            kind=obj.kind,
+            config_item=obj.config_item,
+            **settings,
+        )
+        obj.pk = created.pk
+
+
+@admin.register(SeverityMapping)
+class SeverityMappingAdmin(admin.ModelAdmin):
+    list_display = ("severity", "impact", "urgency")
+
+    def save_model(
+        self, request: HttpRequest, obj: SeverityMapping, form: Any, change: bool
+    ) -> None:
+        saved = actions.set_severity(request.user, obj.severity, obj.impact, obj.urgency)  # type: ignore[arg-type]
+        obj.pk = saved.pk
+
+
+class ReadOnly(admin.ModelAdmin):
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(Alert)
+class AlertAdmin(ReadOnly):
+    list_display = ("name", "state", "organization", "source", "ticket", "last_seen_at")
+    list_filter = ("state",)
+    search_fields = ("name", "fingerprint")
+
+
+@admin.register(MachineToken)
+class MachineTokenAdmin(ReadOnly):
+    list_display = ("name", "prefix", "organization", "created_at", "last_used_at", "revoked_at")
+    exclude = ("digest",)

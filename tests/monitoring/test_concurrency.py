@@ -1,0 +1,54 @@
+"""Duplicate and concurrent deliveries of one alert (Alertmanager retries; an HA pair sends
+every group twice) give one incident, decided by the alert's unique key, on PostgreSQL and on
+SQLite, with real threads."""
+
+from __future__ import annotations
+
+import json
+
+from django.test import Client
+
+from sustain.accounts.models import Organization, Role, User
+from sustain.desk.models import Channel, Ticket
+from sustain.monitoring import actions
+from sustain.monitoring.models import Alert
+from tests.concurrency import RaceTestCase
+from tests.monitoring.payloads import alert, delivery
+
+THREADS = 8
+
+
+class ConcurrentDeliveryTests(RaceTestCase):
+    def setUp(self):
+        super().setUp()
+        provider = Organization.objects.create(name="Provider", slug="provider", is_provider=True)
+        self.acme = Organization.objects.create(name="Acme", slug="acme")
+        manager = User.objects.create_user(
+            "mia@provider.test", None, name="Mia", organization=provider, role=Role.MANAGER
+        )
+        self.raw = actions.create_machine_token(manager, self.acme, name="am")[1]
+
+    def deliver(self, payload) -> int:
+        return (
+            Client()
+            .post(
+                "/api/v1/hooks/alertmanager",
+                json.dumps(payload),
+                content_type="application/json",
+                headers={"Authorization": f"Bearer {self.raw}"},
+            )
+            .status_code
+        )
+
+    def test_the_same_alert_delivered_at_once_opens_one_incident(self):
+        for round_ in range(3):
+            payload = delivery(alert(fingerprint=f"race-{round_}"))
+            answers = self.at_once(
+                lambda i, payload=payload: self.deliver(payload), threads=THREADS
+            )
+            self.assertEqual(answers, [200] * THREADS)
+            found = Alert.objects.get(fingerprint=f"race-{round_}")
+            self.assertEqual(found.received, THREADS)
+        incidents = Ticket.objects.filter(channel=Channel.MONITORING)
+        self.assertEqual(incidents.count(), 3)
+        self.assertEqual(Alert.objects.filter(ticket__isnull=True).count(), 0)
