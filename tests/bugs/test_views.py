@@ -188,7 +188,7 @@ class BugPageStatusAndFormTests(BugTestCase):
         bug = self.bug()
         page = self.client.get(f"/bugs/b/{bug.key}").content.decode()
         self.assertIn('<option value="cannot_reproduce">Cannot reproduce</option>', page)
-        self.assertIn('<option value="wont_fix">won&#x27;t fix</option>', page)
+        self.assertIn('<option value="wont_fix">Won&#x27;t fix</option>', page)
         self.assertNotIn(">wont_fix<", page)
 
     def test_new_bug_with_an_environment_of_another_product(self):
