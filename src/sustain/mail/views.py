@@ -41,7 +41,7 @@ class ReleaseForm(forms.Form):
         super().__init__(*args, **kwargs)
         field = self.fields["organization"]
         assert isinstance(field, forms.ModelChoiceField)
-        field.queryset = visible(Organization.objects.filter(is_provider=False), user)
+        field.queryset = visible(Organization.objects.customers(), user)
 
 
 def _mails(user: Any):  # type: ignore[no-untyped-def]

@@ -177,7 +177,7 @@ def approve(request: AuthedRequest, release_id: int) -> HttpResponse:
         except ActionError as exc:
             field = exc.errors[0]["field"] if exc.errors else None
             form.add_error("reason" if field == "override_reason" else None, exc.message)
-    context = _context(request, release, " ".join(form.non_field_errors()))
+    context = _context(request, release, " ".join(str(e) for e in form.non_field_errors()))
     context["approve_form"] = form
     template = "releases/_release.html" if request.htmx else "releases/detail.html"
     return render(request, template, context, status=422)
