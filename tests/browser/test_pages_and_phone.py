@@ -99,7 +99,7 @@ def test_every_link_as_each_role_answers(browser, world):
         context = browser.new_context()
         page = log_in(context, world, email)
         statuses, order = crawl(context, page.url)
-        assert len(order) > 15, f"{role} reached only {order}"
+        assert len(order) > (8 if role == "customer" else 40), f"{role} reached only {order}"
         broken += [f"{role}: {status} {url}" for url, status in statuses.items() if status >= 400]
         context.close()
     assert not broken, "\n".join(broken)
@@ -121,7 +121,9 @@ def main_pages(page, base: str) -> list[str]:
     """The landing page, each link of the top navigation, and the first item of each list."""
     page.goto(base + "/")
     nav = [a.get_attribute("href") for a in page.locator("header.top nav a").all()]
-    pages = [page.url] + [urljoin(base, h) for h in nav if h and not h.startswith("/admin/")]
+    # The admin is Django's; /api/docs is Swagger UI's page (ninja's template), not ours.
+    ours = [h for h in nav if h and not h.startswith(("/admin/", "/api/"))]
+    pages = [page.url] + [urljoin(base, h) for h in [*ours, "/settings/notifications"]]
     firsts = []
     for url in pages:
         page.goto(url)
