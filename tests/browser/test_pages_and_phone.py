@@ -141,9 +141,7 @@ def main_pages(page, base: str) -> list[str]:
     return list(dict.fromkeys(pages + firsts))
 
 
-def test_no_page_loads_from_another_origin_and_phones_never_scroll_sideways(
-    browser, world, shoot
-):
+def test_no_page_loads_from_another_origin_and_phones_never_scroll_sideways(browser, world, shoot):
     origin = urlsplit(world).netloc
     foreign: list[str] = []
     too_wide: list[str] = []
@@ -174,7 +172,9 @@ def test_the_top_navigation_folds_into_a_menu_on_a_phone(browser, world, shoot):
     shoot(page, "agent-menu-open")
     releases.click()
     page.wait_for_url(re.compile(r"/releases/"))
-    wide = log_in(browser.new_context(viewport={"width": 1280, "height": 900}), world, ROLES["agent"])
+    wide = log_in(
+        browser.new_context(viewport={"width": 1280, "height": 900}), world, ROLES["agent"]
+    )
     assert wide.locator("header.top nav a", has_text="Bugs").is_visible()  # laptops: all shown
     assert not wide.locator("header.top .menu-toggle").is_visible()
     context.close()

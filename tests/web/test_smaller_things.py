@@ -16,9 +16,7 @@ from tests.mail.test_review import ReviewCase
 class ContradictoryReleaseTests(ReviewCase):
     def test_the_action_refuses_a_ticket_and_another_organization(self):
         with self.assertRaises(Invalid) as caught:
-            actions.release(
-                self.alice, self.stranger, ticket=self.ticket, organization=self.globex
-            )
+            actions.release(self.alice, self.stranger, ticket=self.ticket, organization=self.globex)
         self.assertEqual(caught.exception.errors[0]["field"], "organization")
         self.assertIn(f"{self.ticket.key} belongs to Acme, not Globex", caught.exception.message)
         self.stranger.refresh_from_db()

@@ -58,7 +58,9 @@ class TimelineWordsTests(BugTestCase):
             self.assertNotIn(internal + " ", page.split('id="timeline-list"')[1].split("</ol>")[0])
 
     def test_the_release_timeline_uses_labels(self):
-        release = releases.create_release(self.alice, product=self.product, version="2.5.2", kind="patch")
+        release = releases.create_release(
+            self.alice, product=self.product, version="2.5.2", kind="patch"
+        )
         releases.transition(self.alice, release, "testing")
         page = self.page(self.mia, f"/releases/{release.pk}")
         self.assertIn("changed the status from Planned to Testing", page)
