@@ -7,7 +7,7 @@ from typing import Any
 from django import template
 
 from sustain.core.wording import Field, describe, from_choices, quoted
-from sustain.releases.models import Kind, Status, TestRun
+from sustain.releases.models import Kind, ReleaseChange, Status, TestRun
 
 register = template.Library()
 
@@ -40,6 +40,7 @@ FIELDS = {
     "fields": Field("section", many=True),
 }
 TEXT_FIELDS = ("summary", "known_issues")
+CHANGE_KINDS = from_choices(ReleaseChange.Kind.choices)
 GONE = ("bug", "title")
 
 
@@ -53,6 +54,9 @@ def release_event_text(event: Any) -> str:
     if event.verb == "contents_refreshed":  # told as the bugs added and the bugs removed
         bugs = {"added": Field("bug", many=True)}
         return describe(words, {"added": after.get("removed", [])}, after, bugs)
+    if event.verb == "change_added":  # "added the improvement “CSV export is twice as fast”"
+        kind = CHANGE_KINDS(after.get("kind", "")).lower()
+        return f"added the {kind} {quoted(after.get('title', ''))}"
     if event.verb == "test_run_reported":
         result = FIELDS["result"].show(after.get("result", ""))
         counts = f"{after.get('passed', 0)} passed, {after.get('failed', 0)} failed"
