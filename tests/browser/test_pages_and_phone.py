@@ -61,13 +61,15 @@ def log_in(context, base: str, email: str):
     return page
 
 
-def crawl(context, start: str) -> tuple[dict[str, int], list[str]]:
+def crawl(context, start: str) -> tuple[dict[str, int], list[str], set[str]]:
     """Breadth first over same-origin links, with the role's session (the browser's own
-    request context: its cookies, no rendering). Returns each URL's status and the order."""
+    request context: its cookies, no rendering). Returns each URL's status, the order, and
+    which answered with a page (not a download)."""
     origin = urlsplit(start).netloc
     seen, order, per_path = {start}, [], {}
     queue = deque([start])
     statuses: dict[str, int] = {}
+    pages: set[str] = set()
     while queue and len(order) < PAGES_PER_ROLE:
         url = queue.popleft()
         response = context.request.get(url, max_redirects=5)
@@ -75,6 +77,7 @@ def crawl(context, start: str) -> tuple[dict[str, int], list[str]]:
         order.append(url)
         if "text/html" not in response.headers.get("content-type", ""):
             continue
+        pages.add(url)
         for link in links_of(response.text(), response.url, origin):
             path = urlsplit(link).path
             if link in seen or SKIPPED.match(path):
@@ -84,7 +87,7 @@ def crawl(context, start: str) -> tuple[dict[str, int], list[str]]:
             per_path[path] = per_path.get(path, 0) + 1
             seen.add(link)
             queue.append(link)
-    return statuses, order
+    return statuses, order, pages
 
 
 @pytest.fixture
@@ -93,16 +96,39 @@ def world(live_server):
     return live_server.url
 
 
-def test_every_link_as_each_role_answers(browser, world):
+def shape(url: str) -> str:
+    """A page's kind: /desk/t/INC-1004 and /desk/t/INC-1010 are one shape, as are /bugs/b/…"""
+    path = urlsplit(url).path
+    return re.sub(r"[A-Z]+-\d+|\d+", "N", path)
+
+
+def too_wide_on_a_phone(page, urls: list[str]) -> list[str]:
+    page.set_viewport_size({"width": PHONE, "height": 844})
+    wide = []
+    for url in urls:
+        page.goto(url)
+        width = page.evaluate("document.documentElement.scrollWidth")
+        if width > PHONE:
+            wide.append(f"{url} is {width} px wide")
+    return wide
+
+
+def test_every_link_as_each_role_answers_and_every_kind_of_page_fits_a_phone(browser, world):
     broken: list[str] = []
+    wide: list[str] = []
     for role, email in ROLES.items():
         context = browser.new_context()
         page = log_in(context, world, email)
-        statuses, order = crawl(context, page.url)
+        statuses, order, pages = crawl(context, page.url)
         assert len(order) > (8 if role == "customer" else 40), f"{role} reached only {order}"
         broken += [f"{role}: {status} {url}" for url, status in statuses.items() if status >= 400]
+        # One page of each kind (the API docs are Swagger UI's page, not ours).
+        kinds = {shape(u): u for u in reversed(order) if u in pages and statuses[u] < 400}
+        ours = [u for u in kinds.values() if not urlsplit(u).path.startswith("/api/")]
+        wide += [f"{role}: {w}" for w in too_wide_on_a_phone(page, ours)]
         context.close()
     assert not broken, "\n".join(broken)
+    assert not wide, "\n".join(wide)
 
 
 def watch_origins(page, origin: str) -> list[str]:
