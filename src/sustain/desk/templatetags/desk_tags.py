@@ -46,7 +46,6 @@ FIELDS = {
     "affected_ci": Field("affected item"),
     "parent": Field("major incident"),
     "tags": Field("tag", many=True),
-    "kind": Field("as", from_choices(TicketLink.Kind.choices)),
     "target": Field("ticket"),
     "source": Field("duplicate"),
     "filename": Field("file"),
@@ -63,4 +62,8 @@ def event_text(event: Any) -> str:
     words = VERBS.get(event.verb, event.verb.replace("_", " "))
     if event.verb == "created":
         return words
+    if event.verb == "linked":  # "linked INC-1002 as related" (or as a duplicate)
+        kind = event.after.get("kind", "")
+        as_what = "a duplicate" if kind == TicketLink.Kind.DUPLICATE else "related"
+        return f"linked {event.after.get('target', 'a ticket')} as {as_what}"
     return describe(words, event.before, event.after, FIELDS, texts=TEXT_FIELDS)
