@@ -106,6 +106,7 @@ TEMPLATES = [
             "builtins": [
                 "sustain.core.templatetags.sustain_tags",
                 "sustain.sla.templatetags.sla_tags",
+                "sustain.desk.templatetags.desk_tags",
             ],
         },
     },
@@ -165,6 +166,7 @@ AXES_USERNAME_FORM_FIELD = "username"
 AXES_USERNAME_CALLABLE = "sustain.accounts.throttling.axes_username"
 AXES_RESET_ON_SUCCESS = True
 AXES_VERBOSE = False
+AXES_LOCKOUT_CALLABLE = "sustain.accounts.throttling.locked_out"  # our page, saying until when
 
 LANGUAGE_CODE = "en"
 TIME_ZONE = "UTC"

@@ -187,8 +187,8 @@ class BugPageStatusAndFormTests(BugTestCase):
     def test_the_status_menu_shows_labels(self):
         bug = self.bug()
         page = self.client.get(f"/bugs/b/{bug.key}").content.decode()
-        self.assertIn('<option value="cannot_reproduce">cannot reproduce</option>', page)
-        self.assertIn('<option value="wont_fix">won&#x27;t fix</option>', page)
+        self.assertIn('<option value="cannot_reproduce">Cannot reproduce</option>', page)
+        self.assertIn('<option value="wont_fix">Won&#x27;t fix</option>', page)
         self.assertNotIn(">wont_fix<", page)
 
     def test_new_bug_with_an_environment_of_another_product(self):

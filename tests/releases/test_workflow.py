@@ -167,9 +167,16 @@ class GateTests(ReleaseTestCase):
         self.assertEqual([f["check"] for f in event.after["failing"]], ["tests_passed"])
         self.assertEqual(event.actor, self.root)
 
-    def test_an_admin_without_a_reason_is_blocked_too(self) -> None:
-        with self.assertRaises(Conflict):
-            actions.approve(self.root, self.release)
+    def test_an_admin_without_a_reason_is_asked_for_it(self) -> None:
+        # An admin may override: the answer asks for the reason, beside the gate's checks.
+        for reason in ("", "   "):
+            with self.assertRaises(Invalid) as caught:
+                actions.approve(self.root, self.release, override_reason=reason)
+            fields = [e["field"] for e in caught.exception.errors]
+            self.assertEqual(fields, ["override_reason", "gate.tests_passed"])
+            self.assertIn("Say why", caught.exception.message)
+        self.release.refresh_from_db()
+        self.assertEqual(self.release.status, "testing")
 
 
 class ShippingTests(ReleaseTestCase):

@@ -355,7 +355,7 @@ BODY_FIELDS: dict[str, Any] = {
     "fix_deployed": "digest",
     "digest_hour": 8,
     "organization_contact": True,
-    "language": "de",
+    "language": "en",
     # references
     "organization": ORG,
     "requester": CUSTOMER,

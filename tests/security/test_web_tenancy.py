@@ -337,6 +337,11 @@ def test_object_in_url(w: World, route: surface.Route, role: str, method: str, t
 
     response = request(w, role, method, path, form(w, side, route) if method == "post" else None)
     what = f"{method.upper()} {path}"
+    if method == "get" and role in ("carol", "dave") and response.status_code == 302:
+        # A desk page with a portal twin hands customers over (the same for any key, so it
+        # tells nothing); the portal's answer is what is judged.
+        assert response["Location"].startswith("/portal/"), f"{what} as {role} went elsewhere"
+        response = request(w, role, "get", response["Location"])
 
     assert response.status_code < 500, f"{what} as {role}: {response.status_code}"
     if not allowed:

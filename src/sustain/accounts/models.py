@@ -10,6 +10,12 @@ from django.db import models
 from django.utils import timezone
 
 
+class OrganizationQuerySet(models.QuerySet["Organization"]):
+    def customers(self) -> OrganizationQuerySet:
+        """The customers: every organization but the provider itself (never offered as one)."""
+        return self.filter(is_provider=False)
+
+
 class Organization(models.Model):
     name = models.CharField(max_length=200, unique=True)
     slug = models.SlugField(max_length=60, unique=True)
@@ -21,6 +27,8 @@ class Organization(models.Model):
         help_text="Customer users see every ticket of their organization, not only their own.",
     )
     created_at = models.DateTimeField(default=timezone.now)
+
+    objects = OrganizationQuerySet.as_manager()
 
     tenant_field = "id"
 

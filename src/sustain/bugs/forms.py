@@ -27,7 +27,11 @@ class BugForm(forms.Form):
         max_length=2000, required=False, help_text="Version names, comma-separated (2.4.1, 2.5.0)."
     )
     environment = forms.IntegerField(
-        required=False, min_value=1, max_value=2**63 - 1, help_text="Configuration item id."
+        required=False,
+        min_value=1,
+        max_value=2**63 - 1,
+        label="Seen on environment",
+        widget=forms.Select,
     )
     description = forms.CharField(widget=forms.Textarea(attrs={"rows": 6}), required=False)
     steps_to_reproduce = forms.CharField(widget=forms.Textarea(attrs={"rows": 4}), required=False)
@@ -39,6 +43,13 @@ class BugForm(forms.Form):
 
     def version_names(self) -> list[str]:
         return _names(self.cleaned_data.get("affected_versions") or "")
+
+
+def offer_environments(form: forms.Form, choices: list[tuple[int, str]]) -> None:
+    """The environment is picked by name from those the reporter serves (never typed as an id)."""
+    widget = form.fields["environment"].widget
+    assert isinstance(widget, forms.Select)
+    widget.choices = [("", "— none —"), *choices]
 
 
 class EditForm(forms.Form):

@@ -33,12 +33,12 @@ SEVERITY_RANK = {s: i for i, s in enumerate(Severity.values)}
 class Status(models.TextChoices):
     NEW = "new"
     TRIAGED = "triaged"
-    IN_PROGRESS = "in_progress", "in progress"
+    IN_PROGRESS = "in_progress", "In progress"
     FIXED = "fixed"
     VERIFIED = "verified"
     CLOSED = "closed"
-    WONT_FIX = "wont_fix", "won't fix"
-    CANNOT_REPRODUCE = "cannot_reproduce", "cannot reproduce"
+    WONT_FIX = "wont_fix", "Won't fix"
+    CANNOT_REPRODUCE = "cannot_reproduce", "Cannot reproduce"
     DUPLICATE = "duplicate"
 
 
@@ -53,10 +53,10 @@ class LineStatus(models.TextChoices):
 
     AFFECTED = "affected"
     UNAFFECTED = "unaffected"
-    FIX_PLANNED = "fix_planned", "fix planned"
+    FIX_PLANNED = "fix_planned", "Fix planned"
     FIXED = "fixed"
     VERIFIED = "verified"
-    WONT_FIX = "wont_fix", "won't fix"
+    WONT_FIX = "wont_fix", "Won't fix"
 
 
 # Lines whose versions below the fix version (if any) still carry the bug.

@@ -9,7 +9,7 @@ from typing import Any
 from django.db.models import Q, QuerySet
 
 from sustain.bugs.models import Bug, BugComment, BugTicket, Severity, Status
-from sustain.cmdb.models import Product
+from sustain.cmdb.models import ConfigItem, Product
 from sustain.core.errors import Invalid
 from sustain.core.events import for_target
 from sustain.core.filters import by_person, by_team, id_of, matching, param_list
@@ -203,3 +203,11 @@ def timeline(user: Any, bug: Bug) -> list[Any]:
 
 def events_for(user: Any, bug: Bug) -> QuerySet[Event]:
     return _events(user, bug)
+
+
+def environment_choices(user: Any) -> list[tuple[int, str]]:
+    """The environments a bug may be seen on, by name, for a picker: those of the customers
+    `user` serves ("acme-production · Acme"), at most a few hundred."""
+    qs = visible(ConfigItem.objects.filter(kind=ConfigItem.Kind.ENVIRONMENT), user)
+    qs = qs.select_related("organization").order_by("organization__name", "name")[:500]
+    return [(ci.pk, f"{ci.name} · {ci.organization.name}") for ci in qs]

@@ -28,6 +28,7 @@ from sustain.bugs.forms import (
     LineForm,
     StatusForm,
     TicketForm,
+    offer_environments,
 )
 from sustain.bugs.models import (
     Bug,
@@ -182,6 +183,7 @@ def new_bug(request: AuthedRequest) -> HttpResponse:
         except ActionError:
             raise Http404("No such ticket.") from None
     form = BugForm(request.POST or None, request.FILES or None, initial=initial)
+    offer_environments(form, queries.environment_choices(request.user))
     if request.method == "POST" and form.is_valid():
         try:
             bug = _create(request, form, ticket)
@@ -231,6 +233,8 @@ def _page_context(request: AuthedRequest, bug: Bug) -> dict[str, Any]:
         "timeline": queries.timeline(user, bug),
         "comment_form": CommentForm(),
         "versions": bug.product.versions.all(),
+        "environments": queries.environment_choices(user),
+        "components": bug.product.components.order_by("name"),
     }
 
 

@@ -10,6 +10,7 @@ from typing import Any
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import HttpResponse
+from django.shortcuts import redirect
 
 from sustain.core.http import AuthedRequest
 
@@ -38,3 +39,23 @@ def manager_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpRes
         return view(request, *args, **kwargs)
 
     return wrapper
+
+
+def customers_to(
+    portal_page: str,
+) -> Callable[[Callable[..., HttpResponse]], Callable[..., HttpResponse]]:
+    """A desk page that has a portal twin: a customer who follows a desk link (a mail an agent
+    forwarded, a bookmark) lands on the portal's view of the same thing instead of a 403; the
+    portal's own checks decide what they may see there."""
+
+    def decorate(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+        @wraps(view)
+        def wrapper(request: AuthedRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+            user = getattr(request, "user", None)
+            if user is not None and user.is_authenticated and not user.is_agent:
+                return redirect(portal_page, *args, **kwargs)
+            return view(request, *args, **kwargs)
+
+        return wrapper
+
+    return decorate

@@ -41,7 +41,7 @@ class AgentTicketForm(PortalTicketForm):
 
     def __init__(self, *args, user: User, **kwargs):
         super().__init__(*args, user=user, **kwargs)
-        choices(self, "organization").queryset = visible(Organization.objects.all(), user)
+        choices(self, "organization").queryset = visible(Organization.objects.customers(), user)
         choices(self, "requester").queryset = visible(
             User.objects.filter(role="customer"), user
         ).select_related("organization")

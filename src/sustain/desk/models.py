@@ -16,7 +16,7 @@ from sustain.core.search import FullTextIndex
 
 class Kind(models.TextChoices):
     INCIDENT = "incident"
-    REQUEST = "request", "service request"
+    REQUEST = "request", "Service request"
 
 
 KEY_PREFIX = {Kind.INCIDENT: "INC", Kind.REQUEST: "REQ"}

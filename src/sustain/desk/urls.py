@@ -1,5 +1,6 @@
 from django.urls import path
 
+from sustain.core.access import customers_to
 from sustain.desk import views
 
 app_name = "desk"
@@ -7,7 +8,7 @@ urlpatterns = [
     path("", views.queue, name="queue"),
     path("new", views.new_ticket, name="new"),
     path("filters", views.save_filter, name="save_filter"),
-    path("t/<str:key>", views.ticket_page, name="ticket"),
+    path("t/<str:key>", customers_to("portal:ticket")(views.ticket_page), name="ticket"),
     path("t/<str:key>/reply", views.reply, name="reply"),
     path("t/<str:key>/status", views.change_status, name="status"),
     path("t/<str:key>/assign", views.change_assignment, name="assign"),

@@ -71,7 +71,7 @@ def queue(request: AuthedRequest) -> HttpResponse:
         "priorities": Priority.choices,
         "orders": queries.ORDER_LABELS,
         "teams": Team.objects.all(),
-        "organizations": visible(Organization.objects.all(), request.user),
+        "organizations": visible(Organization.objects.customers(), request.user),
     }
     if request.htmx and not request.htmx.boosted:
         return render(request, "desk/_queue_rows.html", context, status=422 if error else 200)

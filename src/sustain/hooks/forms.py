@@ -36,4 +36,4 @@ class SubscriptionForm(forms.Form):
         super().__init__(*args, **kwargs)
         field = self.fields["organization"]
         assert isinstance(field, forms.ModelChoiceField)
-        field.queryset = visible(Organization.objects.all(), user)
+        field.queryset = visible(Organization.objects.customers(), user)

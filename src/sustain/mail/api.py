@@ -10,7 +10,7 @@ from ninja import Field, Query, Router, Schema
 
 from sustain.accounts.actions import resolve_organization
 from sustain.core.api import Id, Input, Page
-from sustain.core.errors import Forbidden, Invalid
+from sustain.core.errors import Forbidden
 from sustain.core.http import ApiRequest
 from sustain.core.pagination import paginate
 from sustain.core.tenancy import visible
@@ -158,12 +158,6 @@ def release_mail(request: ApiRequest, mail_id: Id, payload: HeldMailReleaseIn):
     mail, actor = _mail(request, mail_id), request.auth
     ticket = refs.ticket(actor, payload.ticket, "ticket")
     organization = resolve_organization(payload.organization) if payload.organization else None
-    if ticket is not None and organization is not None:
-        if organization.pk != ticket.organization_id:
-            raise Invalid(
-                f"{ticket.key} is not a ticket of that organization.", field="organization"
-            )
-        organization = None
     actions.release(
         actor,
         mail,

@@ -125,9 +125,9 @@ class InboundMail(models.Model):
     """Every mail received, once (by Message-ID), with what became of it."""
 
     class Status(models.TextChoices):
-        OPENED = "opened", "opened a ticket"
-        APPENDED = "appended", "added to a ticket"
-        HELD = "held", "held for review"
+        OPENED = "opened", "Opened a ticket"
+        APPENDED = "appended", "Added to a ticket"
+        HELD = "held", "Held for review"
         IGNORED = "ignored"
 
     message_id = models.CharField(max_length=255, unique=True)

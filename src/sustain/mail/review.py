@@ -61,6 +61,15 @@ def release(
         raise Conflict("This mail is no longer held: someone dealt with it.", field="status")
     if ticket is not None:
         desk.check_can_read(actor, ticket)
+        if organization is not None and organization.pk != ticket.organization_id:
+            # Two answers to one question: never pick one silently (the sender would join
+            # the wrong customer, or the mail land where the agent did not mean it).
+            raise Invalid(
+                f"{ticket.key} belongs to {ticket.organization.name}, not {organization.name}: "
+                "give the ticket to add the mail to, or the organization of a new ticket, "
+                "not both.",
+                field="organization",
+            )
     else:
         organization = organization or mail.organization
         if organization is None:

@@ -13,6 +13,7 @@ from django.views.decorators.http import require_POST
 from sustain.accounts.models import Organization
 from sustain.core.access import agent_required
 from sustain.core.errors import ActionError
+from sustain.core.forms import add_action_error
 from sustain.core.http import AuthedRequest
 from sustain.core.pagination import paginate
 from sustain.core.tenancy import visible
@@ -40,7 +41,7 @@ class ReleaseForm(forms.Form):
         super().__init__(*args, **kwargs)
         field = self.fields["organization"]
         assert isinstance(field, forms.ModelChoiceField)
-        field.queryset = visible(Organization.objects.filter(is_provider=False), user)
+        field.queryset = visible(Organization.objects.customers(), user)
 
 
 def _mails(user: Any):  # type: ignore[no-untyped-def]
@@ -114,14 +115,14 @@ def mail_detail(request: AuthedRequest, mail_id: int) -> HttpResponse:
                     request.user,
                     mail,
                     ticket=ticket,
-                    organization=None if ticket else data["organization"],
+                    organization=data["organization"],
                     title=data["title"],
                     is_public=data["is_public"],
                 )
                 messages.success(request, "The mail was released.")
                 return redirect("mail:detail", mail_id=mail.pk)
             except ActionError as exc:
-                form.add_error(None, exc.message)
+                add_action_error(form, exc)
         status = 422
     attachments: list[str] = []
     if mail.is_held:

@@ -5,14 +5,13 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from sustain.accounts.models import User
-from sustain.core import events, tenancy, timezones
+from sustain.core import events, languages, tenancy, timezones
 from sustain.core.errors import Forbidden, Invalid, refuse_unknown
 from sustain.core.locking import locked_all
 from sustain.notifications.models import CarbonCopy, DeliveryMode, Moment, Preferences
@@ -60,8 +59,12 @@ def _organization_contact(user: User, name: str, value: Any) -> Any:
 
 def _language(user: User, name: str, value: Any) -> str:
     value = (value or "").strip()
-    if value and value not in dict(settings.LANGUAGES):
-        raise Invalid(f"Unknown language '{value}'.", field=name)
+    if value and not languages.is_offered(value):  # only those we have a translation for
+        raise Invalid(
+            f"Sustain has no translation into '{value}': choose one of "
+            f"{', '.join(code for code, _ in languages.offered())}.",
+            field=name,
+        )
     return str(value)
 
 

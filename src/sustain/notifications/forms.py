@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 from django import forms
-from django.conf import settings
 
-from sustain.core import timezones
+from sustain.core import languages, timezones
 from sustain.notifications.models import DeliveryMode, Moment
 
 # What customers are ever told of (a fix deployed to their environment too); the rest (assignment, SLA, escalation) is for agents.
@@ -22,8 +21,16 @@ def _zones() -> list[tuple[str, str]]:
 
 
 class PreferencesForm(forms.Form):
-    language = forms.ChoiceField(required=False, label="Language of the mail")
-    time_zone = forms.ChoiceField(required=False, label="Time zone of the mail")
+    language = forms.ChoiceField(
+        required=False,
+        label="Language of the mail",
+        help_text="Only the languages Sustain has a translation for.",
+    )
+    time_zone = forms.ChoiceField(
+        required=False,
+        label="Time zone",
+        help_text="Times on these pages and in your mail are shown in this zone.",
+    )
     digest_hour = forms.TypedChoiceField(
         choices=[(h, f"{h:02d}:00") for h in range(24)],
         coerce=int,
@@ -38,7 +45,7 @@ class PreferencesForm(forms.Form):
         super().__init__(*args, **kwargs)
         language, zone = self.fields["language"], self.fields["time_zone"]
         assert isinstance(language, forms.ChoiceField) and isinstance(zone, forms.ChoiceField)
-        language.choices = [("", "Default"), *settings.LANGUAGES]
+        language.choices = [("", "Default"), *languages.offered()]
         zone.choices = _zones()
         for event in Moment:
             if customer and event.value not in CUSTOMER_EVENTS:

@@ -218,6 +218,15 @@ def approve(actor: User, release: Release, *, override_reason: str = "") -> Rele
         contents.sync_targets(release)  # the gate judges every bug that targets the release
         result = gate.evaluate(release)
         failing = [{"check": c.name, "message": c.message} for c in result.failing]
+        if failing and not override_reason and actor.is_admin:  # they may override: ask why
+            raise Invalid(
+                "Say why you approve past the failing quality gate: the reason is kept on the "
+                "release.",
+                errors=[
+                    {"field": "override_reason", "message": "Give the reason for the override."},
+                    *({"field": f"gate.{c.name}", "message": c.message} for c in result.failing),
+                ],
+            )
         if failing and not override_reason:
             raise Conflict(
                 "The quality gate fails: " + " ".join(c.message for c in result.failing),

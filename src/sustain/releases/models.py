@@ -175,10 +175,10 @@ class Deployment(models.Model):
 
     class Status(models.TextChoices):
         SCHEDULED = "scheduled"
-        IN_PROGRESS = "in_progress", "in progress"
+        IN_PROGRESS = "in_progress", "In progress"
         SUCCEEDED = "succeeded"
         FAILED = "failed"
-        ROLLED_BACK = "rolled_back", "rolled back"
+        ROLLED_BACK = "rolled_back", "Rolled back"
 
     release = models.ForeignKey(Release, on_delete=models.PROTECT, related_name="deployments")
     environment = models.ForeignKey(

@@ -166,12 +166,21 @@ def transition(request: AuthedRequest, release_id: int) -> HttpResponse:
 @agent_required
 @require_POST
 def approve(request: AuthedRequest, release_id: int) -> HttpResponse:
-    return _run(
-        request,
-        release_id,
-        ApproveForm(request.POST),
-        lambda r, d: actions.approve(request.user, r, override_reason=d["reason"]),
-    )
+    """Approve; refused, the form comes back with what was typed and each error beside its
+    field (the override reason's beside the reason)."""
+    release = _release_or_404(request, release_id)
+    form = ApproveForm(request.POST)
+    if form.is_valid():
+        try:
+            actions.approve(request.user, release, override_reason=form.cleaned_data["reason"])
+            return _answer(request, release_id)
+        except ActionError as exc:
+            field = exc.errors[0]["field"] if exc.errors else None
+            form.add_error("reason" if field == "override_reason" else None, exc.message)
+    context = _context(request, release, " ".join(str(e) for e in form.non_field_errors()))
+    context["approve_form"] = form
+    template = "releases/_release.html" if request.htmx else "releases/detail.html"
+    return render(request, template, context, status=422)
 
 
 @agent_required

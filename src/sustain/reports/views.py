@@ -38,7 +38,7 @@ def sla(request: AuthedRequest) -> HttpResponse:
     context: dict[str, Any] = {
         "params": params,
         "error": "",
-        "organizations": visible(Organization.objects.all(), request.user),
+        "organizations": visible(Organization.objects.customers(), request.user),
         "priorities": Priority.choices,
         "metrics": [(m.value, m.label) for m in queries.METRIC_ORDER],
         "month_choices": MONTH_CHOICES,

@@ -16,7 +16,6 @@ from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.db import models, transaction
 from django.utils import timezone
 
-from sustain.accounts.actions import require_admin
 from sustain.accounts.models import Organization, Team, User
 from sustain.core import events
 from sustain.core.errors import Conflict, Forbidden, Invalid, refuse_unknown

@@ -6,6 +6,10 @@ from typing import Any
 
 from django import template
 
+from sustain.bugs.models import LineStatus, Severity, Status
+from sustain.core.models import Priority
+from sustain.core.wording import Field, describe, from_choices, quoted
+
 register = template.Library()
 
 VERBS = {
@@ -28,50 +32,51 @@ VERBS = {
     "environment_changed": "changed the environment",
 }
 TEXT_FIELDS = ("description", "steps_to_reproduce", "expected_behaviour", "actual_behaviour")
-SHOWN = (
-    "status",
-    "severity",
-    "priority",
-    "team",
-    "assignee",
-    "title",
-    "ticket",
-    "original",
-    "duplicate",
-    "line",
-    "fixed_version",
-    "planned_version",
-    "sha",
-    "branch",
-    "regressed_in",
-    "environment",
-    "filename",
-    "reason",
-)
-
-
-def _short(field: str, value: Any) -> Any:
-    if field == "sha" and isinstance(value, str):
-        return value[:12]
-    return value
+FIELDS = {
+    "status": Field("status", from_choices(Status.choices)),
+    "severity": Field("severity", from_choices(Severity.choices)),
+    "priority": Field("priority", from_choices(Priority.choices)),
+    "team": Field("team"),
+    "assignee": Field("assignee"),
+    "title": Field("title", quoted),
+    "product": Field("product"),
+    "component": Field("component"),
+    "ticket": Field("ticket"),
+    "original": Field("original"),
+    "duplicate": Field("duplicate"),
+    "target_release": Field("target release"),
+    "affected_versions": Field("affected version", many=True),
+    "introduced_in": Field("introduced in"),
+    "planned_version": Field("fix planned for"),
+    "fixed_version": Field("fixed in"),
+    "fixed_by": Field("fixed by commit"),
+    "sha": Field("commit", lambda v: str(v)[:12]),
+    "branch": Field("branch"),
+    "regressed_in": Field("regressed in"),
+    "environment": Field("environment"),
+    "filename": Field("file"),
+    "reason": Field("reason", quoted),
+}
+LINE_VERBS = {
+    "line_changed": "changed release line {line}",
+    "line_fixed_in_release": "fixed it on release line {line} with release {release}",
+}
+LINE_FIELDS = {**FIELDS, "status": Field("status", from_choices(LineStatus.choices))}
 
 
 @register.filter
 def bug_event_text(event: Any) -> str:
-    """'changed the status: new → triaged' from a bug event's before/after."""
+    """'changed the status from New to Triaged' from a bug event's before/after."""
     words = VERBS.get(event.verb, event.verb.replace("_", " "))
     if event.verb == "created":
         return words
-    details = []
-    for field in SHOWN:
-        if field in event.after:
-            old, new = event.before.get(field), _short(field, event.after.get(field))
-            details.append(f"{field} {old} → {new}" if old not in (None, "") else f"{field} {new}")
-    # Long texts: the event keeps both versions; the timeline only says which one changed.
-    details += [
-        f"{field.replace('_', ' ')} changed" for field in TEXT_FIELDS if field in event.after
-    ]
-    return f"{words}: {', '.join(details)}" if details else words
+    if event.verb in LINE_VERBS:  # "changed release line 2.4: status from Affected to Fixed …"
+        after = {k: v for k, v in event.after.items() if k not in ("line", "release")}
+        words = LINE_VERBS[event.verb].format(
+            line=event.after.get("line", ""), release=event.after.get("release", "")
+        )
+        return describe(words, event.before, after, LINE_FIELDS)
+    return describe(words, event.before, event.after, FIELDS, texts=TEXT_FIELDS)
 
 
 @register.filter

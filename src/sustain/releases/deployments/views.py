@@ -91,7 +91,7 @@ def environment_list(request: AuthedRequest) -> HttpResponse:
             "product": product,
             "organization": organization,
             "products": Product.objects.all(),
-            "organizations": visible(Organization.objects.all(), request.user),
+            "organizations": visible(Organization.objects.customers(), request.user),
             "error": error,
         },
         status=422 if error else 200,

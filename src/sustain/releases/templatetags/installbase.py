@@ -49,7 +49,8 @@ def release_deployments(context: Any, release: Any) -> dict[str, Any]:
     )
     counts: dict[str, int] = {}
     for d in rows:
-        counts[d.status] = counts.get(d.status, 0) + 1
+        label = d.get_status_display().lower()  # "2 succeeded · 1 in progress"
+        counts[label] = counts.get(label, 0) + 1
     return {
         "release": release,
         "deployments": rows,

@@ -6,6 +6,9 @@ from typing import Any
 
 from django import template
 
+from sustain.core.wording import Field, describe, from_choices, quoted
+from sustain.releases.models import Kind, ReleaseChange, Status, TestRun
+
 register = template.Library()
 
 VERBS = {
@@ -23,26 +26,39 @@ VERBS = {
     "notes_regenerated": "regenerated the notes",
     "test_run_reported": "reported a test run",
 }
-SHOWN = ("status", "reason", "bug", "title", "name", "result", "added", "removed", "version")
-
-
-def _show(value: Any) -> str:
-    if isinstance(value, list):
-        return ", ".join(str(v) for v in value) or "none"
-    return str(value)
+FIELDS = {
+    "status": Field("status", from_choices(Status.choices)),
+    "version": Field("version"),
+    "kind": Field("kind", from_choices(Kind.choices)),
+    "bug": Field("bug"),
+    "title": Field("title", quoted),
+    "result": Field("result", from_choices(TestRun.Result.choices)),
+    "planned_for": Field("planned for"),
+    "repository": Field("repository"),
+    "from_tag": Field("from tag"),
+    "to_tag": Field("to tag"),
+    "fields": Field("section", many=True),
+}
+TEXT_FIELDS = ("summary", "known_issues")
+CHANGE_KINDS = from_choices(ReleaseChange.Kind.choices)
+GONE = ("bug", "title")
 
 
 @register.filter
 def release_event_text(event: Any) -> str:
+    """'changed the status from Testing to Approved' from a release event's before/after."""
     words = VERBS.get(event.verb, event.verb.replace("_", " "))
-    details = []
-    for field in SHOWN:
-        if field in event.after:
-            old = event.before.get(field)
-            new = _show(event.after[field])
-            details.append(f"{field} {old} → {new}" if old not in (None, "") else f"{field} {new}")
-        elif field in event.before:
-            details.append(f"{field} {_show(event.before[field])}")
     if event.verb == "gate_overridden":
-        details = [f"“{event.after.get('reason', '')}”"]
-    return f"{words}: {', '.join(details)}" if details else words
+        return f"{words}: “{event.after.get('reason', '')}”"
+    after = event.after
+    if event.verb == "contents_refreshed":  # told as the bugs added and the bugs removed
+        bugs = {"added": Field("bug", many=True)}
+        return describe(words, {"added": after.get("removed", [])}, after, bugs)
+    if event.verb == "change_added":  # "added the improvement “CSV export is twice as fast”"
+        kind = CHANGE_KINDS(after.get("kind", "")).lower()
+        return f"added the {kind} {quoted(after.get('title', ''))}"
+    if event.verb == "test_run_reported":
+        result = FIELDS["result"].show(after.get("result", ""))
+        counts = f"{after.get('passed', 0)} passed, {after.get('failed', 0)} failed"
+        return f"reported the test run {after.get('name', '')}: {result.lower()}, {counts}"
+    return describe(words, event.before, after, FIELDS, texts=TEXT_FIELDS, gone=GONE)
