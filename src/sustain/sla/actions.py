@@ -1,6 +1,6 @@
 """Changes to calendars and policies; each edit recomputes the open tickets it governs.
 
-Every row is checked with the model's full_clean() before anything is written, so the API,
+Every row is checked with the model's fullclean_model() before anything is written, so the API,
 the admin (whose saves come here too) and the forms refuse the same values, naming the field.
 """
 
@@ -8,55 +8,35 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Iterable
-from datetime import date, time
+from datetime import date
 from typing import Any
 
 import holidays as holiday_data
-from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
-from django.db import models, transaction
+from django.db import transaction
 from django.utils import timezone
 
-from sustain.accounts.models import Organization, Team, User
+from sustain.accounts.models import Organization, User
 from sustain.core import events
 from sustain.core.errors import Conflict, Forbidden, Invalid, refuse_unknown
-from sustain.sla import validation
+from sustain.sla.checks import clean_model, refuse_nulls
 from sustain.sla.models import (
     Calendar,
     EscalationLevel,
     EscalationRule,
     Holiday,
     Metric,
-    OnCallOverride,
-    OnCallParticipant,
-    OnCallSchedule,
-    Page,
     Policy,
     RecomputeRun,
     Target,
 )
-
-
-def _clean(instance: models.Model, *, exclude: Iterable[str] = (), prefix: str = "") -> None:
-    """The model's own validation (fields and clean()) as an Invalid naming the fields."""
-    try:
-        instance.full_clean(
-            exclude=list(exclude), validate_unique=False, validate_constraints=False
-        )
-    except ValidationError as exc:
-        errors = []
-        for key, items in exc.error_dict.items():
-            field = prefix.rstrip(".") or "body" if key == NON_FIELD_ERRORS else f"{prefix}{key}"
-            for item in items:
-                # A check may say where inside a JSON field it failed ("0.colour").
-                path = (item.params or {}).get("path")
-                errors.append(
-                    {
-                        "field": f"{field}.{path}" if path else field,
-                        "message": " ".join(item.messages),
-                    }
-                )
-        summary = "; ".join(f"{e['field']}: {e['message']}" for e in errors)
-        raise Invalid(summary, errors=errors) from None
+from sustain.sla.rotations import (
+    acknowledge,
+    add_override,
+    create_schedule,
+    delete_schedule,
+    remove_override,
+    update_schedule,
+)
 
 
 def require_sla_manager(actor: User) -> None:
@@ -106,7 +86,7 @@ def create_calendar(
         always=always,
         organization=organization,
     )
-    _clean(calendar)
+    clean_model(calendar)
     dates = _parse_holidays(holidays)
     with transaction.atomic():
         if Calendar.objects.filter(name=name.strip()).exists():
@@ -123,17 +103,10 @@ def create_calendar(
     return calendar
 
 
-def _refuse_nulls(changes: dict[str, Any], nullable: frozenset[str] = frozenset()) -> None:
-    """PATCH with null means "clear"; fields that cannot be empty say so instead of failing."""
-    for key, value in changes.items():
-        if value is None and key not in nullable:
-            raise Invalid(f"{key} cannot be empty.", field=key)
-
-
 def update_calendar(actor: User, calendar: Calendar, **changes: Any) -> Calendar:
     """Edit hours, zone or holidays; open tickets under it are recomputed in the background."""
     require_sla_manager(actor)
-    _refuse_nulls(changes, frozenset({"organization"}))
+    refuse_nulls(changes, frozenset({"organization"}))
     allowed = {"name", "timezone_name", "hours", "always", "holidays", "organization"}
     refuse_unknown(changes, allowed)
     stored = Calendar.objects.get(pk=calendar.pk)  # the admin hands over an edited instance
@@ -145,7 +118,7 @@ def update_calendar(actor: User, calendar: Calendar, **changes: Any) -> Calendar
     edited.timezone, edited.hours, edited.always = zone, hours, always
     if "organization" in changes:
         edited.organization = changes["organization"]
-    _clean(edited)
+    clean_model(edited)
     dates = _parse_holidays(changes["holidays"]) if "holidays" in changes else None
     with transaction.atomic():
         if Calendar.objects.filter(name=edited.name).exclude(pk=calendar.pk).exists():
@@ -209,7 +182,7 @@ def _targets(values: list[dict]) -> list[tuple[int, str, int]]:
             raise Invalid(
                 f"metric must be one of {', '.join(Metric.values)}.", field="targets.metric"
             )
-        _clean(
+        clean_model(
             Target(priority=priority, metric=metric, minutes=minutes),
             exclude=["policy"],
             prefix="targets.",
@@ -246,7 +219,7 @@ def create_policy(actor: User, **fields: Any) -> Policy:
     targets = _targets(fields.pop("targets", []))
     fields.setdefault("pause_statuses", ["pending"])
     policy = Policy(**fields)
-    _clean(policy)
+    clean_model(policy)
     with transaction.atomic():
         if Policy.objects.filter(name=fields["name"]).exists():
             raise Conflict(f"A policy named '{fields['name']}' exists.", field="name")
@@ -261,13 +234,13 @@ def create_policy(actor: User, **fields: Any) -> Policy:
 
 def update_policy(actor: User, policy: Policy, **changes: Any) -> Policy:
     require_sla_manager(actor)
-    _refuse_nulls(changes, frozenset({"organization", "priority", "product", "config_item"}))
+    refuse_nulls(changes, frozenset({"organization", "priority", "product", "config_item"}))
     refuse_unknown(changes, POLICY_FIELDS, "Unknown field {first}.")
     targets = _targets(changes.pop("targets")) if "targets" in changes else None
     edited = copy.copy(Policy.objects.get(pk=policy.pk))
     for key, value in changes.items():
         setattr(edited, key, value)
-    _clean(edited)
+    clean_model(edited)
     with transaction.atomic():
         if (
             "name" in changes
@@ -332,139 +305,6 @@ def _recompute_later(
     return row
 
 
-def create_schedule(
-    actor: User,
-    *,
-    team: Any,
-    name: str,
-    slug: str,
-    participants: list[User],
-    rotation_start: date,
-    timezone_name: str = "UTC",
-    shift_hours: int = 24 * 7,
-    handover: Any = "09:00",
-    ack_minutes: int = 15,
-) -> OnCallSchedule:
-    """An on-call rotation for a team; participants take shifts in the order given."""
-    if not (actor.is_manager or (team.lead_id == actor.pk)):
-        raise Forbidden("Only managers, administrators and the team lead may set up on-call.")
-    if isinstance(handover, str):
-        handover = _time_of_day(handover)
-    schedule = OnCallSchedule(
-        team=team,
-        name=name,
-        slug=slug,
-        timezone=timezone_name,
-        shift_hours=shift_hours,
-        handover=handover,
-        rotation_start=rotation_start,
-        ack_minutes=ack_minutes,
-    )
-    _clean(schedule)
-    _check_participants(team, participants)
-    with transaction.atomic():
-        if OnCallSchedule.objects.filter(slug=slug).exists():
-            raise Conflict(f"A schedule '{slug}' exists.", field="slug")
-        schedule.save()
-        OnCallParticipant.objects.bulk_create(
-            [
-                OnCallParticipant(schedule=schedule, user=p, position=i)
-                for i, p in enumerate(participants)
-            ]
-        )
-        events.record(
-            schedule,
-            "created",
-            actor=actor,
-            is_public=False,
-            after={"name": name, "participants": [p.email for p in participants]},
-        )
-    return schedule
-
-
-def _time_of_day(text: str) -> time:
-    try:
-        return time.fromisoformat(text)
-    except ValueError:
-        raise Invalid(f"'{text}' is not a time (HH:MM).", field="handover") from None
-
-
-def _check_participants(team: Team, participants: list[User]) -> None:
-    """Who may carry a team's pager: see oncall.check_member."""
-    from sustain.sla.oncall import check_member
-
-    if not participants:
-        raise Invalid("A rotation needs at least one participant.", field="participants")
-    for person in participants:
-        try:
-            check_member(team, person, "participants")
-        except ValidationError as exc:
-            raise Invalid(validation.reason(exc).split(": ", 1)[-1], field="participants") from None
-
-
-def add_override(
-    actor: User, schedule: OnCallSchedule, *, user: User, start: Any, end: Any
-) -> OnCallOverride:
-    if not (actor.is_manager or actor.pk == user.pk or schedule.team.lead_id == actor.pk):
-        raise Forbidden("Only managers, the team lead or the person taking the shift may override.")
-    override = OnCallOverride(schedule=schedule, user=user, start=start, end=end)
-    _clean(override)
-    with transaction.atomic():
-        override.save()
-        events.record(
-            schedule,
-            "override_added",
-            actor=actor,
-            is_public=False,
-            after={"user": user.email, "start": start.isoformat(), "end": end.isoformat()},
-        )
-    return override
-
-
-def remove_override(actor: User, override: OnCallOverride) -> None:
-    """Take an override back: who may add it (a manager, the team lead, the person) may remove it."""
-    schedule = override.schedule
-    if not (actor.is_manager or actor.pk == override.user_id or schedule.team.lead_id == actor.pk):
-        raise Forbidden(
-            "Only managers, the team lead or the person taking the shift may remove it."
-        )
-    with transaction.atomic():
-        events.record(
-            schedule,
-            "override_removed",
-            actor=actor,
-            is_public=False,
-            before={
-                "user": override.user.email,
-                "start": override.start.isoformat(),
-                "end": override.end.isoformat(),
-            },
-        )
-        override.delete()
-
-
-def acknowledge(actor: User, page: Page) -> Page:
-    """The paged person (or a manager) acknowledges: nobody else is paged for it."""
-    if actor.pk != page.user_id and not actor.is_manager:
-        raise Forbidden("Only the person paged or a manager may acknowledge.")
-    with transaction.atomic():
-        claimed = Page.objects.filter(pk=page.pk, acknowledged_at__isnull=True).update(
-            acknowledged_at=timezone.now()
-        )
-        if not claimed:
-            raise Conflict("This page is already acknowledged.")
-        page.refresh_from_db()
-        if page.ticket is not None:
-            events.record(
-                page.ticket,
-                "page_acknowledged",
-                actor=actor,
-                is_public=False,
-                after={"user": actor.name, "attempt": page.attempt},
-            )
-    return page
-
-
 def require_manager(actor: User) -> None:
     """Escalation and on-call are set up by managers and administrators."""
     if not actor.is_manager:
@@ -482,7 +322,7 @@ def create_escalation_rule(actor: User, *, levels: list[dict], **fields: Any) ->
     if not levels:
         raise Invalid("A rule needs at least one level.", field="levels")
     rule = EscalationRule(**fields)
-    _clean(rule)
+    clean_model(rule)
     rows = _levels(rule, levels)
     with transaction.atomic():
         if EscalationRule.objects.filter(name=fields.get("name")).exists():
@@ -507,7 +347,7 @@ def _levels(rule: EscalationRule, levels: list[dict]) -> list[EscalationLevel]:
             delay_minutes=level.get("delay_minutes", 0),
             actions=level.get("actions", []),
         )
-        _clean(row, exclude=["rule"], prefix=f"levels.{number - 1}.")
+        clean_model(row, exclude=["rule"], prefix=f"levels.{number - 1}.")
         rows.append(row)
     return rows
 
@@ -538,7 +378,7 @@ def update_escalation_rule(
     actor: User, rule: EscalationRule, *, levels: list[dict] | None = None, **changes: Any
 ) -> EscalationRule:
     require_manager(actor)
-    _refuse_nulls(changes, frozenset({"organization", "priority", "team"}))
+    refuse_nulls(changes, frozenset({"organization", "priority", "team"}))
     allowed = {"name", "active", "urgent", "minutes", "metric", "condition"}
     refuse_unknown(
         changes, allowed | {"organization", "priority", "team"}, "Cannot change {first}."
@@ -546,7 +386,7 @@ def update_escalation_rule(
     edited = copy.copy(EscalationRule.objects.get(pk=rule.pk))
     for key, value in changes.items():
         setattr(edited, key, value)
-    _clean(edited)
+    clean_model(edited)
     # Watchers are checked against the rule's scope as edited.
     rows = _levels(edited, levels) if levels is not None else None
     with transaction.atomic():
@@ -584,59 +424,24 @@ def delete_escalation_rule(actor: User, rule: EscalationRule) -> None:
         rule.delete()
 
 
-def update_schedule(
-    actor: User, schedule: OnCallSchedule, *, participants: list[User] | None = None, **changes: Any
-) -> OnCallSchedule:
-    if not (actor.is_manager or schedule.team.lead_id == actor.pk):
-        raise Forbidden("Only managers, administrators and the team lead may change on-call.")
-    _refuse_nulls(changes)
-    allowed = {"name", "shift_hours", "ack_minutes", "rotation_start", "handover", "team"}
-    refuse_unknown(changes, allowed | {"timezone_name"}, "Cannot change {first}.")
-    if "timezone_name" in changes:
-        changes["timezone"] = changes.pop("timezone_name")
-    if isinstance(changes.get("handover"), str):
-        changes["handover"] = _time_of_day(changes["handover"])
-    team = changes.get("team", schedule.team)
-    if team.pk != schedule.team_id and not (actor.is_manager or team.lead_id == actor.pk):
-        raise Forbidden("Only managers and that team's lead may give it this rotation.")
-    edited = copy.copy(OnCallSchedule.objects.get(pk=schedule.pk))
-    for key, value in changes.items():
-        setattr(edited, key, value)
-    _clean(edited)
-    if participants is None and "team" in changes:
-        participants = [p.user for p in schedule.participants.select_related("user")]
-    if participants is not None:
-        _check_participants(team, participants)
-    with transaction.atomic():
-        for key, value in changes.items():
-            setattr(schedule, key, value)
-        schedule.save()
-        if participants is not None:
-            schedule.participants.all().delete()
-            OnCallParticipant.objects.bulk_create(
-                [
-                    OnCallParticipant(schedule=schedule, user=p, position=i)
-                    for i, p in enumerate(participants)
-                ]
-            )
-        events.record(
-            schedule,
-            "updated",
-            actor=actor,
-            is_public=False,
-            after={
-                **{k: str(v) for k, v in changes.items()},
-                **({"participants": [p.email for p in participants]} if participants else {}),
-            },
-        )
-    return schedule
-
-
-def delete_schedule(actor: User, schedule: OnCallSchedule) -> None:
-    if not (actor.is_manager or schedule.team.lead_id == actor.pk):
-        raise Forbidden("Only managers, administrators and the team lead may delete on-call.")
-    with transaction.atomic():
-        events.record(
-            schedule, "deleted", actor=actor, is_public=False, before={"name": schedule.name}
-        )
-        schedule.delete()
+__all__ = [
+    "acknowledge",
+    "add_override",
+    "create_calendar",
+    "create_escalation_rule",
+    "create_policy",
+    "create_schedule",
+    "delete_calendar",
+    "delete_escalation_rule",
+    "delete_policy",
+    "delete_schedule",
+    "import_holidays",
+    "remove_override",
+    "reorder_policies",
+    "require_manager",
+    "require_sla_manager",
+    "update_calendar",
+    "update_escalation_rule",
+    "update_policy",
+    "update_schedule",
+]
