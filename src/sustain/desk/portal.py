@@ -14,7 +14,8 @@ from sustain.core.http import AuthedRequest
 from sustain.core.pagination import paginate
 from sustain.desk import actions, queries, workflow
 from sustain.desk.forms import PortalTicketForm, ReplyForm, StatusForm
-from sustain.desk.models import Ticket
+from sustain.core.tenancy import visible
+from sustain.desk.models import Ticket, TicketLink
 
 PAGE_SIZE = 25
 
@@ -71,13 +72,21 @@ def _known_problems(request: AuthedRequest, ticket: Ticket) -> list[dict]:
     """The bugs behind the ticket, in the words customers get (no internal fields)."""
     from sustain.bugs.models import Bug
     from sustain.bugs.workflow import CUSTOMER_WORDS
-    from sustain.core.tenancy import visible
 
     linked = visible(Bug.objects.filter(ticket_links__ticket=ticket), request.user)
     return [
         {"key": bug.key, "title": bug.title, "words": CUSTOMER_WORDS[bug.status]}
         for bug in linked.order_by("-id")[:20]
     ]
+
+
+def _merged_into(request: AuthedRequest, ticket: Ticket) -> dict:
+    """Whether the ticket was merged into another, and that ticket when the viewer may see it."""
+    link = ticket.links_out.filter(kind=TicketLink.Kind.DUPLICATE).only("target_id").first()
+    if link is None:
+        return {"merged": False, "merged_into": None}
+    target = visible(Ticket.objects.filter(pk=link.target_id), request.user).first()
+    return {"merged": True, "merged_into": target}
 
 
 @login_required
@@ -89,12 +98,14 @@ def ticket_page(request: AuthedRequest, key: str) -> HttpResponse:
         {
             "ticket": ticket,
             "timeline": queries.timeline(request.user, ticket),
+            "files": queries.files_of(request.user, ticket),
             "reply_form": ReplyForm(),
             "status_words": workflow.CUSTOMER_WORDS[ticket.status],
             "bugs": _known_problems(request, ticket),
             "transitions": sorted(
                 workflow.allowed_transitions(ticket.status, customer=request.user.is_customer)
             ),
+            **_merged_into(request, ticket),
         },
     )
 

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from typing import Any
+from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.db.models import Q
-from django.http import FileResponse, Http404, HttpResponse
+from django.http import FileResponse, Http404, HttpResponse, QueryDict
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
@@ -85,18 +86,57 @@ def queue(request: AuthedRequest) -> HttpResponse:
     return render(request, "desk/queue.html", context, status=422 if error else 200)
 
 
+# The fields of the queue's filter form (#filters), in the order a saved query keeps them.
+FILTER_FIELDS = (
+    "queue",
+    "q",
+    "status",
+    "priority",
+    "organization",
+    "team",
+    "kind",
+    "created_after",
+    "created_before",
+    "order",
+)
+
+
+def _query_on_screen(post: Any) -> str:
+    """The filter form as it stands when "Save" is pressed (htmx sends #filters along), or,
+    without JavaScript, the query of the page as loaded (then the form is what was loaded)."""
+    if not any(name in post for name in FILTER_FIELDS):
+        return post.get("query", "").lstrip("?")
+    pairs = [(n, v) for n in FILTER_FIELDS for v in post.getlist(n) if v.strip()]
+    if not any(n == "order" and v != "newest" for n, v in pairs):
+        pairs = [(n, v) for n, v in pairs if n != "order"]  # the default order says nothing
+    return urlencode(pairs)
+
+
 @agent_required
 @require_POST
 def save_filter(request: AuthedRequest) -> HttpResponse:
     form = SavedFilterForm(request.POST)
+    query = _query_on_screen(request.POST)
     if form.is_valid():
         try:
-            actions.save_filter(request.user, **form.cleaned_data)
+            queries.TicketFilters.from_params(QueryDict(query))  # a filter that works, or why
+            actions.save_filter(
+                request.user,
+                name=form.cleaned_data["name"],
+                query=query,
+                shared=form.cleaned_data["shared"],
+            )
+            messages.success(request, f"Saved the filter “{form.cleaned_data['name']}”.")
         except ActionError as exc:
             messages.error(request, exc.message)
     else:
         messages.error(request, "Give the filter a name.")
-    return redirect(reverse("desk:queue") + "?" + form.data.get("query", "").lstrip("?"))
+    url = reverse("desk:queue") + ("?" + query if query else "")
+    if request.htmx:
+        response = HttpResponse(status=204)
+        response["HX-Redirect"] = url
+        return response
+    return redirect(url)
 
 
 @agent_required
@@ -133,6 +173,7 @@ def ticket_page(request: AuthedRequest, key: str) -> HttpResponse:
     ticket = _ticket_or_404(request.user, key)
     context = _panel_context(request, ticket)
     context["timeline"] = queries.timeline(request.user, ticket)
+    context["files"] = queries.files_of(request.user, ticket)
     context["reply_form"] = ReplyForm()
     # A major incident gathers tickets of several customers: list only those the agent serves.
     context["links"] = ticket.links_out.filter(
@@ -290,15 +331,20 @@ def reply(request: AuthedRequest, key: str) -> HttpResponse:
 
 @login_required
 def download_attachment(request: AuthedRequest, attachment_id: int) -> FileResponse:
-    """Attachments are served only to users who may see them, never as inline HTML."""
+    """Attachments are served only to users who may see them (visible(): the organization,
+    public files of public comments for customers, their own tickets), never as inline HTML;
+    `?view=1` shows an image (PNG, JPEG, GIF, WebP: never SVG) in the browser instead."""
     attachment = visible(Attachment.objects.all(), request.user).filter(pk=attachment_id).first()
     if attachment is None:
         raise Http404("No such attachment.")
+    shown = attachment.is_image and request.GET.get("view") == "1"
     response = FileResponse(
         attachment.file.open("rb"),
-        as_attachment=True,
+        as_attachment=not shown,
         filename=attachment.filename,
         content_type=attachment.content_type,
     )
     response["X-Content-Type-Options"] = "nosniff"
+    response["Content-Security-Policy"] = "default-src 'none'; img-src 'self'; sandbox"
+    response["Cache-Control"] = "private, max-age=3600"
     return response
