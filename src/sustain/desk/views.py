@@ -154,10 +154,16 @@ def new_ticket(request: AuthedRequest) -> HttpResponse:
     return render(request, "desk/new.html", {"form": form}, status=422 if form.errors else 200)
 
 
-def _panel_context(request: AuthedRequest, ticket: Ticket, error: str = "") -> dict[str, Any]:
+def _panel_context(
+    request: AuthedRequest, ticket: Ticket, failed: str = "", form: Any = None
+) -> dict[str, Any]:
+    """The side panel; `failed` names its form that was refused, shown again with what was
+    typed (`posted`) and each problem beside its field (`errors`)."""
     return {
         "ticket": ticket,
-        "error": error,
+        "failed": failed if form is not None and form.errors else "",
+        "errors": htmx.field_errors(form),
+        "posted": form.data if form is not None else {},
         "transitions": sorted(workflow.allowed_transitions(ticket.status)),
         "priorities": Priority.choices,
         "teams": Team.objects.all(),
@@ -186,27 +192,35 @@ def ticket_page(request: AuthedRequest, key: str) -> HttpResponse:
     return render(request, "desk/ticket.html", context)
 
 
-def _panel(request: AuthedRequest, key: str, error: str = "") -> HttpResponse:
-    """After an in-place change: the side panel again, and the timeline refreshed by an event."""
+def _panel(request: AuthedRequest, key: str, failed: str = "", form: Any = None) -> HttpResponse:
+    """After an in-place change: the side panel again, and the timeline refreshed by an event;
+    after a refusal, the panel with the refused form as it was typed and its errors."""
     ticket = _ticket_or_404(request.user, key)
     if not request.htmx:
         return redirect("desk:ticket", key=ticket.key)
+    context = _panel_context(request, ticket, failed, form)
     response = render(
-        request,
-        "desk/_panel.html",
-        _panel_context(request, ticket, error),
-        status=422 if error else 200,
+        request, "desk/_panel.html", context, status=422 if context["failed"] else 200
     )
-    response["HX-Trigger"] = "timeline-changed"
+    if not context["failed"]:
+        response["HX-Trigger"] = "timeline-changed"
     return response
 
 
 def _run(
-    request: AuthedRequest, key: str, form: Any, apply: Callable[[Ticket, dict], Any]
+    request: AuthedRequest,
+    key: str,
+    form: Any,
+    apply: Callable[[Ticket, dict], Any],
+    name: str,
+    aliases: dict[str, str] | None = None,
 ) -> HttpResponse:
     ticket = _ticket_or_404(request.user, key)
-    return htmx.run(
-        form, lambda data: apply(ticket, data), lambda error: _panel(request, key, error)
+    return htmx.run_form(
+        form,
+        lambda data: apply(ticket, data),
+        lambda answered: _panel(request, key, name, answered),
+        aliases,
     )
 
 
@@ -218,6 +232,7 @@ def change_status(request: AuthedRequest, key: str) -> HttpResponse:
         key,
         StatusForm(request.POST),
         lambda t, d: actions.transition(request.user, t, d["status"], reason=d["reason"]),
+        "status",
     )
 
 
@@ -230,7 +245,7 @@ def change_assignment(request: AuthedRequest, key: str) -> HttpResponse:
             return actions.assign(request.user, ticket, team=team, assignee=request.user)
         return actions.assign(request.user, ticket, team=data["team"], assignee=data["assignee"])
 
-    return _run(request, key, AssignForm(request.POST), apply)
+    return _run(request, key, AssignForm(request.POST), apply, "assign")
 
 
 @agent_required
@@ -241,6 +256,8 @@ def change_priority(request: AuthedRequest, key: str) -> HttpResponse:
         key,
         PriorityForm(request.POST),
         lambda t, d: actions.set_priority(request.user, t, d["priority"], d["reason"]),
+        "priority",
+        {"priority_reason": "reason"},
     )
 
 
@@ -251,7 +268,9 @@ def link_ticket(request: AuthedRequest, key: str) -> HttpResponse:
         other = refs.required_ticket(request.user, data["target"], "target")
         return actions.link(request.user, ticket, other, data["kind"])
 
-    return _run(request, key, LinkForm(request.POST), apply)
+    # One form links, the other merges (kind "duplicate"): each shows its own refusal.
+    name = "merge" if request.POST.get("kind") == "duplicate" else "link"
+    return _run(request, key, LinkForm(request.POST), apply, name)
 
 
 @agent_required
@@ -264,6 +283,7 @@ def change_parent(request: AuthedRequest, key: str) -> HttpResponse:
         lambda t, d: actions.set_parent(
             request.user, t, refs.ticket(request.user, d["parent"], "parent")
         ),
+        "parent",
     )
 
 
@@ -276,6 +296,7 @@ def change_tags(request: AuthedRequest, key: str) -> HttpResponse:
         key,
         form,
         lambda t, d: actions.update_ticket(request.user, t, tags=form.tag_list()),
+        "tags",
     )
 
 
@@ -287,6 +308,7 @@ def watch(request: AuthedRequest, key: str) -> HttpResponse:
         key,
         WatchForm(request.POST),
         lambda t, d: actions.watch(request.user, t, on=d["on"]),
+        "watch",
     )
 
 
