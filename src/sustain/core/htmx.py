@@ -58,4 +58,6 @@ def field_errors(form: forms.Form | None) -> dict[str, list[str]]:
     """A form's errors by field for a template (which cannot read `__all__`: it is `form`)."""
     if form is None:
         return {}
-    return {("form" if name == "__all__" else name): list(errs) for name, errs in form.errors.items()}
+    return {
+        ("form" if name == "__all__" else name): list(errs) for name, errs in form.errors.items()
+    }

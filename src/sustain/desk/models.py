@@ -196,9 +196,7 @@ def own_or_merged_from(queryset: QuerySet, user: Any) -> QuerySet:
     tickets: the ticket's, or the one a merge moved them from."""
     if not user.is_customer or user.organization.customers_see_all_tickets:
         return queryset
-    return queryset.filter(
-        models.Q(ticket__requester=user) | models.Q(merged_from__requester=user)
-    )
+    return queryset.filter(models.Q(ticket__requester=user) | models.Q(merged_from__requester=user))
 
 
 def attachment_path(instance: Attachment, filename: str) -> str:

@@ -12,9 +12,9 @@ from sustain.core.errors import ActionError
 from sustain.core.forms import add_action_error
 from sustain.core.http import AuthedRequest
 from sustain.core.pagination import paginate
+from sustain.core.tenancy import visible
 from sustain.desk import actions, queries, workflow
 from sustain.desk.forms import PortalTicketForm, ReplyForm, StatusForm
-from sustain.core.tenancy import visible
 from sustain.desk.models import Ticket, TicketLink
 
 PAGE_SIZE = 25
