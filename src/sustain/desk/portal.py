@@ -89,9 +89,12 @@ def _merged_into(request: AuthedRequest, ticket: Ticket) -> dict:
     return {"merged": True, "merged_into": target}
 
 
-@login_required
-def ticket_page(request: AuthedRequest, key: str) -> HttpResponse:
-    ticket = _ticket_or_404(request, key)
+def _ticket_page(
+    request: AuthedRequest, ticket: Ticket, reply_form: ReplyForm | None = None
+) -> HttpResponse:
+    """The ticket as its customer sees it; `reply_form` a refused reply, shown again as typed
+    with each error beside its field."""
+    reply_form = reply_form or ReplyForm()
     return render(
         request,
         "portal/ticket.html",
@@ -99,7 +102,7 @@ def ticket_page(request: AuthedRequest, key: str) -> HttpResponse:
             "ticket": ticket,
             "timeline": queries.timeline(request.user, ticket),
             "files": queries.files_of(request.user, ticket),
-            "reply_form": ReplyForm(),
+            "reply_form": reply_form,
             "status_words": workflow.CUSTOMER_WORDS[ticket.status],
             "bugs": _known_problems(request, ticket),
             "transitions": sorted(
@@ -107,7 +110,13 @@ def ticket_page(request: AuthedRequest, key: str) -> HttpResponse:
             ),
             **_merged_into(request, ticket),
         },
+        status=422 if reply_form.errors else 200,
     )
+
+
+@login_required
+def ticket_page(request: AuthedRequest, key: str) -> HttpResponse:
+    return _ticket_page(request, _ticket_or_404(request, key))
 
 
 @login_required
@@ -125,9 +134,10 @@ def reply(request: AuthedRequest, key: str) -> HttpResponse:
                 is_public=True,
                 uploads=[(upload.name, upload.read())] if upload else [],
             )
+            return redirect("portal:ticket", key=ticket.key)
         except ActionError as exc:
-            messages.error(request, exc.message)
-    return redirect("portal:ticket", key=ticket.key)
+            add_action_error(form, exc)
+    return _ticket_page(request, ticket, form)
 
 
 @login_required

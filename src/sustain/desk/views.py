@@ -317,7 +317,6 @@ def watch(request: AuthedRequest, key: str) -> HttpResponse:
 def reply(request: AuthedRequest, key: str) -> HttpResponse:
     ticket = _ticket_or_404(request.user, key)
     form = ReplyForm(request.POST, request.FILES)
-    error = ""
     if form.is_valid():
         upload = form.cleaned_data["attachment"]
         try:
@@ -330,9 +329,8 @@ def reply(request: AuthedRequest, key: str) -> HttpResponse:
             )
             form = ReplyForm()
         except ActionError as exc:
-            error = exc.message
-    else:
-        error = "Write something first."
+            add_action_error(form, exc)
+    error = bool(form.errors)  # each error is shown beside its field, what was typed kept
     if not request.htmx:
         return redirect("desk:ticket", key=ticket.key)
     ticket = _ticket_or_404(request.user, key)
@@ -343,7 +341,6 @@ def reply(request: AuthedRequest, key: str) -> HttpResponse:
             "ticket": ticket,
             "timeline": queries.timeline(request.user, ticket),
             "reply_form": form,
-            "error": error,
         },
         status=422 if error else 200,
     )
