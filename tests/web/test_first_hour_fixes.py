@@ -143,3 +143,179 @@ class SavedFilterTests(SustainTestCase):
         self.assertFalse(SavedFilter.objects.exists())
         page = self.client.get(response["HX-Redirect"])
         self.assertContains(page, "Unknown status", status_code=422)
+
+
+class TypedInputKeptTests(SustainTestCase):
+    """Point 7: a refusal shows what was typed again, with every error beside its field."""
+
+    def setUp(self):
+        self.ticket = self.open_ticket(self.carol, title="Exports are slow")
+
+    def test_a_customer_reply_survives_a_refused_attachment(self):
+        portal = client_for(self.carol)
+        response = portal.post(
+            f"/portal/t/{self.ticket.key}/reply",
+            {
+                "body": "Here is what I see, in detail.",
+                "is_public": "1",
+                "attachment": SimpleUploadedFile("setup.exe", b"MZ\x90\x00" + b"\x00" * 200),
+            },
+        )
+        self.assertEqual(response.status_code, 422)
+        html = response.content.decode()
+        self.assertIn(">Here is what I see, in detail.</textarea>", html)
+        self.assertIn('id="reply-attachment-error"', html)
+        self.assertIn("not accepted", html)
+        self.assertFalse(self.ticket.comments.exists())
+
+    def test_the_desk_reply_keeps_its_text_and_its_kind(self):
+        response = client_for(self.alice).post(
+            f"/desk/t/{self.ticket.key}/reply",
+            {
+                "body": "Internal: check the job queue.",
+                "is_public": "0",
+                "attachment": SimpleUploadedFile("x.exe", b"MZ\x90\x00" + b"\x00" * 200),
+            },
+            headers=HTMX,
+        )
+        self.assertEqual(response.status_code, 422)
+        html = response.content.decode()
+        self.assertIn(">Internal: check the job queue.</textarea>", html)
+        self.assertIn('value="0" checked', html)
+        self.assertIn('id="reply-attachment-error"', html)
+
+    def panel(self, action: str, data: dict):
+        return client_for(self.alice).post(
+            f"/desk/t/{self.ticket.key}/{action}", data, headers=HTMX
+        )
+
+    def test_a_link_to_an_unknown_ticket_is_refused_beside_the_field_with_the_key_kept(self):
+        response = self.panel("link", {"target": "INC-99999", "kind": "related"})
+        self.assertEqual(response.status_code, 422)
+        html = response.content.decode()
+        self.assertIn('value="INC-99999" aria-invalid="true"', html)
+        self.assertIn('<p class="field-error" role="alert" id="target-error">', html)
+        self.assertNotIn('id="merge-target-error"', html)
+        self.assertNotIn("HX-Trigger", response)
+
+    def test_a_priority_override_without_a_reason_keeps_the_chosen_priority(self):
+        response = self.panel("priority", {"priority": "1", "reason": ""})
+        self.assertEqual(response.status_code, 422)
+        html = response.content.decode()
+        self.assertIn('<option value="1" selected>', html)
+        self.assertIn('id="reason-error">Overriding the matrix', html)
+        self.ticket.refresh_from_db()
+        self.assertNotEqual(self.ticket.priority, 1)
+
+    def test_the_bug_form_shows_every_error_at_once(self):
+        response = client_for(self.alice).post(
+            "/bugs/new",
+            {
+                "title": "Rounding on close",
+                "product": self.product.pk,
+                "severity": "major",
+                "priority": "3",
+                "component": "No such part",
+                "affected_versions": "9.9.9",
+                "environment": "999999",
+                "attachment": SimpleUploadedFile("setup.exe", b"MZ\x90\x00" + b"\x00" * 200),
+            },
+        )
+        self.assertEqual(response.status_code, 422)
+        form = response.context["form"]
+        self.assertEqual(
+            set(form.errors), {"component", "affected_versions", "environment", "attachment"}
+        )
+        html = response.content.decode()
+        self.assertIn('value="Rounding on close"', html)
+        self.assertIn("No such part", html)
+
+    def test_the_bug_form_checks_references_even_when_a_field_is_refused(self):
+        response = client_for(self.alice).post(
+            "/bugs/new",
+            {
+                "title": "",
+                "product": self.product.pk,
+                "severity": "major",
+                "priority": "7",
+                "component": "No such part",
+            },
+        )
+        self.assertEqual(response.status_code, 422)
+        self.assertEqual(set(response.context["form"].errors), {"title", "priority", "component"})
+
+
+class MergedTicketTests(SustainTestCase):
+    """Point 8: the customer of a merged ticket keeps the conversation, and is told where it
+    went: a link when they may see that ticket, a plain note when they may not."""
+
+    def setUp(self):
+        self.original = self.open_ticket(self.carol, title="Checkout returns 502")
+        self.duplicate = self.open_ticket(
+            self.cathy,
+            title="Cannot pay",
+            uploads=[("screenshot.png", PNG)],
+        )
+        desk.add_comment(self.cathy, self.duplicate, "It fails at the last step.")
+        desk.add_comment(self.alice, self.duplicate, "We are looking into it.")
+        desk.add_comment(self.alice, self.duplicate, "Same as INC-1.", is_public=False)
+        desk.merge(self.alice, self.duplicate, into=self.original)
+
+    def page(self, user):
+        response = client_for(user).get(f"/portal/t/{self.duplicate.key}")
+        self.assertEqual(response.status_code, 200)
+        return response.content.decode()
+
+    def test_the_customer_keeps_the_whole_public_conversation_and_a_link(self):
+        html = self.page(self.cathy)
+        self.assertIn("It fails at the last step.", html)
+        self.assertIn("We are looking into it.", html)
+        self.assertNotIn("Same as INC-1.", html)
+        self.assertIn('alt="screenshot.png"', html)
+        self.assertIn(f'href="/portal/t/{self.original.key}"', html)
+        self.assertIn('id="merged-note"', html)
+
+    def test_a_customer_who_may_not_see_the_other_ticket_gets_a_plain_note(self):
+        self.acme.customers_see_all_tickets = False
+        self.acme.save()
+        html = self.page(self.cathy)
+        self.assertIn("We are looking into it.", html)
+        self.assertIn('alt="screenshot.png"', html)
+        self.assertNotIn(self.original.key, html.split('id="merged-note"')[1].split("</p>")[0])
+        self.assertIn("merged into another ticket", html)
+        screenshot = Attachment.objects.get(filename="screenshot.png")
+        cathy = client_for(self.cathy)
+        self.assertEqual(cathy.get(f"/attachments/{screenshot.pk}?view=1").status_code, 200)
+        # Carol's ticket is Carol's: Cathy still may not open it, nor Dave anything.
+        self.assertEqual(cathy.get(f"/portal/t/{self.original.key}").status_code, 404)
+        dave = client_for(self.dave)
+        self.assertEqual(dave.get(f"/attachments/{screenshot.pk}?view=1").status_code, 404)
+
+    def test_agents_find_the_conversation_on_the_ticket_it_was_merged_into(self):
+        html = client_for(self.alice).get(f"/desk/t/{self.original.key}").content.decode()
+        self.assertIn("We are looking into it.", html)
+        self.assertIn("Same as INC-1.", html)
+        self.assertIn(f"from {self.duplicate.key}", html)  # the screenshot, where it came from
+        api = self.api(self.cathy).get(f"/api/v1/tickets/{self.duplicate.key}/comments")
+        self.assertEqual(
+            [c["body"] for c in api.json()["results"]],
+            ["It fails at the last step.", "We are looking into it."],
+        )
+
+
+class ConfirmationTests(SustainTestCase):
+    """Point 8: destructive moves ask first (htmx's hx-confirm; no inline script)."""
+
+    def test_merge_asks_first_and_linking_does_not(self):
+        ticket = self.open_ticket(self.carol, title="Printer on fire")
+        html = client_for(self.alice).get(f"/desk/t/{ticket.key}").content.decode()
+        merge = html.split('value="duplicate"')[0].rsplit("<form", 1)[1]
+        self.assertIn("hx-confirm=", merge)
+        link = html.split('value="related"')[0].rsplit("<form", 1)[1]
+        self.assertNotIn("hx-confirm=", link)
+
+    def test_the_customer_is_asked_before_withdrawing(self):
+        ticket = self.open_ticket(self.carol, title="Printer on fire")
+        html = client_for(self.carol).get(f"/portal/t/{ticket.key}").content.decode()
+        withdraw = html.split('value="cancelled"')[0].rsplit("<form", 1)[1]
+        self.assertIn('hx-boost="true" hx-confirm="Withdraw', withdraw)
