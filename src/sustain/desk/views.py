@@ -364,6 +364,9 @@ def download_attachment(request: AuthedRequest, attachment_id: int) -> FileRespo
         content_type=attachment.content_type,
     )
     response["X-Content-Type-Options"] = "nosniff"
-    response["Content-Security-Policy"] = "default-src 'none'; img-src 'self'; sandbox"
+    # The browser's own image page styles itself inline; nothing else may load or run.
+    response["Content-Security-Policy"] = (
+        "default-src 'none'; img-src 'self'; style-src 'unsafe-inline'; sandbox"
+    )
     response["Cache-Control"] = "private, max-age=3600"
     return response
