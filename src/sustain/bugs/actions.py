@@ -188,7 +188,7 @@ def create_bug(
         problems.check(_check_release, product, target_release)
     problems.check(_check_assignment, team, assignee)
     checked = [problems.check(files.check, name, content) for name, content in uploads]
-    problems.raise_any()
+    problems.raise_any()  # past it, every check passed: no None left in `checked`
     with transaction.atomic():
         number = counters.next_value("bug")
         now = timezone.now()
@@ -216,7 +216,8 @@ def create_bug(
         events.record(bug, "created", actor=actor, after=snapshot(bug), is_public=False)
         _record_environment(actor, bug, None)
         for upload in checked:
-            store_attachment(actor, bug, upload, comment=None)
+            if upload is not None:
+                store_attachment(actor, bug, upload, comment=None)
         if assignee is not None:
             notifications.assigned(bug, actor, events.for_target(bug).last())
     return bug

@@ -59,5 +59,6 @@ def field_errors(form: forms.Form | None) -> dict[str, list[str]]:
     if form is None:
         return {}
     return {
-        ("form" if name == "__all__" else name): list(errs) for name, errs in form.errors.items()
+        ("form" if name == "__all__" else name): [str(e) for e in errs]
+        for name, errs in form.errors.items()
     }
