@@ -4,8 +4,9 @@ elsewhere, typed input kept with its error in view, and merges and withdrawals t
 
 from __future__ import annotations
 
-import base64
 import re
+import struct
+import zlib
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
@@ -16,9 +17,32 @@ from tests.browser.test_incident_desk import log_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
-PNG = base64.b64decode(
-    "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg=="
-)
+
+def png(width: int = 320, height: int = 180) -> bytes:
+    """A real PNG the size of a small screenshot: a blue bar on a grey page."""
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        body = kind + data
+        return struct.pack(">I", len(data)) + body + struct.pack(">I", zlib.crc32(body))
+
+    rows = b"".join(
+        b"\x00"
+        + b"".join(
+            bytes((32, 96, 200) if y < 30 else (235, 238, 242) if x % 40 else (200, 200, 200))
+            for x in range(width)
+        )
+        for y in range(height)
+    )
+    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", header)
+        + chunk(b"IDAT", zlib.compress(rows))
+        + chunk(b"IEND", b"")
+    )
+
+
+PNG = png()
 EXE = b"MZ\x90\x00\x03\x00\x00\x00\x04\x00\x00\x00\xff\xff\x00\x00" + b"\x00" * 200
 AGENT, CUSTOMER = "alice@sustain.localhost", "carol@acme.example"
 
