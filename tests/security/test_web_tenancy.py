@@ -160,6 +160,15 @@ FORM_OVERRIDES: dict[str, dict[str, Any]] = {
     "desk:new": {"kind": "incident"},
     "portal:new": {"kind": "incident"},
     "portal:status": {"status": "cancelled"},  # what a customer may do to a new ticket
+    # the filter form on screen is what is saved: a filter the queue accepts
+    "desk:save_filter": {
+        **dict.fromkeys(("q", "organization", "team", "created_after", "created_before"), ""),
+        "queue": "open",
+        "status": "open",
+        "priority": "2",
+        "kind": "incident",
+        "order": "newest",
+    },
     # releases (the world's 2.4.4 is in testing, with one bug added by hand)
     "releases:new": {"product": lambda w, s: w.product.pk, "version": "2.4.9", "kind": "patch"},
     "releases:transition": {"status": "planned"},

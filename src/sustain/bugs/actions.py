@@ -38,7 +38,7 @@ from sustain.bugs.tickets import check_ticket, link_ticket, mark_duplicate, reco
 from sustain.cmdb.models import Component, ConfigItem, Product, Version
 from sustain.core import attachments as files
 from sustain.core import counters, events, tenancy
-from sustain.core.errors import Conflict, Invalid, refuse_unknown
+from sustain.core.errors import Conflict, Invalid, Problems, refuse_unknown
 from sustain.core.locking import locked, save_changed
 from sustain.core.models import Priority, as_priority
 from sustain.desk.models import Ticket
@@ -171,22 +171,24 @@ def create_bug(
     """Report a bug (staff). Affected versions open AFFECTED rows of the backport table for
     their lines; the triage clock starts from the severity's target."""
     require_agent(actor)
-    title = _title(title)
+    # Every field checked before answering: a form shows all its errors after one submit.
+    problems = Problems()
+    title = problems.check(_title, title) or ""
     texts = {
-        "description": _text(description, "description"),
-        "steps_to_reproduce": _text(steps_to_reproduce, "steps_to_reproduce"),
-        "expected_behaviour": _text(expected_behaviour, "expected_behaviour"),
-        "actual_behaviour": _text(actual_behaviour, "actual_behaviour"),
+        "description": problems.check(_text, description, "description") or "",
+        "steps_to_reproduce": problems.check(_text, steps_to_reproduce, "steps_to_reproduce") or "",
+        "expected_behaviour": problems.check(_text, expected_behaviour, "expected_behaviour") or "",
+        "actual_behaviour": problems.check(_text, actual_behaviour, "actual_behaviour") or "",
     }
-    if product is None:
-        raise Invalid("A product is required.", field="product")
-    severity, priority = _severity(severity), as_priority(priority)
-    _check_component(product, component)
-    versions = _check_versions(product, affected_versions, "affected_versions")
-    _check_environment(actor, environment, product)
-    _check_assignment(team, assignee)
-    _check_release(product, target_release)
-    checked = [files.check(name, content) for name, content in uploads]
+    severity = problems.check(_severity, severity) or severity
+    priority = problems.check(as_priority, priority) or priority
+    versions = _check_of_product(problems, actor, product, component, affected_versions)
+    if product is not None:
+        problems.check(_check_environment, actor, environment, product)
+        problems.check(_check_release, product, target_release)
+    problems.check(_check_assignment, team, assignee)
+    checked = [problems.check(files.check, name, content) for name, content in uploads]
+    problems.raise_any()  # past it, every check passed: no None left in `checked`
     with transaction.atomic():
         number = counters.next_value("bug")
         now = timezone.now()
@@ -214,10 +216,26 @@ def create_bug(
         events.record(bug, "created", actor=actor, after=snapshot(bug), is_public=False)
         _record_environment(actor, bug, None)
         for upload in checked:
-            store_attachment(actor, bug, upload, comment=None)
+            if upload is not None:
+                store_attachment(actor, bug, upload, comment=None)
         if assignee is not None:
             notifications.assigned(bug, actor, events.for_target(bug).last())
     return bug
+
+
+def _check_of_product(
+    problems: Problems,
+    actor: User,
+    product: Product | None,
+    component: Component | None,
+    versions: Iterable[Version],
+) -> list[Version]:
+    """What must belong to the product (component, affected versions), into `problems`."""
+    if product is None:
+        problems.add("A product is required.", "product")
+        return []
+    problems.check(_check_component, product, component)
+    return problems.check(_check_versions, product, versions, "affected_versions") or []
 
 
 def create_bug_from_ticket(

@@ -40,9 +40,10 @@ from sustain.bugs.models import (
 )
 from sustain.cmdb import refs as cmdb_refs
 from sustain.cmdb.models import Product
+from sustain.core import attachments as files
 from sustain.core import htmx
 from sustain.core.access import agent_required
-from sustain.core.errors import ActionError, Invalid
+from sustain.core.errors import ActionError, Problems
 from sustain.core.forms import add_action_error
 from sustain.core.http import AuthedRequest
 from sustain.core.models import Priority
@@ -132,13 +133,13 @@ def _initial_from_ticket(request: AuthedRequest, key: str) -> tuple[Any, dict[st
     return ticket, initial
 
 
-def _create(request: AuthedRequest, form: BugForm, ticket: Any) -> Bug:
+def _checked(request: AuthedRequest, form: BugForm, ticket: Any) -> tuple[Any, dict[str, Any]]:
+    """The product and the fields of a new bug, with every reference looked up first (also when
+    the form itself was refused), so the page shows each error at once."""
     data = form.cleaned_data
-    product = data["product"]
-    if product is None and ticket is None:
-        raise Invalid("A product is required.", field="product")
+    product = data.get("product")
     fields: dict[str, Any] = {
-        name: data[name]
+        name: data.get(name)
         for name in (
             "title",
             "description",
@@ -151,24 +152,55 @@ def _create(request: AuthedRequest, form: BugForm, ticket: Any) -> Bug:
             "assignee",
         )
     }
+    problems = Problems()
+    if product is None and ticket is None and "product" not in form.errors:
+        problems.add("A product is required.", "product")
     upload = data.get("attachment")
     if upload:
         fields["uploads"] = [(upload.name, upload.read())]
+        problems.check(files.check, *fields["uploads"][0], "attachment")
     if data.get("environment"):
-        fields["environment"] = bug_refs.environment(request.user, data["environment"])
+        fields["environment"] = problems.check(
+            bug_refs.environment, request.user, data["environment"]
+        )
     if ticket is not None and product is None:
         ci = ticket.affected_ci
         product = ci.product if ci is not None and ci.product_id else None
     if product is not None:
-        if data.get("component"):
-            fields["component"] = cmdb_refs.component(request.user, product, data["component"])
-        if form.version_names():
-            fields["affected_versions"] = bug_refs.versions(
-                request.user, product, form.version_names()
-            )
-    if ticket is not None:
-        return actions.create_bug_from_ticket(request.user, ticket, product=product, **fields)
-    return actions.create_bug(request.user, product=product, **fields)
+        fields.update(_of_product(request, form, product, problems))
+    problems.raise_any()
+    return product, fields
+
+
+def _create(request: AuthedRequest, form: BugForm, ticket: Any) -> Bug | None:
+    """The new bug; None when the form was refused (its errors, and the references', are on it)."""
+    valid = form.is_valid()
+    try:
+        product, fields = _checked(request, form, ticket)
+        if not valid:
+            return None
+        if ticket is not None:
+            return actions.create_bug_from_ticket(request.user, ticket, product=product, **fields)
+        return actions.create_bug(request.user, product=product, **fields)
+    except ActionError as exc:
+        add_action_error(form, exc)
+    return None
+
+
+def _of_product(
+    request: AuthedRequest, form: BugForm, product: Any, problems: Problems
+) -> dict[str, Any]:
+    """The component and affected versions named in the form, as rows of `product`."""
+    found: dict[str, Any] = {}
+    if form.cleaned_data.get("component"):
+        found["component"] = problems.check(
+            cmdb_refs.component, request.user, product, form.cleaned_data["component"]
+        )
+    if form.version_names():
+        found["affected_versions"] = problems.check(
+            bug_refs.versions, request.user, product, form.version_names()
+        )
+    return found
 
 
 @agent_required
@@ -184,12 +216,10 @@ def new_bug(request: AuthedRequest) -> HttpResponse:
             raise Http404("No such ticket.") from None
     form = BugForm(request.POST or None, request.FILES or None, initial=initial)
     offer_environments(form, queries.environment_choices(request.user))
-    if request.method == "POST" and form.is_valid():
-        try:
-            bug = _create(request, form, ticket)
+    if request.method == "POST":
+        bug = _create(request, form, ticket)
+        if bug is not None:
             return redirect("bugs:bug", bug_key=bug.key)
-        except ActionError as exc:
-            add_action_error(form, exc)
     status = 422 if form.errors else 200
     context = {"form": form, "ticket": ticket, "similar_url": _similar_url()}
     return render(request, "bugs/new.html", context, status=status)

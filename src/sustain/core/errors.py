@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from typing import Any, TypeVar
+
+T = TypeVar("T")
 
 
 class ActionError(Exception):
@@ -30,6 +33,31 @@ class Forbidden(ActionError):
 
 class Conflict(ActionError):
     status = 409
+
+
+class Problems:
+    """The refusals of several checks gathered, to answer them all at once: a form then shows
+    every error beside its field after one submit, not one per submit."""
+
+    def __init__(self) -> None:
+        self.errors: list[dict] = []
+
+    def add(self, message: str, field: str | None = None) -> None:
+        self.errors.append({"field": field, "message": message})
+
+    def check(self, check: Callable[..., T], *args: Any, **kwargs: Any) -> T | None:
+        """`check(*args, **kwargs)`, or None with its refusal kept when it is Invalid."""
+        try:
+            return check(*args, **kwargs)
+        except Invalid as exc:
+            self.errors.extend(exc.errors or [{"field": None, "message": exc.message}])
+            return None
+
+    def raise_any(self) -> None:
+        """One Invalid naming every field at fault, if any check refused."""
+        if self.errors:
+            message = " ".join(error["message"] for error in self.errors)
+            raise Invalid(message, errors=self.errors)
 
 
 def refuse_unknown(

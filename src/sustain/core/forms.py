@@ -31,9 +31,13 @@ def kept_secret(form: forms.ModelForm, name: str) -> str:
     return value
 
 
-def add_action_error(form: forms.Form, exc: ActionError) -> None:
-    """Show an action's refusal next to the field it names, or above the form when the form
-    has no such field (the action's `file` is the form's `attachment`)."""
-    field = exc.errors[0]["field"] if exc.errors else None
-    field = {"file": "attachment"}.get(field or "", field)
-    form.add_error(field if field in form.fields else None, exc.message)
+def add_action_error(
+    form: forms.Form, exc: ActionError, aliases: dict[str, str] | None = None
+) -> None:
+    """Show an action's refusals, each next to the field it names, or above the form when the form
+    has no such field (the action's `file` is the form's `attachment`; `aliases` names the
+    others, such as an action's `priority_reason` that a form calls `reason`)."""
+    names = {"file": "attachment", **(aliases or {})}
+    for error in exc.errors or [{"field": None, "message": exc.message}]:
+        field = names.get(error["field"] or "", error["field"])
+        form.add_error(field if field in form.fields else None, error["message"])

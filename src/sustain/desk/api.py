@@ -17,7 +17,7 @@ from sustain.core.http import ApiRequest
 from sustain.core.pagination import paginate
 from sustain.core.tenancy import customer_scope, visible
 from sustain.desk import actions, queries, refs
-from sustain.desk.models import Attachment, Comment, PriorityRule, Ticket, TicketLink
+from sustain.desk.models import Attachment, PriorityRule, Ticket, TicketLink
 from sustain.desk.schemas import (
     AttachmentOut,
     CommentIn,
@@ -109,7 +109,7 @@ def list_comments(
     request: ApiRequest, key: str, cursor: str | None = None, limit: int | None = None
 ):
     ticket = _ticket(request, key)
-    qs = visible(Comment.objects.filter(ticket=ticket), request.auth).select_related("author")
+    qs = queries.comments_of(request.auth, ticket).select_related("author")
     rows, next_url = paginate(
         request, qs.prefetch_related("attachments"), order=("id",), limit=limit, cursor=cursor
     )
@@ -142,7 +142,9 @@ def list_events(request: ApiRequest, key: str, cursor: str | None = None, limit:
 def list_attachments(request: ApiRequest, key: str):
     ticket = _ticket(request, key)
     return list(
-        visible(Attachment.objects.filter(ticket=ticket), request.auth).order_by("id")[:500]
+        visible(
+            Attachment.objects.filter(Q(ticket=ticket) | Q(merged_from=ticket)), request.auth
+        ).order_by("id")[:500]
     )
 
 

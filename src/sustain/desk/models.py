@@ -186,6 +186,11 @@ class Comment(models.Model):
     is_public = models.BooleanField(default=True)
     channel = models.CharField(max_length=12, choices=Channel.choices, default=Channel.WEB)
     created_at = models.DateTimeField(default=timezone.now)
+    # The ticket it was written on, when a merge moved it to the ticket it was merged into:
+    # that ticket's people keep the whole conversation in view.
+    merged_from = models.ForeignKey(
+        Ticket, null=True, blank=True, on_delete=models.SET_NULL, related_name="merged_comments"
+    )
 
     tenant_field = "ticket__organization"
 
@@ -197,7 +202,15 @@ class Comment(models.Model):
 
     @classmethod
     def customer_scope(cls, queryset: QuerySet, user: Any) -> QuerySet:
-        return tenancy.customer_scope(queryset, user, own="ticket__requester")
+        return own_or_merged_from(tenancy.customer_scope(queryset, user), user)
+
+
+def own_or_merged_from(queryset: QuerySet, user: Any) -> QuerySet:
+    """A customer whose organization does not share tickets sees the rows of their own
+    tickets: the ticket's, or the one a merge moved them from."""
+    if not user.is_customer or user.organization.customers_see_all_tickets:
+        return queryset
+    return queryset.filter(models.Q(ticket__requester=user) | models.Q(merged_from__requester=user))
 
 
 def attachment_path(instance: Attachment, filename: str) -> str:
@@ -211,12 +224,26 @@ class Attachment(StoredFile):
     )
     file = models.FileField(upload_to=attachment_path, max_length=300)
     is_public = models.BooleanField(default=True)
+    merged_from = models.ForeignKey(  # as Comment.merged_from
+        Ticket, null=True, blank=True, on_delete=models.SET_NULL, related_name="merged_attachments"
+    )
 
     tenant_field = "ticket__organization"
 
+    IMAGE_TYPES = frozenset({"image/png", "image/jpeg", "image/gif", "image/webp"})
+
+    @property
+    def is_image(self) -> bool:
+        """An image a browser shows in the page (never SVG: it could carry script)."""
+        return self.content_type in self.IMAGE_TYPES
+
     @classmethod
     def customer_scope(cls, queryset: QuerySet, user: Any) -> QuerySet:
-        return tenancy.customer_scope(queryset, user, own="ticket__requester")
+        # Public files only, and none of an internal note (whatever the file's own flag).
+        queryset = tenancy.customer_scope(queryset, user)
+        if user.is_customer:
+            queryset = queryset.exclude(comment__is_public=False)
+        return own_or_merged_from(queryset, user)
 
 
 class TicketLink(models.Model):

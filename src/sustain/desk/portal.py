@@ -12,9 +12,10 @@ from sustain.core.errors import ActionError
 from sustain.core.forms import add_action_error
 from sustain.core.http import AuthedRequest
 from sustain.core.pagination import paginate
+from sustain.core.tenancy import visible
 from sustain.desk import actions, queries, workflow
 from sustain.desk.forms import PortalTicketForm, ReplyForm, StatusForm
-from sustain.desk.models import Ticket
+from sustain.desk.models import Ticket, TicketLink
 
 PAGE_SIZE = 25
 
@@ -71,7 +72,6 @@ def _known_problems(request: AuthedRequest, ticket: Ticket) -> list[dict]:
     """The bugs behind the ticket, in the words customers get (no internal fields)."""
     from sustain.bugs.models import Bug
     from sustain.bugs.workflow import CUSTOMER_WORDS
-    from sustain.core.tenancy import visible
 
     linked = visible(Bug.objects.filter(ticket_links__ticket=ticket), request.user)
     return [
@@ -80,23 +80,43 @@ def _known_problems(request: AuthedRequest, ticket: Ticket) -> list[dict]:
     ]
 
 
-@login_required
-def ticket_page(request: AuthedRequest, key: str) -> HttpResponse:
-    ticket = _ticket_or_404(request, key)
+def _merged_into(request: AuthedRequest, ticket: Ticket) -> dict:
+    """Whether the ticket was merged into another, and that ticket when the viewer may see it."""
+    link = ticket.links_out.filter(kind=TicketLink.Kind.DUPLICATE).only("target_id").first()
+    if link is None:
+        return {"merged": False, "merged_into": None}
+    target = visible(Ticket.objects.filter(pk=link.target_id), request.user).first()
+    return {"merged": True, "merged_into": target}
+
+
+def _ticket_page(
+    request: AuthedRequest, ticket: Ticket, reply_form: ReplyForm | None = None
+) -> HttpResponse:
+    """The ticket as its customer sees it; `reply_form` a refused reply, shown again as typed
+    with each error beside its field."""
+    reply_form = reply_form or ReplyForm()
     return render(
         request,
         "portal/ticket.html",
         {
             "ticket": ticket,
             "timeline": queries.timeline(request.user, ticket),
-            "reply_form": ReplyForm(),
+            "files": queries.files_of(request.user, ticket),
+            "reply_form": reply_form,
             "status_words": workflow.CUSTOMER_WORDS[ticket.status],
             "bugs": _known_problems(request, ticket),
             "transitions": sorted(
                 workflow.allowed_transitions(ticket.status, customer=request.user.is_customer)
             ),
+            **_merged_into(request, ticket),
         },
+        status=422 if reply_form.errors else 200,
     )
+
+
+@login_required
+def ticket_page(request: AuthedRequest, key: str) -> HttpResponse:
+    return _ticket_page(request, _ticket_or_404(request, key))
 
 
 @login_required
@@ -114,9 +134,10 @@ def reply(request: AuthedRequest, key: str) -> HttpResponse:
                 is_public=True,
                 uploads=[(upload.name, upload.read())] if upload else [],
             )
+            return redirect("portal:ticket", key=ticket.key)
         except ActionError as exc:
-            messages.error(request, exc.message)
-    return redirect("portal:ticket", key=ticket.key)
+            add_action_error(form, exc)
+    return _ticket_page(request, ticket, form)
 
 
 @login_required

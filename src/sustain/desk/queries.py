@@ -7,7 +7,7 @@ from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from typing import Any
 
-from django.db.models import QuerySet
+from django.db.models import Prefetch, Q, QuerySet
 from django.utils import timezone
 
 from sustain.accounts.models import Organization
@@ -17,7 +17,7 @@ from sustain.core.filters import by_person, by_team, id_of, matching, param_list
 from sustain.core.models import Event
 from sustain.core.pagination import paginate
 from sustain.core.tenancy import customer_scope, visible
-from sustain.desk.models import OPEN_STATUSES, Comment, Kind, Priority, Status, Ticket
+from sustain.desk.models import OPEN_STATUSES, Attachment, Comment, Kind, Priority, Status, Ticket
 
 QUEUES = {
     "mine": "Assigned to me",
@@ -180,10 +180,26 @@ def ticket_for(user: Any, key: str) -> Ticket | None:
     return with_list_relations(visible(Ticket.objects.all(), user)).filter(key=key.upper()).first()
 
 
+def comments_of(user: Any, ticket: Ticket) -> QuerySet[Comment]:
+    """The comments of `ticket` that `user` may read: those on it, and those a merge moved from
+    it to the ticket it was merged into (its customer keeps the whole conversation)."""
+    on_it = Comment.objects.filter(Q(ticket=ticket) | Q(merged_from=ticket))
+    return visible(on_it, user)
+
+
+def files_of(user: Any, ticket: Ticket) -> QuerySet[Attachment]:
+    """The files attached to `ticket` itself (when it was opened, or later through the API), not
+    to one of its comments; with those a merge moved from it."""
+    on_it = Attachment.objects.filter(Q(ticket=ticket) | Q(merged_from=ticket), comment=None)
+    return visible(on_it, user).select_related("merged_from").order_by("id")
+
+
 def timeline(user: Any, ticket: Ticket) -> list[Any]:
     """Comments and events in order; customers see only the public ones."""
-    comments = visible(Comment.objects.filter(ticket=ticket), user).select_related("author")
-    comments = comments.prefetch_related("attachments").order_by("id")
+    comments = comments_of(user, ticket).select_related("author")
+    attachments = visible(Attachment.objects.all(), user).order_by("id")
+    comments = comments.prefetch_related(Prefetch("attachments", queryset=attachments))
+    comments = comments.order_by("id")
     events: QuerySet[Event] = customer_scope(for_target(ticket).select_related("actor"), user)
     events = events.exclude(verb__in=("commented", "noted"))  # the comment itself is shown
     items: list[Any] = [*comments, *events]

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from django.db import transaction
+from django.db.models import F, IntegerField, Value
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from sustain.accounts.models import User
@@ -95,8 +97,10 @@ def merge(actor: User, duplicate: Ticket, *, into: Ticket) -> TicketLink:
             )
         if not duplicate.is_open:
             raise Conflict(f"{duplicate.key} is already {duplicate.status}.", field="source")
-        moved = duplicate.comments.update(ticket=into)
-        duplicate.attachments.update(ticket=into)
+        # They keep the ticket they were written on: its customer still reads them there.
+        origin = Coalesce(F("merged_from"), Value(duplicate.pk), output_field=IntegerField())
+        moved = duplicate.comments.update(ticket=into, merged_from=origin)
+        duplicate.attachments.update(ticket=into, merged_from=origin)
         into.watchers.add(*duplicate.watchers.all())
         if duplicate.requester_id:
             into.watchers.add(duplicate.requester_id)

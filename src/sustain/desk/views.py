@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from typing import Any
+from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.db.models import Q
-from django.http import FileResponse, Http404, HttpResponse
+from django.http import FileResponse, Http404, HttpResponse, QueryDict
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
@@ -80,18 +81,57 @@ def queue(request: AuthedRequest) -> HttpResponse:
     return render(request, "desk/queue.html", context, status=422 if error else 200)
 
 
+# The fields of the queue's filter form (#filters), in the order a saved query keeps them.
+FILTER_FIELDS = (
+    "queue",
+    "q",
+    "status",
+    "priority",
+    "organization",
+    "team",
+    "kind",
+    "created_after",
+    "created_before",
+    "order",
+)
+
+
+def _query_on_screen(post: Any) -> str:
+    """The filter form as it stands when "Save" is pressed (htmx sends #filters along), or,
+    without JavaScript, the query of the page as loaded (then the form is what was loaded)."""
+    if not any(name in post for name in FILTER_FIELDS):
+        return post.get("query", "").lstrip("?")
+    pairs = [(n, v) for n in FILTER_FIELDS for v in post.getlist(n) if v.strip()]
+    if not any(n == "order" and v != "newest" for n, v in pairs):
+        pairs = [(n, v) for n, v in pairs if n != "order"]  # the default order says nothing
+    return urlencode(pairs)
+
+
 @agent_required
 @require_POST
 def save_filter(request: AuthedRequest) -> HttpResponse:
     form = SavedFilterForm(request.POST)
+    query = _query_on_screen(request.POST)
     if form.is_valid():
         try:
-            actions.save_filter(request.user, **form.cleaned_data)
+            queries.TicketFilters.from_params(QueryDict(query))  # a filter that works, or why
+            actions.save_filter(
+                request.user,
+                name=form.cleaned_data["name"],
+                query=query,
+                shared=form.cleaned_data["shared"],
+            )
+            messages.success(request, f"Saved the filter “{form.cleaned_data['name']}”.")
         except ActionError as exc:
             messages.error(request, exc.message)
     else:
         messages.error(request, "Give the filter a name.")
-    return redirect(reverse("desk:queue") + "?" + form.data.get("query", "").lstrip("?"))
+    url = reverse("desk:queue") + ("?" + query if query else "")
+    if request.htmx:
+        response = HttpResponse(status=204)
+        response["HX-Redirect"] = url
+        return response
+    return redirect(url)
 
 
 @agent_required
@@ -109,10 +149,16 @@ def new_ticket(request: AuthedRequest) -> HttpResponse:
     return render(request, "desk/new.html", {"form": form}, status=422 if form.errors else 200)
 
 
-def _panel_context(request: AuthedRequest, ticket: Ticket, error: str = "") -> dict[str, Any]:
+def _panel_context(
+    request: AuthedRequest, ticket: Ticket, failed: str = "", form: Any = None
+) -> dict[str, Any]:
+    """The side panel; `failed` names its form that was refused, shown again with what was
+    typed (`posted`) and each problem beside its field (`errors`)."""
     return {
         "ticket": ticket,
-        "error": error,
+        "failed": failed if form is not None and form.errors else "",
+        "errors": htmx.field_errors(form),
+        "posted": form.data if form is not None else {},
         "transitions": sorted(workflow.allowed_transitions(ticket.status)),
         "priorities": Priority.choices,
         "teams": Team.objects.all(),
@@ -128,6 +174,7 @@ def ticket_page(request: AuthedRequest, key: str) -> HttpResponse:
     ticket = _ticket_or_404(request.user, key)
     context = _panel_context(request, ticket)
     context["timeline"] = queries.timeline(request.user, ticket)
+    context["files"] = queries.files_of(request.user, ticket)
     context["reply_form"] = ReplyForm()
     # A major incident gathers tickets of several customers: list only those the agent serves.
     context["links"] = ticket.links_out.filter(
@@ -140,27 +187,35 @@ def ticket_page(request: AuthedRequest, key: str) -> HttpResponse:
     return render(request, "desk/ticket.html", context)
 
 
-def _panel(request: AuthedRequest, key: str, error: str = "") -> HttpResponse:
-    """After an in-place change: the side panel again, and the timeline refreshed by an event."""
+def _panel(request: AuthedRequest, key: str, failed: str = "", form: Any = None) -> HttpResponse:
+    """After an in-place change: the side panel again, and the timeline refreshed by an event;
+    after a refusal, the panel with the refused form as it was typed and its errors."""
     ticket = _ticket_or_404(request.user, key)
     if not request.htmx:
         return redirect("desk:ticket", key=ticket.key)
+    context = _panel_context(request, ticket, failed, form)
     response = render(
-        request,
-        "desk/_panel.html",
-        _panel_context(request, ticket, error),
-        status=422 if error else 200,
+        request, "desk/_panel.html", context, status=422 if context["failed"] else 200
     )
-    response["HX-Trigger"] = "timeline-changed"
+    if not context["failed"]:
+        response["HX-Trigger"] = "timeline-changed"
     return response
 
 
 def _run(
-    request: AuthedRequest, key: str, form: Any, apply: Callable[[Ticket, dict], Any]
+    request: AuthedRequest,
+    key: str,
+    form: Any,
+    apply: Callable[[Ticket, dict], Any],
+    name: str,
+    aliases: dict[str, str] | None = None,
 ) -> HttpResponse:
     ticket = _ticket_or_404(request.user, key)
-    return htmx.run(
-        form, lambda data: apply(ticket, data), lambda error: _panel(request, key, error)
+    return htmx.run_form(
+        form,
+        lambda data: apply(ticket, data),
+        lambda answered: _panel(request, key, name, answered),
+        aliases,
     )
 
 
@@ -172,6 +227,7 @@ def change_status(request: AuthedRequest, key: str) -> HttpResponse:
         key,
         StatusForm(request.POST),
         lambda t, d: actions.transition(request.user, t, d["status"], reason=d["reason"]),
+        "status",
     )
 
 
@@ -184,7 +240,7 @@ def change_assignment(request: AuthedRequest, key: str) -> HttpResponse:
             return actions.assign(request.user, ticket, team=team, assignee=request.user)
         return actions.assign(request.user, ticket, team=data["team"], assignee=data["assignee"])
 
-    return _run(request, key, AssignForm(request.POST), apply)
+    return _run(request, key, AssignForm(request.POST), apply, "assign")
 
 
 @agent_required
@@ -195,6 +251,8 @@ def change_priority(request: AuthedRequest, key: str) -> HttpResponse:
         key,
         PriorityForm(request.POST),
         lambda t, d: actions.set_priority(request.user, t, d["priority"], d["reason"]),
+        "priority",
+        {"priority_reason": "reason"},
     )
 
 
@@ -205,7 +263,9 @@ def link_ticket(request: AuthedRequest, key: str) -> HttpResponse:
         other = refs.required_ticket(request.user, data["target"], "target")
         return actions.link(request.user, ticket, other, data["kind"])
 
-    return _run(request, key, LinkForm(request.POST), apply)
+    # One form links, the other merges (kind "duplicate"): each shows its own refusal.
+    name = "merge" if request.POST.get("kind") == "duplicate" else "link"
+    return _run(request, key, LinkForm(request.POST), apply, name)
 
 
 @agent_required
@@ -218,6 +278,7 @@ def change_parent(request: AuthedRequest, key: str) -> HttpResponse:
         lambda t, d: actions.set_parent(
             request.user, t, refs.ticket(request.user, d["parent"], "parent")
         ),
+        "parent",
     )
 
 
@@ -230,6 +291,7 @@ def change_tags(request: AuthedRequest, key: str) -> HttpResponse:
         key,
         form,
         lambda t, d: actions.update_ticket(request.user, t, tags=form.tag_list()),
+        "tags",
     )
 
 
@@ -241,6 +303,7 @@ def watch(request: AuthedRequest, key: str) -> HttpResponse:
         key,
         WatchForm(request.POST),
         lambda t, d: actions.watch(request.user, t, on=d["on"]),
+        "watch",
     )
 
 
@@ -249,7 +312,6 @@ def watch(request: AuthedRequest, key: str) -> HttpResponse:
 def reply(request: AuthedRequest, key: str) -> HttpResponse:
     ticket = _ticket_or_404(request.user, key)
     form = ReplyForm(request.POST, request.FILES)
-    error = ""
     if form.is_valid():
         upload = form.cleaned_data["attachment"]
         try:
@@ -262,9 +324,8 @@ def reply(request: AuthedRequest, key: str) -> HttpResponse:
             )
             form = ReplyForm()
         except ActionError as exc:
-            error = exc.message
-    else:
-        error = "Write something first."
+            add_action_error(form, exc)
+    error = bool(form.errors)  # each error is shown beside its field, what was typed kept
     if not request.htmx:
         return redirect("desk:ticket", key=ticket.key)
     ticket = _ticket_or_404(request.user, key)
@@ -275,7 +336,6 @@ def reply(request: AuthedRequest, key: str) -> HttpResponse:
             "ticket": ticket,
             "timeline": queries.timeline(request.user, ticket),
             "reply_form": form,
-            "error": error,
         },
         status=422 if error else 200,
     )
@@ -285,15 +345,23 @@ def reply(request: AuthedRequest, key: str) -> HttpResponse:
 
 @login_required
 def download_attachment(request: AuthedRequest, attachment_id: int) -> FileResponse:
-    """Attachments are served only to users who may see them, never as inline HTML."""
+    """Attachments are served only to users who may see them (visible(): the organization,
+    public files of public comments for customers, their own tickets), never as inline HTML;
+    `?view=1` shows an image (PNG, JPEG, GIF, WebP: never SVG) in the browser instead."""
     attachment = visible(Attachment.objects.all(), request.user).filter(pk=attachment_id).first()
     if attachment is None:
         raise Http404("No such attachment.")
+    shown = attachment.is_image and request.GET.get("view") == "1"
     response = FileResponse(
         attachment.file.open("rb"),
-        as_attachment=True,
+        as_attachment=not shown,
         filename=attachment.filename,
         content_type=attachment.content_type,
     )
     response["X-Content-Type-Options"] = "nosniff"
+    # The browser's own image page styles itself inline; nothing else may load or run.
+    response["Content-Security-Policy"] = (
+        "default-src 'none'; img-src 'self'; style-src 'unsafe-inline'; sandbox"
+    )
+    response["Cache-Control"] = "private, max-age=3600"
     return response
