@@ -438,6 +438,7 @@ SEES_NONE: dict[str, set[str]] = {
     # Acme's customer: new organizations, the team's configuration, bugs not linked to her
     # tickets and a release still in testing are not hers
     "carol": {
+        "/api/v1/monitoring/machine-tokens",  # staff make and see them
         "/api/v1/organizations",
         "/api/v1/teams",
         "/api/v1/sla/calendars",

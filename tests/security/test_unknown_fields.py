@@ -21,6 +21,8 @@ from tests.security.world import World, changed_tables, database_state
 SPEC_RECEIVERS = {
     # GitHub, Gitea/Forgejo and GitLab push webhooks (bugs/vcs/payloads.py)
     "POST /api/v1/vcs/repositories/{repository_id}/push": "VCS push webhook",
+    # Prometheus Alertmanager's webhook, version 4 (monitoring/alertmanager.py)
+    "POST /api/v1/hooks/alertmanager": "Alertmanager webhook",
 }
 
 COMPONENTS = surface.components()

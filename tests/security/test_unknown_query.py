@@ -18,7 +18,10 @@ from tests.security import surface
 from tests.security.world import World, changed_tables, database_state
 
 # The same receivers, by operation id (LENIENT names their view functions).
-SPEC_RECEIVERS = {"POST /api/v1/vcs/repositories/{repository_id}/push": "VCS push webhook"}
+SPEC_RECEIVERS = {
+    "POST /api/v1/vcs/repositories/{repository_id}/push": "VCS push webhook",
+    "POST /api/v1/hooks/alertmanager": "Alertmanager webhook",
+}
 COMPONENTS = surface.components()
 OPERATIONS = [op for op in surface.operations() if op.id not in SPEC_RECEIVERS]
 BODYLESS_WRITES = [
