@@ -91,7 +91,7 @@ class MetricsTests(SustainTestCase):
     def test_alerts_received_count_by_source_kind_and_requests_are_timed(self):
         key = ("sustain_alerts_received_total", (("source_kind", Source.Kind.ALERTMANAGER),))
         before = self.scrape().get(key, 0)
-        token, raw = actions.create_machine_token(self.mia, self.acme, name="am")
+        _, raw = actions.create_machine_token(self.mia, self.acme, name="am")
         response = self.client.post(
             "/api/v1/hooks/alertmanager",
             delivery(alert(), alert(fingerprint="ffff000011112222")),
