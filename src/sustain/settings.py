@@ -71,6 +71,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "sustain.monitoring.middleware.RequestLatencyMiddleware",  # first: times the whole answer
     "sustain.core.client.ForwardedHeadersMiddleware",  # X-Forwarded-* from trusted proxies only
     "django.middleware.security.SecurityMiddleware",
     "sustain.core.csp.ContentSecurityPolicyMiddleware",
@@ -327,3 +328,8 @@ TOKEN_FAILURE_WINDOW = int(os.environ.get("SUSTAIN_TOKEN_FAILURE_WINDOW", "300")
 # Idempotency-Key records of API POSTs are kept this long, then purged by the worker (hourly):
 # a retry with the same key within it gets the first answer.
 IDEMPOTENCY_RETENTION_HOURS = float(os.environ.get("SUSTAIN_IDEMPOTENCY_RETENTION_HOURS", "24"))
+
+# /metrics (monitoring/exposition.py): a bearer token (this one, or any live machine token), or
+# a client address inside these networks.
+METRICS_TOKEN = os.environ.get("SUSTAIN_METRICS_TOKEN", "")
+METRICS_ALLOW = _env_list("SUSTAIN_METRICS_ALLOW", "127.0.0.1/32,::1")

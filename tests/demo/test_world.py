@@ -3,7 +3,8 @@
 Loaded once for the class (about 60 tickets of history), then looked at as an agent would:
 SLA badges of every colour in the queue, clocks on tickets, the SLA report over months, an
 on-call page waiting for an answer after an escalation fired, a webhook's failed deliveries
-and their retries, held mail, the fix delivered and the customer told, environments behind.
+and their retries, held mail, the fix delivered and the customer told, environments behind; an alert from Acme's Alertmanager with its open incident, one that
+cleared, and a weekly maintenance window.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from sustain.demo.world import load_world
 from sustain.desk.models import OPEN_STATUSES, Comment, Status, Ticket
 from sustain.hooks.models import Delivery, Subscription
 from sustain.mail.models import InboundMail
+from sustain.monitoring.models import Alert, MachineToken, Source, Window
 from sustain.releases.deployments import installbase
 from sustain.releases.models import Deployment, Release
 from sustain.sla.models import Clock, EscalationFiring, OnCallSchedule, Page, Policy
@@ -146,3 +148,25 @@ class DemoWorldTests(TestCase):
     def test_open_tickets_each_have_their_clocks(self):
         bare = Ticket.objects.filter(status__in=OPEN_STATUSES, clocks__isnull=True)
         self.assertFalse(bare.exists())
+
+    def test_acme_alertmanager_opened_an_incident_and_one_cleared(self):
+        source = Source.objects.get(organization__slug="acme", kind=Source.Kind.ALERTMANAGER)
+        self.assertTrue(MachineToken.objects.filter(source=source, revoked_at=None).exists())
+        firing = Alert.objects.get(source=source, name__startswith="HighErrorRate")
+        self.assertEqual(firing.state, Alert.State.FIRING)
+        self.assertEqual(firing.config_item.name, "acme-production")
+        self.assertGreaterEqual(firing.received, 3)
+        self.assertIn(firing.ticket.status, OPEN_STATUSES)
+        self.assertEqual(
+            (firing.ticket.channel, firing.ticket.affected_ci), ("monitoring", firing.config_item)
+        )
+        cleared = Alert.objects.get(source=source, name__startswith="DiskSpaceLow")
+        self.assertEqual(cleared.state, Alert.State.RESOLVED)
+        self.assertEqual(cleared.ticket.status, Status.RESOLVED)
+        window = Window.objects.get(organization__slug="acme", name="Weekly staging refresh")
+        self.assertIn("FREQ=WEEKLY", window.rrule)
+        self.assertEqual([ci.name for ci in window.config_items.all()], ["acme-staging"])
+        page = self.client.get("/monitoring/").content.decode()
+        self.assertIn("HighErrorRate", page)
+        page = self.client.get("/monitoring/maintenance").content.decode()
+        self.assertIn("Weekly staging refresh", page)

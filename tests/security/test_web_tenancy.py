@@ -30,9 +30,10 @@ from tests.security.world import (
 ROUTES = surface.routes()
 SIGNED_IN = [r for r in ROLES if r != "anonymous"]
 
-# Pages that are not the product's: signing in and out, the health check. The API and the
-# admin site are checked below in their own ways.
-NOT_PAGES = {"login", "logout", "healthz"}
+# Pages that are not the product's: signing in and out, the health check, the metrics a
+# scraper reads (token or allowed network; tests/monitoring/test_metrics.py checks it). The API
+# and the admin site are checked below in their own ways.
+NOT_PAGES = {"login", "logout", "healthz", "metrics"}
 # Pages that only show; any other page changes something when posted to (a new page is taken
 # for a form until it is listed here, and its control then says whether posting changed data).
 READ_ONLY = {

@@ -42,6 +42,7 @@ from sustain.desk import actions as desk
 from sustain.desk.common import check_parent_owner
 from sustain.desk.models import OPEN_STATUSES, Channel, Level, Status, Ticket
 from sustain.monitoring import windows
+from sustain.monitoring.metrics import ALERTS_RECEIVED
 from sustain.monitoring.models import Alert, AlertEvent, SeverityMapping, Source
 
 NAME_MAX = 300
@@ -82,6 +83,7 @@ def fingerprint_of(labels: dict[str, str]) -> str:
 def receive(source: Source, signal: Signal, now: datetime | None = None) -> Outcome:
     """Apply one signal of `source`: see the module's docstring."""
     now = now or timezone.now()
+    ALERTS_RECEIVED.labels(source_kind=source.kind).inc()
     with transaction.atomic():
         alert, created = _row_for(source, signal, now)
         if created:

@@ -7,8 +7,10 @@ import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 from typing import Any
 
+from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand
 
@@ -48,11 +50,14 @@ class Command(BaseCommand):
         if demo:
             # The demo app's command loads the world (core imports no app).
             call_command("demo", if_empty=True, stdout=self.stdout)
+        metrics_dir()
         web = [
             sys.executable,
             "-m",
             "gunicorn",
             "sustain.wsgi",
+            "--config",
+            "python:sustain.core.gunicorn_hooks",
             "--bind",
             f"{host}:{port}",
             "--workers",
@@ -96,3 +101,15 @@ class Command(BaseCommand):
         codes = [p.returncode for p in processes]
         if any(code not in (0, -signal.SIGTERM, -signal.SIGINT) for code in codes):
             sys.exit(1)
+
+
+def metrics_dir() -> Path:
+    """PROMETHEUS_MULTIPROC_DIR for the web and worker processes started here: the given one or
+    DATA_DIR/metrics, emptied of the last run's metric files (prometheus_client's multiprocess
+    mode sums every file it finds there, so a stale one would count twice)."""
+    path = Path(os.environ.get("PROMETHEUS_MULTIPROC_DIR") or settings.DATA_DIR / "metrics")
+    path.mkdir(parents=True, exist_ok=True)
+    for stale in path.glob("*.db"):
+        stale.unlink(missing_ok=True)
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(path)
+    return path

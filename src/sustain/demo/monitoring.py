@@ -1,0 +1,176 @@
+"""The demo's monitoring: Acme's Prometheus sends through an Alertmanager source with its own
+machine token, as a real one would (`actions.receive_alertmanager`, the webhook's door): a
+disk alert two days ago that fired and cleared (its incident resolved by the resolution), an
+error-rate alert firing now on the production environment (its incident open), and a weekly
+maintenance window on the staging environment."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sustain.accounts.models import Organization
+from sustain.demo.history import Timeline
+from sustain.desk import actions as desk
+from sustain.monitoring import actions
+from sustain.monitoring.models import Alert
+
+ERRORS = "a7f3c2e1d0b94856"  # the firing alert's fingerprint
+ZERO = "0001-01-01T00:00:00Z"
+BERLIN = ZoneInfo("Europe/Berlin")
+PROMETHEUS = "http://prometheus.acme.example:9090"
+
+
+def _instant(moment: datetime) -> str:
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.000Z")
+
+
+def _delivery(
+    status: str, labels: dict[str, str], annotations: dict[str, str], fired: datetime, **more: Any
+) -> bytes:
+    """One Alertmanager webhook body (version 4) with one alert, as Alertmanager writes it."""
+    ended = more.get("ended")
+    alert = {
+        "status": status,
+        "labels": labels,
+        "annotations": annotations,
+        "startsAt": _instant(fired),
+        "endsAt": _instant(ended) if ended else ZERO,
+        "generatorURL": f"{PROMETHEUS}/graph?g0.expr={more.get('expr', '')}",
+        "fingerprint": more["fingerprint"],
+    }
+    return json.dumps(
+        {
+            "version": "4",
+            "groupKey": '{}/{severity=~"warning|critical"}:{alertname="'
+            + labels["alertname"]
+            + '"}',
+            "truncatedAlerts": 0,
+            "status": status,
+            "receiver": "sustain",
+            "groupLabels": {"alertname": labels["alertname"]},
+            "commonLabels": labels,
+            "commonAnnotations": annotations,
+            "externalURL": "http://alertmanager.acme.example:9093",
+            "alerts": [alert],
+        }
+    ).encode()
+
+
+def alerts(
+    timeline: Timeline, people: dict[str, Any], items: dict[str, Any], teams: dict[str, Any]
+) -> None:
+    """Plan the monitoring steps on the demo's timeline."""
+    now = timeline.now
+    acme = Organization.objects.get(slug="acme")
+    made: dict[str, Any] = {}
+
+    set_up_at = now - timedelta(days=3)
+    berlin = set_up_at.astimezone(BERLIN)
+    first_sunday = (berlin + timedelta(days=6 - berlin.weekday() or 7)).replace(
+        hour=2, minute=0, second=0, microsecond=0
+    )  # the next Sunday, 02:00 in Berlin
+
+    def set_up() -> None:
+        source = actions.create_source(
+            people["mia"], acme, name="Acme Prometheus", config_item=items["acme-production"]
+        )
+        made["token"], _ = actions.create_machine_token(
+            people["mia"], acme, name="Alertmanager (acme-prom-01)", source=source
+        )
+        actions.create_window(
+            people["bob"],
+            acme,
+            name="Weekly staging refresh",
+            starts_at=first_sunday,
+            ends_at=first_sunday + timedelta(hours=2),
+            rrule="FREQ=WEEKLY;BYDAY=SU",
+            zone="Europe/Berlin",
+            reason="Staging is rebuilt from last night's production backup.",
+            config_items=[items["acme-staging"]],
+        )
+
+    disk = {
+        "alertname": "DiskSpaceLow",
+        "severity": "warning",
+        "instance": "acme-db:9100",
+        "job": "node",
+        "mountpoint": "/var/lib/postgresql",
+        "config_item": "acme-db",
+    }
+    disk_notes = {
+        "summary": "Disk /var/lib/postgresql on acme-db is 91 % full",
+        "description": "Less than 10 % free for 15 minutes; the database stops writing at 100 %.",
+        "runbook_url": "https://runbooks.acme.example/disk-space",
+    }
+    disk_fired = now - timedelta(days=2, hours=3)
+    disk_cleared = disk_fired + timedelta(minutes=47)
+    errors = {
+        "alertname": "HighErrorRate",
+        "severity": "critical",
+        "job": "ledger-api",
+        "env": "production",
+        "service": "checkout",
+        "config_item": "acme-production",
+    }
+    error_notes = {
+        "summary": "5xx responses above 5 % on the checkout API",
+        "description": "7.8 % of requests to /api/checkout failed over the last 5 minutes.",
+        "runbook_url": "https://runbooks.acme.example/high-error-rate",
+    }
+    errors_fired = now - timedelta(minutes=35)
+
+    def send(body: bytes) -> None:
+        actions.receive_alertmanager(made["token"], body)
+
+    timeline.add(set_up_at, set_up)
+    timeline.add(
+        disk_fired + timedelta(minutes=1),
+        lambda: send(
+            _delivery("firing", disk, disk_notes, disk_fired, fingerprint="5d1c0a7e9b3f2468")
+        ),
+    )
+    timeline.add(
+        disk_cleared + timedelta(minutes=1),
+        lambda: send(
+            _delivery(
+                "resolved",
+                disk,
+                disk_notes,
+                disk_fired,
+                ended=disk_cleared,
+                fingerprint="5d1c0a7e9b3f2468",
+            )
+        ),
+    )
+    expr = "sum(rate(http_requests_total{job=%22ledger-api%22,code=~%225..%22}[5m]))"
+    for minutes in (1, 6, 11):  # Alertmanager's repeats: counted, no noise on the timeline
+        timeline.add(
+            errors_fired + timedelta(minutes=minutes),
+            lambda: send(
+                _delivery(
+                    "firing",
+                    errors,
+                    error_notes,
+                    errors_fired,
+                    fingerprint=ERRORS,
+                    expr=expr,
+                )
+            ),
+        )
+
+    def answer() -> None:
+        """Bob, on the platform team, takes the incident the alert opened and answers."""
+        ticket = Alert.objects.get(source__organization=acme, fingerprint=ERRORS).ticket
+        assert ticket is not None
+        desk.assign(people["bob"], ticket, team=teams["platform"], assignee=people["bob"])
+        desk.add_comment(
+            people["bob"],
+            ticket,
+            "We see the 5xx spike on checkout since the 2.4.1 rollout; rolling back the API "
+            "pods now.",
+        )
+
+    timeline.add(errors_fired + timedelta(minutes=7), answer)
