@@ -30,9 +30,10 @@ from tests.security.world import (
 ROUTES = surface.routes()
 SIGNED_IN = [r for r in ROLES if r != "anonymous"]
 
-# Pages that are not the product's: signing in and out, the health check. The API and the
-# admin site are checked below in their own ways.
-NOT_PAGES = {"login", "logout", "healthz"}
+# Pages that are not the product's: signing in and out, the health check, and the ping URLs
+# jobs call without an account (the uuid is the secret: tests/monitoring/test_heartbeats.py).
+# The API and the admin site are checked below in their own ways.
+NOT_PAGES = {"login", "logout", "healthz", "ping:success", "ping:signal"}
 # Pages that only show; any other page changes something when posted to (a new page is taken
 # for a form until it is listed here, and its control then says whether posting changed data).
 READ_ONLY = {
