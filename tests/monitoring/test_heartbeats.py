@@ -245,3 +245,83 @@ class CronTests(SustainTestCase):
         heartbeats.ping(beat.uuid, call(), now=T0)
         beat = actions.update_heartbeat(self.mia, beat, {"cron": "0 12 * * *"})
         self.assertEqual(beat.next_deadline_at, datetime(2026, 12, 7, 12, tzinfo=UTC))
+
+
+class HeartbeatPagesAndApiTests(SustainTestCase):
+    def setUp(self):
+        self.beat = actions.create_heartbeat(self.mia, self.acme, name="acme nightly backup")
+        heartbeats.ping(self.beat.uuid, call("start", body="starting"), now=T0)
+        heartbeats.ping(self.beat.uuid, call(body="12 files copied"), now=T0 + timedelta(minutes=2))
+        self.secret = actions.create_heartbeat(self.mia, self.globex, name="globex secret job")
+
+    def signed_in(self, user) -> Client:
+        client = Client()
+        client.force_login(user)
+        return client
+
+    def test_staff_see_the_list_with_a_curl_line_and_the_last_pings(self):
+        page = self.signed_in(self.alice).get("/monitoring/heartbeats")
+        self.assertContains(page, "acme nightly backup")
+        self.assertContains(
+            page, f"curl -fsS -m 10 --retry 5 http://127.0.0.1:8000/ping/{self.beat.uuid}"
+        )
+        self.assertContains(page, "Up")
+        detail = self.signed_in(self.alice).get(f"/monitoring/heartbeats/{self.beat.pk}")
+        self.assertContains(detail, "12 files copied")
+        self.assertContains(detail, "0:02:00")
+        self.assertContains(
+            self.signed_in(self.alice).get("/monitoring/"), "/monitoring/heartbeats"
+        )
+
+    def test_the_api_creates_pauses_resumes_and_lists_pings(self):
+        api = self.api(self.mia)
+        made = api.post(
+            "/api/v1/monitoring/heartbeats",
+            {
+                "organization": "acme",
+                "name": "api job",
+                "cron": "0 3 * * *",
+                "time_zone": "Europe/Paris",
+            },
+        )
+        self.assertEqual(made.status_code, 201, made.content)
+        body = made.json()
+        self.assertTrue(body["ping_url"].endswith(f"/ping/{body['uuid']}"))
+        self.assertEqual(body["state"], "new")
+        bad = api.post(
+            "/api/v1/monitoring/heartbeats", {"organization": "acme", "name": "x", "cron": "nope"}
+        )
+        self.assertEqual(bad.status_code, 422)
+        self.assertEqual(bad.json()["errors"][0]["field"], "cron")
+        paused = api.post(f"/api/v1/monitoring/heartbeats/{body['id']}/pause")
+        self.assertEqual(paused.json()["state"], "paused")
+        resumed = api.post(f"/api/v1/monitoring/heartbeats/{body['id']}/resume")
+        self.assertEqual(resumed.json()["state"], "new")
+        patched = api.patch(f"/api/v1/monitoring/heartbeats/{body['id']}", {"grace_seconds": 120})
+        self.assertEqual(patched.json()["grace_seconds"], 120)
+        pings = api.get(f"/api/v1/monitoring/heartbeats/{self.beat.pk}/pings").json()["results"]
+        self.assertEqual([p["kind"] for p in pings], ["success", "start"])
+        self.assertEqual(pings[0]["body"], "12 files copied")
+        self.assertEqual(api.delete(f"/api/v1/monitoring/heartbeats/{body['id']}").status_code, 204)
+        self.assertFalse(Heartbeat.objects.filter(pk=body["id"]).exists())
+
+    def test_a_customer_sees_only_its_own_heartbeats_and_cannot_change_them(self):
+        api = self.api(self.carol)
+        names = [h["name"] for h in api.get("/api/v1/monitoring/heartbeats").json()["results"]]
+        self.assertEqual(names, ["acme nightly backup"])
+        self.assertEqual(
+            api.get(f"/api/v1/monitoring/heartbeats/{self.secret.pk}").status_code, 404
+        )
+        self.assertEqual(
+            api.get(f"/api/v1/monitoring/heartbeats/{self.secret.pk}/pings").status_code, 404
+        )
+        self.assertEqual(
+            api.post(f"/api/v1/monitoring/heartbeats/{self.beat.pk}/pause").status_code, 403
+        )
+        other = self.api(self.dave)
+        self.assertNotIn(
+            "acme nightly backup", other.get("/api/v1/monitoring/heartbeats").content.decode()
+        )
+        self.assertEqual(
+            other.get(f"/api/v1/monitoring/heartbeats/{self.beat.pk}").status_code, 404
+        )

@@ -70,6 +70,8 @@ READ_ONLY = {
     "monitoring:alerts",
     "monitoring:alert",
     "monitoring:sources",
+    "monitoring:heartbeats",
+    "monitoring:heartbeat",
 }
 
 # Set-up pages for managers and administrators: agents who may see the object are refused.
