@@ -111,6 +111,7 @@ PATH_PARAMS: dict[str, Callable[[World, Side, str], Resolved]] = {
     "alert_id": lambda w, s, p: (s.alert.pk, org(s.slug)),
     "source_id": lambda w, s, p: (s.source.pk, org(s.slug)),
     "machine_token_id": lambda w, s, p: (s.machine_token.pk, internal(s.slug)),
+    "heartbeat_id": lambda w, s, p: (s.heartbeat.pk, org(s.slug)),
 }
 
 # More objects to read through the same paths: what the provider shares between customers
@@ -426,6 +427,9 @@ BODY_FIELDS: dict[str, Any] = {
     "flap_changes": 5,
     "flap_window_minutes": 20,
     "stable_minutes": 10,
+    "period_seconds": 7200,
+    "grace_seconds": 900,
+    "cron": "",
     "steps_to_reproduce": "zz steps 7731",
     "expected_behaviour": "zz expected 7731",
     "actual_behaviour": "zz actual 7731",

@@ -34,6 +34,7 @@ from sustain.hooks.models import Delivery
 from sustain.mail.models import InboundMail
 from sustain.monitoring import actions as monitoring
 from sustain.monitoring.alerts import Signal
+from sustain.monitoring.heartbeats import Call
 from sustain.releases import actions as releases
 from sustain.releases.models import Deployment
 from sustain.sla import actions as sla
@@ -354,6 +355,16 @@ def _machine_tokens(w: World, s: Side, n: int) -> None:
         )
 
 
+def _heartbeats(w: World, s: Side, n: int) -> None:
+    for _ in range(n):
+        monitoring.create_heartbeat(w.users["root"], s.org, name=f"Counted beat {next(_n)}")
+
+
+def _pings(w: World, s: Side, n: int) -> None:
+    for _ in range(n):
+        monitoring.ping(s.heartbeat.uuid, Call(kind="log", body=f"counted {next(_n)}"))
+
+
 def _organizations(w: World, s: Side, n: int) -> None:
     for _ in range(n):
         accounts.create_organization(w.users["root"], name=f"Counted org {next(_n)}")
@@ -390,6 +401,8 @@ ROWS: dict[str, Callable[[World, Side, int], object]] = {
     "/api/v1/monitoring/alerts": _alerts,
     "/api/v1/monitoring/sources": _sources,
     "/api/v1/monitoring/machine-tokens": _machine_tokens,
+    "/api/v1/monitoring/heartbeats": _heartbeats,
+    "/api/v1/monitoring/heartbeats/{heartbeat_id}/pings": _pings,
 }
 
 

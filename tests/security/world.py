@@ -39,7 +39,8 @@ from sustain.hooks.models import Delivery, Subscription
 from sustain.mail import store
 from sustain.mail.models import InboundMail
 from sustain.monitoring import actions as monitoring
-from sustain.monitoring.models import Alert, MachineToken, Source
+from sustain.monitoring import heartbeats
+from sustain.monitoring.models import Alert, Heartbeat, MachineToken, Source
 from sustain.sla import actions as sla
 from sustain.sla.models import Calendar, EscalationRule, OnCallOverride, OnCallSchedule, Policy
 from sustain.sla.models import Page as OnCallPage
@@ -125,6 +126,7 @@ class Side:
     source: Source  # an Alertmanager source of this customer's
     alert: Alert  # firing, on the side's configuration item
     machine_token: MachineToken  # writes this customer's alerts
+    heartbeat: Heartbeat  # a job of this customer's, pinged once with a log, paused
 
 
 @dataclass
@@ -378,6 +380,13 @@ def build_world() -> World:
         machine_token, _machine_raw = monitoring.create_machine_token(
             root, org_obj, name=f"{slug}-machine-token-7731", source=source
         )
+        heartbeat = monitoring.create_heartbeat(
+            root, org_obj, name=f"{slug}-heartbeat-7731", config_item=ci
+        )
+        heartbeats.ping(
+            heartbeat.uuid, heartbeats.Call(kind="success", body=f"{slug}-ping-log-7731")
+        )
+        heartbeat = monitoring.pause(root, heartbeat)  # so that resuming it changes something
         sides[slug] = Side(
             slug=slug,
             org=org_obj,
@@ -402,6 +411,7 @@ def build_world() -> World:
             source=source,
             alert=alert,
             machine_token=machine_token,
+            heartbeat=heartbeat,
         )
         own, hidden = org(slug), internal(slug)
         markers += [
@@ -434,6 +444,8 @@ def build_world() -> World:
             text_marker(f"{slug} held mail", f"{slug}-held-text-7731", hidden),
             text_marker(f"{slug} alert", f"{title}DiskFull7731", own),
             text_marker(f"{slug} machine token", f"{slug}-machine-token-7731", hidden),
+            text_marker(f"{slug} heartbeat", f"{slug}-heartbeat-7731", own),
+            text_marker(f"{slug} ping log", f"{slug}-ping-log-7731", own),
         ]
     markers += [
         text_marker("major incident title", major.title, org(PROVIDER)),

@@ -18,6 +18,15 @@ from sustain.core.errors import Conflict, Forbidden, Invalid, refuse_unknown
 from sustain.desk.models import Level
 from sustain.monitoring import alertmanager
 from sustain.monitoring.alerts import Outcome, Signal, receive, release_sweep, stable_sweep
+from sustain.monitoring.heartbeats import (
+    create_heartbeat,
+    delete_heartbeat,
+    heartbeat_sweep,
+    pause,
+    ping,
+    resume,
+    update_heartbeat,
+)
 from sustain.monitoring.models import MachineToken, SeverityMapping, Source
 from sustain.monitoring.tokens import create_machine_token, revoke_machine_token
 from sustain.monitoring.windows import create_window
@@ -25,15 +34,22 @@ from sustain.monitoring.windows import create_window
 __all__ = [
     "Outcome",
     "Signal",
+    "create_heartbeat",
     "create_machine_token",
     "create_source",
     "create_window",
+    "delete_heartbeat",
+    "heartbeat_sweep",
+    "pause",
+    "ping",
     "receive",
     "receive_alertmanager",
     "release_sweep",
+    "resume",
     "revoke_machine_token",
     "set_severity",
     "stable_sweep",
+    "update_heartbeat",
     "update_source",
 ]
 

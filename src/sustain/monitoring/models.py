@@ -7,6 +7,7 @@ deliveries of one alert meet on the database's unique key and open one incident.
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 from django.db import models
@@ -250,3 +251,86 @@ class Window(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+class Heartbeat(models.Model):
+    """A job that pings us: every period (+ grace), or on a cron schedule in a time zone.
+
+    Its own source (kind heartbeat) carries its one alert. `next_deadline_at` is when it
+    next turns late or down: the sweep finds the due ones by that column and claims each
+    with a conditional UPDATE, so two workers never move one twice."""
+
+    class State(models.TextChoices):
+        NEW = "new", "New"
+        UP = "up", "Up"
+        STARTED = "started", "Running"
+        LATE = "late", "Late"
+        DOWN = "down", "Down"
+        PAUSED = "paused", "Paused"
+
+    organization = models.ForeignKey(
+        Organization, on_delete=models.CASCADE, related_name="heartbeats"
+    )
+    name = models.CharField(max_length=200)
+    source = models.OneToOneField(Source, on_delete=models.CASCADE, related_name="heartbeat")
+    config_item = models.ForeignKey(
+        ConfigItem, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    uuid = models.UUIDField(unique=True, default=uuid.uuid4, editable=False)
+    period_seconds = models.PositiveIntegerField(default=86400)
+    grace_seconds = models.PositiveIntegerField(default=3600)
+    cron = models.CharField(max_length=100, blank=True, default="")
+    time_zone = models.CharField(max_length=64, default="UTC")
+    state = models.CharField(max_length=10, choices=State.choices, default=State.NEW)
+    last_ping_at = models.DateTimeField(null=True, blank=True)
+    last_start_at = models.DateTimeField(null=True, blank=True)
+    last_duration = models.DurationField(null=True, blank=True)
+    next_deadline_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    tenant_field = "organization"
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organization", "name"], name="monitoring_heartbeat_unique_name"
+            )
+        ]
+        indexes = [
+            # The deadline sweep: only heartbeats that can turn late or down.
+            models.Index(
+                fields=["next_deadline_at"],
+                name="monitoring_heartbeat_due",
+                condition=models.Q(next_deadline_at__isnull=False),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Ping(models.Model):
+    """One call of a heartbeat's ping URL, its body kept (capped) as the job's log."""
+
+    class Kind(models.TextChoices):
+        SUCCESS = "success", "Success"
+        START = "start", "Start"
+        FAIL = "fail", "Failure"
+        LOG = "log", "Log"
+
+    heartbeat = models.ForeignKey(Heartbeat, on_delete=models.CASCADE, related_name="pings")
+    kind = models.CharField(max_length=10, choices=Kind.choices)
+    exit_status = models.PositiveSmallIntegerField(null=True, blank=True)
+    at = models.DateTimeField(default=timezone.now)
+    rid = models.UUIDField(null=True, blank=True)
+    body = models.TextField(blank=True, default="")
+    remote_addr = models.CharField(max_length=45, blank=True, default="")
+    user_agent = models.CharField(max_length=200, blank=True, default="")
+    method = models.CharField(max_length=10, blank=True, default="")
+    duration = models.DurationField(null=True, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["heartbeat", "-at"], name="monitoring_ping_last")]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} at {self.at:%Y-%m-%d %H:%M:%S}"

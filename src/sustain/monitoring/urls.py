@@ -1,6 +1,6 @@
 from django.urls import path
 
-from sustain.monitoring import views
+from sustain.monitoring import heartbeat_views, views
 
 app_name = "monitoring"
 urlpatterns = [
@@ -10,4 +10,6 @@ urlpatterns = [
     path("tokens/new", views.new_token, name="new_token"),
     path("tokens/<int:machine_token_id>/revoke", views.revoke_token, name="revoke_token"),
     path("maintenance", views.maintenance, name="maintenance"),
+    path("heartbeats", heartbeat_views.heartbeats, name="heartbeats"),
+    path("heartbeats/<int:heartbeat_id>", heartbeat_views.heartbeat, name="heartbeat"),
 ]
