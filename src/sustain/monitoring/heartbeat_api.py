@@ -56,7 +56,7 @@ class HeartbeatOut(Schema):
         return ping_url(heartbeat)
 
 
-class PingOut(Schema):
+class HeartbeatPingOut(Schema):
     id: int
     kind: str
     exit_status: int | None
@@ -163,7 +163,7 @@ def delete_heartbeat(request: ApiRequest, heartbeat_id: Id):
     return Status(204, None)
 
 
-@router.get("/monitoring/heartbeats/{heartbeat_id}/pings", response=Page[PingOut])
+@router.get("/monitoring/heartbeats/{heartbeat_id}/pings", response=Page[HeartbeatPingOut])
 def list_pings(
     request: ApiRequest, heartbeat_id: Id, cursor: str | None = None, limit: int | None = None
 ):
