@@ -39,6 +39,9 @@ class RaceTestCase(TransactionTestCase):
         path = str(Path(folder) / "race.sqlite3")
         target = sqlite3.connect(path)
         memory.connection.backup(target)
+        # WAL before any thread opens it: threads switching the journal mode themselves
+        # race for the exclusive lock that needs, and one fails with "database is locked".
+        target.execute("PRAGMA journal_mode=WAL")
         target.close()
         self.file_copy = {**memory.settings_dict, "NAME": path}
         self._memory, self._folder = memory, folder
