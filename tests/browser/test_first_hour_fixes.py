@@ -10,6 +10,7 @@ import zlib
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 from sustain.demo.world import load_world
 from sustain.desk.models import SavedFilter, Status, Ticket, TicketLink
@@ -84,7 +85,17 @@ def in_view(page, selector: str) -> bool:
 
 
 def image_loaded(page, selector: str) -> bool:
-    return page.eval_on_selector(selector, "img => img.complete && img.naturalWidth > 0")
+    """Whether the image finishes loading with pixels (it may still be loading when it shows
+    up: on a loaded machine the thumbnail request takes a while)."""
+    try:
+        page.wait_for_function(
+            "s => { const i = document.querySelector(s); return i && i.complete && i.naturalWidth > 0 }",
+            arg=selector,
+            timeout=15000,
+        )
+    except PlaywrightTimeout:
+        return False
+    return True
 
 
 def test_the_files_of_a_new_ticket_are_shown_to_customer_and_agent(browser, live_server, shoot):
