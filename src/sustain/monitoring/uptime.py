@@ -162,11 +162,11 @@ def _firing_intervals(
     return result
 
 
-def _maintenance_by_item(
+def maintenance_by_item(
     organization_ids: set[int], item_ids: set[int], start: datetime, now: datetime
 ) -> tuple[dict[int, list[Interval]], dict[int, list[Interval]]]:
-    """Maintenance intervals since `start`: per item (its windows and those on what it
-    needs), and per organization (its whole-organization windows)."""
+    """Maintenance occurrences overlapping [start, now): per item (its windows and those on
+    what it needs), and per organization (its whole-organization windows)."""
     found = list(
         Window.objects.filter(
             organization_id__in=organization_ids,
@@ -196,7 +196,7 @@ def _measure_groups(
     start = now - LONGEST
     alerts = [a for group in alerts_of.values() for a in group]
     firing = _firing_intervals(alerts, start, now)
-    per_item, per_org = _maintenance_by_item(
+    per_item, per_org = maintenance_by_item(
         {a.organization_id for a in alerts},
         {a.config_item_id for a in alerts if a.config_item_id is not None},
         start,
