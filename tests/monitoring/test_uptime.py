@@ -36,7 +36,12 @@ def covered(pairs) -> set[int]:
 
 
 def as_minutes(result) -> set[int]:
-    return covered([((a - BASE) // timedelta(minutes=1), (b - BASE) // timedelta(minutes=1)) for a, b in result])
+    return covered(
+        [
+            ((a - BASE) // timedelta(minutes=1), (b - BASE) // timedelta(minutes=1))
+            for a, b in result
+        ]
+    )
 
 
 @given(intervals)

@@ -76,9 +76,7 @@ def month(rows: QuerySet[Window], first: date, zone: tzinfo, today: date) -> Mon
         for start, end in windows.occurrences(window, after, before):
             found.append(Occurrence(window, start.astimezone(zone), end.astimezone(zone)))
     found.sort(key=lambda o: (o.start, o.window.pk))
-    days = {
-        d: Day(d, d.month == first.month, d == today) for week in weeks_of_days for d in week
-    }
+    days = {d: Day(d, d.month == first.month, d == today) for week in weeks_of_days for d in week}
     for occurrence in found:
         day = occurrence.start.date()
         last = (occurrence.end - timedelta(microseconds=1)).date()

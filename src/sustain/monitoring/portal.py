@@ -24,7 +24,7 @@ def status(request: AuthedRequest) -> HttpResponse:
             status=ConfigItem.Status.RETIRED
         )
     ).order_by("organization__name", "name", "id")[: queries.ITEMS_MAX]
-    rows = queries.statuses(list(items), now=now)
+    rows = queries.statuses(list(items), request.user, now=now)
     upcoming = queries.upcoming(
         visible(
             Window.objects.filter(purpose=Window.Purpose.MAINTENANCE).select_related(

@@ -8,11 +8,13 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from sustain.cmdb.models import ConfigItem
+from sustain.core.tenancy import visible
 from sustain.monitoring import uptime, windows
 from sustain.monitoring.models import Alert, Heartbeat, Source, Window
 
@@ -43,23 +45,23 @@ def watched(items: QuerySet[ConfigItem]) -> QuerySet[ConfigItem]:
     )
 
 
-def statuses(items: list[ConfigItem], now: datetime | None = None) -> list[ItemStatus]:
+def statuses(items: list[ConfigItem], user: Any, now: datetime | None = None) -> list[ItemStatus]:
     """Each item's state now and its uptime, in a fixed number of queries for all of them.
 
+    Only the alerts `user` may see count (an item two customers share shows each their own).
     Down: an alert on it fires and no maintenance window holds it. In maintenance: an
     occurrence of a window covering it (or what it needs) is on, or its firing alert is held.
     """
     now = now or timezone.now()
     ids = {item.pk for item in items}
     firing: dict[int, list[Alert]] = defaultdict(list)
-    for alert in Alert.objects.filter(config_item_id__in=ids, state=Alert.State.FIRING).order_by(
-        "starts_at", "id"
-    ):
+    seen = visible(Alert.objects.filter(config_item_id__in=ids), user)
+    for alert in seen.filter(state=Alert.State.FIRING).order_by("starts_at", "id"):
         firing[alert.config_item_id or 0].append(alert)
     per_item, per_org = uptime.maintenance_by_item(
         {item.organization_id for item in items}, ids, now, now + timedelta(microseconds=1)
     )
-    figures = uptime.for_items(ids, now=now)
+    figures = uptime.for_items(ids, now=now, user=user)
     result = []
     for item in items:
         alerts = firing.get(item.pk, [])
@@ -72,9 +74,7 @@ def statuses(items: list[ConfigItem], now: datetime | None = None) -> list[ItemS
         else:
             state = "up"
         since = min((a.starts_at for a in open_alerts), default=None) if state == "down" else None
-        result.append(
-            ItemStatus(item, state, since, alerts, list(figures[item.pk].items()))
-        )
+        result.append(ItemStatus(item, state, since, alerts, list(figures[item.pk].items())))
     return result
 
 

@@ -21,11 +21,12 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
-from django.db.models import Q
 from django.utils import timezone
 
 from sustain.cmdb import graph
+from sustain.core.tenancy import visible
 from sustain.monitoring import windows
 from sustain.monitoring.models import Alert, AlertEvent, Source, Window
 
@@ -227,10 +228,15 @@ def for_sources(sources: Iterable[Source], now: datetime | None = None) -> dict[
     return _measure_groups(alerts_of, {s.pk: s.created_at for s in sources}, now)
 
 
-def for_items(item_ids: Iterable[int], now: datetime | None = None) -> dict[int, Uptimes]:
-    """{item id: uptimes} from the alerts on each item, observed since its first source or
+def for_items(
+    item_ids: Iterable[int], now: datetime | None = None, user: Any = None
+) -> dict[int, Uptimes]:
+    """{item id: uptimes} from the alerts on each item (those `user` may see, when given: an
+    item two customers share counts only the reader's), observed since its first source or
     alert; an item nothing watches has no figures (percent None)."""
     now = now or timezone.now()
+    alerts_seen = Alert.objects.all() if user is None else visible(Alert.objects.all(), user)
+    sources_seen = Source.objects.all() if user is None else visible(Source.objects.all(), user)
     ids = set(item_ids)
     alerts_of: dict[int, list[Alert]] = {pk: [] for pk in ids}
     since: dict[int, datetime | None] = dict.fromkeys(ids)
@@ -239,13 +245,13 @@ def for_items(item_ids: Iterable[int], now: datetime | None = None) -> dict[int,
         current = since.get(key)
         since[key] = moment if current is None else min(current, moment)
 
-    for alert in Alert.objects.filter(config_item_id__in=ids).only(
+    for alert in alerts_seen.filter(config_item_id__in=ids).only(
         "pk", "source_id", "organization_id", "config_item_id", "state", "first_seen_at"
     ):
         assert alert.config_item_id is not None
         alerts_of[alert.config_item_id].append(alert)
         earlier(alert.config_item_id, alert.first_seen_at)
-    watched = Source.objects.filter(Q(config_item_id__in=ids)).values_list(
+    watched = sources_seen.filter(config_item_id__in=ids).values_list(
         "config_item_id", "created_at"
     )
     for item_id, created_at in watched:

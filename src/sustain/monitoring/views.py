@@ -14,8 +14,8 @@ from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
-from sustain.core.access import agent_required
 from sustain.cmdb.models import ConfigItem
+from sustain.core.access import agent_required
 from sustain.core.errors import ActionError, Invalid
 from sustain.core.forms import add_action_error
 from sustain.core.http import AuthedRequest
@@ -216,7 +216,7 @@ def item(request: AuthedRequest, item_id: int) -> HttpResponse:
     found = get_object_or_404(
         visible(ConfigItem.objects.select_related("organization"), request.user), pk=item_id
     )
-    (status,) = queries.statuses([found])
+    (status,) = queries.statuses([found], request.user)
     alerts_on = _alerts(request).filter(config_item=found).order_by("-state_changed_at", "-id")
     history = (
         visible(AlertEvent.objects.filter(alert__config_item=found), request.user)
@@ -224,9 +224,9 @@ def item(request: AuthedRequest, item_id: int) -> HttpResponse:
         .order_by("-at", "-id")[:PAGE]
     )
     upcoming = queries.upcoming(
-        visible(Window.objects.filter(purpose=Window.Purpose.MAINTENANCE), request.user).filter(
-            Q(config_items=found) | Q(whole_organization=True, organization=found.organization)
-        ).distinct()
+        visible(Window.objects.filter(purpose=Window.Purpose.MAINTENANCE), request.user)
+        .filter(Q(config_items=found) | Q(whole_organization=True, organization=found.organization))
+        .distinct()
     )
     return render(
         request,
