@@ -77,6 +77,10 @@ def alerts(request: AuthedRequest) -> HttpResponse:
             "view": view,
             "views": [(name, label, counts.get(name)) for name, (label, _q) in VIEWS.items()],
             "customer": customer,
+            "organizations": _alerts(request)
+            .order_by("organization__name")
+            .values_list("organization__slug", "organization__name")
+            .distinct(),
         },
     )
 
