@@ -187,6 +187,14 @@ class StatusPagesTests(SustainTestCase):
         page = self.signed_in(self.carol).get("/portal/status/")
         self.assertContains(page, 'status-maintenance">In maintenance')
 
+    def test_the_alerts_page_filters_by_customer_and_keeps_it_across_views(self):
+        client = self.signed_in(self.alice)
+        page = client.get("/monitoring/?view=recent&organization=globex")
+        self.assertContains(page, "GlobexSecretAlert")
+        self.assertNotContains(page, "Heartbeat Nightly backup is down")
+        self.assertContains(page, 'href="?view=firing&amp;organization=globex"')
+        self.assertContains(page, '<option value="acme" >Acme</option>', html=False)
+
 
 def test_a_sparkline_breaks_at_gaps_and_escapes_its_title():
     svg = str(sparkline([1, 2, None, 3, None, 4, 5], title="<b>runs</b>"))
