@@ -32,5 +32,6 @@ urlpatterns = [
     path("releases/", include("sustain.releases.urls")),
     path("environments/", include("sustain.releases.deployments.urls")),
     path("portal/environments/", include("sustain.releases.deployments.portal_urls")),
+    path("portal/status/", include("sustain.monitoring.portal_urls")),
     path("attachments/<int:attachment_id>", desk_views.download_attachment, name="attachment"),
 ]

@@ -21,7 +21,7 @@ from sustain.demo.world import load_world
 from sustain.desk.models import OPEN_STATUSES, Comment, Status, Ticket
 from sustain.hooks.models import Delivery, Subscription
 from sustain.mail.models import InboundMail
-from sustain.monitoring.models import Alert, MachineToken, Source, Window
+from sustain.monitoring.models import Alert, Heartbeat, MachineToken, Ping, Source, Window
 from sustain.releases.deployments import installbase
 from sustain.releases.models import Deployment, Release
 from sustain.sla.models import Clock, EscalationFiring, OnCallSchedule, Page, Policy
@@ -170,3 +170,29 @@ class DemoWorldTests(TestCase):
         self.assertIn("HighErrorRate", page)
         page = self.client.get("/monitoring/maintenance").content.decode()
         self.assertIn("Weekly staging refresh", page)
+        page = self.client.get("/monitoring/maintenance/calendar").content.decode()
+        self.assertIn("Weekly staging refresh", page)
+
+    def test_the_nightly_backup_pings_its_heartbeat_and_was_late_once(self):
+        beat = Heartbeat.objects.get(organization__slug="acme", name="Nightly database backup")
+        self.assertEqual(beat.config_item.name, "acme-db")
+        runs = Ping.objects.filter(heartbeat=beat, kind=Ping.Kind.SUCCESS)
+        self.assertGreaterEqual(runs.exclude(duration=None).count(), 13)
+        late = Alert.objects.get(source=beat.source)
+        self.assertEqual(late.state, Alert.State.RESOLVED)
+        self.assertEqual(late.ticket.status, Status.RESOLVED)
+        self.assertEqual(
+            list(late.history.order_by("at").values_list("what", flat=True)),
+            ["firing", "resolved"],
+        )
+        page = self.client.get("/monitoring/heartbeats").content.decode()
+        self.assertIn("Nightly database backup", page)
+        self.assertIn('<svg class="spark"', page)
+        self.assertIn("98.", page)  # about 2 h 20 min down of 7 days
+        item = self.client.get(f"/monitoring/items/{beat.config_item_id}").content.decode()
+        self.assertIn("Heartbeat Nightly database backup is down", item)
+        carol = User.objects.filter(organization__slug="acme", role="customer").first()
+        self.client.force_login(carol)
+        status = self.client.get("/portal/status/").content.decode()
+        self.assertIn("acme-db", status)
+        self.assertIn("Weekly staging refresh", status)

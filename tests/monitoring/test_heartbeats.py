@@ -156,6 +156,22 @@ class DeadlineTests(SustainTestCase):
         self.assertEqual(ticket.status, Status.RESOLVED)
         self.assertEqual(self.fresh().state, State.UP)
 
+    def test_a_run_started_while_down_resolves_the_alert_when_it_succeeds(self):
+        heartbeats.ping(self.beat.uuid, call(), now=T0)
+        heartbeats.heartbeat_sweep(T0 + timedelta(hours=3))  # straight to down
+        alert = Alert.objects.get(source=self.beat.source)
+        self.assertEqual(alert.state, Alert.State.FIRING)
+        heartbeats.ping(self.beat.uuid, call("start"), now=T0 + timedelta(hours=4))
+        alert.refresh_from_db()
+        self.assertEqual(alert.state, Alert.State.FIRING)  # running is not yet done
+        heartbeats.ping(self.beat.uuid, call(), now=T0 + timedelta(hours=4, minutes=20))
+        alert.refresh_from_db()
+        alert.ticket.refresh_from_db()
+        self.assertEqual(
+            (alert.state, alert.ticket.status), (Alert.State.RESOLVED, Status.RESOLVED)
+        )
+        self.assertEqual(self.fresh().state, State.UP)
+
     def test_a_sweep_that_comes_late_goes_straight_to_down(self):
         heartbeats.ping(self.beat.uuid, call(), now=T0)
         self.assertEqual(heartbeats.heartbeat_sweep(T0 + timedelta(hours=3)), 1)

@@ -74,6 +74,9 @@ READ_ONLY = {
     "monitoring:sources",
     "monitoring:heartbeats",
     "monitoring:heartbeat",
+    "monitoring:calendar",
+    "monitoring:item",
+    "portal_status:status",
 }
 
 # Set-up pages for managers and administrators: agents who may see the object are refused.

@@ -387,6 +387,18 @@ def build_world() -> World:
             heartbeat.uuid, heartbeats.Call(kind="success", body=f"{slug}-ping-log-7731")
         )
         heartbeat = monitoring.pause(root, heartbeat)  # so that resuming it changes something
+        # Weekly, an hour long, last on three hours ago: on the calendar and the status page,
+        # never holding an alert the tests raise now.
+        first = timezone.now() - timedelta(days=14, hours=3)
+        monitoring.create_window(
+            root,
+            org_obj,
+            name=f"{slug}-window-7731",
+            starts_at=first,
+            ends_at=first + timedelta(hours=1),
+            rrule="FREQ=WEEKLY",
+            config_items=[ci],
+        )
         sides[slug] = Side(
             slug=slug,
             org=org_obj,
@@ -445,6 +457,7 @@ def build_world() -> World:
             text_marker(f"{slug} alert", f"{title}DiskFull7731", own),
             text_marker(f"{slug} machine token", f"{slug}-machine-token-7731", hidden),
             text_marker(f"{slug} heartbeat", f"{slug}-heartbeat-7731", own),
+            text_marker(f"{slug} maintenance window", f"{slug}-window-7731", own),
             text_marker(f"{slug} ping log", f"{slug}-ping-log-7731", own),
         ]
     markers += [

@@ -45,3 +45,31 @@ def _walk(start: set[int], depth: int, *, down: bool) -> dict[int, int]:
         for item_id in frontier:
             seen[item_id] = distance
     return seen
+
+
+def downstream_of_each(groups: dict[int, set[int]], depth: int = DEPTH) -> dict[int, set[int]]:
+    """For each group of items (a window's, say): the items themselves and all that need
+    them. One query per level of the walk for all the groups together."""
+    edges: dict[int, set[int]] = {}  # target -> the sources that need it
+    frontier = set().union(*groups.values()) if groups else set()
+    visited = set(frontier)
+    for _ in range(max(depth, 0)):
+        if not frontier:
+            break
+        rows = Relation.objects.filter(kind__in=NEEDS, target_id__in=frontier)
+        found: set[int] = set()
+        for target, source in rows.values_list("target_id", "source_id"):
+            edges.setdefault(target, set()).add(source)
+            found.add(source)
+        frontier = found - visited
+        visited |= frontier
+    reached: dict[int, set[int]] = {}
+    for key, start in groups.items():
+        seen, level = set(start), set(start)
+        for _ in range(max(depth, 0)):
+            level = {s for t in level for s in edges.get(t, ())} - seen
+            if not level:
+                break
+            seen |= level
+        reached[key] = seen
+    return reached

@@ -2,11 +2,13 @@
 machine token, as a real one would (`actions.receive_alertmanager`, the webhook's door): a
 disk alert two days ago that fired and cleared (its incident resolved by the resolution), an
 error-rate alert firing now on the production environment (its incident open), and a weekly
-maintenance window on the staging environment."""
+maintenance window on the staging environment. And Acme's nightly database backup pings a
+heartbeat: two weeks of runs, one night late."""
 
 from __future__ import annotations
 
 import json
+import uuid
 from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -14,8 +16,8 @@ from zoneinfo import ZoneInfo
 from sustain.accounts.models import Organization
 from sustain.demo.history import Timeline
 from sustain.desk import actions as desk
-from sustain.monitoring import actions
-from sustain.monitoring.models import Alert
+from sustain.monitoring import actions, heartbeats
+from sustain.monitoring.models import Alert, Ping
 
 ERRORS = "a7f3c2e1d0b94856"  # the firing alert's fingerprint
 ZERO = "0001-01-01T00:00:00Z"
@@ -174,3 +176,47 @@ def alerts(
         )
 
     timeline.add(errors_fired + timedelta(minutes=7), answer)
+
+
+BACKUP_CRON = "30 2 * * *"  # 02:30 every night, Berlin time
+NIGHTS = 14
+LATE_NIGHT = 4  # nights ago: the database host was patched and the job ran at 05:05
+
+
+def backup_heartbeat(timeline: Timeline, people: dict[str, Any], items: dict[str, Any]) -> None:
+    """Acme's nightly database backup pings a heartbeat through the real door (`ping`): a
+    start and a success with the run's id each night, so the pages show uptime and how long
+    the runs took; one night it did not run on time, turned late, then down (its alert opened
+    an incident), and its late run resolved both."""
+    now = timeline.now
+    acme = Organization.objects.get(slug="acme")
+    made: dict[str, Any] = {}
+
+    def set_up() -> None:
+        made["beat"] = actions.create_heartbeat(
+            people["mia"],
+            acme,
+            name="Nightly database backup",
+            config_item=items["acme-db"],
+            cron=BACKUP_CRON,
+            time_zone="Europe/Berlin",
+            grace_seconds=3600,
+        )
+
+    def run(kind: str, rid: uuid.UUID) -> Any:
+        return lambda: actions.ping(made["beat"].uuid, heartbeats.Call(kind=kind, rid=rid))
+
+    today = now.astimezone(BERLIN).replace(hour=2, minute=30, second=0, microsecond=0)
+    timeline.add(today - timedelta(days=NIGHTS, hours=1), set_up)
+    for night in range(NIGHTS, -1, -1):
+        planned = today - timedelta(days=night)
+        rid = uuid.UUID(int=night + 1)
+        took = timedelta(minutes=18 + (night * 7) % 9, seconds=(night * 13) % 60)
+        if night == LATE_NIGHT:
+            # The sweep finds it late at 02:30, down an hour later; the job runs at 05:05.
+            timeline.add(planned + timedelta(minutes=1), heartbeats.heartbeat_sweep)
+            timeline.add(planned + timedelta(hours=1, minutes=1), heartbeats.heartbeat_sweep)
+            planned += timedelta(hours=2, minutes=35)
+            took = timedelta(minutes=41, seconds=12)
+        timeline.add(planned, run(Ping.Kind.START, rid))
+        timeline.add(planned + took, run(Ping.Kind.SUCCESS, rid))

@@ -276,7 +276,11 @@ def _apply(heartbeat: Heartbeat, call: Call, now: datetime) -> list[str]:
     """The state a ping leads to, and the alert raised or resolved; the fields changed."""
     if call.kind == Ping.Kind.LOG or heartbeat.state == State.PAUSED:
         return []
-    was_down = heartbeat.state == State.DOWN
+    # Down, or running again after being down (a start does not clear the alert: the run's
+    # success does).
+    was_down = heartbeat.state == State.DOWN or (
+        heartbeat.state == State.STARTED and call.kind == Ping.Kind.SUCCESS and _firing(heartbeat)
+    )
     if call.kind == Ping.Kind.START:
         heartbeat.state = State.STARTED
         heartbeat.next_deadline_at = now + grace(heartbeat)  # the run's time limit
@@ -291,6 +295,12 @@ def _apply(heartbeat: Heartbeat, call: Call, now: datetime) -> list[str]:
             status = "" if call.exit_status is None else f" (exit status {call.exit_status})"
             _signal(heartbeat, Alert.State.FIRING, now, f"the job reported a failure{status}")
     return ["state", "next_deadline_at"]
+
+
+def _firing(heartbeat: Heartbeat) -> bool:
+    return Alert.objects.filter(
+        source_id=heartbeat.source_id, fingerprint=FINGERPRINT, state=Alert.State.FIRING
+    ).exists()
 
 
 def _signal(heartbeat: Heartbeat, state: str, now: datetime, why: str) -> None:

@@ -1,5 +1,6 @@
 """Monitoring pages for staff: alerts (firing, flapping, held by maintenance, recent), one
-alert's history, sources with their machine tokens, and maintenance windows."""
+alert's history, sources with their machine tokens, maintenance windows (as a list and as a
+month's calendar), and one configuration item's uptime and alert history."""
 
 from __future__ import annotations
 
@@ -13,15 +14,16 @@ from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
+from sustain.cmdb.models import ConfigItem
 from sustain.core.access import agent_required
-from sustain.core.errors import ActionError
+from sustain.core.errors import ActionError, Invalid
 from sustain.core.forms import add_action_error
 from sustain.core.http import AuthedRequest
 from sustain.core.pagination import paginate
 from sustain.core.tenancy import visible
-from sustain.monitoring import actions, windows
+from sustain.monitoring import actions, calendar, queries, windows
 from sustain.monitoring.forms import MachineTokenForm, WindowForm
-from sustain.monitoring.models import Alert, MachineToken, Source, Window
+from sustain.monitoring.models import Alert, AlertEvent, Heartbeat, MachineToken, Source, Window
 
 PAGE = 50
 VIEWS = {
@@ -75,6 +77,10 @@ def alerts(request: AuthedRequest) -> HttpResponse:
             "view": view,
             "views": [(name, label, counts.get(name)) for name, (label, _q) in VIEWS.items()],
             "customer": customer,
+            "organizations": _alerts(request)
+            .order_by("organization__name")
+            .values_list("organization__slug", "organization__name")
+            .distinct(),
         },
     )
 
@@ -168,4 +174,74 @@ def maintenance(request: AuthedRequest) -> HttpResponse:
     status = 422 if request.method == "POST" else 200
     return render(
         request, "monitoring/maintenance.html", {"windows": planned, "form": form}, status=status
+    )
+
+
+@agent_required
+def maintenance_calendar(request: AuthedRequest) -> HttpResponse:
+    """A month of maintenance occurrences (?month=YYYY-MM, ?organization=slug), then a list."""
+    zone = timezone.get_current_timezone()
+    today = timezone.localdate()
+    error = ""
+    try:
+        first = calendar.parse_month(request.GET.get("month", ""), today)
+    except Invalid as exc:
+        first, error = today.replace(day=1), exc.message
+    rows = visible(
+        Window.objects.filter(purpose=Window.Purpose.MAINTENANCE).select_related("organization"),
+        request.user,
+    ).order_by("starts_at", "id")
+    customer = request.GET.get("organization", "")
+    if customer:
+        rows = rows.filter(organization__slug=customer)
+    organizations = (
+        visible(Window.objects.filter(purpose=Window.Purpose.MAINTENANCE), request.user)
+        .values_list("organization__slug", "organization__name")
+        .distinct()
+        .order_by("organization__name")
+    )
+    return render(
+        request,
+        "monitoring/calendar.html",
+        {
+            "month": calendar.month(rows, first, zone, today),
+            "customer": customer,
+            "organizations": organizations,
+            "error": error,
+            "zone": zone,
+        },
+        status=422 if error else 200,
+    )
+
+
+@agent_required
+def item(request: AuthedRequest, item_id: int) -> HttpResponse:
+    """A configuration item's state, uptime, what watches it and its alerts' history."""
+    found = get_object_or_404(
+        visible(ConfigItem.objects.select_related("organization"), request.user), pk=item_id
+    )
+    (status,) = queries.statuses([found], request.user)
+    alerts_on = _alerts(request).filter(config_item=found).order_by("-state_changed_at", "-id")
+    history = (
+        visible(AlertEvent.objects.filter(alert__config_item=found), request.user)
+        .select_related("alert")
+        .order_by("-at", "-id")[:PAGE]
+    )
+    upcoming = queries.upcoming(
+        visible(Window.objects.filter(purpose=Window.Purpose.MAINTENANCE), request.user)
+        .filter(Q(config_items=found) | Q(whole_organization=True, organization=found.organization))
+        .distinct()
+    )
+    return render(
+        request,
+        "monitoring/item.html",
+        {
+            "item": found,
+            "status": status,
+            "alerts": alerts_on[:PAGE],
+            "history": history,
+            "sources": visible(Source.objects.filter(config_item=found), request.user),
+            "heartbeats": visible(Heartbeat.objects.filter(config_item=found), request.user),
+            "upcoming": upcoming,
+        },
     )
