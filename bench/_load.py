@@ -56,7 +56,7 @@ class Outcome:
 
 def closed_loop(
     url: str,
-    path: str,
+    path: str | Callable[[int, int], str],
     headers: dict[str, str],
     body: Body,
     *,
@@ -65,9 +65,12 @@ def closed_loop(
     warmup: float,
     expect: int = 201,
     at_start: Callable[[], None] | None = None,
+    method: str = "POST",
 ) -> Outcome:
     """`clients` threads posting back to back; only answers inside the window count. With a
-    `warmup`, `at_start` is called when the measured window opens (the server's CPU reading)."""
+    `warmup`, `at_start` is called when the measured window opens (the server's CPU reading).
+    `path` may be a function of (client number, request number), as `body` is; a `method`
+    other than POST sends no body."""
     outcome, lock = Outcome(seconds=seconds), threading.Lock()
     start = time.monotonic()
     measure_from, stop_at = start + warmup, start + warmup + seconds
@@ -81,7 +84,9 @@ def closed_loop(
         while (now := time.monotonic()) < stop_at:
             i += 1
             try:
-                status, answer, took = client.request("POST", path, body(number, i))
+                where = path(number, i) if callable(path) else path
+                sent = body(number, i) if method == "POST" else None
+                status, answer, took = client.request(method, where, sent)
             except OSError as exc:
                 status, answer, took = 0, repr(exc).encode(), time.monotonic() - now
             if now < measure_from:
@@ -180,10 +185,12 @@ def cpu_ms(used_seconds: float, outcome: Outcome) -> float:
 
 
 class Server:
-    """`sustain run --demo` on a fresh data directory (and DATABASE_URL when set), plus the
-    benchmark's SLA policy and a token; stopped by its process group on exit."""
+    """`sustain run --demo` (or without the demo world: `demo=False`) on a fresh data
+    directory (and DATABASE_URL when set); stopped by its process group on exit. `world()`
+    runs a set-up script against its database."""
 
-    def __init__(self, data_dir: str | None = None) -> None:
+    def __init__(self, data_dir: str | None = None, *, demo: bool = True) -> None:
+        self.demo = demo
         self.data_dir = data_dir or tempfile.mkdtemp(prefix="sustain-bench-create-", dir="/tmp")
         self.env = {**os.environ, "SUSTAIN_DATA_DIR": self.data_dir}
         self.port = free_port()
@@ -197,7 +204,7 @@ class Server:
     def __enter__(self) -> Server:
         log = open(Path(self.data_dir) / "server.log", "ab")
         self.process = subprocess.Popen(
-            [SUSTAIN, "run", "--demo", "--port", str(self.port)],
+            [SUSTAIN, "run", *(["--demo"] if self.demo else []), "--port", str(self.port)],
             env=self.env,
             stdout=log,
             stderr=log,
@@ -225,10 +232,11 @@ class Server:
                 os.killpg(self.process.pid, signal.SIGKILL)
                 self.process.wait()
 
-    def world(self, command: str, *args: str) -> dict:
-        """Run bench/_create_world.py against this server's database; its JSON answer."""
+    def world(self, command: str, *args: str, script: str = WORLD) -> dict:
+        """Run `script` (bench/_create_world.py) against this server's database; its JSON
+        answer."""
         out = subprocess.run(
-            [PYTHON, WORLD, command, *args],
+            [PYTHON, script, command, *args],
             env=self.env,
             check=True,
             capture_output=True,

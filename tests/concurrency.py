@@ -25,6 +25,7 @@ class RaceTestCase(TransactionTestCase):
     """A TransactionTestCase whose `at_once()` runs real threads against one database."""
 
     file_copy: dict | None = None
+    file_name = "race.sqlite3"  # the copy's name in its folder
 
     def setUp(self) -> None:
         super().setUp()
@@ -36,7 +37,7 @@ class RaceTestCase(TransactionTestCase):
         memory = connections["default"]
         memory.ensure_connection()
         folder = tempfile.mkdtemp(prefix="sustain-race-")
-        path = str(Path(folder) / "race.sqlite3")
+        path = str(Path(folder) / self.file_name)
         target = sqlite3.connect(path)
         memory.connection.backup(target)
         # WAL before any thread opens it: threads switching the journal mode themselves
@@ -46,6 +47,13 @@ class RaceTestCase(TransactionTestCase):
         self.file_copy = {**memory.settings_dict, "NAME": path}
         self._memory, self._folder = memory, folder
         connections["default"] = self._open_copy()
+
+    def use_file_copy(self) -> str | None:
+        """From now on the test database is a file that other processes can open too (SQLite;
+        the test's own connection moves to it): its path. None on PostgreSQL, where the test
+        database is already shared."""
+        self._use_file_copy()
+        return self.file_copy["NAME"] if self.file_copy is not None else None
 
     def _open_copy(self):
         return type(self._memory)(dict(self.file_copy), alias="default")

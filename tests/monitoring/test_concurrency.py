@@ -10,8 +10,8 @@ from django.test import Client
 
 from sustain.accounts.models import Organization, Role, User
 from sustain.desk.models import Channel, Ticket
-from sustain.monitoring import actions
-from sustain.monitoring.models import Alert
+from sustain.monitoring import actions, heartbeats
+from sustain.monitoring.models import Alert, Heartbeat, Ping
 from tests.concurrency import RaceTestCase
 from tests.monitoring.payloads import alert, delivery
 
@@ -52,3 +52,35 @@ class ConcurrentDeliveryTests(RaceTestCase):
         incidents = Ticket.objects.filter(channel=Channel.MONITORING)
         self.assertEqual(incidents.count(), 3)
         self.assertEqual(Alert.objects.filter(ticket__isnull=True).count(), 0)
+
+
+class ConcurrentPingTests(RaceTestCase):
+    """Pings of one heartbeat at once: each is logged, and the alert ends as the heartbeat
+    does (the unlocked pings' conditional UPDATE misses when another wrote first, and the
+    ping is decided again on what that one left)."""
+
+    def setUp(self):
+        super().setUp()
+        provider = Organization.objects.create(name="Provider", slug="provider", is_provider=True)
+        acme = Organization.objects.create(name="Acme", slug="acme")
+        manager = User.objects.create_user(
+            "mia@provider.test", None, name="Mia", organization=provider, role=Role.MANAGER
+        )
+        self.beat = heartbeats.create_heartbeat(manager, acme, name="backup")
+
+    def test_successes_and_failures_at_once_leave_the_alert_as_the_heartbeat(self):
+        for round_ in range(3):
+            answers = self.at_once(
+                lambda i: Client().post(f"/ping/{self.beat.uuid}/{i % 2}").status_code,
+                threads=THREADS,
+            )
+            self.assertEqual(answers, [200] * THREADS)
+            self.assertEqual(
+                Ping.objects.filter(heartbeat=self.beat).count(), (round_ + 1) * THREADS
+            )
+            beat = Heartbeat.objects.get(pk=self.beat.pk)
+            alert = Alert.objects.filter(source=beat.source).first()
+            firing = alert is not None and alert.state == Alert.State.FIRING
+            self.assertEqual(firing, beat.state == Heartbeat.State.DOWN, (round_, beat.state))
+            last = Ping.objects.filter(heartbeat=beat).order_by("-at", "-id").first()
+            self.assertEqual(beat.last_ping_at, last.at)

@@ -16,13 +16,15 @@ have no deadline, so they never alert.
 
 from __future__ import annotations
 
+import threading
 import uuid
 import zoneinfo
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from croniter import croniter
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from sustain.accounts.models import Organization, User
@@ -39,6 +41,7 @@ NAME_MAX = 200
 SECONDS_MIN = 60
 SECONDS_MAX = 366 * 24 * 3600
 SWEEP_BATCH = 500
+OPTIMISTIC_TRIES = 3  # unlocked attempts at a ping before it takes the row's lock
 FINGERPRINT = "heartbeat"
 State = Heartbeat.State
 SETTINGS = ("name", "config_item", "period_seconds", "grace_seconds", "cron", "time_zone")
@@ -222,38 +225,92 @@ def delete_heartbeat(actor: User, heartbeat: Heartbeat) -> None:
 
 # --- pings ------------------------------------------------------------------------------------
 def ping(key: uuid.UUID, call: Call, now: datetime | None = None) -> Ping | None:
-    """Record one call of the ping URL `key` and apply it; None for an unknown key."""
-    now = now or timezone.now()
+    """Record one call of the ping URL `key` and apply it; None for an unknown key.
+
+    Most pings raise or resolve no alert. Those are decided on the row as read, without a lock,
+    and written as one conditional UPDATE of the heartbeat (on the state, last ping and deadline
+    read: a ping, sweep or edit in between makes it miss, and the ping is decided again) and
+    the ping's INSERT, so the database's write lock is held for two statements. A ping that
+    changes the alert, or misses `OPTIMISTIC_TRIES` times, is applied under the row's lock.
+
+    Without `now`, a ping's time is taken after its row is read (under the lock, for the
+    locked ones), so pings applied one after the other carry times in that order: the alert
+    never takes a later failure's firing for an old one and keep it over the resolution.
+    """
+    for _ in range(OPTIMISTIC_TRIES):
+        heartbeat = Heartbeat.objects.filter(uuid=key).first()
+        if heartbeat is None:
+            return None
+        row, changes, signal = _plan(heartbeat, call, now or timezone.now())
+        if signal is not None:
+            break
+        seen = {
+            "state": heartbeat.state,
+            "last_ping_at": heartbeat.last_ping_at,
+            "next_deadline_at": heartbeat.next_deadline_at,
+        }
+        with _one_writer(), transaction.atomic():
+            if Heartbeat.objects.filter(pk=heartbeat.pk, **seen).update(**changes):
+                row.save()
+                return row
+    return _ping_locked(key, call, now)
+
+
+_WRITER = threading.Lock()
+
+
+def _one_writer() -> AbstractContextManager[object]:
+    """On SQLite, this process's threads take turns at the write before asking the database
+    for its lock: a thread that finds the database locked sleeps in SQLite's busy handler
+    (1, 2, 5, 10 … ms) however soon the lock is free, and with the web server's threads all
+    pinging at once those sleeps, not the work, set the rate. Other processes still meet
+    at the database's lock."""
+    return _WRITER if connection.vendor == "sqlite" else nullcontext()
+
+
+def _ping_locked(key: uuid.UUID, call: Call, now: datetime | None) -> Ping | None:
     with transaction.atomic():
         found = locked_all(Heartbeat.objects.filter(uuid=key).select_related("source"))
         if not found:
             return None
         heartbeat = found[0]
-        row = Ping(
-            heartbeat=heartbeat,
-            kind=call.kind,
-            exit_status=call.exit_status,
-            at=now,
-            rid=call.rid,
-            body=call.body,
-            remote_addr=call.remote_addr,
-            user_agent=call.user_agent[:USER_AGENT_MAX],
-            method=call.method,
-        )
-        fields = ["last_ping_at"]
-        heartbeat.last_ping_at = now
-        if call.kind == Ping.Kind.START:
-            heartbeat.last_start_at = now
-            fields.append("last_start_at")
-        elif call.kind in (Ping.Kind.SUCCESS, Ping.Kind.FAIL):
-            row.duration = _duration(heartbeat, call.rid, now)
-            if row.duration is not None:
-                heartbeat.last_duration = row.duration
-                fields.append("last_duration")
+        now = now or timezone.now()
+        row, changes, signal = _plan(heartbeat, call, now)
+        for name, value in changes.items():
+            setattr(heartbeat, name, value)
         row.save()
-        fields += _apply(heartbeat, call, now)
-        heartbeat.save(update_fields=fields)
+        heartbeat.save(update_fields=list(changes))
+        if signal is not None:
+            state, why = signal
+            _signal(heartbeat, state, now, why)
     return row
+
+
+def _plan(
+    heartbeat: Heartbeat, call: Call, now: datetime
+) -> tuple[Ping, dict[str, object], tuple[str, str] | None]:
+    """What a ping does to `heartbeat` as read: its log row, the columns it changes, and the
+    alert it raises or resolves ((state, why), or None). Writes nothing."""
+    row = Ping(
+        heartbeat=heartbeat,
+        kind=call.kind,
+        exit_status=call.exit_status,
+        at=now,
+        rid=call.rid,
+        body=call.body,
+        remote_addr=call.remote_addr,
+        user_agent=call.user_agent[:USER_AGENT_MAX],
+        method=call.method,
+    )
+    changes: dict[str, object] = {"last_ping_at": now}
+    if call.kind == Ping.Kind.START:
+        changes["last_start_at"] = now
+    elif call.kind in (Ping.Kind.SUCCESS, Ping.Kind.FAIL):
+        row.duration = _duration(heartbeat, call.rid, now)
+        if row.duration is not None:
+            changes["last_duration"] = row.duration
+    moved, signal = _transition(heartbeat, call, now)
+    return row, {**changes, **moved}, signal
 
 
 def _duration(heartbeat: Heartbeat, rid: uuid.UUID | None, now: datetime) -> timedelta | None:
@@ -272,29 +329,28 @@ def _duration(heartbeat: Heartbeat, rid: uuid.UUID | None, now: datetime) -> tim
     return None
 
 
-def _apply(heartbeat: Heartbeat, call: Call, now: datetime) -> list[str]:
-    """The state a ping leads to, and the alert raised or resolved; the fields changed."""
+def _transition(
+    heartbeat: Heartbeat, call: Call, now: datetime
+) -> tuple[dict[str, object], tuple[str, str] | None]:
+    """The state a ping leads to, and the alert it raises or resolves."""
     if call.kind == Ping.Kind.LOG or heartbeat.state == State.PAUSED:
-        return []
+        return {}, None
     # Down, or running again after being down (a start does not clear the alert: the run's
     # success does).
     was_down = heartbeat.state == State.DOWN or (
         heartbeat.state == State.STARTED and call.kind == Ping.Kind.SUCCESS and _firing(heartbeat)
     )
-    if call.kind == Ping.Kind.START:
-        heartbeat.state = State.STARTED
-        heartbeat.next_deadline_at = now + grace(heartbeat)  # the run's time limit
-    elif call.kind == Ping.Kind.SUCCESS:
-        heartbeat.state = State.UP
-        heartbeat.next_deadline_at = expected_after(heartbeat, now)
-        if was_down:
-            _signal(heartbeat, Alert.State.RESOLVED, now, "pinged")
-    else:  # a failure
-        heartbeat.state, heartbeat.next_deadline_at = State.DOWN, None
-        if not was_down:
-            status = "" if call.exit_status is None else f" (exit status {call.exit_status})"
-            _signal(heartbeat, Alert.State.FIRING, now, f"the job reported a failure{status}")
-    return ["state", "next_deadline_at"]
+    if call.kind == Ping.Kind.START:  # the run's time limit
+        return {"state": State.STARTED, "next_deadline_at": now + grace(heartbeat)}, None
+    if call.kind == Ping.Kind.SUCCESS:
+        moved = {"state": State.UP, "next_deadline_at": expected_after(heartbeat, now)}
+        return moved, ((Alert.State.RESOLVED, "pinged") if was_down else None)
+    # a failure
+    moved = {"state": State.DOWN, "next_deadline_at": None}
+    if was_down:
+        return moved, None
+    status = "" if call.exit_status is None else f" (exit status {call.exit_status})"
+    return moved, (Alert.State.FIRING, f"the job reported a failure{status}")
 
 
 def _firing(heartbeat: Heartbeat) -> bool:
