@@ -340,3 +340,5 @@ METRICS_ALLOW = _env_list("SUSTAIN_METRICS_ALLOW", "127.0.0.1/32,::1")
 MAX_SERIES_PER_ORG = int(os.environ.get("SUSTAIN_MAX_SERIES_PER_ORG", "10000"))
 METRICS_MAX_BODY = int(os.environ.get("SUSTAIN_METRICS_MAX_BODY", str(8 * 1024 * 1024)))
 METRICS_MAX_SAMPLES = int(os.environ.get("SUSTAIN_METRICS_MAX_SAMPLES", "50000"))
+# OTLP batches one process ingests at once; more are answered 429 with Retry-After.
+METRICS_CONCURRENCY = int(os.environ.get("SUSTAIN_METRICS_CONCURRENCY", "4"))

@@ -57,7 +57,7 @@ class BatchTests(SamplesTestCase):
                     "sum": 2.5,
                 },
                 {
-                    "time": f"2025-12-07T09:34:20Z",
+                    "time": "2025-12-07T09:34:20Z",
                     "bounds": [0.1, 0.5, 1],
                     "counts": [1, 0, 0, 2],
                     "count": 3,

@@ -55,7 +55,7 @@ def _item(token: MachineToken, ref: Any, items: dict[str, ConfigItem], where: st
         raise Invalid(
             f"{where}: no configuration item {ref} in {token.organization.slug}.", field=where
         )
-    if token.config_item_id is not None and item.pk != token.config_item_id:
+    if token.config_item is not None and item.pk != token.config_item.pk:
         raise Forbidden(
             f"{where}: this token writes only {token.config_item.name}'s series.", field=where
         )
@@ -81,6 +81,7 @@ def read(token: MachineToken, payload: Any) -> list[Incoming]:
             name=s.name,
             labels=check_labels(s.labels, f"{where}.labels"),
             kind=s.kind,
+            temporality="cumulative" if s.kind == Series.Kind.GAUGE else s.temporality,
             unit=s.unit,
             config_item=_item(token, s.config_item, items, f"{where}.config_item"),
         )

@@ -350,6 +350,10 @@ class Series(models.Model):
         COUNTER = "counter", "Counter"
         HISTOGRAM = "histogram", "Histogram"
 
+    class Temporality(models.TextChoices):
+        CUMULATIVE = "cumulative", "Cumulative"  # each point: the total since the start
+        DELTA = "delta", "Delta"  # each point: the change since the previous one
+
     organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="series")
     config_item = models.ForeignKey(
         ConfigItem, null=True, blank=True, on_delete=models.CASCADE, related_name="+"
@@ -358,6 +362,12 @@ class Series(models.Model):
     labels = models.JSONField(default=dict, blank=True)
     key = models.CharField(max_length=64)
     kind = models.CharField(max_length=10, choices=Kind.choices)
+    temporality = models.CharField(
+        max_length=10,
+        choices=Temporality.choices,
+        default=Temporality.CUMULATIVE,
+        help_text="Of counters and histograms (a gauge's is cumulative).",
+    )
     unit = models.CharField(max_length=40, blank=True, default="")
     created_at = models.DateTimeField(default=timezone.now)
     last_sample_at = models.DateTimeField(null=True, blank=True)

@@ -66,6 +66,7 @@ class Incoming:
     labels: dict[str, str]
     kind: str
     unit: str = ""
+    temporality: str = Series.Temporality.CUMULATIVE
     config_item: ConfigItem | None = None
     points: list[tuple[int, float]] = field(default_factory=list)
     histograms: list[Histogram] = field(default_factory=list)
@@ -195,7 +196,7 @@ def _existing(organization_id: int, keys: list[str]) -> dict[str, Series]:
     found: dict[str, Series] = {}
     for i in range(0, len(keys), CHUNK):
         rows = Series.objects.filter(organization_id=organization_id, key__in=keys[i : i + CHUNK])
-        found.update({s.key: s for s in rows.only("id", "key", "kind", "name", "last_sample_at")})
+        found.update({s.key: s for s in rows.only("id", "key", "kind", "temporality", "name")})
     return found
 
 
@@ -209,15 +210,19 @@ def resolve_series(
     for one in incoming:
         first.setdefault(one.key, one)
     existing = _existing(org_id, list(first))
-    for key, one in first.items():
-        if key in existing and existing[key].kind != one.kind:
-            raise Invalid(
-                f"{one.where}.kind: the series {one.name} is a {existing[key].kind}, not a "
-                f"{one.kind}.",
-                field=f"{one.where}.kind",
-            )
-    new = [one for key, one in first.items() if key not in existing]
     left_out: list[Incoming] = []
+    for key, one in list(first.items()):
+        known = existing.get(key)
+        if known is not None and (known.kind, known.temporality) != (one.kind, one.temporality):
+            message = (
+                f"{one.where}.kind: the series {one.name} is a {known.temporality} "
+                f"{known.kind}, not a {one.temporality} {one.kind}."
+            )
+            if refuse:
+                raise Invalid(message, field=f"{one.where}.kind")
+            left_out.append(one)
+            del first[key], existing[key]
+    new = [one for key, one in first.items() if key not in existing]
     made = 0
     if new:
         limit = max_series()
@@ -231,7 +236,7 @@ def resolve_series(
                     field=f"{new[0].where}.name",
                 )
             room = max(0, limit - have)
-            new, left_out = new[:room], new[room:]
+            new, left_out = new[:room], left_out + new[room:]
         Series.objects.bulk_create(
             [
                 Series(
@@ -241,6 +246,7 @@ def resolve_series(
                     labels=one.labels,
                     key=one.key,
                     kind=one.kind,
+                    temporality=one.temporality,
                     unit=one.unit,
                 )
                 for one in new
@@ -299,8 +305,9 @@ def ingest(token: MachineToken, incoming: list[Incoming], *, refuse: bool = True
     result.rejected = sum(len(o.points) + len(o.histograms) for o in incoming if o.key in skipped)
     if left_out:
         result.message = (
-            f"{len(left_out)} new series (first: {left_out[0].name}) would pass this "
-            f"organization's limit of {max_series()} series (SUSTAIN_MAX_SERIES_PER_ORG)."
+            f"{len(left_out)} series left out (first: {left_out[0].name}): of another kind "
+            f"than before, or past this organization's limit of {max_series()} series "
+            "(SUSTAIN_MAX_SERIES_PER_ORG)."
         )
     return result
 

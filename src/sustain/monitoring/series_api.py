@@ -61,6 +61,9 @@ class SeriesSamplesIn(Input):
     name: str = Field(min_length=1, max_length=series_actions.NAME_MAX)
     labels: dict[str, str] = Field(default_factory=dict)
     kind: Literal["gauge", "counter", "histogram"] = "gauge"
+    temporality: Literal["cumulative", "delta"] = Field(
+        "cumulative", description="Of a counter or histogram: totals, or changes since the last."
+    )
     unit: str = Field("", max_length=series_actions.UNIT_MAX)
     config_item: int | str | None = Field(
         None, description="The configuration item's id or name (else the token's, if any)."
@@ -97,6 +100,7 @@ class SeriesOut(Schema):
     name: str
     labels: dict[str, str]
     kind: str
+    temporality: str
     unit: str
     organization: str = Field(alias="organization.slug")
     config_item: int | None = Field(None, alias="config_item_id")
@@ -124,8 +128,8 @@ def _label_filters(rows, labels: list[str]):
             raise Invalid("label takes name:value (e.g. route:/pay).", field="label")
         alias = f"_label{i}"
         # Cast: a plain text comparison, not the JSON one KeyTransform's own lookups do.
-        text = Cast(KeyTextTransform(key, "labels"), TextField())
-        rows = rows.alias(**{alias: text}).filter(**{alias: value})
+        label_text = Cast(KeyTextTransform(key, "labels"), TextField())
+        rows = rows.alias(**{alias: label_text}).filter(**{alias: value})
     return rows
 
 
