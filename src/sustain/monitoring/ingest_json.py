@@ -96,22 +96,19 @@ def read(token: MachineToken, payload: Any) -> list[Incoming]:
 def _points(points: list[Any], where: str) -> list[tuple[int, float]]:
     out: list[tuple[int, float]] = []
     append, isfinite = out.append, math.isfinite
+    low, high, plain = TIME_MIN_MS, TIME_MAX_MS, (float, int)
     for j, p in enumerate(points):
-        # The common case first, cheaply: [unix seconds, number].
+        # The common case inline, cheaply: [unix seconds, finite number] (bools and ints past
+        # a float's exact range take the slow path, which names what is wrong).
         if type(p) is list and len(p) == 2:
             t, v = p
-            if _plain(t) and _plain(v) and isfinite(v):
-                ms = round(t * 1000) if isfinite(t) else 0
-                if TIME_MIN_MS <= ms < TIME_MAX_MS:
+            if type(t) in plain and type(v) in plain and -1e15 < v < 1e15 and t == t:
+                ms = round(t * 1000) if -1e12 < t < 1e12 else 0
+                if low <= ms < high and isfinite(v):
                     append((ms, float(v)))
                     continue
         append(_point(p, f"{where}.{j}"))
     return out
-
-
-def _plain(x: Any) -> bool:
-    """A float, or an int a float holds exactly (not a bool)."""
-    return type(x) is float or (type(x) is int and -(2**53) < x < 2**53)
 
 
 def _point(p: Any, where: str) -> tuple[int, float]:
