@@ -205,10 +205,9 @@ def main() -> int:
         copied = samples_table(data_dir, samples * 2 + 4 * per_batch)
     else:  # the same shape, written out
         copied = [
-            "CREATE TABLE monitoring_sample (id integer NOT NULL PRIMARY KEY AUTOINCREMENT, "
-            "time bigint NOT NULL, value real NOT NULL, series_id bigint NOT NULL REFERENCES "
-            "monitoring_series (id) DEFERRABLE INITIALLY DEFERRED)",
-            "CREATE UNIQUE INDEX monitoring_sample_at ON monitoring_sample (series_id, time)",
+            "CREATE TABLE monitoring_sample (time bigint NOT NULL, value real NOT NULL, "
+            "series_id bigint NOT NULL REFERENCES monitoring_series (id) DEFERRABLE INITIALLY "
+            "DEFERRED, PRIMARY KEY (series_id, time))"
         ]
     ddl = [
         "CREATE TABLE monitoring_series (id integer NOT NULL PRIMARY KEY AUTOINCREMENT)",

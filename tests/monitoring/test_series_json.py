@@ -252,3 +252,18 @@ class LimitTests(SamplesTestCase):
         response = self.send('{"series": [{"name": "x", "points": [[1765100000, NaN]]}]}')
         self.assertEqual(response.status_code, 422, response.content)
         self.assertEqual(response.json()["errors"][0]["field"], "series.0.points.0.value")
+
+
+class DeletionTests(SamplesTestCase):
+    def test_deleting_a_series_takes_its_points_only(self):
+        histogram = {
+            "name": "h",
+            "kind": "histogram",
+            "points": [{"time": T0, "bounds": [1], "counts": [1, 0], "count": 1, "sum": 0.5}],
+        }
+        self.send({"series": [gauge(), histogram]})
+        self.assertEqual((Sample.objects.count(), HistogramSample.objects.count()), (2, 1))
+        Series.objects.get(name="h").delete()
+        self.assertEqual((Sample.objects.count(), HistogramSample.objects.count()), (2, 0))
+        Series.objects.all().delete()
+        self.assertEqual(Sample.objects.count(), 0)

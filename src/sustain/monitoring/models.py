@@ -390,17 +390,15 @@ class Series(models.Model):
 
 class Sample(models.Model):
     """One point of a gauge or counter: compact (series, time in ms since the epoch, value),
-    inserted in bulk with executemany. A point given twice (an exporter's retry) is kept once."""
+    inserted in bulk with executemany. The primary key is (series, time): one B-tree for the
+    row and for reading a range of one series, no id column; a point given twice (an
+    exporter's retry) is kept once."""
 
-    series = models.ForeignKey(Series, on_delete=models.CASCADE, related_name="+")
+    pk = models.CompositePrimaryKey("series", "time")
+    # db_index=False: the primary key, (series, time), already serves every lookup by series.
+    series = models.ForeignKey(Series, on_delete=models.CASCADE, related_name="+", db_index=False)
     time = models.BigIntegerField(help_text="Milliseconds since the Unix epoch, UTC.")
     value = models.FloatField()
-
-    class Meta:
-        constraints = [
-            # Reading a range of one series, and a retried batch meeting its first delivery.
-            models.UniqueConstraint(fields=["series", "time"], name="monitoring_sample_at")
-        ]
 
     def __str__(self) -> str:
         return f"{self.series_id}@{self.time}={self.value}"
@@ -408,19 +406,16 @@ class Sample(models.Model):
 
 class HistogramSample(models.Model):
     """One point of an explicit-bucket histogram: its bucket bounds and counts as JSON arrays
-    (len(counts) == len(bounds) + 1, the last bucket open above), the count and the sum."""
+    (len(counts) == len(bounds) + 1, the last bucket open above), the count and the sum.
+    Keyed by (series, time) as samples are."""
 
-    series = models.ForeignKey(Series, on_delete=models.CASCADE, related_name="+")
+    pk = models.CompositePrimaryKey("series", "time")
+    series = models.ForeignKey(Series, on_delete=models.CASCADE, related_name="+", db_index=False)
     time = models.BigIntegerField(help_text="Milliseconds since the Unix epoch, UTC.")
     count = models.BigIntegerField()
     sum = models.FloatField(null=True, blank=True)
     bounds = models.TextField(help_text="JSON array of the buckets' upper bounds.")
     counts = models.TextField(help_text="JSON array of the buckets' counts.")
-
-    class Meta:
-        constraints = [
-            models.UniqueConstraint(fields=["series", "time"], name="monitoring_histogram_at")
-        ]
 
     def __str__(self) -> str:
         return f"{self.series_id}@{self.time} n={self.count}"
