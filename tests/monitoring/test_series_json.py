@@ -120,6 +120,9 @@ class BatchTests(SamplesTestCase):
     def test_the_first_bad_point_is_named_and_nothing_is_written(self):
         cases = [
             ([[T0, 1.0], [T0, "high"]], "series.1.points.1.value"),
+            ([[T0, 1.0], [T0 + 1, True]], "series.1.points.1.value"),  # a boolean is no number
+            ([[True, 1.0]], "series.1.points.0.time"),
+            ([[T0, 1e308 * 10]], "series.1.points.0.value"),  # JSON's 1e309: infinity
             ([[T0, 1.0], [T0 + 1, 2.0], ["yesterday", 3.0]], "series.1.points.2.time"),
             ([[T0, 1.0], [T0, 2.0, 3.0]], "series.1.points.1"),
             ([[T0 * 1000, 1.0]], "series.1.points.0.time"),  # milliseconds sent as seconds
