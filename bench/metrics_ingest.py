@@ -21,10 +21,12 @@ import argparse
 import http.client
 import json
 import os
+import socket
 import sqlite3
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -97,15 +99,46 @@ def otlp_body(batch: Batch, metric: str) -> bytes:
     return request.SerializeToString()
 
 
-def post_all(port: int, path: str, bodies: list[bytes], headers: dict) -> float:
-    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
+def post_all(port: int, path: str, bodies: list[bytes], headers: dict, clients: int = 1) -> float:
+    """Seconds to post every body, `clients` keep-alive connections taking the next one."""
+    queue = list(reversed(bodies))
+    lock = threading.Lock()
+    failures: list[str] = []
+    took: list[float] = []
+
+    def client() -> None:
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
+        conn.connect()
+        # As urllib3 (the SDK exporters' transport) does: without it, the body's last segment
+        # waits for the server's delayed ACK (Nagle), some 40 ms a request.
+        conn.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        while True:
+            with lock:
+                if not queue:
+                    return
+                body = queue.pop()
+            sent = time.perf_counter()
+            conn.request("POST", path, body=body, headers=headers)
+            response = conn.getresponse()
+            answer = response.read()
+            took.append(time.perf_counter() - sent)
+            if response.status != 200:
+                failures.append(f"{path}: {response.status} {answer[:300]!r}")
+                return
+
+    threads = [threading.Thread(target=client) for _ in range(clients)]
     started = time.perf_counter()
-    for body in bodies:
-        conn.request("POST", path, body=body, headers=headers)
-        response = conn.getresponse()
-        answer = response.read()
-        if response.status != 200:
-            sys.exit(f"{path}: {response.status} {answer[:300]!r}")
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    if failures:
+        sys.exit(failures[0])
+    took.sort()
+    print(
+        f"  {path}: per request median {took[len(took) // 2] * 1000:.1f} ms, "
+        f"max {took[-1] * 1000:.1f} ms"
+    )
     return time.perf_counter() - started
 
 
@@ -140,7 +173,9 @@ def _wait_for(port: int) -> None:
     sys.exit("sustain run did not answer within 120 s")
 
 
-def serve_and_send(env: dict, data_dir: str, token: str, work: list[Batch]) -> tuple[float, float]:
+def serve_and_send(
+    env: dict, data_dir: str, token: str, work: list[Batch], clients: int
+) -> tuple[float, float]:
     """Seconds for every JSON batch, then for every OTLP request, against `sustain run`."""
     json_bodies = [json_body(b, "bench_json") for b in work]
     otlp_bodies = [otlp_body(b, "bench_otlp") for b in work]
@@ -162,8 +197,8 @@ def serve_and_send(env: dict, data_dir: str, token: str, work: list[Batch]) -> t
             post_all(
                 port, "/api/v1/metrics/samples", [json_body(b, "warm") for b in work[:4]], as_json
             )
-            json_s = post_all(port, "/api/v1/metrics/samples", json_bodies, as_json)
-            otlp_s = post_all(port, "/v1/metrics", otlp_bodies, as_proto)
+            json_s = post_all(port, "/api/v1/metrics/samples", json_bodies, as_json, clients)
+            otlp_s = post_all(port, "/v1/metrics", otlp_bodies, as_proto, clients)
         finally:
             os.killpg(server.pid, 15)
             server.wait(timeout=30)
@@ -188,6 +223,7 @@ def main() -> int:
     parser.add_argument("--batches", type=int, default=40)
     parser.add_argument("--series", type=int, default=50)
     parser.add_argument("--per-batch", type=int, default=5000)
+    parser.add_argument("--clients", type=int, default=1, help="connections posting at once")
     args = parser.parse_args()
     data_dir = tempfile.mkdtemp(prefix="sustain-bench-metrics-", dir="/tmp")
     env = {**os.environ, "SUSTAIN_DATA_DIR": data_dir, "SUSTAIN_LOG_LEVEL": "ERROR"}
@@ -197,7 +233,7 @@ def main() -> int:
     per_batch = (args.per_batch // args.series) * args.series
     samples = args.batches * per_batch
 
-    json_s, otlp_s = serve_and_send(env, data_dir, token, work)
+    json_s, otlp_s = serve_and_send(env, data_dir, token, work, args.clients)
 
     on_postgres = bool(os.environ.get("DATABASE_URL"))
     copied: list[str] = []
@@ -225,7 +261,7 @@ def main() -> int:
     n = args.batches
     print(
         f"samples per run: {samples} in {n} batches of {per_batch} ({args.series} series each); "
-        f"server on {backend}; data in {data_dir}"
+        f"{args.clients} client(s); server on {backend}; data in {data_dir}"
     )
     print(
         f"JSON batch over HTTP     {json_rate:>10,.0f} samples/s ({json_s * 1000 / n:.1f} ms a batch)"

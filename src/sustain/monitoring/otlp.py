@@ -27,7 +27,7 @@ from google.protobuf.message import DecodeError
 from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import (
     ExportMetricsServiceRequest,
 )
-from opentelemetry.proto.common.v1.common_pb2 import AnyValue, KeyValue
+from opentelemetry.proto.common.v1.common_pb2 import AnyValue
 from opentelemetry.proto.metrics.v1.metrics_pb2 import AggregationTemporality, Metric
 
 from sustain.cmdb.models import ConfigItem
@@ -122,14 +122,6 @@ def _text(value: AnyValue) -> str:
     if which is None:
         return ""
     return json.dumps(json_format.MessageToDict(value), sort_keys=True, separators=(",", ":"))
-
-
-def _labels(attributes: Any, base: dict[str, str] | None = None) -> dict[str, str]:
-    labels = dict(base or {})
-    kv: KeyValue
-    for kv in attributes:
-        labels[kv.key] = _text(kv.value)
-    return labels
 
 
 def _bounded(labels: dict[str, str]) -> str | None:
@@ -229,22 +221,26 @@ def _metric(out: Converted, metric: Metric, base: dict[str, str], item: ConfigIt
     if kind is None:
         out.reject(len(data.data_points), f"metric {name[:80]}: no aggregation temporality")
         return
-    by_labels: dict[str, Incoming] = {}
+    by_labels: dict[Any, Incoming] = {}
+    seen: dict[tuple, tuple[dict[str, str], str | None]] = {}  # a point's attributes, read once
     for point in data.data_points:
-        labels = _labels(point.attributes, base)
-        why = _bounded(labels)
+        attributes = tuple((kv.key, _text(kv.value)) for kv in point.attributes)
+        if attributes not in seen:
+            labels = {**base, **dict(attributes)}
+            seen[attributes] = (labels, _bounded(labels))
+        labels, why = seen[attributes]
         if why is None and not point.flags & NO_RECORDED_VALUE:
-            why = _add(by_labels, out, point, name, labels, kind, metric.unit, item)
+            why = _add(by_labels, out, point, name, (labels, attributes), kind, metric.unit, item)
         if why is not None:
             out.reject(1, f"metric {name[:80]}: {why}")
 
 
 def _add(
-    by_labels: dict[str, Incoming],
+    by_labels: dict[Any, Incoming],
     out: Converted,
     point: Any,
     name: str,
-    labels: dict[str, str],
+    labelled: tuple[dict[str, str], tuple],
     kind: tuple[str, str],
     unit: str,
     item: ConfigItem | None,
@@ -262,7 +258,7 @@ def _add(
         value = point.as_double if point.WhichOneof("value") == "as_double" else point.as_int
         if not math.isfinite(value):
             return "a value is not finite"
-    key = json.dumps(labels, sort_keys=True)
+    labels, key = labelled
     one = by_labels.get(key)
     if one is None:
         one = by_labels[key] = Incoming(
