@@ -193,10 +193,9 @@ def serve_and_send(
         )
         try:
             _wait_for(port)
-            # Warm-up: every worker has loaded Django and answered a few batches.
-            post_all(
-                port, "/api/v1/metrics/samples", [json_body(b, "warm") for b in work[:4]], as_json
-            )
+            # Warm-up: every worker a client reaches has loaded Django and answered.
+            warm = [json_body(b, "warm") for b in work[:4]]
+            post_all(port, "/api/v1/metrics/samples", warm, as_json, clients)
             json_s = post_all(port, "/api/v1/metrics/samples", json_bodies, as_json, clients)
             otlp_s = post_all(port, "/v1/metrics", otlp_bodies, as_proto, clients)
         finally:

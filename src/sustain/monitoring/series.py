@@ -9,6 +9,7 @@ pass SUSTAIN_MAX_SERIES_PER_ORG, and inserts every point in one transaction with
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import itertools
 import json
@@ -71,7 +72,7 @@ class Incoming:
     points: list[tuple[int, float]] = field(default_factory=list)
     histograms: list[Histogram] = field(default_factory=list)
 
-    @property
+    @functools.cached_property
     def key(self) -> str:
         return series_key(self.config_item.pk if self.config_item else None, self.name, self.labels)
 
@@ -283,7 +284,7 @@ def ingest(token: MachineToken, incoming: list[Incoming], *, refuse: bool = True
             if one.key in skipped or one.key not in rows:
                 continue
             sid = rows[one.key].pk
-            samples.extend((sid, t, v) for t, v in one.points)
+            samples.extend([(sid, t, v) for t, v in one.points])
             histograms.extend(
                 (sid, h.time, h.count, h.sum, json.dumps(h.bounds), json.dumps(h.counts))
                 for h in one.histograms
