@@ -333,3 +333,12 @@ IDEMPOTENCY_RETENTION_HOURS = float(os.environ.get("SUSTAIN_IDEMPOTENCY_RETENTIO
 # a client address inside these networks.
 METRICS_TOKEN = os.environ.get("SUSTAIN_METRICS_TOKEN", "")
 METRICS_ALLOW = _env_list("SUSTAIN_METRICS_ALLOW", "127.0.0.1/32,::1")
+
+# Metric series (monitoring/series.py): at most this many per organization (a label with
+# unbounded values is refused, not stored), and the bounds of one delivery of samples (JSON
+# batch or OTLP; the body's size counts after gzip is undone).
+MAX_SERIES_PER_ORG = int(os.environ.get("SUSTAIN_MAX_SERIES_PER_ORG", "10000"))
+METRICS_MAX_BODY = int(os.environ.get("SUSTAIN_METRICS_MAX_BODY", str(8 * 1024 * 1024)))
+METRICS_MAX_SAMPLES = int(os.environ.get("SUSTAIN_METRICS_MAX_SAMPLES", "50000"))
+# OTLP batches one process ingests at once; more are answered 429 with Retry-After.
+METRICS_CONCURRENCY = int(os.environ.get("SUSTAIN_METRICS_CONCURRENCY", "4"))

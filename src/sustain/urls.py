@@ -7,12 +7,14 @@ from django.urls import include, path, re_path
 from sustain.api import api
 from sustain.core import views as core_views
 from sustain.desk import views as desk_views
+from sustain.monitoring import otlp_views
 from sustain.monitoring.exposition import metrics_view
 
 urlpatterns = [
     path("", core_views.home, name="home"),
     path("healthz", core_views.healthz, name="healthz"),
     path("metrics", metrics_view, name="metrics"),
+    path("v1/metrics", otlp_views.receive, name="otlp_metrics"),  # OTLP/HTTP's own path
     path("login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("admin/", admin.site.urls),

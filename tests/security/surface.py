@@ -16,7 +16,7 @@ from typing import Any
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import URLPattern, URLResolver, get_resolver
 
-from tests.security import world_bugs, world_deployments, world_releases
+from tests.security import world_bugs, world_deployments, world_releases, world_series
 from tests.security.world import (
     EVERYONE,
     PROVIDER,
@@ -112,6 +112,7 @@ PATH_PARAMS: dict[str, Callable[[World, Side, str], Resolved]] = {
     "source_id": lambda w, s, p: (s.source.pk, org(s.slug)),
     "machine_token_id": lambda w, s, p: (s.machine_token.pk, internal(s.slug)),
     "heartbeat_id": lambda w, s, p: (s.heartbeat.pk, org(s.slug)),
+    "series_id": lambda w, s, p: (world_series.series(s.slug).pk, org(s.slug)),
 }
 
 # More objects to read through the same paths: what the provider shares between customers
@@ -200,6 +201,10 @@ QUERY_PARAMS: dict[str, Query] = {
     "source": Query(),
     "config_item": Query(),
     "regression": Query(),
+    # metric series: by metric name, by label (name:value), and a range's end
+    "name": Query(),
+    "label": Query(),
+    "end": Query(),
 }
 
 PROBES: dict[str, Callable[[Side], Any]] = {
@@ -442,6 +447,8 @@ BODY_FIELDS: dict[str, Any] = {
     "planned_version": "2.4.2",
     "fixed_version": "2.4.2",
     "introduced_in": "2.4.1",
+    # metrics (a JSON batch of one series of one point)
+    "series": [{"name": "zz_metric_7731", "points": [[1765100000, 1.0]]}],
 }
 
 # Endpoints that other systems call instead of users: they prove themselves with a signature
@@ -453,7 +460,12 @@ SIGNED_ENDPOINTS: dict[str, str] = {
     "POST /api/v1/vcs/repositories/{repository_id}/push": "tests/bugs/vcs/test_webhook.py",
     # machine tokens, not people's: tests/monitoring/test_alertmanager.py
     "POST /api/v1/hooks/alertmanager": "tests/monitoring/test_alertmanager.py",
+    "POST /api/v1/metrics/samples": "tests/monitoring/test_series_json.py",
 }
+
+# Of those, the ones a machine token signs (monitoring/tokens.py): the suites that check what
+# an operation refuses send them with a fresh machine token of the side's organization.
+MACHINE_TOKEN_ENDPOINTS = {"POST /api/v1/metrics/samples"}
 
 
 def _component(schema: dict, components: dict) -> tuple[str, dict]:

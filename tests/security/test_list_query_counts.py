@@ -35,6 +35,7 @@ from sustain.mail.models import InboundMail
 from sustain.monitoring import actions as monitoring
 from sustain.monitoring.alerts import Signal
 from sustain.monitoring.heartbeats import Call
+from sustain.monitoring.series import Incoming, ingest
 from sustain.releases import actions as releases
 from sustain.releases.models import Deployment
 from sustain.sla import actions as sla
@@ -365,6 +366,25 @@ def _pings(w: World, s: Side, n: int) -> None:
         monitoring.ping(s.heartbeat.uuid, Call(kind="log", body=f"counted {next(_n)}"))
 
 
+def _series(w: World, s: Side, n: int) -> None:
+    token, _ = monitoring.create_machine_token(w.users["root"], s.org, name=f"counted {next(_n)}")
+    number = next(_n)
+    ingest(
+        token,
+        [
+            Incoming(
+                where=f"series.{i}",
+                name=f"counted_{number}",
+                labels={"i": str(i)},
+                kind="gauge",
+                config_item=s.ci,
+                points=[(1_765_100_000_000, float(i))],
+            )
+            for i in range(n)
+        ],
+    )
+
+
 def _organizations(w: World, s: Side, n: int) -> None:
     for _ in range(n):
         accounts.create_organization(w.users["root"], name=f"Counted org {next(_n)}")
@@ -403,6 +423,7 @@ ROWS: dict[str, Callable[[World, Side, int], object]] = {
     "/api/v1/monitoring/machine-tokens": _machine_tokens,
     "/api/v1/monitoring/heartbeats": _heartbeats,
     "/api/v1/monitoring/heartbeats/{heartbeat_id}/pings": _pings,
+    "/api/v1/metrics/series": _series,
 }
 
 

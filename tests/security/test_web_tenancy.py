@@ -33,9 +33,12 @@ SIGNED_IN = [r for r in ROLES if r != "anonymous"]
 # Pages that are not the product's: signing in and out, the health check, the metrics a
 # scraper reads (token or allowed network; tests/monitoring/test_metrics.py checks it), and the
 # ping URLs jobs call without an account (the uuid is the secret:
-# tests/monitoring/test_heartbeats.py). The API and the admin site are checked below in their
-# own ways.
-NOT_PAGES = {"login", "logout", "healthz", "metrics", "ping:success", "ping:signal"}
+# tests/monitoring/test_heartbeats.py), and the OTLP/HTTP receiver, OpenTelemetry's format
+# signed with a machine token (tests/monitoring/test_series_otlp.py). The API and the admin
+# site are checked below in their own ways.
+NOT_PAGES = {
+    *("login", "logout", "healthz", "metrics", "ping:success", "ping:signal", "otlp_metrics"),
+}
 # Pages that only show; any other page changes something when posted to (a new page is taken
 # for a form until it is listed here, and its control then says whether posting changed data).
 READ_ONLY = {

@@ -66,3 +66,15 @@ class AlertAdmin(ReadOnly):
 class MachineTokenAdmin(ReadOnly):
     list_display = ("name", "prefix", "organization", "created_at", "last_used_at", "revoked_at")
     exclude = ("digest",)
+
+
+# Metric series: read-only (machines make them through the ingest door).
+from sustain.monitoring.models import Series  # noqa: E402
+
+
+@admin.register(Series)
+class SeriesAdmin(ReadOnly):
+    list_display = ("name", "kind", "unit", "organization", "config_item", "last_sample_at")
+    list_filter = ("kind",)
+    search_fields = ("name",)
+    list_select_related = ("organization", "config_item")

@@ -334,3 +334,88 @@ class Ping(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} at {self.at:%Y-%m-%d %H:%M:%S}"
+
+
+# --- metric series and samples (monitoring/series.py writes them) ---------------------------
+class Series(models.Model):
+    """One metric of one organization: a name plus labels (and optionally the configuration
+    item it describes), its kind and unit.
+
+    `key` is the SHA-256 of the item, the name and the canonical (sorted, compact) JSON of the
+    labels: unique per organization, so two senders of one series meet on the database's key.
+    """
+
+    class Kind(models.TextChoices):
+        GAUGE = "gauge", "Gauge"
+        COUNTER = "counter", "Counter"
+        HISTOGRAM = "histogram", "Histogram"
+
+    class Temporality(models.TextChoices):
+        CUMULATIVE = "cumulative", "Cumulative"  # each point: the total since the start
+        DELTA = "delta", "Delta"  # each point: the change since the previous one
+
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="series")
+    config_item = models.ForeignKey(
+        ConfigItem, null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+    name = models.CharField(max_length=200)
+    labels = models.JSONField(default=dict, blank=True)
+    key = models.CharField(max_length=64)
+    kind = models.CharField(max_length=10, choices=Kind.choices)
+    temporality = models.CharField(
+        max_length=10,
+        choices=Temporality.choices,
+        default=Temporality.CUMULATIVE,
+        help_text="Of counters and histograms (a gauge's is cumulative).",
+    )
+    unit = models.CharField(max_length=40, blank=True, default="")
+    created_at = models.DateTimeField(default=timezone.now)
+    last_sample_at = models.DateTimeField(null=True, blank=True)
+
+    tenant_field = "organization"
+
+    class Meta:
+        verbose_name_plural = "series"
+        constraints = [
+            models.UniqueConstraint(fields=["organization", "key"], name="monitoring_series_key")
+        ]
+        indexes = [
+            # The series list: by organization and name.
+            models.Index(fields=["organization", "name"], name="monitoring_series_name"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Sample(models.Model):
+    """One point of a gauge or counter: compact (series, time in ms since the epoch, value),
+    inserted in bulk with executemany. The primary key is (series, time): one B-tree for the
+    row and for reading a range of one series, no id column; a point given twice (an
+    exporter's retry) is kept once."""
+
+    pk = models.CompositePrimaryKey("series", "time")
+    # db_index=False: the primary key, (series, time), already serves every lookup by series.
+    series = models.ForeignKey(Series, on_delete=models.CASCADE, related_name="+", db_index=False)
+    time = models.BigIntegerField(help_text="Milliseconds since the Unix epoch, UTC.")
+    value = models.FloatField()
+
+    def __str__(self) -> str:
+        return f"{self.series_id}@{self.time}={self.value}"
+
+
+class HistogramSample(models.Model):
+    """One point of an explicit-bucket histogram: its bucket bounds and counts as JSON arrays
+    (len(counts) == len(bounds) + 1, the last bucket open above), the count and the sum.
+    Keyed by (series, time) as samples are."""
+
+    pk = models.CompositePrimaryKey("series", "time")
+    series = models.ForeignKey(Series, on_delete=models.CASCADE, related_name="+", db_index=False)
+    time = models.BigIntegerField(help_text="Milliseconds since the Unix epoch, UTC.")
+    count = models.BigIntegerField()
+    sum = models.FloatField(null=True, blank=True)
+    bounds = models.TextField(help_text="JSON array of the buckets' upper bounds.")
+    counts = models.TextField(help_text="JSON array of the buckets' counts.")
+
+    def __str__(self) -> str:
+        return f"{self.series_id}@{self.time} n={self.count}"
