@@ -333,3 +333,9 @@ IDEMPOTENCY_RETENTION_HOURS = float(os.environ.get("SUSTAIN_IDEMPOTENCY_RETENTIO
 # a client address inside these networks.
 METRICS_TOKEN = os.environ.get("SUSTAIN_METRICS_TOKEN", "")
 METRICS_ALLOW = _env_list("SUSTAIN_METRICS_ALLOW", "127.0.0.1/32,::1")
+
+# Probes (monitoring.probes): how many run at once in a worker process, how long their results
+# are kept, and an extra CA bundle (PEM) HTTPS probes trust besides the system's (an internal CA).
+PROBE_CONCURRENCY = int(os.environ.get("SUSTAIN_PROBE_CONCURRENCY", "16"))
+PROBE_RESULT_DAYS = int(os.environ.get("SUSTAIN_PROBE_RESULT_DAYS", "35"))
+PROBE_CA_FILE = os.environ.get("SUSTAIN_PROBE_CA_FILE", "").strip()
