@@ -272,14 +272,16 @@ def update_probe(
     """Change a probe's settings (not its kind); an active probe runs again at once."""
     _check(actor, probe.organization)
     refuse_unknown(changes, SETTINGS, "Unknown probe field: {names}.")
-    current = {name: getattr(probe, name) for name in SETTINGS}
-    values = _checked(probe.organization, probe.kind, {**current, **changes})
+    fresh = Probe.objects.select_related("organization").get(pk=probe.pk)
+    current = {name: getattr(fresh, name) for name in SETTINGS}
+    # Checked outside the transaction: the URL's name is resolved, which may take seconds.
+    values = _checked(fresh.organization, fresh.kind, {**current, **changes})
     now = now or timezone.now()
     try:
         with transaction.atomic():
             (probe,) = locked_all(Probe.objects.filter(pk=probe.pk))
-            for key, value in values.items():
-                setattr(probe, key, value)
+            for key in changes:
+                setattr(probe, key, values[key])
             if probe.state != State.PAUSED:
                 probe.next_run_at = now
             probe.save()
