@@ -15,8 +15,8 @@ from sustain.desk.models import Channel, Ticket
 from sustain.monitoring import actions, probe_runs
 from sustain.monitoring.models import Alert, Probe, ProbeResult
 from tests.concurrency import RaceTestCase
-from tests.monitoring.servers import Site
 from tests.monitoring.payloads import alert, delivery
+from tests.monitoring.servers import Site
 
 THREADS = 8
 PROBES = 40

@@ -35,6 +35,7 @@ from sustain.mail.models import InboundMail
 from sustain.monitoring import actions as monitoring
 from sustain.monitoring.alerts import Signal
 from sustain.monitoring.heartbeats import Call
+from sustain.monitoring.models import ProbeResult
 from sustain.releases import actions as releases
 from sustain.releases.models import Deployment
 from sustain.sla import actions as sla
@@ -365,6 +366,19 @@ def _pings(w: World, s: Side, n: int) -> None:
         monitoring.ping(s.heartbeat.uuid, Call(kind="log", body=f"counted {next(_n)}"))
 
 
+def _probes(w: World, s: Side, n: int) -> None:
+    for _ in range(n):
+        monitoring.create_probe(
+            w.users["root"], s.org, name=f"Counted probe {next(_n)}", url="https://p.example.test/"
+        )
+
+
+def _probe_results(w: World, s: Side, n: int) -> None:
+    ProbeResult.objects.bulk_create(
+        ProbeResult(probe=s.probe, ok=True, latency_ms=next(_n)) for _ in range(n)
+    )
+
+
 def _organizations(w: World, s: Side, n: int) -> None:
     for _ in range(n):
         accounts.create_organization(w.users["root"], name=f"Counted org {next(_n)}")
@@ -403,6 +417,8 @@ ROWS: dict[str, Callable[[World, Side, int], object]] = {
     "/api/v1/monitoring/machine-tokens": _machine_tokens,
     "/api/v1/monitoring/heartbeats": _heartbeats,
     "/api/v1/monitoring/heartbeats/{heartbeat_id}/pings": _pings,
+    "/api/v1/monitoring/probes": _probes,
+    "/api/v1/monitoring/probes/{probe_id}/results": _probe_results,
 }
 
 
