@@ -438,7 +438,7 @@ BODY_FIELDS: dict[str, Any] = {
     "cron": "",
     # probes (an HTTP probe's; host and port are a TCP probe's)
     "method": "HEAD",
-    "headers": {"X-Zz-Probe": "zz 7731"},
+    "headers": {"x-zz-probe": "zz 7731"},  # lower case: capitals would read as schema names
     "expected_status": "200-399",
     "keyword": "zz keyword 7731",
     "keyword_absent": True,
