@@ -71,6 +71,17 @@ class ProbeApiTests(SustainTestCase):
         self.assertEqual(patched.status_code, 422)
         self.assertEqual(Probe.objects.count(), 2)
 
+    def test_another_customers_item_is_refused(self):
+        answer = self.api(self.mia).post(URL, body(config_item=self.globex_prod.pk))
+        self.assertEqual(answer.status_code, 422, answer.content)
+        self.assertEqual(answer.json()["errors"][0]["field"], "config_item")
+        moved = self.api(self.mia).patch(
+            f"{URL}/{self.mine.pk}", {"config_item": self.globex_prod.pk}
+        )
+        self.assertEqual(moved.status_code, 422)
+        self.mine.refresh_from_db()
+        self.assertIsNone(self.mine.config_item)
+
     def test_customers_read_only_their_own_and_change_nothing(self):
         carol = self.api(self.carol)
         names = [p["name"] for p in carol.get(URL).json()["results"]]

@@ -22,7 +22,6 @@ from functools import lru_cache
 from typing import Any
 
 from django.conf import settings
-from jsonpath_ng.exceptions import JsonPathLexerError, JsonPathParserError
 from jsonpath_ng.ext import parse as jsonpath_parse
 
 from sustain.core import outbound
@@ -70,7 +69,7 @@ def json_path(expression: str) -> Any:
     with _parse_lock:
         try:
             return jsonpath_parse(expression)
-        except (JsonPathLexerError, JsonPathParserError, Exception) as exc:
+        except Exception as exc:  # the lexer's and parser's errors, and ply's own
             raise ValueError(f"{expression!r} is not a JSON path ({type(exc).__name__})") from None
 
 
