@@ -174,7 +174,11 @@ def run_due(now: datetime | None = None, limit: int = 500) -> int:
 class Scheduler:
     """The loop: see the module's docstring."""
 
-    def __init__(self, concurrency: int | None = None):
+    def __init__(self, concurrency: int | None = None, *, own_connections: bool = False):
+        # own_connections: the loop has its thread to itself (the worker's thread, `sustain
+        # probes`), so it drops stale connections and closes its own when it ends; a caller's
+        # connection (a test's transaction) is left alone.
+        self.own_connections = own_connections
         self.concurrency = max(1, concurrency or settings.PROBE_CONCURRENCY)
         self.pool = concurrent.futures.ThreadPoolExecutor(
             self.concurrency, thread_name_prefix="probe"
@@ -225,7 +229,8 @@ class Scheduler:
             while (end is None or time.monotonic() < end) and (
                 keep_going is None or keep_going.is_set()
             ):
-                close_old_connections()
+                if self.own_connections:
+                    close_old_connections()
                 self.collect(0)
                 if self.step() and len(self.running) < self.concurrency:
                     continue  # more may be due right now
@@ -234,7 +239,8 @@ class Scheduler:
                 self.collect(POLL)
         finally:
             self.pool.shutdown(wait=True)
-            connections.close_all()  # this thread's connections
+            if self.own_connections:
+                connections.close_all()  # this thread's connections
         return self.ran
 
 
@@ -268,7 +274,7 @@ def _background() -> None:
 
     threading.Thread(target=watch, name="probe-scheduler-watch", daemon=True).start()
     try:
-        Scheduler().run(keep_going=alive)
+        Scheduler(own_connections=True).run(keep_going=alive)
     except Exception:
         log.exception("the probe scheduler stopped")
 

@@ -30,6 +30,6 @@ class Command(BaseCommand):
         keep_going.set()
         for sig in (signal.SIGTERM, signal.SIGINT):
             signal.signal(sig, lambda *_: keep_going.clear())
-        scheduler = probe_runs.Scheduler(options["concurrency"])
+        scheduler = probe_runs.Scheduler(options["concurrency"], own_connections=True)
         ran = scheduler.run(keep_going=keep_going, seconds=options["seconds"])
         self.stdout.write(f"{ran} probe runs.")
