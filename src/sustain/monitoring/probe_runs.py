@@ -12,7 +12,8 @@ delays its probes until their lease ends.
 `Scheduler.run()` is the loop: claim as many due probes as the pool has free threads
 (SUSTAIN_PROBE_CONCURRENCY), record what finished, sleep until the next one is due (at most
 POLL seconds, so new and run-now probes start at once). The worker runs it in a thread of its
-own (`keep_running()`, from a periodic task each minute: no Huey worker thread is held); `sustain
+own (`keep_running()`, from a periodic task each minute and from a task queued when a probe is
+made, changed, resumed or run now: no Huey worker thread is held); `sustain
 probes` runs it in the foreground for a process of its own. Tests call `run_due()`, one step.
 
 Recording is the scheduler thread's alone (the pool threads only do network I/O): one short

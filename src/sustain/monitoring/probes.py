@@ -9,6 +9,7 @@ connects to.
 
 from __future__ import annotations
 
+import logging
 import re
 from datetime import datetime
 from typing import Any
@@ -34,6 +35,7 @@ KEYWORD_MAX, JSON_PATH_MAX, JSON_EXPECTED_MAX = 200, 300, 500
 HOST_MAX = 253
 DOWN, TLS = "probe", "tls-expiry"  # the fingerprints of a probe's two alerts
 State = Probe.State
+log = logging.getLogger(__name__)
 HTTP_ONLY = (
     "method",
     "url",
@@ -259,6 +261,7 @@ def create_probe(
                 organization=organization, kind=kind, source=source, next_run_at=now, **values
             )
             events.record(probe, "created", actor=actor, after={"name": probe.name, "kind": kind})
+            transaction.on_commit(_wake_worker)
     except IntegrityError:
         raise Conflict(
             f"{organization.name} already has a probe named {values['name']}.", field="name"
@@ -284,6 +287,7 @@ def update_probe(
                 setattr(probe, key, values[key])
             if probe.state != State.PAUSED:
                 probe.next_run_at = now
+                transaction.on_commit(_wake_worker)
             probe.save()
             Source.objects.filter(pk=probe.source_id).update(
                 name=probe.name, config_item=probe.config_item
@@ -326,6 +330,7 @@ def resume_probe(actor: User, probe: Probe, now: datetime | None = None) -> Prob
             probe.state, probe.next_run_at = State.NEW, now
             probe.save(update_fields=["state", "next_run_at"])
             events.record(probe, "resumed", actor=actor)
+            transaction.on_commit(_wake_worker)
     return probe
 
 
@@ -340,6 +345,7 @@ def run_now(actor: User, probe: Probe, now: datetime | None = None) -> Probe:
         probe.next_run_at = now
         probe.save(update_fields=["next_run_at"])
         events.record(probe, "run_requested", actor=actor)
+        transaction.on_commit(_wake_worker)
     return probe
 
 
@@ -349,6 +355,16 @@ def delete_probe(actor: User, probe: Probe) -> None:
     with transaction.atomic():
         events.record(probe, "deleted", actor=actor, before={"name": probe.name})
         Source.objects.filter(pk=probe.source_id).delete()  # cascades to the probe
+
+
+def _wake_worker() -> None:
+    """A worker's scheduler thread starts at once if none runs (else the minute's task would)."""
+    from sustain.monitoring.tasks import wake_probes
+
+    try:
+        wake_probes()
+    except Exception:  # the periodic task starts it anyway
+        log.exception("could not queue the probe scheduler's wake-up")
 
 
 # --- the alerts -------------------------------------------------------------------------------

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from huey import crontab
-from huey.contrib.djhuey import HUEY, db_periodic_task
+from huey.contrib.djhuey import HUEY, db_periodic_task, db_task
 
 from sustain.monitoring import alerts, heartbeats, probe_runs
 from sustain.monitoring.models import Probe
@@ -32,6 +32,15 @@ def run_probes() -> bool:
     """Every minute: this worker process keeps a probe scheduler thread going (probe_runs);
     the thread claims due probes to the second, so no Huey worker thread is held by it."""
     if HUEY.immediate or not Probe.objects.filter(next_run_at__isnull=False).exists():
+        return False
+    return probe_runs.keep_running()
+
+
+@db_task()
+def wake_probes() -> bool:
+    """Queued when a probe becomes due at once (made, resumed, run now): a worker without a
+    scheduler thread starts one now rather than at the next minute."""
+    if HUEY.immediate:
         return False
     return probe_runs.keep_running()
 
