@@ -207,7 +207,9 @@ def _checked_http(out: dict[str, Any], values: dict[str, Any]) -> dict[str, Any]
         except ValueError as exc:
             raise Invalid(f"json_path: {exc}.", field="json_path") from None
     out["json_path"] = path
-    out["json_expected"] = _text("json_expected", values.get("json_expected") or "", 500)
+    out["json_expected"] = _text(
+        "json_expected", values.get("json_expected") or "", JSON_EXPECTED_MAX
+    )
     if out["json_expected"] and not path:
         raise Invalid("json_expected needs a json_path to compare with.", field="json_expected")
     _whole("tls_expiry_days", values["tls_expiry_days"], 0, TLS_DAYS_MAX)
