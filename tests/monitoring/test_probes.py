@@ -254,6 +254,20 @@ class TlsTests(ProbeTestCase):
             self.assertEqual(warning.state, Alert.State.RESOLVED)
             self.assertFalse(Alert.objects.filter(fingerprint="probe").exists())
 
+    def test_an_expired_certificate_fails_the_probe_in_the_guards_words(self):
+        folder = Path(mkdtemp(prefix="sustain-probe-tls-"))
+        expired = certificate(folder, "shop.example", days=-1)
+        site = Site(tls=server_context(*expired)).start()
+        self.addCleanup(site.stop)
+        with (
+            override_settings(PROBE_CA_FILE=str(expired[0])),
+            outbound.using_resolver(lambda host, port: ["127.0.0.1"]),
+        ):
+            probe = self.probe(url=site.url(host="shop.example"), fail_after=1)
+            probe_runs.run_due()
+        self.assertEqual(self.last(probe).error, "TLS handshake failed: certificate expired")
+        self.assertEqual(Alert.objects.get(source=probe.source).fingerprint, "probe")
+
     def test_an_untrusted_certificate_fails_in_the_guards_words(self):
         folder = Path(mkdtemp(prefix="sustain-probe-tls-"))
         site = Site(tls=server_context(*certificate(folder, "shop.example", days=30))).start()
