@@ -342,3 +342,8 @@ METRICS_MAX_BODY = int(os.environ.get("SUSTAIN_METRICS_MAX_BODY", str(8 * 1024 *
 METRICS_MAX_SAMPLES = int(os.environ.get("SUSTAIN_METRICS_MAX_SAMPLES", "50000"))
 # OTLP batches one process ingests at once; more are answered 429 with Retry-After.
 METRICS_CONCURRENCY = int(os.environ.get("SUSTAIN_METRICS_CONCURRENCY", "4"))
+# Probes (monitoring.probes): how many run at once in a worker process, how long their results
+# are kept, and an extra CA bundle (PEM) HTTPS probes trust besides the system's (an internal CA).
+PROBE_CONCURRENCY = int(os.environ.get("SUSTAIN_PROBE_CONCURRENCY", "16"))
+PROBE_RESULT_DAYS = int(os.environ.get("SUSTAIN_PROBE_RESULT_DAYS", "35"))
+PROBE_CA_FILE = os.environ.get("SUSTAIN_PROBE_CA_FILE", "").strip()

@@ -481,6 +481,10 @@ def test_https_to_the_pinned_address_keeps_sni_and_verifies_the_host_name(settin
         )
         assert answer.status == 200
         assert server.server_names[-1] == "hooks.example"
+        # the verified certificate's notAfter (probes warn ahead of it): about a day from now
+        assert answer.cert_expires_at is not None
+        left = answer.cert_expires_at - datetime.datetime.now(datetime.UTC)
+        assert datetime.timedelta(hours=23) < left <= datetime.timedelta(days=1)
         # The same address under another name: the certificate does not fit, so no request.
         with pytest.raises(OutboundError) as mismatch:
             outbound.request(

@@ -4,7 +4,7 @@ Loaded once for the class (about 60 tickets of history), then looked at as an ag
 SLA badges of every colour in the queue, clocks on tickets, the SLA report over months, an
 on-call page waiting for an answer after an escalation fired, a webhook's failed deliveries
 and their retries, held mail, the fix delivered and the customer told, environments behind; an alert from Acme's Alertmanager with its open incident, one that
-cleared, and a weekly maintenance window.
+cleared, a weekly maintenance window, and a probe of the shop with its last hours of results.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from sustain.demo.world import load_world
 from sustain.desk.models import OPEN_STATUSES, Comment, Status, Ticket
 from sustain.hooks.models import Delivery, Subscription
 from sustain.mail.models import InboundMail
-from sustain.monitoring.models import Alert, Heartbeat, MachineToken, Ping, Source, Window
+from sustain.monitoring.models import Alert, Heartbeat, MachineToken, Ping, Probe, Source, Window
 from sustain.releases.deployments import installbase
 from sustain.releases.models import Deployment, Release
 from sustain.sla.models import Clock, EscalationFiring, OnCallSchedule, Page, Policy
@@ -196,3 +196,14 @@ class DemoWorldTests(TestCase):
         status = self.client.get("/portal/status/").content.decode()
         self.assertIn("acme-db", status)
         self.assertIn("Weekly staging refresh", status)
+
+    def test_acme_shop_probe_shows_six_hours_of_results_and_runs_nothing(self):
+        probe = Probe.objects.get(organization__slug="acme", name="Acme shop health")
+        self.assertEqual(probe.state, Probe.State.PAUSED)  # the demo stays off the network
+        self.assertIsNone(probe.next_run_at)
+        self.assertEqual(probe.results.count(), 360)
+        self.assertEqual(probe.results.filter(ok=False).count(), 2)
+        self.assertFalse(Alert.objects.filter(source=probe.source).exists())  # lone failures
+        page = self.client.get(f"/monitoring/probes/{probe.pk}").content.decode()
+        self.assertIn("timed out", page)
+        self.assertIn("Acme shop health", self.client.get("/monitoring/probes").content.decode())

@@ -1,21 +1,25 @@
 """Duplicate and concurrent deliveries of one alert (Alertmanager retries; an HA pair sends
-every group twice) give one incident, decided by the alert's unique key, on PostgreSQL and on
-SQLite, with real threads."""
+every group twice) give one incident, decided by the alert's unique key; several probe workers
+run each due probe once; on PostgreSQL and on SQLite, with real threads."""
 
 from __future__ import annotations
 
 import json
 
-from django.test import Client
+from django.db.models import Count
+from django.test import Client, override_settings
+from django.utils import timezone
 
 from sustain.accounts.models import Organization, Role, User
 from sustain.desk.models import Channel, Ticket
-from sustain.monitoring import actions, heartbeats
-from sustain.monitoring.models import Alert, Heartbeat, Ping
+from sustain.monitoring import actions, heartbeats, probe_runs
+from sustain.monitoring.models import Alert, Heartbeat, Ping, Probe, ProbeResult
 from tests.concurrency import RaceTestCase
 from tests.monitoring.payloads import alert, delivery
+from tests.monitoring.servers import Site
 
 THREADS = 8
+PROBES = 40
 
 
 class ConcurrentDeliveryTests(RaceTestCase):
@@ -52,6 +56,34 @@ class ConcurrentDeliveryTests(RaceTestCase):
         incidents = Ticket.objects.filter(channel=Channel.MONITORING)
         self.assertEqual(incidents.count(), 3)
         self.assertEqual(Alert.objects.filter(ticket__isnull=True).count(), 0)
+
+
+@override_settings(OUTBOUND_ALLOW_NETWORKS=("127.0.0.0/8",))
+class ConcurrentProbeWorkerTests(RaceTestCase):
+    """Several workers stepping the probe scheduler at the same instant run each due probe
+    once: the conditional UPDATE that takes the lease lets one of them have it."""
+
+    def setUp(self):
+        super().setUp()
+        self.site = Site().start()
+        self.addCleanup(self.site.stop)
+        provider = Organization.objects.create(name="Provider", slug="provider", is_provider=True)
+        acme = Organization.objects.create(name="Acme", slug="acme")
+        manager = User.objects.create_user(
+            "mia@provider.test", None, name="Mia", organization=provider, role=Role.MANAGER
+        )
+        now = timezone.now()
+        for i in range(PROBES):
+            actions.create_probe(manager, acme, name=f"site {i}", url=self.site.url(), now=now)
+
+    def test_each_due_probe_runs_once_whatever_the_number_of_workers(self):
+        counts = self.at_once(lambda i: probe_runs.run_due(), threads=THREADS)
+        self.assertTrue(all(isinstance(c, int) for c in counts), counts)
+        self.assertEqual(sum(counts), PROBES)
+        per_probe = ProbeResult.objects.values("probe").annotate(n=Count("id"))
+        self.assertEqual(sorted(row["n"] for row in per_probe), [1] * PROBES)
+        self.assertEqual(len(self.site.requests), PROBES)
+        self.assertFalse(Probe.objects.exclude(lease="").exists())
 
 
 class ConcurrentPingTests(RaceTestCase):

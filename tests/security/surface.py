@@ -113,6 +113,11 @@ PATH_PARAMS: dict[str, Callable[[World, Side, str], Resolved]] = {
     "machine_token_id": lambda w, s, p: (s.machine_token.pk, internal(s.slug)),
     "heartbeat_id": lambda w, s, p: (s.heartbeat.pk, org(s.slug)),
     "series_id": lambda w, s, p: (world_series.series(s.slug).pk, org(s.slug)),
+    # resuming needs a paused probe; running one needs an active one
+    "probe_id": lambda w, s, p: (
+        (s.paused_probe if p.endswith("/resume") else s.probe).pk,
+        org(s.slug),
+    ),
 }
 
 # More objects to read through the same paths: what the provider shares between customers
@@ -294,6 +299,7 @@ BODY_FIELDS: dict[str, Any] = {
         "ReleaseIn": "patch",
         "ChangeIn": "feature",
         "SourceIn": "alertmanager",
+        "ProbeIn": "http",
     },
     "status": {
         "ConfigItemIn": "planned",
@@ -435,6 +441,21 @@ BODY_FIELDS: dict[str, Any] = {
     "period_seconds": 7200,
     "grace_seconds": 900,
     "cron": "",
+    # probes (an HTTP probe's; host and port are a TCP probe's)
+    "method": "HEAD",
+    "headers": {"x-zz-probe": "zz 7731"},  # lower case: capitals would read as schema names
+    "expected_status": "200-399",
+    "keyword": "zz keyword 7731",
+    "keyword_absent": True,
+    "json_path": "$.status",
+    "json_expected": "ok",
+    "tls_expiry_days": 21,
+    "host": "",
+    "port": None,
+    "timeout_seconds": 5,
+    "interval_seconds": 45,
+    "fail_after": 3,
+    "recover_after": 2,
     "steps_to_reproduce": "zz steps 7731",
     "expected_behaviour": "zz expected 7731",
     "actual_behaviour": "zz actual 7731",

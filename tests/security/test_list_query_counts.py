@@ -35,6 +35,7 @@ from sustain.mail.models import InboundMail
 from sustain.monitoring import actions as monitoring
 from sustain.monitoring.alerts import Signal
 from sustain.monitoring.heartbeats import Call
+from sustain.monitoring.models import ProbeResult
 from sustain.monitoring.series import Incoming, ingest
 from sustain.releases import actions as releases
 from sustain.releases.models import Deployment
@@ -385,6 +386,19 @@ def _series(w: World, s: Side, n: int) -> None:
     )
 
 
+def _probes(w: World, s: Side, n: int) -> None:
+    for _ in range(n):
+        monitoring.create_probe(
+            w.users["root"], s.org, name=f"Counted probe {next(_n)}", url="https://p.example.test/"
+        )
+
+
+def _probe_results(w: World, s: Side, n: int) -> None:
+    ProbeResult.objects.bulk_create(
+        ProbeResult(probe=s.probe, ok=True, latency_ms=next(_n)) for _ in range(n)
+    )
+
+
 def _organizations(w: World, s: Side, n: int) -> None:
     for _ in range(n):
         accounts.create_organization(w.users["root"], name=f"Counted org {next(_n)}")
@@ -424,6 +438,8 @@ ROWS: dict[str, Callable[[World, Side, int], object]] = {
     "/api/v1/monitoring/heartbeats": _heartbeats,
     "/api/v1/monitoring/heartbeats/{heartbeat_id}/pings": _pings,
     "/api/v1/metrics/series": _series,
+    "/api/v1/monitoring/probes": _probes,
+    "/api/v1/monitoring/probes/{probe_id}/results": _probe_results,
 }
 
 

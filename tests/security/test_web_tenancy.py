@@ -80,6 +80,8 @@ READ_ONLY = {
     "monitoring:calendar",
     "monitoring:item",
     "portal_status:status",
+    "monitoring:probes",
+    "monitoring:probe",
 }
 
 # Set-up pages for managers and administrators: agents who may see the object are refused.
@@ -106,6 +108,13 @@ MANAGERS_ONLY = {
     "sla:rotation_delete",
     "sla:override_add",
     "sla:override_remove",
+    # probes are set up by managers (agents read them)
+    "monitoring:probe_new",
+    "monitoring:probe_edit",
+    "monitoring:probe_pause",
+    "monitoring:probe_resume",
+    "monitoring:probe_run",
+    "monitoring:probe_delete",
 }
 MANAGERS = ("mia", "root")
 
@@ -166,6 +175,17 @@ ROTATION = {
     "rotation_start": "2026-01-05",
     "ack_minutes": "15",
     "participant": lambda w, s: w.users["alice"].pk,
+}
+PROBE_FORM = {
+    "kind": "http",
+    "config_item": lambda w, s: s.ci2.pk,
+    "method": "GET",
+    "expected_status": "200-299",
+    "tls_expiry_days": "14",
+    "timeout_seconds": "10",
+    "interval_seconds": "60",
+    "fail_after": "2",
+    "recover_after": "1",
 }
 FORM_OVERRIDES: dict[str, dict[str, Any]] = {
     "desk:new": {"kind": "incident"},
@@ -238,6 +258,8 @@ FORM_OVERRIDES: dict[str, dict[str, Any]] = {
         "end": "2026-03-03T09:00",
     },
     "monitoring:new_token": {"name": "zz machine token 7731"},
+    "monitoring:probe_new": {"name": "Zz probe 7731", **PROBE_FORM},
+    "monitoring:probe_edit": {"name": "Zz probe edited 7731", **PROBE_FORM},
     "monitoring:maintenance": {
         "name": "zz window 7731",
         "starts_at": "2026-12-13T02:00",

@@ -40,7 +40,7 @@ from sustain.mail import store
 from sustain.mail.models import InboundMail
 from sustain.monitoring import actions as monitoring
 from sustain.monitoring import heartbeats
-from sustain.monitoring.models import Alert, Heartbeat, MachineToken, Source
+from sustain.monitoring.models import Alert, Heartbeat, MachineToken, Probe, ProbeResult, Source
 from sustain.sla import actions as sla
 from sustain.sla.models import Calendar, EscalationRule, OnCallOverride, OnCallSchedule, Policy
 from sustain.sla.models import Page as OnCallPage
@@ -128,6 +128,8 @@ class Side:
     alert: Alert  # firing, on the side's configuration item
     machine_token: MachineToken  # writes this customer's alerts
     heartbeat: Heartbeat  # a job of this customer's, pinged once with a log, paused
+    probe: Probe  # an HTTP probe of this customer's site, with one failed result
+    paused_probe: Probe  # a TCP probe, paused (so that resuming it changes something)
 
 
 @dataclass
@@ -400,6 +402,25 @@ def build_world() -> World:
             rrule="FREQ=WEEKLY",
             config_items=[ci],
         )
+        probe = monitoring.create_probe(
+            root,
+            org_obj,
+            name=f"{slug}-probe-7731",
+            url=f"https://{slug}-shop-7731.example.test/health",
+            config_item=ci,
+        )
+        ProbeResult.objects.create(probe=probe, ok=False, error=f"{slug}-probe-error-7731")
+        paused_probe = monitoring.pause_probe(
+            root,
+            monitoring.create_probe(
+                root,
+                org_obj,
+                name=f"{slug}-paused-probe-7731",
+                kind="tcp",
+                host=f"{slug}-db-7731.example.test",
+                port=5432,
+            ),
+        )
         sides[slug] = Side(
             slug=slug,
             org=org_obj,
@@ -425,6 +446,8 @@ def build_world() -> World:
             alert=alert,
             machine_token=machine_token,
             heartbeat=heartbeat,
+            probe=probe,
+            paused_probe=paused_probe,
         )
         own, hidden = org(slug), internal(slug)
         markers += [
@@ -460,6 +483,10 @@ def build_world() -> World:
             text_marker(f"{slug} heartbeat", f"{slug}-heartbeat-7731", own),
             text_marker(f"{slug} maintenance window", f"{slug}-window-7731", own),
             text_marker(f"{slug} ping log", f"{slug}-ping-log-7731", own),
+            text_marker(f"{slug} probe", f"{slug}-probe-7731", own),
+            text_marker(f"{slug} probe url", f"{slug}-shop-7731.example.test", own),
+            text_marker(f"{slug} probe result", f"{slug}-probe-error-7731", own),
+            text_marker(f"{slug} paused probe", f"{slug}-paused-probe-7731", own),
         ]
     markers += [
         text_marker("major incident title", major.title, org(PROVIDER)),

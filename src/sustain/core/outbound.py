@@ -17,7 +17,8 @@ guard keeps the server's own network out of reach of whoever chooses a URL (SSRF
   check and the connection cannot change the target) while the Host header, the TLS server
   name (SNI) and certificate verification keep the URL's host name;
 - redirects are never followed (the 3xx is the answer), the whole request has one deadline
-  (DNS, connect, TLS, sending, the answer), and at most `max_bytes` of the body are read.
+  (DNS, connect, TLS, sending, the answer), and at most `max_bytes` of the body are read;
+- over HTTPS the answer carries the verified certificate's expiry (probes warn ahead of it).
 
 Failures raise `OutboundError` whose `kind` says what happened in words fit for a log a user
 reads ("connection refused", "address not allowed: private network"); the socket's own error
@@ -41,7 +42,9 @@ import threading
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from functools import lru_cache
+from typing import Any
 from urllib.parse import urlsplit
 
 from django.conf import settings
@@ -125,6 +128,7 @@ class Response:
     body: bytes  # at most max_bytes
     truncated: bool  # more was sent (or was still coming at the deadline)
     address: str  # the address connected to
+    cert_expires_at: datetime | None = None  # HTTPS: the server certificate's notAfter
 
     @property
     def ok(self) -> bool:
@@ -402,6 +406,26 @@ class _PinnedTLSConnection(_PinnedConnection):
         except BaseException:
             raw.close()
             raise
+        self.cert_expires_at = _not_after(self.sock.getpeercert())
+
+
+def _not_after(cert: Any) -> datetime | None:
+    """A verified peer certificate's expiry (None without verification, or unreadable)."""
+    try:
+        return datetime.fromtimestamp(ssl.cert_time_to_seconds(cert["notAfter"]), UTC)
+    except (KeyError, TypeError, ValueError):
+        return None
+
+
+_NOT_VALID = "certificate not valid for the host"
+# OpenSSL's X509_V_ERR_* codes worth naming apart (the rest: not valid for the host).
+_VERIFY_REASONS = {
+    9: "certificate not yet valid",
+    10: "certificate expired",
+    18: "self-signed certificate",
+    19: "self-signed certificate in the chain",
+    20: "certificate issuer not trusted",
+}
 
 
 def _kind_of(exc: BaseException) -> OutboundError:
@@ -409,7 +433,7 @@ def _kind_of(exc: BaseException) -> OutboundError:
     if isinstance(exc, OutboundError):
         return exc
     if isinstance(exc, ssl.SSLCertVerificationError):
-        return OutboundError(Kind.TLS, "certificate not valid for the host")
+        return OutboundError(Kind.TLS, _VERIFY_REASONS.get(exc.verify_code, _NOT_VALID))
     if isinstance(exc, ssl.SSLError):
         return OutboundError(Kind.TLS)
     if isinstance(exc, TimeoutError | socket.timeout):
@@ -513,6 +537,7 @@ def _exchange(
             body=content,
             truncated=truncated,
             address=str(address),
+            cert_expires_at=getattr(conn, "cert_expires_at", None),
         )
     finally:
         timer.cancel()

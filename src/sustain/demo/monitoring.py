@@ -1,9 +1,10 @@
 """The demo's monitoring: Acme's Prometheus sends through an Alertmanager source with its own
 machine token, as a real one would (`actions.receive_alertmanager`, the webhook's door): a
 disk alert two days ago that fired and cleared (its incident resolved by the resolution), an
-error-rate alert firing now on the production environment (its incident open), and a weekly
-maintenance window on the staging environment. And Acme's nightly database backup pings a
-heartbeat: two weeks of runs, one night late."""
+error-rate alert firing now on the production environment (its incident open), a weekly
+maintenance window on the staging environment, and an HTTP probe of Acme's shop with six hours
+of results (seeded, then paused: the demo never probes the network). And Acme's nightly
+database backup pings a heartbeat: two weeks of runs, one night late."""
 
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ from sustain.accounts.models import Organization
 from sustain.demo.history import Timeline
 from sustain.desk import actions as desk
 from sustain.monitoring import actions, heartbeats
-from sustain.monitoring.models import Alert, Ping
+from sustain.monitoring.models import Alert, Ping, Probe, ProbeResult
 
 ERRORS = "a7f3c2e1d0b94856"  # the firing alert's fingerprint
 ZERO = "0001-01-01T00:00:00Z"
@@ -176,6 +177,62 @@ def alerts(
         )
 
     timeline.add(errors_fired + timedelta(minutes=7), answer)
+    _probe(timeline, people, items, acme)
+
+
+TIMED_OUT = (95, 331)  # the minutes of the probe's two lone time-outs (one on its page)
+
+
+def _probe(timeline: Timeline, people: dict[str, Any], items: dict[str, Any], acme) -> None:
+    """Acme's shop probed every minute for six hours, two lone time-outs among the runs (one
+    failure is no outage: it takes two in a row); then paused, so the demo stays offline."""
+    now = timeline.now
+    since = now - timedelta(hours=6)
+    made: dict[str, Probe] = {}
+
+    def create() -> None:
+        made["probe"] = actions.create_probe(
+            people["mia"],
+            acme,
+            name="Acme shop health",
+            url="https://shop.acme.example/health",
+            keyword="ok",
+            config_item=items["acme-production"],
+        )
+
+    def seed() -> None:
+        probe = made["probe"]
+        expires = now + timedelta(days=47)
+        rows = []
+        for minute in range(6 * 60):
+            timed_out = minute in TIMED_OUT
+            rows.append(
+                ProbeResult(
+                    probe=probe,
+                    at=since + timedelta(minutes=minute, seconds=1),
+                    ok=not timed_out,
+                    status_code=None if timed_out else 200,
+                    latency_ms=10_000 if timed_out else 80 + (minute * 37) % 90,
+                    error="timed out" if timed_out else "",
+                    cert_expires_at=None if timed_out else expires,
+                    lag_ms=(minute * 13) % 400,
+                )
+            )
+        ProbeResult.objects.bulk_create(rows)
+        last = rows[-1]
+        Probe.objects.filter(pk=probe.pk).update(
+            state=Probe.State.UP,
+            consecutive_successes=len(rows) - 1 - max(TIMED_OUT),
+            last_run_at=last.at,
+            last_ok=True,
+            last_status_code=200,
+            last_latency_ms=last.latency_ms,
+            cert_expires_at=expires,
+        )
+        actions.pause_probe(people["mia"], probe)
+
+    timeline.add(since, create)
+    timeline.add(now - timedelta(seconds=30), seed)
 
 
 BACKUP_CRON = "30 2 * * *"  # 02:30 every night, Berlin time

@@ -28,6 +28,15 @@ from sustain.monitoring.heartbeats import (
     update_heartbeat,
 )
 from sustain.monitoring.models import MachineToken, SeverityMapping, Source
+from sustain.monitoring.probe_runs import run_due
+from sustain.monitoring.probes import (
+    create_probe,
+    delete_probe,
+    pause_probe,
+    resume_probe,
+    run_now,
+    update_probe,
+)
 from sustain.monitoring.tokens import create_machine_token, revoke_machine_token
 from sustain.monitoring.windows import create_window
 
@@ -36,20 +45,27 @@ __all__ = [
     "Signal",
     "create_heartbeat",
     "create_machine_token",
+    "create_probe",
     "create_source",
     "create_window",
     "delete_heartbeat",
+    "delete_probe",
     "heartbeat_sweep",
     "pause",
+    "pause_probe",
     "ping",
     "receive",
     "receive_alertmanager",
     "release_sweep",
     "resume",
+    "resume_probe",
     "revoke_machine_token",
+    "run_due",
+    "run_now",
     "set_severity",
     "stable_sweep",
     "update_heartbeat",
+    "update_probe",
     "update_source",
 ]
 

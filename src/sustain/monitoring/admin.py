@@ -1,5 +1,5 @@
 """Monitoring in the admin: sources and the severity mapping edited through the actions;
-alerts and machine tokens read-only (tokens are made and revoked in the product)."""
+alerts, machine tokens and probes read-only (made and changed in the product)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from django.contrib import admin
 from django.http import HttpRequest
 
 from sustain.monitoring import actions
-from sustain.monitoring.models import Alert, MachineToken, SeverityMapping, Source
+from sustain.monitoring.models import Alert, MachineToken, Probe, SeverityMapping, Source
 
 
 @admin.register(Source)
@@ -78,3 +78,14 @@ class SeriesAdmin(ReadOnly):
     list_filter = ("kind",)
     search_fields = ("name",)
     list_select_related = ("organization", "config_item")
+
+
+@admin.register(Probe)
+class ProbeAdmin(ReadOnly):
+    """Probes are made and changed on their pages or through the API (the guard checks the
+    target there); the admin lists them."""
+
+    list_display = ("name", "kind", "organization", "state", "last_run_at", "last_ok")
+    list_filter = ("kind", "state")
+    search_fields = ("name", "url", "host")
+    exclude = ("headers",)  # may carry a credential for the probed service

@@ -1,4 +1,4 @@
-"""The machine-token and maintenance-window forms; the rules live in actions."""
+"""The machine-token, maintenance-window and probe forms; the rules live in actions."""
 
 from __future__ import annotations
 
@@ -9,7 +9,8 @@ from django import forms
 from sustain.accounts.models import Organization, User
 from sustain.cmdb.models import ConfigItem
 from sustain.core.tenancy import visible
-from sustain.monitoring.models import Source
+from sustain.monitoring import probes
+from sustain.monitoring.models import Probe, Source
 
 ZONES = sorted(available_timezones())
 
@@ -94,3 +95,97 @@ class WindowForm(forms.Form):
             if value is not None and zone:
                 data[name] = value.replace(tzinfo=None).replace(tzinfo=ZoneInfo(zone))
         return data
+
+
+class ProbeForm(forms.Form):
+    """A probe's settings; headers as "Name: value" lines. The customer and the kind are
+    chosen once, when it is made."""
+
+    organization = forms.ModelChoiceField(queryset=Organization.objects.none(), label="Customer")
+    name = forms.CharField(max_length=200)
+    kind = forms.ChoiceField(choices=Probe.Kind.choices, initial=Probe.Kind.HTTP)
+    config_item = forms.ModelChoiceField(
+        queryset=ConfigItem.objects.none(), required=False, label="Configuration item"
+    )
+    url = forms.CharField(
+        max_length=2000, required=False, label="URL", help_text="HTTP probes: http:// or https://"
+    )
+    method = forms.ChoiceField(choices=Probe.Method.choices, initial=Probe.Method.GET)
+    headers = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 2}),
+        required=False,
+        max_length=probes.HEADERS_MAX * (probes.HEADER_NAME_MAX + probes.HEADER_VALUE_MAX + 3),
+        help_text="One “Name: value” a line.",
+    )
+    expected_status = forms.CharField(max_length=100, initial="200-299")
+    keyword = forms.CharField(max_length=probes.KEYWORD_MAX, required=False)
+    keyword_absent = forms.BooleanField(required=False, label="The keyword must be absent")
+    json_path = forms.CharField(
+        max_length=probes.JSON_PATH_MAX,
+        required=False,
+        label="JSON path",
+        help_text="e.g. $.status",
+    )
+    json_expected = forms.CharField(
+        max_length=probes.JSON_EXPECTED_MAX, required=False, label="JSON value expected"
+    )
+    tls_expiry_days = forms.IntegerField(
+        min_value=0, max_value=probes.TLS_DAYS_MAX, initial=14, label="Warn days before TLS expiry"
+    )
+    host = forms.CharField(max_length=probes.HOST_MAX, required=False, help_text="TCP probes.")
+    port = forms.IntegerField(min_value=1, max_value=65535, required=False, help_text="TCP probes.")
+    timeout_seconds = forms.IntegerField(
+        min_value=probes.TIMEOUT_MIN, max_value=probes.TIMEOUT_MAX, initial=10, label="Timeout (s)"
+    )
+    interval_seconds = forms.IntegerField(
+        min_value=probes.INTERVAL_MIN,
+        max_value=probes.INTERVAL_MAX,
+        initial=60,
+        label="Every (s)",
+    )
+    fail_after = forms.IntegerField(
+        min_value=1, max_value=probes.THRESHOLD_MAX, initial=2, label="Down after failures"
+    )
+    recover_after = forms.IntegerField(
+        min_value=1, max_value=probes.THRESHOLD_MAX, initial=1, label="Up after successes"
+    )
+
+    def __init__(self, *args, user: User, probe: Probe | None = None, **kwargs):
+        if probe is not None:
+            kwargs.setdefault("initial", initial_of(probe))
+        super().__init__(*args, **kwargs)
+        self.probe = probe
+        if probe is not None:  # fixed once made
+            del self.fields["organization"], self.fields["kind"]
+        else:
+            _scoped(
+                self, "organization", visible(Organization.objects.filter(is_provider=False), user)
+            )
+        _scoped(
+            self,
+            "config_item",
+            visible(ConfigItem.objects.select_related("organization"), user).order_by(
+                "organization__name", "name"
+            ),
+        )
+
+    def clean_headers(self) -> dict[str, str]:
+        found: dict[str, str] = {}
+        for line in (self.cleaned_data.get("headers") or "").splitlines():
+            if not line.strip():
+                continue
+            name, colon, value = line.partition(":")
+            if not colon:
+                raise forms.ValidationError(f"“{line[:40]}” is not “Name: value”.")
+            found[name.strip()] = value.strip()
+        return found
+
+    def settings(self) -> dict:
+        """What the actions take: the settings without the customer and the kind."""
+        return {k: v for k, v in self.cleaned_data.items() if k not in ("organization", "kind")}
+
+
+def initial_of(probe: Probe) -> dict:
+    values = {name: getattr(probe, name) for name in probes.SETTINGS}
+    values["headers"] = "\n".join(f"{k}: {v}" for k, v in (probe.headers or {}).items())
+    return values

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from huey import crontab
-from huey.contrib.djhuey import db_periodic_task
+from huey.contrib.djhuey import HUEY, db_periodic_task, db_task
 
-from sustain.monitoring import alerts, heartbeats
+from sustain.monitoring import alerts, heartbeats, probe_runs
+from sustain.monitoring.models import Probe
 
 
 @db_periodic_task(crontab(minute="*"))
@@ -24,3 +25,27 @@ def release_held_alerts() -> int:
 def heartbeat_deadlines() -> int:
     """Every minute: heartbeats past their deadline turn late, then down (raising an alert)."""
     return heartbeats.heartbeat_sweep()
+
+
+@db_periodic_task(crontab(minute="*"))
+def run_probes() -> bool:
+    """Every minute: this worker process keeps a probe scheduler thread going (probe_runs);
+    the thread claims due probes to the second, so no Huey worker thread is held by it."""
+    if HUEY.immediate or not Probe.objects.filter(next_run_at__isnull=False).exists():
+        return False
+    return probe_runs.keep_running()
+
+
+@db_task()
+def wake_probes() -> bool:
+    """Queued when a probe becomes due at once (made, resumed, run now): a worker without a
+    scheduler thread starts one now rather than at the next minute."""
+    if HUEY.immediate:
+        return False
+    return probe_runs.keep_running()
+
+
+@db_periodic_task(crontab(minute="41", hour="*"))
+def purge_probe_results() -> int:
+    """Hourly: probe results older than SUSTAIN_PROBE_RESULT_DAYS go."""
+    return probe_runs.purge()

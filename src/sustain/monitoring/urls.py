@@ -1,6 +1,6 @@
 from django.urls import path
 
-from sustain.monitoring import heartbeat_views, views
+from sustain.monitoring import heartbeat_views, probe_views, views
 
 app_name = "monitoring"
 urlpatterns = [
@@ -14,4 +14,12 @@ urlpatterns = [
     path("items/<int:item_id>", views.item, name="item"),
     path("heartbeats", heartbeat_views.heartbeats, name="heartbeats"),
     path("heartbeats/<int:heartbeat_id>", heartbeat_views.heartbeat, name="heartbeat"),
+    path("probes", probe_views.probes, name="probes"),
+    path("probes/new", probe_views.probe_new, name="probe_new"),
+    path("probes/<int:probe_id>", probe_views.probe, name="probe"),
+    path("probes/<int:probe_id>/edit", probe_views.probe_edit, name="probe_edit"),
+    path("probes/<int:probe_id>/pause", probe_views.probe_pause, name="probe_pause"),
+    path("probes/<int:probe_id>/resume", probe_views.probe_resume, name="probe_resume"),
+    path("probes/<int:probe_id>/run", probe_views.probe_run, name="probe_run"),
+    path("probes/<int:probe_id>/delete", probe_views.probe_delete, name="probe_delete"),
 ]
