@@ -125,6 +125,8 @@ class ProbePageTests(SustainTestCase):
         self.assertIn("acme shop", page)
         self.assertIn("ok (200)", page)
         self.assertIn(" ms</td>", page)
+        self.assertIn('<svg class="spark"', page)  # the last runs' latency
+        self.assertIn("<small>24h</small> 100 %", page)  # never down since it was made
         self.assertIn(">Up<", page)
         self.assertIn("/monitoring/probes", self.staff.get("/monitoring/").content.decode())
 
