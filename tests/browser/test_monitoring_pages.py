@@ -1,6 +1,6 @@
 """At a phone's 390 px, on the demo world: an agent pages through the maintenance calendar
 (the weekly staging refresh on its days, listed below, the month's days folded into a list)
-and opens the heartbeats with their uptime and sparklines; a customer reads the status of
+and opens the heartbeats and the probes with their uptime and sparklines; a customer reads the status of
 Acme's services and the maintenance planned. No page scrolls sideways, the CSP refuses
 nothing (the sparklines are plain SVG)."""
 
@@ -70,6 +70,17 @@ def test_the_calendar_and_the_status_page_on_a_phone(browser, live_server, shoot
     assert "%" in row.locator(".uptimes").inner_text()
     assert width(agent) <= PHONE, f"the heartbeats are {width(agent)} px wide"
     shoot(agent, "heartbeats")
+
+    agent.goto(f"{base}/monitoring/probes")
+    row = agent.locator("tr", has_text="Acme shop health")
+    assert row.locator("svg.spark polyline").count() >= 1  # six hours of seeded runs
+    assert "%" in row.locator(".uptimes").inner_text()
+    assert width(agent) <= PHONE, f"the probes are {width(agent)} px wide"
+    row.locator("a", has_text="Acme shop health").click()
+    agent.wait_for_selector("h2:has-text('Last results')")
+    assert "timed out" in agent.inner_text("main")
+    assert width(agent) <= PHONE, f"the probe is {width(agent)} px wide"
+    shoot(agent, "probe")
     assert not refused, refused
     context.close()
 
