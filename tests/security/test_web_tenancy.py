@@ -115,6 +115,12 @@ MANAGERS_ONLY = {
     "monitoring:probe_resume",
     "monitoring:probe_run",
     "monitoring:probe_delete",
+    # and so are heartbeats
+    "monitoring:heartbeat_new",
+    "monitoring:heartbeat_edit",
+    "monitoring:heartbeat_pause",
+    "monitoring:heartbeat_resume",
+    "monitoring:heartbeat_delete",
 }
 MANAGERS = ("mia", "root")
 
@@ -186,6 +192,12 @@ PROBE_FORM = {
     "interval_seconds": "60",
     "fail_after": "2",
     "recover_after": "1",
+}
+HEARTBEAT_FORM = {
+    "config_item": lambda w, s: s.ci2.pk,
+    "period_seconds": "86400",
+    "grace_seconds": "3600",
+    "time_zone": "UTC",
 }
 FORM_OVERRIDES: dict[str, dict[str, Any]] = {
     "desk:new": {"kind": "incident"},
@@ -260,6 +272,8 @@ FORM_OVERRIDES: dict[str, dict[str, Any]] = {
     "monitoring:new_token": {"name": "zz machine token 7731"},
     "monitoring:probe_new": {"name": "Zz probe 7731", **PROBE_FORM},
     "monitoring:probe_edit": {"name": "Zz probe edited 7731", **PROBE_FORM},
+    "monitoring:heartbeat_new": {"name": "Zz heartbeat 7731", **HEARTBEAT_FORM},
+    "monitoring:heartbeat_edit": {"name": "Zz heartbeat edited 7731", **HEARTBEAT_FORM},
     "monitoring:maintenance": {
         "name": "zz window 7731",
         "starts_at": "2026-12-13T02:00",

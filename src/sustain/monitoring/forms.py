@@ -9,8 +9,8 @@ from django import forms
 from sustain.accounts.models import Organization, User
 from sustain.cmdb.models import ConfigItem
 from sustain.core.tenancy import visible
-from sustain.monitoring import probes
-from sustain.monitoring.models import Probe, Source
+from sustain.monitoring import heartbeats, probes
+from sustain.monitoring.models import Heartbeat, Probe, Source
 
 ZONES = sorted(available_timezones())
 
@@ -189,3 +189,60 @@ def initial_of(probe: Probe) -> dict:
     values = {name: getattr(probe, name) for name in probes.SETTINGS}
     values["headers"] = "\n".join(f"{k}: {v}" for k, v in (probe.headers or {}).items())
     return values
+
+
+class HeartbeatForm(forms.Form):
+    """A heartbeat's settings: every period (plus a grace), or a cron expression in a time zone
+    (plus the grace). The customer is chosen once, when it is made."""
+
+    organization = forms.ModelChoiceField(queryset=Organization.objects.none(), label="Customer")
+    name = forms.CharField(max_length=heartbeats.NAME_MAX, help_text="e.g. “Nightly backup”.")
+    config_item = forms.ModelChoiceField(
+        queryset=ConfigItem.objects.none(), required=False, label="Configuration item"
+    )
+    period_seconds = forms.IntegerField(
+        min_value=heartbeats.SECONDS_MIN,
+        max_value=heartbeats.SECONDS_MAX,
+        initial=86400,
+        label="Every (s)",
+        help_text="How often the job runs, when no cron expression is given.",
+    )
+    cron = forms.CharField(
+        max_length=100,
+        required=False,
+        label="Cron expression",
+        help_text="e.g. 30 2 * * * — instead of the period.",
+    )
+    time_zone = forms.ChoiceField(
+        choices=[(z, z) for z in ZONES], initial="UTC", label="Time zone of the cron expression"
+    )
+    grace_seconds = forms.IntegerField(
+        min_value=heartbeats.SECONDS_MIN,
+        max_value=heartbeats.SECONDS_MAX,
+        initial=3600,
+        label="Grace (s)",
+        help_text="Late at the expected ping, down (an incident) this much later.",
+    )
+
+    def __init__(self, *args, user: User, heartbeat: Heartbeat | None = None, **kwargs):
+        if heartbeat is not None:
+            initial = {name: getattr(heartbeat, name) for name in heartbeats.SETTINGS}
+            kwargs.setdefault("initial", initial)
+        super().__init__(*args, **kwargs)
+        self.heartbeat = heartbeat
+        if heartbeat is not None:  # fixed once made
+            del self.fields["organization"]
+        else:
+            _scoped(
+                self, "organization", visible(Organization.objects.filter(is_provider=False), user)
+            )
+        _scoped(
+            self,
+            "config_item",
+            visible(ConfigItem.objects.select_related("organization"), user).order_by(
+                "organization__name", "name"
+            ),
+        )
+
+    def settings(self) -> dict:
+        return {name: self.cleaned_data[name] for name in heartbeats.SETTINGS}

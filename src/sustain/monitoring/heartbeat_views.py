@@ -1,18 +1,24 @@
 """Heartbeat pages for staff: the heartbeats list (status, last ping, next deadline, uptime
 over 24 h / 7 d / 30 d, the last runs' durations as a sparkline, the ping URL with a curl
-line to copy) and one heartbeat with its last pings."""
+line to copy), one heartbeat with its last pings, and for managers the form to make or change
+one and the pause, resume and delete buttons."""
 
 from __future__ import annotations
 
+from django.contrib import messages
 from django.db.models import F, Window
 from django.db.models.functions import RowNumber
 from django.http import HttpResponse
-from django.shortcuts import get_object_or_404, render
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_POST
 
-from sustain.core.access import agent_required
+from sustain.core.access import agent_required, manager_required
+from sustain.core.errors import ActionError
+from sustain.core.forms import add_action_error
 from sustain.core.http import AuthedRequest
 from sustain.core.tenancy import visible
-from sustain.monitoring import uptime
+from sustain.monitoring import actions, uptime
+from sustain.monitoring.forms import HeartbeatForm
 from sustain.monitoring.heartbeat_api import ping_url
 from sustain.monitoring.models import Heartbeat, Ping
 from sustain.monitoring.sparkline import sparkline
@@ -82,3 +88,78 @@ def heartbeat(request: AuthedRequest, heartbeat_id: int) -> HttpResponse:
         "monitoring/heartbeat.html",
         {"heartbeat": found, "pings": pings, "ping_url": ping_url(found)},
     )
+
+
+def _form_page(request: AuthedRequest, form: HeartbeatForm, status: int = 200) -> HttpResponse:
+    return render(
+        request,
+        "monitoring/heartbeat_form.html",
+        {"form": form, "heartbeat": form.heartbeat},
+        status=status,
+    )
+
+
+@manager_required
+def heartbeat_new(request: AuthedRequest) -> HttpResponse:
+    form = HeartbeatForm(request.POST or None, user=request.user)
+    if request.method == "POST" and form.is_valid():
+        settings = form.settings()
+        try:
+            made = actions.create_heartbeat(
+                request.user, form.cleaned_data["organization"], **settings
+            )
+        except ActionError as exc:
+            add_action_error(form, exc)
+        else:
+            messages.success(request, f"Heartbeat {made.name} made: it waits for its first ping.")
+            return redirect("monitoring:heartbeat", made.pk)
+    return _form_page(request, form, 422 if request.method == "POST" else 200)
+
+
+@manager_required
+def heartbeat_edit(request: AuthedRequest, heartbeat_id: int) -> HttpResponse:
+    found = get_object_or_404(_heartbeats(request), pk=heartbeat_id)
+    form = HeartbeatForm(request.POST or None, user=request.user, heartbeat=found)
+    if request.method == "POST" and form.is_valid():
+        try:
+            actions.update_heartbeat(request.user, found, form.settings())
+        except ActionError as exc:
+            add_action_error(form, exc)
+        else:
+            messages.success(request, f"Heartbeat {found.name} changed.")
+            return redirect("monitoring:heartbeat", found.pk)
+    return _form_page(request, form, 422 if request.method == "POST" else 200)
+
+
+def _act(request: AuthedRequest, heartbeat_id: int, act, done: str) -> HttpResponse:
+    found = get_object_or_404(_heartbeats(request), pk=heartbeat_id)
+    try:
+        act(request.user, found)
+    except ActionError as exc:
+        messages.error(request, exc.message)
+        return redirect("monitoring:heartbeat", found.pk)
+    messages.success(request, done.format(name=found.name))
+    if act is actions.delete_heartbeat:
+        return redirect("monitoring:heartbeats")
+    return redirect("monitoring:heartbeat", found.pk)
+
+
+@manager_required
+@require_POST
+def heartbeat_pause(request: AuthedRequest, heartbeat_id: int) -> HttpResponse:
+    done = "Heartbeat {name} paused: no deadline, no alert (its pings are still kept)."
+    return _act(request, heartbeat_id, actions.pause, done)
+
+
+@manager_required
+@require_POST
+def heartbeat_resume(request: AuthedRequest, heartbeat_id: int) -> HttpResponse:
+    done = "Heartbeat {name} resumed: its deadline runs from its next ping."
+    return _act(request, heartbeat_id, actions.resume, done)
+
+
+@manager_required
+@require_POST
+def heartbeat_delete(request: AuthedRequest, heartbeat_id: int) -> HttpResponse:
+    done = "Heartbeat {name} deleted; its incidents stay."
+    return _act(request, heartbeat_id, actions.delete_heartbeat, done)

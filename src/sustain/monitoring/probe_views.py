@@ -41,9 +41,7 @@ def latencies(probe_ids: list[int], runs: int = RUNS) -> dict[int, list[float | 
     that failed without an answer): one query for all."""
     ranked = (
         ProbeResult.objects.filter(probe_id__in=probe_ids)
-        .annotate(
-            rank=Window(RowNumber(), partition_by=[F("probe_id")], order_by=[F("at").desc()])
-        )
+        .annotate(rank=Window(RowNumber(), partition_by=[F("probe_id")], order_by=[F("at").desc()]))
         .filter(rank__lte=runs)
         .values_list("probe_id", "at", "ok", "latency_ms")
     )

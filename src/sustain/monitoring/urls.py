@@ -13,7 +13,26 @@ urlpatterns = [
     path("maintenance/calendar", views.maintenance_calendar, name="calendar"),
     path("items/<int:item_id>", views.item, name="item"),
     path("heartbeats", heartbeat_views.heartbeats, name="heartbeats"),
+    path("heartbeats/new", heartbeat_views.heartbeat_new, name="heartbeat_new"),
     path("heartbeats/<int:heartbeat_id>", heartbeat_views.heartbeat, name="heartbeat"),
+    path(
+        "heartbeats/<int:heartbeat_id>/edit", heartbeat_views.heartbeat_edit, name="heartbeat_edit"
+    ),
+    path(
+        "heartbeats/<int:heartbeat_id>/pause",
+        heartbeat_views.heartbeat_pause,
+        name="heartbeat_pause",
+    ),
+    path(
+        "heartbeats/<int:heartbeat_id>/resume",
+        heartbeat_views.heartbeat_resume,
+        name="heartbeat_resume",
+    ),
+    path(
+        "heartbeats/<int:heartbeat_id>/delete",
+        heartbeat_views.heartbeat_delete,
+        name="heartbeat_delete",
+    ),
     path("probes", probe_views.probes, name="probes"),
     path("probes/new", probe_views.probe_new, name="probe_new"),
     path("probes/<int:probe_id>", probe_views.probe, name="probe"),
