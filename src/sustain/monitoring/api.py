@@ -15,15 +15,13 @@ from django.shortcuts import get_object_or_404
 from ninja import Router, Schema, Status
 from pydantic import Field
 
-from sustain.accounts.actions import resolve_organization
 from sustain.cmdb import refs as cmdb_refs
 from sustain.core import tenancy
 from sustain.core.api import ErrorOut, Id, Input, Page, Patch
-from sustain.core.errors import Forbidden
 from sustain.core.http import ApiRequest
 from sustain.core.ids import as_id
 from sustain.core.pagination import paginate
-from sustain.monitoring import actions
+from sustain.monitoring import actions, refs
 from sustain.monitoring.models import Alert, AlertEvent, MachineToken, SeverityMapping, Source
 from sustain.monitoring.tokens import MachineTokenAuth
 
@@ -185,10 +183,7 @@ def _sources(request: ApiRequest):
 
 
 def _organization_for(request: ApiRequest, ref: int | str):
-    organization = resolve_organization(ref)
-    if not tenancy.can_see_organization(request.auth, organization.pk):
-        raise Forbidden("You may not manage this organization's monitoring.")
-    return organization
+    return refs.managed_organization(request.auth, ref)
 
 
 @router.get("/monitoring/sources", response=Page[SourceOut])

@@ -21,6 +21,18 @@ def _scoped(form: forms.Form, name: str, queryset) -> None:
     field.queryset = queryset
 
 
+def _customer_and_item(form: forms.Form, user: User, *, made: bool) -> None:
+    """The customers and items `user` may choose; the customer is fixed once a watcher is
+    made (its field goes)."""
+    if made:
+        del form.fields["organization"]
+    else:
+        customers = Organization.objects.filter(is_provider=False)
+        _scoped(form, "organization", visible(customers, user))
+    items = ConfigItem.objects.select_related("organization")
+    _scoped(form, "config_item", visible(items, user).order_by("organization__name", "name"))
+
+
 class MachineTokenForm(forms.Form):
     organization = forms.ModelChoiceField(queryset=Organization.objects.none(), label="Customer")
     name = forms.CharField(max_length=100, help_text="Where it is used, e.g. “alertmanager-eu”.")
@@ -156,18 +168,8 @@ class ProbeForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.probe = probe
         if probe is not None:  # fixed once made
-            del self.fields["organization"], self.fields["kind"]
-        else:
-            _scoped(
-                self, "organization", visible(Organization.objects.filter(is_provider=False), user)
-            )
-        _scoped(
-            self,
-            "config_item",
-            visible(ConfigItem.objects.select_related("organization"), user).order_by(
-                "organization__name", "name"
-            ),
-        )
+            del self.fields["kind"]
+        _customer_and_item(self, user, made=probe is not None)
 
     def clean_headers(self) -> dict[str, str]:
         found: dict[str, str] = {}
@@ -230,19 +232,7 @@ class HeartbeatForm(forms.Form):
             kwargs.setdefault("initial", initial)
         super().__init__(*args, **kwargs)
         self.heartbeat = heartbeat
-        if heartbeat is not None:  # fixed once made
-            del self.fields["organization"]
-        else:
-            _scoped(
-                self, "organization", visible(Organization.objects.filter(is_provider=False), user)
-            )
-        _scoped(
-            self,
-            "config_item",
-            visible(ConfigItem.objects.select_related("organization"), user).order_by(
-                "organization__name", "name"
-            ),
-        )
+        _customer_and_item(self, user, made=heartbeat is not None)
 
     def settings(self) -> dict:
         return {name: self.cleaned_data[name] for name in heartbeats.SETTINGS}

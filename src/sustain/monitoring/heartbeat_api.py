@@ -13,14 +13,11 @@ from django.shortcuts import get_object_or_404
 from ninja import Router, Schema, Status
 from pydantic import Field
 
-from sustain.accounts.actions import resolve_organization
-from sustain.cmdb import refs as cmdb_refs
 from sustain.core import tenancy
 from sustain.core.api import ErrorOut, Id, Input, Page, Patch
-from sustain.core.errors import Forbidden
 from sustain.core.http import ApiRequest
 from sustain.core.pagination import paginate
-from sustain.monitoring import actions
+from sustain.monitoring import actions, refs
 from sustain.monitoring.models import Heartbeat, Ping
 
 router = Router(tags=["monitoring"])
@@ -119,14 +116,9 @@ def list_heartbeats(
 def create_heartbeat(request: ApiRequest, payload: HeartbeatIn):
     """A heartbeat with its own source; point the job at its `ping_url`."""
     actions.require_manager(request.auth)
-    data = payload.dict()
-    organization = resolve_organization(data.pop("organization"))
-    if not tenancy.can_see_organization(request.auth, organization.pk):
-        raise Forbidden("You may not manage this organization's monitoring.")
-    item = cmdb_refs.config_item(request.auth, data.pop("config_item"), field="config_item")
-    return Status(
-        201, actions.create_heartbeat(request.auth, organization, config_item=item, **data)
-    )
+    data = refs.with_item(request.auth, payload.dict())
+    organization = refs.managed_organization(request.auth, data.pop("organization"))
+    return Status(201, actions.create_heartbeat(request.auth, organization, **data))
 
 
 @router.get("/monitoring/heartbeats/{heartbeat_id}", response=HeartbeatOut)
@@ -137,11 +129,7 @@ def get_heartbeat(request: ApiRequest, heartbeat_id: Id):
 @router.patch("/monitoring/heartbeats/{heartbeat_id}", response={200: HeartbeatOut, **ERRORS})
 def update_heartbeat(request: ApiRequest, heartbeat_id: Id, payload: HeartbeatPatch):
     heartbeat = _heartbeat(request, heartbeat_id)
-    changes = payload.dict(exclude_unset=True)
-    if "config_item" in changes:
-        changes["config_item"] = cmdb_refs.config_item(
-            request.auth, changes["config_item"], field="config_item"
-        )
+    changes = refs.with_item(request.auth, payload.dict(exclude_unset=True))
     return actions.update_heartbeat(request.auth, heartbeat, changes)
 
 

@@ -10,14 +10,11 @@ from django.shortcuts import get_object_or_404
 from ninja import Router, Schema, Status
 from pydantic import Field
 
-from sustain.accounts.actions import resolve_organization
-from sustain.cmdb import refs as cmdb_refs
 from sustain.core import tenancy
 from sustain.core.api import ErrorOut, Id, Input, Page, Patch
-from sustain.core.errors import Forbidden
 from sustain.core.http import ApiRequest
 from sustain.core.pagination import paginate
-from sustain.monitoring import actions, probes
+from sustain.monitoring import actions, probes, refs
 from sustain.monitoring.models import Probe, ProbeResult
 
 router = Router(tags=["monitoring"])
@@ -151,12 +148,9 @@ def list_probes(
 def create_probe(request: ApiRequest, payload: ProbeIn):
     """An HTTP(S) or TCP probe with its own source; it runs at once, then every interval."""
     actions.require_manager(request.auth)
-    data = payload.dict()
-    organization = resolve_organization(data.pop("organization"))
-    if not tenancy.can_see_organization(request.auth, organization.pk):
-        raise Forbidden("You may not manage this organization's monitoring.")
-    item = cmdb_refs.config_item(request.auth, data.pop("config_item"), field="config_item")
-    return Status(201, actions.create_probe(request.auth, organization, config_item=item, **data))
+    data = refs.with_item(request.auth, payload.dict())
+    organization = refs.managed_organization(request.auth, data.pop("organization"))
+    return Status(201, actions.create_probe(request.auth, organization, **data))
 
 
 @router.get("/monitoring/probes/{probe_id}", response=ProbeOut)
@@ -167,11 +161,7 @@ def get_probe(request: ApiRequest, probe_id: Id):
 @router.patch("/monitoring/probes/{probe_id}", response={200: ProbeOut, **ERRORS})
 def update_probe(request: ApiRequest, probe_id: Id, payload: ProbePatch):
     probe = _probe(request, probe_id)
-    changes = payload.dict(exclude_unset=True)
-    if "config_item" in changes:
-        changes["config_item"] = cmdb_refs.config_item(
-            request.auth, changes["config_item"], field="config_item"
-        )
+    changes = refs.with_item(request.auth, payload.dict(exclude_unset=True))
     return actions.update_probe(request.auth, probe, changes)
 
 
