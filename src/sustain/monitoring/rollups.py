@@ -242,8 +242,8 @@ def mark_late(points: Iterable[tuple[int, int]]) -> None:
 
 def claim(now=None) -> RollupCursor | None:
     """The cursor row leased to this worker, or None when another holds it."""
-    now = now or timezone.now()
     RollupCursor.objects.get_or_create(name=CURSOR)
+    now = now or timezone.now()
     took = RollupCursor.objects.filter(name=CURSOR, leased_until__lte=now).update(
         leased_until=now + LEASE
     )
@@ -259,14 +259,14 @@ def _release(row: RollupCursor) -> None:
     )
 
 
-def sweep(now_ms: int | None = None) -> dict[str, int]:
+def sweep(at_ms: int | None = None) -> dict[str, int]:
     """The periodic job: roll what is complete, re-roll late minutes, apply the retention.
     Returns what it did; {"claimed": 0} when another worker holds the lease."""
     row = claim()
     if row is None:
         return {"claimed": 0}
     try:
-        return _sweep(row, now_ms if now_ms is not None else now_ms())
+        return _sweep(row, at_ms if at_ms is not None else now_ms())
     finally:
         _release(row)
 
@@ -274,7 +274,8 @@ def sweep(now_ms: int | None = None) -> dict[str, int]:
 def _sweep(row: RollupCursor, now: int) -> dict[str, int]:
     done = {"claimed": 1, "minutes": 0, "hours": 0, "late": 0, "deleted": 0}
     complete = now // MINUTE * MINUTE
-    start = row.minutes_to or (now - int(settings.METRICS_RAW_DAYS) * DAY) // HOUR * HOUR
+    first = (now - int(settings.METRICS_RAW_DAYS) * DAY) // HOUR * HOUR
+    start = row.minutes_to or first
     for _ in range(MAX_CHUNKS):
         if start >= complete:
             break
@@ -284,17 +285,17 @@ def _sweep(row: RollupCursor, now: int) -> dict[str, int]:
         start = row.minutes_to = stop
     late = list(LateMinute.objects.values_list("series_id", "time")[:5000])
     for sid, t in late:
+        # Unmarked first: a sample arriving while the minute is rolled marks it again.
+        LateMinute.objects.filter(series_id=sid, time=t).delete()
+        if t < first:
+            continue  # its raw samples are (being) deleted: rolling it again would empty it
         roll_minutes(t, t + MINUTE, [sid])
         if row.hours_to and t < row.hours_to:
             hour = t // HOUR * HOUR
             roll_hours(hour, hour + HOUR, [sid])
-        LateMinute.objects.filter(series_id=sid, time=t).delete()
     done["late"] = len(late)
     hours_complete = row.minutes_to // HOUR * HOUR if row.minutes_to else 0
-    hstart = (
-        row.hours_to
-        or (row.minutes_to or now) // HOUR * HOUR - int(settings.METRICS_RAW_DAYS) * DAY
-    )
+    hstart = row.hours_to or first
     while hstart < hours_complete:
         stop = min(hstart + 24 * HOUR, hours_complete)
         roll_hours(hstart, stop)
