@@ -41,7 +41,10 @@ agent = User.objects.create_user(
     "alice@bench.test", None, name="Alice", organization=provider, role=Role.AGENT
 )
 acme = Organization.objects.create(name="Acme", slug="acme")
-series = Series.objects.create(organization=acme, name="queue_depth", key="bench", kind="gauge")
+from django.utils import timezone
+series = Series.objects.create(
+    organization=acme, name="queue_depth", key="bench", kind="gauge", last_sample_at=timezone.now()
+)
 now = rollups.now_ms() // 1000 * 1000
 n = DAYS * 86400 // EVERY
 rows = [(series.pk, now - (n - i) * EVERY * 1000, float(i % 97)) for i in range(n)]

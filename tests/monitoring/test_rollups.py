@@ -9,6 +9,7 @@ import json
 
 from django.db import connections
 from django.test import Client, override_settings
+from django.utils import timezone
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.django import TestCase as HypothesisTestCase
@@ -35,8 +36,14 @@ H0 = (rollups.now_ms() - 2 * DAY) // HOUR * HOUR
 
 
 def make_series(org, name="checkout_latency", kind=Series.Kind.GAUGE, **fields):
+    # Samples are written straight to the table here: last_sample_at set as ingest sets it.
     return Series.objects.create(
-        organization=org, name=name, key=f"{name}-{kind}-{fields}", kind=kind, **fields
+        organization=org,
+        name=name,
+        key=f"{name}-{kind}-{fields}",
+        kind=kind,
+        last_sample_at=timezone.now(),
+        **fields,
     )
 
 

@@ -206,25 +206,42 @@ RAW = ("COUNT(*)", "value", "value", "value", "value")
 ROLLED = ("SUM(s.count)", "min", "max", "sum", "last")
 
 
+def _chunks(series_ids: list[int] | None, lo: int) -> Iterable[list[int]]:
+    """The series to roll, 500 at a time: those given, else those with a sample since `lo`
+    (last_sample_at is the newest sample's time, late ones included), so that each statement
+    reads the samples through their (series, time) key rather than the whole table."""
+    if series_ids is None:
+        since = datetime.fromtimestamp(lo / 1000, tz=UTC)
+        series_ids = list(
+            Series.objects.filter(last_sample_at__gte=since)
+            .order_by("id")
+            .values_list("id", flat=True)
+        )
+    for i in range(0, len(series_ids), 500):
+        yield series_ids[i : i + 500]
+
+
 def roll_minutes(lo: int, hi: int, series_ids: list[int] | None = None) -> None:
     """The minutes of [lo, hi) (whole minutes) rolled again from raw samples."""
     lo, hi = lo // MINUTE * MINUTE, hi // MINUTE * MINUTE
     with transaction.atomic():
-        _delete_range(MinuteRollup, lo, hi, series_ids)
-        _delete_range(MinuteHistogram, lo, hi, series_ids)
-        _roll_values(_table(Sample), _table(MinuteRollup), RAW, MINUTE, lo, hi, series_ids)
-        _roll_histograms(lo, hi, series_ids)
+        for ids in _chunks(series_ids, lo):
+            _delete_range(MinuteRollup, lo, hi, ids)
+            _delete_range(MinuteHistogram, lo, hi, ids)
+            _roll_values(_table(Sample), _table(MinuteRollup), RAW, MINUTE, lo, hi, ids)
+            _roll_histograms(lo, hi, ids)
 
 
 def roll_hours(lo: int, hi: int, series_ids: list[int] | None = None) -> None:
     """The hours of [lo, hi) (whole hours) rolled again from the minute rollups."""
     lo, hi = lo // HOUR * HOUR, hi // HOUR * HOUR
+    source, target = _table(MinuteRollup), _table(HourRollup)
     with transaction.atomic():
-        _delete_range(HourRollup, lo, hi, series_ids)
-        _delete_range(HourHistogram, lo, hi, series_ids)
-        source, target = _table(MinuteRollup), _table(HourRollup)
-        _roll_values(source, target, ROLLED, HOUR, lo, hi, series_ids)
-        _roll_hour_histograms(lo, hi, series_ids)
+        for ids in _chunks(series_ids, lo):
+            _delete_range(HourRollup, lo, hi, ids)
+            _delete_range(HourHistogram, lo, hi, ids)
+            _roll_values(source, target, ROLLED, HOUR, lo, hi, ids)
+            _roll_hour_histograms(lo, hi, ids)
 
 
 def mark_late(points: Iterable[tuple[int, int]]) -> None:
