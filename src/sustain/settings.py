@@ -347,3 +347,7 @@ METRICS_CONCURRENCY = int(os.environ.get("SUSTAIN_METRICS_CONCURRENCY", "4"))
 PROBE_CONCURRENCY = int(os.environ.get("SUSTAIN_PROBE_CONCURRENCY", "16"))
 PROBE_RESULT_DAYS = int(os.environ.get("SUSTAIN_PROBE_RESULT_DAYS", "35"))
 PROBE_CA_FILE = os.environ.get("SUSTAIN_PROBE_CA_FILE", "").strip()
+# Metric rollups (monitoring.rollups): raw samples, 1-minute and 1-hour rollups kept this long.
+METRICS_RAW_DAYS = int(os.environ.get("SUSTAIN_METRICS_RAW_DAYS", "7"))
+METRICS_MINUTE_DAYS = int(os.environ.get("SUSTAIN_METRICS_MINUTE_DAYS", "35"))
+METRICS_HOUR_DAYS = int(os.environ.get("SUSTAIN_METRICS_HOUR_DAYS", "400"))

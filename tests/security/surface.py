@@ -210,6 +210,9 @@ QUERY_PARAMS: dict[str, Query] = {
     "name": Query(),
     "label": Query(),
     "end": Query(),
+    # a series' rollup: seconds per point and the statistic (avg, last, p95…)
+    "step": Query(),
+    "stat": Query(),
 }
 
 PROBES: dict[str, Callable[[Side], Any]] = {

@@ -544,3 +544,90 @@ class HistogramSample(models.Model):
 
     def __str__(self) -> str:
         return f"{self.series_id}@{self.time} n={self.count}"
+
+
+# --- rollups (monitoring.rollups) -------------------------------------------------------------
+class RollupBase(models.Model):
+    """Per series and interval (its start, ms since the epoch): the count, min, max, sum and
+    last value of the samples in it. Keyed like samples: (series, time)."""
+
+    pk = models.CompositePrimaryKey("series", "time")
+    series = models.ForeignKey(Series, on_delete=models.CASCADE, related_name="+", db_index=False)
+    time = models.BigIntegerField(help_text="The interval's start, ms since the Unix epoch.")
+    count = models.BigIntegerField()
+    min = models.FloatField()
+    max = models.FloatField()
+    sum = models.FloatField()
+    last = models.FloatField()
+
+    class Meta:
+        abstract = True
+
+
+class MinuteRollup(RollupBase):
+    """One minute of a gauge or counter."""
+
+    def __str__(self) -> str:
+        return f"{self.series_id}@{self.time} n={self.count}"
+
+
+class HourRollup(RollupBase):
+    """One hour of a gauge or counter (rolled from its minutes)."""
+
+    def __str__(self) -> str:
+        return f"{self.series_id}@{self.time} n={self.count}"
+
+
+class HistogramRollupBase(models.Model):
+    """Per histogram series and interval: the merged bucket counts (of the points with the
+    interval's last bounds), their count and sum, so percentiles come from merged buckets."""
+
+    pk = models.CompositePrimaryKey("series", "time")
+    series = models.ForeignKey(Series, on_delete=models.CASCADE, related_name="+", db_index=False)
+    time = models.BigIntegerField(help_text="The interval's start, ms since the Unix epoch.")
+    count = models.BigIntegerField()
+    sum = models.FloatField(null=True, blank=True)
+    bounds = models.TextField(help_text="JSON array of the buckets' upper bounds.")
+    counts = models.TextField(help_text="JSON array of the merged buckets' counts.")
+
+    class Meta:
+        abstract = True
+
+
+class MinuteHistogram(HistogramRollupBase):
+    """One minute of a histogram."""
+
+    def __str__(self) -> str:
+        return f"{self.series_id}@{self.time} n={self.count}"
+
+
+class HourHistogram(HistogramRollupBase):
+    """One hour of a histogram (merged from its minutes)."""
+
+    def __str__(self) -> str:
+        return f"{self.series_id}@{self.time} n={self.count}"
+
+
+class RollupCursor(models.Model):
+    """The one row of the rollup job: up to where minutes and hours are rolled (ms), and the
+    lease a worker takes with a conditional UPDATE so two never roll the same range."""
+
+    name = models.CharField(max_length=20, primary_key=True)
+    minutes_to = models.BigIntegerField(null=True, blank=True)
+    hours_to = models.BigIntegerField(null=True, blank=True)
+    leased_until = models.DateTimeField(default=timezone.now)
+    runs = models.PositiveIntegerField(default=0)
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class LateMinute(models.Model):
+    """A minute already rolled that received samples since: rolled again by the next run."""
+
+    pk = models.CompositePrimaryKey("series", "time")
+    series = models.ForeignKey(Series, on_delete=models.CASCADE, related_name="+", db_index=False)
+    time = models.BigIntegerField()
+
+    def __str__(self) -> str:
+        return f"{self.series_id}@{self.time}"

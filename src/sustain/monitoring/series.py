@@ -25,6 +25,7 @@ from django.db.models import Q
 
 from sustain.cmdb.models import ConfigItem
 from sustain.core.errors import ActionError, Invalid
+from sustain.monitoring import rollups
 from sustain.monitoring.models import HistogramSample, MachineToken, Sample, Series
 
 NAME_MAX = 200
@@ -316,6 +317,9 @@ def ingest(token: MachineToken, incoming: list[Incoming], *, refuse: bool = True
             histograms,
         )
         _touch(latest)
+        rollups.mark_late(
+            itertools.chain(((s, t) for s, t, _ in samples), ((h[0], h[1]) for h in histograms))
+        )
     result.series = len({one.key for one in incoming} - skipped)
     result.created = made
     result.points = len(samples)

@@ -4,6 +4,7 @@ series and their points back (people's tokens and sessions, tenant-scoped).
     POST /api/v1/metrics/samples                      Authorization: Bearer sum_…
     GET  /api/v1/metrics/series?name=&label=route:/pay
     GET  /api/v1/metrics/series/{series_id}/points?start=&end=
+    GET  /api/v1/metrics/series/{series_id}/rollup?start=&end=&step=&stat=
 
 Points come back as they were sent: `[unix seconds, value]` pairs, or for histograms one object
 per point with its bucket bounds and counts.
@@ -30,7 +31,7 @@ from sustain.core.errors import Invalid
 from sustain.core.http import ApiRequest
 from sustain.core.ids import as_id
 from sustain.core.pagination import paginate
-from sustain.monitoring import ingest_json
+from sustain.monitoring import ingest_json, rollups
 from sustain.monitoring import series as series_actions
 from sustain.monitoring.models import HistogramSample, Sample, Series
 from sustain.monitoring.tokens import MachineTokenAuth
@@ -217,3 +218,42 @@ def series_points(
             query += f"&end={end.isoformat().replace('+00:00', 'Z')}"
         next_url = f"{request.path}?{query}"
     return {"series": found, "points": points, "next": next_url}
+
+
+class RollupOut(Schema):
+    series: SeriesOut
+    resolution: str = Field(description="Where the points come from: raw, minute or hour.")
+    step: int = Field(description="Seconds per point.")
+    stat: str
+    points: list[Any] = Field(
+        description="[unix seconds, value] pairs, one per step with samples in it; a "
+        "histogram's percentiles come from its merged buckets."
+    )
+
+
+@router.get("/metrics/series/{series_id}/rollup", response={200: RollupOut, **ERRORS})
+def series_rollup(
+    request: ApiRequest,
+    series_id: Id,
+    start: UtcDateTime | None = None,
+    end: UtcDateTime | None = None,
+    step: int | None = Query(None, ge=1, le=400 * 86400),
+    stat: str | None = Query(None, max_length=10),
+):
+    """One series from `start` (default: a day before `end`) to `end` (default: now), one
+    point per `step` seconds (default: the range over 300): avg/last/min/max/sum/count of a
+    gauge or counter (default avg), p50/p95/p99/count/sum/avg of a histogram (default p95).
+    Steps of an hour and more read the hourly rollups, of a minute and more the 1-minute ones,
+    shorter steps the raw samples (a range older than a table's retention: the coarser one)."""
+    found = get_object_or_404(_series(request), pk=series_id)
+    high = _ms(end, rollups.now_ms())
+    low = _ms(start, high - rollups.DAY)
+    seconds = step if step is not None else max(1, (high - low) // 1000 // 300)
+    points, resolution = rollups.points(found, low, high, seconds * 1000, stat)
+    return {
+        "series": found,
+        "resolution": resolution,
+        "step": seconds,
+        "stat": stat or ("p95" if found.kind == Series.Kind.HISTOGRAM else "avg"),
+        "points": points,
+    }

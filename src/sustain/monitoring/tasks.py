@@ -5,7 +5,7 @@ from __future__ import annotations
 from huey import crontab
 from huey.contrib.djhuey import HUEY, db_periodic_task, db_task
 
-from sustain.monitoring import alerts, heartbeats, probe_runs
+from sustain.monitoring import alerts, heartbeats, probe_runs, rollups
 from sustain.monitoring.models import Probe
 
 
@@ -49,3 +49,10 @@ def wake_probes() -> bool:
 def purge_probe_results() -> int:
     """Hourly: probe results older than SUSTAIN_PROBE_RESULT_DAYS go."""
     return probe_runs.purge()
+
+
+@db_periodic_task(crontab(minute="*"))
+def roll_up_metrics() -> dict[str, int]:
+    """Every minute: complete minutes and hours of metric series rolled up, late minutes
+    rolled again, old samples and rollups deleted (one worker at a time: a leased cursor)."""
+    return rollups.sweep()
