@@ -5,7 +5,7 @@ from __future__ import annotations
 from huey import crontab
 from huey.contrib.djhuey import HUEY, db_periodic_task, db_task
 
-from sustain.monitoring import alerts, heartbeats, probe_runs
+from sustain.monitoring import alerts, heartbeats, probe_runs, rule_eval
 from sustain.monitoring.models import Probe
 
 
@@ -49,3 +49,9 @@ def wake_probes() -> bool:
 def purge_probe_results() -> int:
     """Hourly: probe results older than SUSTAIN_PROBE_RESULT_DAYS go."""
     return probe_runs.purge()
+
+
+@db_periodic_task(crontab(minute="*"))
+def evaluate_rules() -> int:
+    """Every minute: the due threshold rules are evaluated (one set-based cycle)."""
+    return rule_eval.run_cycle()
