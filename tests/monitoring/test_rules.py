@@ -267,3 +267,38 @@ class ValidationTests(RuleTestCase):
         rules.resume_rule(self.mia, rule, now=at(130))
         self.assertEqual(self.cycle(180), 1)
         self.assertEqual(Alert.objects.get(source=rule.source).state, Alert.State.FIRING)
+
+
+class RuleApiTests(RuleTestCase):
+    URL = "/api/v1/monitoring/rules"
+
+    def test_managers_make_rules_customers_read_their_own_states(self):
+        body = {
+            "organization": "acme",
+            "name": "cpu high",
+            "metric": "cpu",
+            "matchers": [{"label": "host", "op": "=", "value": "web1"}],
+            "critical": 90,
+            "window_seconds": 60,
+        }
+        self.assertEqual(self.api(self.carol).post(self.URL, body).status_code, 403)
+        bad = self.api(self.mia).post(self.URL, {**body, "critical_recovery": 99})
+        self.assertEqual(bad.status_code, 422)
+        self.assertEqual(bad.json()["errors"][0]["field"], "critical_recovery")
+        extra = self.api(self.mia).post(self.URL, {**body, "colour": "red"})
+        self.assertEqual(extra.status_code, 422)
+        made = self.api(self.mia).post(self.URL, body)
+        self.assertEqual(made.status_code, 201, made.content)
+        rule_id = made.json()["id"]
+        host = self.series(host="web1")
+        self.points(host, -60, 0, 95)
+        ThresholdRule.objects.update(next_eval_at=at(0))  # made now: due at the test's time
+        self.cycle(0)
+        states = self.api(self.carol).get(f"{self.URL}/{rule_id}/states").json()["results"]
+        self.assertEqual([(s["series"], s["level"]) for s in states], [(host.pk, "critical")])
+        self.assertEqual(self.api(self.dave).get(f"{self.URL}/{rule_id}").status_code, 404)
+        paused = self.api(self.mia).post(f"{self.URL}/{rule_id}/pause")
+        self.assertTrue(paused.json()["paused"])
+        self.assertEqual(Alert.objects.get().state, Alert.State.RESOLVED)
+        self.assertEqual(self.api(self.mia).delete(f"{self.URL}/{rule_id}").status_code, 204)
+        self.assertFalse(ThresholdRule.objects.exists())
