@@ -16,7 +16,13 @@ from typing import Any
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import URLPattern, URLResolver, get_resolver
 
-from tests.security import world_bugs, world_deployments, world_releases, world_series
+from tests.security import (
+    world_bugs,
+    world_deployments,
+    world_releases,
+    world_rules,
+    world_series,
+)
 from tests.security.world import (
     EVERYONE,
     PROVIDER,
@@ -113,6 +119,11 @@ PATH_PARAMS: dict[str, Callable[[World, Side, str], Resolved]] = {
     "machine_token_id": lambda w, s, p: (s.machine_token.pk, internal(s.slug)),
     "heartbeat_id": lambda w, s, p: (s.heartbeat.pk, org(s.slug)),
     "series_id": lambda w, s, p: (world_series.series(s.slug).pk, org(s.slug)),
+    # resuming needs a paused rule
+    "threshold_rule_id": lambda w, s, p: (
+        world_rules.rule(s.slug, paused=p.endswith("/resume")).pk,
+        org(s.slug),
+    ),
     # resuming needs a paused probe; running one needs an active one
     "probe_id": lambda w, s, p: (
         (s.paused_probe if p.endswith("/resume") else s.probe).pk,
@@ -188,6 +199,8 @@ QUERY_PARAMS: dict[str, Query] = {
     "at": Query(),
     "open_only": Query(),
     "metric": Query(),
+    "paused": Query(),
+    "level": Query(),
     "since": Query(),
     "until": Query(),
     "active": Query(),
@@ -456,7 +469,7 @@ BODY_FIELDS: dict[str, Any] = {
     "host": "",
     "port": None,
     "timeout_seconds": 5,
-    "interval_seconds": 45,
+    "interval_seconds": {"ThresholdRuleIn": 120, "ThresholdRulePatch": 120, "*": 45},
     "fail_after": 3,
     "recover_after": 2,
     "steps_to_reproduce": "zz steps 7731",
@@ -471,6 +484,19 @@ BODY_FIELDS: dict[str, Any] = {
     "planned_version": "2.4.2",
     "fixed_version": "2.4.2",
     "introduced_in": "2.4.1",
+    # threshold rules (over the side's series: see world_rules)
+    "matchers": [{"label": "route", "op": "=~", "value": "/zz.*"}],
+    "window_seconds": 600,
+    "aggregation": "max",
+    "comparison": "above",
+    "warning": 80.0,
+    "critical": 95.0,
+    "warning_recovery": 70.0,
+    "critical_recovery": 90.0,
+    "for_seconds": 120,
+    "keep_firing_for_seconds": 60,
+    "no_data": "alert",
+    "no_data_after_seconds": 900,
     # metrics (a JSON batch of one series of one point)
     "series": [{"name": "zz_metric_7731", "points": [[1765100000, 1.0]]}],
 }

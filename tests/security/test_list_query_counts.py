@@ -33,15 +33,16 @@ from sustain.hooks import actions as hooks
 from sustain.hooks.models import Delivery
 from sustain.mail.models import InboundMail
 from sustain.monitoring import actions as monitoring
+from sustain.monitoring import rules
 from sustain.monitoring.alerts import Signal
 from sustain.monitoring.heartbeats import Call
-from sustain.monitoring.models import ProbeResult
+from sustain.monitoring.models import ProbeResult, RuleState, Series
 from sustain.monitoring.series import Incoming, ingest
 from sustain.releases import actions as releases
 from sustain.releases.models import Deployment
 from sustain.sla import actions as sla
 from sustain.sla.models import Clock
-from tests.security import surface, world_bugs, world_deployments, world_releases
+from tests.security import surface, world_bugs, world_deployments, world_releases, world_rules
 from tests.security.world import Side, World, body_text
 
 FEW, MANY = 3, 20
@@ -393,6 +394,29 @@ def _probes(w: World, s: Side, n: int) -> None:
         )
 
 
+def _threshold_rules(w: World, s: Side, n: int) -> None:
+    for _ in range(n):
+        rules.create_rule(
+            w.users["root"], s.org, name=f"Counted rule {next(_n)}", metric="m", critical=1.0
+        )
+
+
+def _rule_states(w: World, s: Side, n: int) -> None:
+    rule = world_rules.rule(s.slug)
+    made = [
+        Series(
+            organization=s.org,
+            name="counted",
+            labels={"n": str(i)},
+            key=f"counted-{next(_n)}",
+            kind="gauge",
+        )
+        for i in range(n)
+    ]
+    Series.objects.bulk_create(made)
+    RuleState.objects.bulk_create(RuleState(rule=rule, series=series) for series in made)
+
+
 def _probe_results(w: World, s: Side, n: int) -> None:
     ProbeResult.objects.bulk_create(
         ProbeResult(probe=s.probe, ok=True, latency_ms=next(_n)) for _ in range(n)
@@ -440,6 +464,8 @@ ROWS: dict[str, Callable[[World, Side, int], object]] = {
     "/api/v1/metrics/series": _series,
     "/api/v1/monitoring/probes": _probes,
     "/api/v1/monitoring/probes/{probe_id}/results": _probe_results,
+    "/api/v1/monitoring/rules": _threshold_rules,
+    "/api/v1/monitoring/rules/{threshold_rule_id}/states": _rule_states,
 }
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from huey import crontab
 from huey.contrib.djhuey import HUEY, db_periodic_task, db_task
 
-from sustain.monitoring import alerts, heartbeats, probe_runs, rollups
+from sustain.monitoring import alerts, heartbeats, probe_runs, rollups, rule_eval
 from sustain.monitoring.models import Probe
 
 
@@ -56,3 +56,9 @@ def roll_up_metrics() -> dict[str, int]:
     """Every minute: complete minutes and hours of metric series rolled up, late minutes
     rolled again, old samples and rollups deleted (one worker at a time: a leased cursor)."""
     return rollups.sweep()
+
+
+@db_periodic_task(crontab(minute="*"))
+def evaluate_rules() -> int:
+    """Every minute: the due threshold rules are evaluated (one set-based cycle)."""
+    return rule_eval.run_cycle()
