@@ -22,6 +22,7 @@ from sustain.monitoring.forms import HeartbeatForm
 from sustain.monitoring.heartbeat_api import ping_url
 from sustain.monitoring.models import Heartbeat, Ping
 from sustain.monitoring.sparkline import sparkline
+from sustain.monitoring.views import button_action
 
 PAGE = 200
 PINGS = 50
@@ -131,17 +132,11 @@ def heartbeat_edit(request: AuthedRequest, heartbeat_id: int) -> HttpResponse:
     return _form_page(request, form, 422 if request.method == "POST" else 200)
 
 
-def _act(request: AuthedRequest, heartbeat_id: int, act, done: str) -> HttpResponse:
+def _act(
+    request: AuthedRequest, heartbeat_id: int, act, done: str, after: str | None = None
+) -> HttpResponse:
     found = get_object_or_404(_heartbeats(request), pk=heartbeat_id)
-    try:
-        act(request.user, found)
-    except ActionError as exc:
-        messages.error(request, exc.message)
-        return redirect("monitoring:heartbeat", found.pk)
-    messages.success(request, done.format(name=found.name))
-    if act is actions.delete_heartbeat:
-        return redirect("monitoring:heartbeats")
-    return redirect("monitoring:heartbeat", found.pk)
+    return button_action(request, act, found, done, "monitoring:heartbeat", after)
 
 
 @manager_required
@@ -162,4 +157,4 @@ def heartbeat_resume(request: AuthedRequest, heartbeat_id: int) -> HttpResponse:
 @require_POST
 def heartbeat_delete(request: AuthedRequest, heartbeat_id: int) -> HttpResponse:
     done = "Heartbeat {name} deleted; its incidents stay."
-    return _act(request, heartbeat_id, actions.delete_heartbeat, done)
+    return _act(request, heartbeat_id, actions.delete_heartbeat, done, "monitoring:heartbeats")

@@ -20,6 +20,7 @@ from sustain.monitoring import actions, uptime
 from sustain.monitoring.forms import ProbeForm
 from sustain.monitoring.models import Probe, ProbeResult
 from sustain.monitoring.sparkline import sparkline
+from sustain.monitoring.views import button_action
 
 PAGE = 200
 RESULTS = 50
@@ -130,15 +131,11 @@ def probe_edit(request: AuthedRequest, probe_id: int) -> HttpResponse:
     return _form_page(request, form, 422 if request.method == "POST" else 200)
 
 
-def _act(request: AuthedRequest, probe_id: int, act, done: str) -> HttpResponse:
+def _act(
+    request: AuthedRequest, probe_id: int, act, done: str, after: str | None = None
+) -> HttpResponse:
     found = _probe(request, probe_id)
-    try:
-        act(request.user, found)
-    except ActionError as exc:
-        messages.error(request, exc.message)
-    else:
-        messages.success(request, done.format(name=found.name))
-    return redirect("monitoring:probe", found.pk)
+    return button_action(request, act, found, done, "monitoring:probe", after)
 
 
 @manager_required
@@ -162,11 +159,5 @@ def probe_run(request: AuthedRequest, probe_id: int) -> HttpResponse:
 @manager_required
 @require_POST
 def probe_delete(request: AuthedRequest, probe_id: int) -> HttpResponse:
-    found = _probe(request, probe_id)
-    try:
-        actions.delete_probe(request.user, found)
-    except ActionError as exc:
-        messages.error(request, exc.message)
-        return redirect("monitoring:probe", found.pk)
-    messages.success(request, f"Probe {found.name} deleted.")
-    return redirect("monitoring:probes")
+    done = "Probe {name} deleted."
+    return _act(request, probe_id, actions.delete_probe, done, "monitoring:probes")

@@ -5,6 +5,7 @@ month's calendar), and one configuration item's uptime and alert history."""
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 
 from django.contrib import messages
 from django.db.models import Q
@@ -245,3 +246,18 @@ def item(request: AuthedRequest, item_id: int) -> HttpResponse:
             "upcoming": upcoming,
         },
     )
+
+
+def button_action(
+    request: AuthedRequest, act, found: Any, done: str, page: str, after: str | None = None
+) -> HttpResponse:
+    """A watcher's button (pause, resume, run, delete): `act(user, found)`, its outcome as a
+    message, back to the watcher's `page` (or to `after` once it succeeded, a deleted one's
+    list)."""
+    try:
+        act(request.user, found)
+    except ActionError as exc:
+        messages.error(request, exc.message)
+        return redirect(page, found.pk)
+    messages.success(request, done.format(name=found.name))
+    return redirect(after) if after else redirect(page, found.pk)
