@@ -8,6 +8,7 @@ from sustain.bugs.api import router as bugs_router
 from sustain.bugs.similar.api import router as similar_router
 from sustain.bugs.vcs.api import router as vcs_router
 from sustain.cmdb.api import router as cmdb_router
+from sustain.cmdb.config_api import router as config_router
 from sustain.core import strict_params
 from sustain.core.api import (
     ActiveSessionAuth,
@@ -45,6 +46,7 @@ api = NinjaAPI(
 install_error_handlers(api)
 api.add_router("/v1/", accounts_router)
 api.add_router("/v1/", cmdb_router)
+api.add_router("/v1/", config_router)
 api.add_router("/v1/", desk_router)
 api.add_router("/v1/", sla_router)
 api.add_router("/v1/", reports_router)

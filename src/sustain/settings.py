@@ -329,6 +329,14 @@ TOKEN_FAILURE_WINDOW = int(os.environ.get("SUSTAIN_TOKEN_FAILURE_WINDOW", "300")
 # a retry with the same key within it gets the first answer.
 IDEMPOTENCY_RETENTION_HOURS = float(os.environ.get("SUSTAIN_IDEMPOTENCY_RETENTION_HOURS", "24"))
 
+# Configuration documents (cmdb.configs): the largest document kept, and the keys whose values
+# are masked for anyone but admins (views, diffs, the API; a case-insensitive regex).
+CONFIG_MAX_BYTES = int(os.environ.get("SUSTAIN_CONFIG_MAX_BYTES", str(1024 * 1024)))
+CONFIG_SECRET_KEYS = os.environ.get(
+    "SUSTAIN_CONFIG_SECRET_KEYS",
+    r"pass(word|wd|phrase)?|secret|token|api[_-]?key|private[_-]?key|credential|auth",
+)
+
 # /metrics (monitoring/exposition.py): a bearer token (this one, or any live machine token), or
 # a client address inside these networks.
 METRICS_TOKEN = os.environ.get("SUSTAIN_METRICS_TOKEN", "")

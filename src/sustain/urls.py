@@ -28,6 +28,7 @@ urlpatterns = [
     path("webhooks/", include("sustain.hooks.urls")),
     path("mail/", include("sustain.mail.urls")),
     path("monitoring/", include("sustain.monitoring.urls")),
+    path("cmdb/", include("sustain.cmdb.urls")),
     path("ping/", include("sustain.monitoring.ping_urls")),
     path("bugs/", include("sustain.bugs.urls")),
     path("similar/", include("sustain.bugs.similar.urls")),

@@ -137,3 +137,104 @@ class Relation(models.Model):
 
     def __str__(self) -> str:
         return f"{self.source} {self.kind} {self.target}"
+
+
+class ConfigDocument(models.Model):
+    """A configuration file kept for an item (`nginx.conf`); its versions are its history, the
+    latest is the approved baseline that observed copies are compared with."""
+
+    class Format(models.TextChoices):
+        YAML = "yaml"
+        JSON = "json"
+        INI = "ini"
+        TOML = "toml"
+        TEXT = "text"
+
+    item = models.ForeignKey(ConfigItem, on_delete=models.CASCADE, related_name="documents")
+    name = models.CharField(max_length=200)
+    format = models.CharField(max_length=10, choices=Format.choices, default=Format.TEXT)
+    # What drift ignores: [{"kind": "key" | "line", "pattern": regex}].
+    ignore_rules = models.JSONField(default=list, blank=True)
+    open_ticket_on_drift = models.BooleanField(default=False)
+    created_at = models.DateTimeField(default=timezone.now)
+    # The last copy an agent or CI job reported.
+    observed_text = models.TextField(blank=True, default="")
+    observed_at = models.DateTimeField(null=True, blank=True)
+
+    tenant_field = "item__organization"
+    customer_visible = False
+
+    class Meta:
+        ordering = ["item", "name"]
+        constraints = [
+            models.UniqueConstraint(fields=["item", "name"], name="config_document_unique_name")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.item.name}: {self.name}"
+
+
+class ConfigVersion(models.Model):
+    """One saved version of a document: never changed; a rollback is a new version."""
+
+    document = models.ForeignKey(ConfigDocument, on_delete=models.CASCADE, related_name="versions")
+    number = models.PositiveIntegerField()
+    text = models.TextField(blank=True, default="")
+    digest = models.CharField(max_length=64)
+    message = models.CharField(max_length=500, blank=True, default="")
+    author = models.ForeignKey(
+        "accounts.User", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    restored_from = models.PositiveIntegerField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    tenant_field = "document__item__organization"
+    customer_visible = False
+
+    class Meta:
+        ordering = ["document", "-number"]
+        constraints = [
+            models.UniqueConstraint(fields=["document", "number"], name="config_version_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.document} v{self.number}"
+
+
+class Drift(models.Model):
+    """An episode of an item differing from what was approved: a document's observed copy from
+    its baseline, or an installed version that no deployment explains. Open while
+    `cleared_at` is empty; one open episode per (item, document or version)."""
+
+    class Kind(models.TextChoices):
+        CONFIG = "config"
+        VERSION = "version"
+
+    item = models.ForeignKey(ConfigItem, on_delete=models.CASCADE, related_name="drifts")
+    document = models.ForeignKey(
+        ConfigDocument, null=True, blank=True, on_delete=models.CASCADE, related_name="drifts"
+    )
+    kind = models.CharField(max_length=10, choices=Kind.choices)
+    detail = models.CharField(max_length=500, blank=True, default="")
+    since = models.DateTimeField(default=timezone.now)
+    last_seen_at = models.DateTimeField(default=timezone.now)
+    cleared_at = models.DateTimeField(null=True, blank=True)
+    ticket = models.ForeignKey(
+        "desk.Ticket", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    tenant_field = "item__organization"
+    customer_visible = False
+
+    class Meta:
+        ordering = ["-since"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["item", "document", "kind"],
+                condition=models.Q(cleared_at__isnull=True),
+                name="drift_one_open",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"drift on {self.item.name} ({self.kind})"
