@@ -207,3 +207,24 @@ class DemoWorldTests(TestCase):
         page = self.client.get(f"/monitoring/probes/{probe.pk}").content.decode()
         self.assertIn("timed out", page)
         self.assertIn("Acme shop health", self.client.get("/monitoring/probes").content.decode())
+
+    def test_configurations_have_history_masked_secrets_and_drift(self):
+        from sustain.cmdb.models import ConfigDocument, Drift
+
+        nginx = ConfigDocument.objects.get(item__name="acme-app-01", name="nginx.conf")
+        self.assertEqual(nginx.versions.count(), 3)
+        drift = Drift.objects.get(document=nginx, cleared_at=None)
+        self.assertIn("differs from version 3", drift.detail)
+        self.assertIsNotNone(drift.ticket)
+        globex = ConfigDocument.objects.get(item__name="globex-app-01")
+        self.assertFalse(globex.drifts.exists())
+        version = Drift.objects.get(item__name="initech-production", kind="version")
+        self.assertIn("1.1.1 is installed", version.detail)
+        page = self.client.get("/cmdb/configs?drift=1").content.decode()
+        self.assertIn("nginx.conf", page)
+        self.assertIn("Installed versions no deployment explains", page)
+        settings = ConfigDocument.objects.get(item__name="acme-app-01", name="ledger/settings.yaml")
+        shown = self.client.get(f"/cmdb/configs/{settings.pk}").content.decode()
+        self.assertNotIn("demo-only-not-a-secret", shown)  # alice is an agent, not an admin
+        diff = self.client.get(f"/cmdb/configs/{nginx.pk}/diff?new=observed").content.decode()
+        self.assertIn("proxy_read_timeout 30s;", diff)

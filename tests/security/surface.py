@@ -18,6 +18,7 @@ from django.urls import URLPattern, URLResolver, get_resolver
 
 from tests.security import (
     world_bugs,
+    world_configs,
     world_deployments,
     world_releases,
     world_rules,
@@ -119,6 +120,9 @@ PATH_PARAMS: dict[str, Callable[[World, Side, str], Resolved]] = {
     "machine_token_id": lambda w, s, p: (s.machine_token.pk, internal(s.slug)),
     "heartbeat_id": lambda w, s, p: (s.heartbeat.pk, org(s.slug)),
     "series_id": lambda w, s, p: (world_series.series(s.slug).pk, org(s.slug)),
+    # configuration documents are staff's (customers see none of them)
+    "document_id": lambda w, s, p: (world_configs.document(s.slug).pk, internal(s.slug)),
+    "number": lambda w, s, p: (1, internal(s.slug)),
     # resuming needs a paused rule
     "threshold_rule_id": lambda w, s, p: (
         world_rules.rule(s.slug, paused=p.endswith("/resume")).pk,
@@ -226,6 +230,9 @@ QUERY_PARAMS: dict[str, Query] = {
     # a series' rollup: seconds per point and the statistic (avg, last, p95…)
     "step": Query(),
     "stat": Query(),
+    # a configuration diff: from a version to a version or the observed copy
+    "old": Query(),
+    "new": Query(),
 }
 
 PROBES: dict[str, Callable[[Side], Any]] = {
@@ -294,7 +301,12 @@ def many(ref: Ref) -> Ref:
 
 # name -> value, a Ref, or {schema component: either} when one name means several things.
 BODY_FIELDS: dict[str, Any] = {
-    "name": {"VersionIn": "9.9.9", "*": "Zz fresh 7731"},
+    "name": {
+        "VersionIn": "9.9.9",
+        "ConfigDocumentIn": "zz-fresh-7731.conf",
+        "ObservedConfigIn": "zz-observed-7731.conf",
+        "*": "Zz fresh 7731",
+    },
     "slug": "zz-fresh-7731",
     "customers_see_all_tickets": False,
     "email": "fresh-7731@example.test",
@@ -413,7 +425,7 @@ BODY_FIELDS: dict[str, Any] = {
         "*": Ref(lambda w, s: s.ticket.key, lambda w, s: s.ticket.key),
     },
     "product": PRODUCT,
-    "version": {"ReleaseIn": "2.4.9", "*": "2.4.1"},
+    "version": {"ReleaseIn": "2.4.9", "ObservedConfigIn": None, "*": "2.4.1"},
     "calendar": CALENDAR,
     # deployments
     "release": Ref(lambda w, s: world_deployments.release().pk),
@@ -497,6 +509,14 @@ BODY_FIELDS: dict[str, Any] = {
     "keep_firing_for_seconds": 60,
     "no_data": "alert",
     "no_data_after_seconds": 900,
+    # configuration documents (an observed copy is adopted as a new document)
+    "text": {"ConfigVersionIn": "zz new text 7731\n", "*": "zz text 7731\n"},
+    "message": "zz message 7731",
+    "format": {"ConfigDocumentPatch": "ini", "*": None},
+    "ignore_rules": [{"kind": "line", "pattern": "^# zz 7731"}],
+    "open_ticket_on_drift": False,
+    "adopt": True,
+    "number": 1,
     # metrics (a JSON batch of one series of one point)
     "series": [{"name": "zz_metric_7731", "points": [[1765100000, 1.0]]}],
 }

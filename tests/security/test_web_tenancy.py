@@ -82,6 +82,8 @@ READ_ONLY = {
     "portal_status:status",
     "monitoring:probes",
     "monitoring:probe",
+    "cmdb:documents",
+    "cmdb:document_diff",
 }
 
 # Set-up pages for managers and administrators: agents who may see the object are refused.

@@ -23,12 +23,12 @@ from sustain.monitoring.tokens import MachineTokenAuth
 router = Router(tags=["configurations"])
 
 
-class IgnoreRule(Schema):
+class ConfigIgnoreRule(Schema):
     kind: Literal["key", "line"]
     pattern: str = Field(min_length=1, max_length=200)
 
 
-class DriftOut(Schema):
+class ConfigDriftOut(Schema):
     id: int
     item: int = Field(alias="item_id")
     document: str | None = Field(None, alias="document.name")
@@ -40,7 +40,7 @@ class DriftOut(Schema):
     ticket: str | None = Field(None, alias="ticket.key")
 
 
-class DocumentOut(Schema):
+class ConfigDocumentOut(Schema):
     id: int
     item: int = Field(alias="item_id")
     name: str
@@ -50,31 +50,31 @@ class DocumentOut(Schema):
     version: int = Field(description="The latest version: the approved baseline.")
     text: str = Field(description="The latest version's text; secrets masked but for admins.")
     observed_at: datetime | None
-    drift: DriftOut | None
+    drift: ConfigDriftOut | None
     created_at: datetime
 
 
-class DocumentIn(Input):
+class ConfigDocumentIn(Input):
     name: str = Field(min_length=1, max_length=200)
     text: str
     message: str = Field("", max_length=500)
     format: ConfigDocument.Format | None = None
-    ignore_rules: list[IgnoreRule] = []
+    ignore_rules: list[ConfigIgnoreRule] = []
     open_ticket_on_drift: bool = False
 
 
-class DocumentPatch(Patch):
+class ConfigDocumentPatch(Patch):
     format: ConfigDocument.Format | None = None
-    ignore_rules: list[IgnoreRule] | None = None
+    ignore_rules: list[ConfigIgnoreRule] | None = None
     open_ticket_on_drift: bool | None = None
 
 
-class VersionIn(Input):
+class ConfigVersionIn(Input):
     text: str
     message: str = Field("", max_length=500)
 
 
-class RollbackIn(Input):
+class ConfigRollbackIn(Input):
     number: int = Field(ge=1, le=10**9)
     message: str = Field("", max_length=500)
 
@@ -88,7 +88,7 @@ class ConfigVersionOut(Schema):
     text: str | None = Field(None, description="Only when one version is asked for.")
 
 
-class DiffRow(Schema):
+class ConfigDiffRow(Schema):
     tag: str
     left_no: int | None
     left: str
@@ -96,23 +96,23 @@ class DiffRow(Schema):
     right: str
 
 
-class DiffOut(Schema):
+class ConfigDiffOut(Schema):
     old: str
     new: str
     removed: int
     added: int
     unified: str
-    rows: list[DiffRow]
+    rows: list[ConfigDiffRow]
 
 
-class DiffFilters(Schema):
+class ConfigDiffFilters(Schema):
     old: int | None = Field(None, ge=1, le=10**9, description="A version; the one before new.")
     new: str | None = Field(
         None, max_length=20, description="A version number or `observed`; the latest by default."
     )
 
 
-class ObservedIn(Input):
+class ObservedConfigIn(Input):
     name: str | None = Field(None, max_length=200, description="A document's name.")
     text: str | None = Field(None, description="The document's observed text.")
     adopt: bool = Field(False, description="Keep a document not yet kept, this copy first.")
@@ -121,11 +121,11 @@ class ObservedIn(Input):
     )
 
 
-class ObservedOut(Schema):
-    drift: DriftOut | None
+class ObservedConfigOut(Schema):
+    drift: ConfigDriftOut | None
 
 
-class DriftFilters(Schema):
+class ConfigDriftFilters(Schema):
     open_only: bool = True
 
 
@@ -162,28 +162,28 @@ def _document(request: ApiRequest, document_id: int) -> ConfigDocument:
     )
 
 
-@router.get("/config-items/{item_id}/documents", response=list[DocumentOut])
+@router.get("/config-items/{item_id}/documents", response=list[ConfigDocumentOut])
 def list_documents(request: ApiRequest, item_id: int):
     item = _item(request, item_id)
     rows = visible(item.documents.select_related("item"), request.auth).order_by("name")[:500]
     return [_out(request, d) for d in rows]
 
 
-@router.post("/config-items/{item_id}/documents", response={201: DocumentOut})
-def create_document(request: ApiRequest, item_id: int, payload: DocumentIn):
+@router.post("/config-items/{item_id}/documents", response={201: ConfigDocumentOut})
+def create_document(request: ApiRequest, item_id: int, payload: ConfigDocumentIn):
     data = payload.dict()
     data["format"] = data["format"] or ""
     made = configs.create_document(request.auth, _item(request, item_id), **data)
     return Status(201, _out(request, made))
 
 
-@router.get("/config-documents/{document_id}", response=DocumentOut)
+@router.get("/config-documents/{document_id}", response=ConfigDocumentOut)
 def get_document(request: ApiRequest, document_id: int):
     return _out(request, _document(request, document_id))
 
 
-@router.patch("/config-documents/{document_id}", response=DocumentOut)
-def patch_document(request: ApiRequest, document_id: int, payload: DocumentPatch):
+@router.patch("/config-documents/{document_id}", response=ConfigDocumentOut)
+def patch_document(request: ApiRequest, document_id: int, payload: ConfigDocumentPatch):
     document = _document(request, document_id)
     changed = configs.update_document(request.auth, document, **payload.dict(exclude_unset=True))
     return _out(request, changed)
@@ -207,7 +207,7 @@ def _version(v: ConfigVersion) -> dict[str, Any]:
 
 
 @router.post("/config-documents/{document_id}/versions", response={201: ConfigVersionOut})
-def save_version(request: ApiRequest, document_id: int, payload: VersionIn):
+def save_version(request: ApiRequest, document_id: int, payload: ConfigVersionIn):
     document = _document(request, document_id)
     made = configs.save_version(request.auth, document, **payload.dict())
     return Status(201, {**_version(made), "text": diffs.shown(made.text, request.auth)})
@@ -221,24 +221,24 @@ def get_version(request: ApiRequest, document_id: int, number: int):
 
 
 @router.post("/config-documents/{document_id}/rollback", response={201: ConfigVersionOut})
-def rollback(request: ApiRequest, document_id: int, payload: RollbackIn):
+def rollback(request: ApiRequest, document_id: int, payload: ConfigRollbackIn):
     document = _document(request, document_id)
     made = configs.rollback(request.auth, document, **payload.dict())
     return Status(201, {**_version(made), "text": diffs.shown(made.text, request.auth)})
 
 
-@router.get("/config-documents/{document_id}/diff", response=DiffOut)
-def diff(request: ApiRequest, document_id: int, filters: Query[DiffFilters]):
+@router.get("/config-documents/{document_id}/diff", response=ConfigDiffOut)
+def diff(request: ApiRequest, document_id: int, filters: Query[ConfigDiffFilters]):
     document = _document(request, document_id)
     return configs.compare(document, filters.old, filters.new, request.auth)
 
 
 @router.post(
     "/config-items/{item_id}/observed-config",
-    response=ObservedOut,
+    response=ObservedConfigOut,
     auth=[MachineTokenAuth(), TokenAuth(), ActiveSessionAuth()],
 )
-def observed_config(request: ApiRequest, item_id: int, payload: ObservedIn):
+def observed_config(request: ApiRequest, item_id: int, payload: ObservedConfigIn):
     """What an agent or a CI job found on the item: a document's text (`name`, `text`), or
     the product version installed (`version`); drift opens or clears at once."""
     actor: Any = request.auth
@@ -263,8 +263,8 @@ def observed_config(request: ApiRequest, item_id: int, payload: ObservedIn):
     return {"drift": _open_drift(document)}
 
 
-@router.get("/config-items/{item_id}/drifts", response=list[DriftOut])
-def list_drifts(request: ApiRequest, item_id: int, filters: Query[DriftFilters]):
+@router.get("/config-items/{item_id}/drifts", response=list[ConfigDriftOut])
+def list_drifts(request: ApiRequest, item_id: int, filters: Query[ConfigDriftFilters]):
     item = _item(request, item_id)
     rows = visible(item.drifts.select_related("document", "ticket"), request.auth)
     if filters.open_only:

@@ -397,14 +397,14 @@ def compare(
     if base is None:
         raise NotFound(f"{document.name} has no version {old}.", field="old")
     left, right = diffs.shown(base.text, user), diffs.shown(right, user)
-    removed, added = diffs.changed_lines(left, right)
+    result = diffs.compare(
+        left, right, f"{document.name} (version {old})", f"{document.name} ({right_name})"
+    )
     return {
         "old": f"version {old}",
         "new": right_name,
-        "removed": removed,
-        "added": added,
-        "unified": diffs.unified(
-            left, right, f"{document.name} (version {old})", f"{document.name} ({right_name})"
-        ),
-        "rows": diffs.side_by_side(left, right),
+        "removed": result.removed,
+        "added": result.added,
+        "unified": result.unified,
+        "rows": result.rows,
     }

@@ -68,9 +68,11 @@ LIVE = timedelta(hours=6)  # the hours before loading in which mail and webhooks
 
 def load_world(tickets: int = 150, seed: int = 7) -> None:
     """Three customers, two teams, products and environments; service levels, escalation,
-    on-call and a webhook; monitoring (monitoring.py); six months of tickets in every state, played through the actions
+    on-call and a webhook; monitoring (monitoring.py); configuration documents and drift
+    (configs.py); six months of tickets in every state, played through the actions
     (history.py), ending in the last hours' tickets (live.py) at the moment of loading."""
     from sustain.demo import service
+    from sustain.demo.configs import configurations
     from sustain.demo.history import Timeline, generated
     from sustain.demo.live import last_hours
     from sustain.demo.monitoring import alerts, backup_heartbeat
@@ -108,6 +110,7 @@ def load_world(tickets: int = 150, seed: int = 7) -> None:
         timeline.add(now - LIVE, lambda: service.webhook(people["alice"], acme))
         alerts(timeline, people, made["items"], teams)
         backup_heartbeat(timeline, people, made["items"])
+        configurations(timeline, admin, people, made["items"])
         saturday = (now + timedelta(days=(5 - now.weekday()) % 7 or 7)).replace(
             hour=8, minute=0, second=0, microsecond=0
         )
