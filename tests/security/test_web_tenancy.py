@@ -275,6 +275,9 @@ FORM_OVERRIDES: dict[str, dict[str, Any]] = {
     "monitoring:probe_new": {"name": "Zz probe 7731", **PROBE_FORM},
     "monitoring:probe_edit": {"name": "Zz probe edited 7731", **PROBE_FORM},
     "monitoring:heartbeat_new": {"name": "Zz heartbeat 7731", **HEARTBEAT_FORM},
+    # configuration documents: a valid file name, and a rollback to the world's first version
+    "cmdb:item_documents": {"name": "zz-form-7731.conf", "text": "zz form 7731", "format": ""},
+    "cmdb:document_rollback": {"number": "1"},
     "monitoring:heartbeat_edit": {"name": "Zz heartbeat edited 7731", **HEARTBEAT_FORM},
     "monitoring:maintenance": {
         "name": "zz window 7731",

@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Literal
 
+from django.db.models import OuterRef, Subquery
 from django.shortcuts import get_object_or_404
 from ninja import Query, Router, Schema, Status
 from pydantic import Field
@@ -135,8 +136,13 @@ def _open_drift(document: ConfigDocument) -> Drift | None:
     )
 
 
-def _out(request: ApiRequest, document: ConfigDocument) -> dict[str, Any]:
-    current = configs.latest(document)
+def _out(
+    request: ApiRequest,
+    document: ConfigDocument,
+    current: ConfigVersion | None = None,
+    drift: Drift | bool | None = False,
+) -> dict[str, Any]:
+    current = current or configs.latest(document)
     return {
         "id": document.pk,
         "item_id": document.item_id,
@@ -147,7 +153,7 @@ def _out(request: ApiRequest, document: ConfigDocument) -> dict[str, Any]:
         "version": current.number,
         "text": diffs.shown(current.text, request.auth),
         "observed_at": document.observed_at,
-        "drift": _open_drift(document),
+        "drift": _open_drift(document) if drift is False else drift,
         "created_at": document.created_at,
     }
 
@@ -165,8 +171,22 @@ def _document(request: ApiRequest, document_id: int) -> ConfigDocument:
 @router.get("/config-items/{item_id}/documents", response=list[ConfigDocumentOut])
 def list_documents(request: ApiRequest, item_id: int):
     item = _item(request, item_id)
-    rows = visible(item.documents.select_related("item"), request.auth).order_by("name")[:500]
-    return [_out(request, d) for d in rows]
+    rows = list(visible(item.documents.all(), request.auth).order_by("name")[:500])
+    ids = [d.pk for d in rows]
+    newest = ConfigVersion.objects.filter(document_id=OuterRef("document_id")).order_by("-number")
+    latest = {
+        v.document_id: v
+        for v in ConfigVersion.objects.filter(
+            document_id__in=ids, number=Subquery(newest.values("number")[:1])
+        )
+    }
+    drifts = {
+        d.document_id: d
+        for d in Drift.objects.filter(document_id__in=ids, cleared_at__isnull=True).select_related(
+            "document", "ticket"
+        )
+    }
+    return [_out(request, d, latest[d.pk], drifts.get(d.pk)) for d in rows]
 
 
 @router.post("/config-items/{item_id}/documents", response={201: ConfigDocumentOut})
