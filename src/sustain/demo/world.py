@@ -73,7 +73,7 @@ def load_world(tickets: int = 150, seed: int = 7) -> None:
     from sustain.demo import service
     from sustain.demo.history import Timeline, generated
     from sustain.demo.live import last_hours
-    from sustain.demo.monitoring import alerts, backup_heartbeat
+    from sustain.demo.monitoring import alerts, backup_heartbeat, prometheus_rule
     from sustain.demo.releases import fix_loop
 
     rng = random.Random(seed)
@@ -108,6 +108,7 @@ def load_world(tickets: int = 150, seed: int = 7) -> None:
         timeline.add(now - LIVE, lambda: service.webhook(people["alice"], acme))
         alerts(timeline, people, made["items"], teams)
         backup_heartbeat(timeline, people, made["items"])
+        prometheus_rule(timeline, people)
         saturday = (now + timedelta(days=(5 - now.weekday()) % 7 or 7)).replace(
             hour=8, minute=0, second=0, microsecond=0
         )
