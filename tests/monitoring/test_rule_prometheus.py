@@ -192,11 +192,24 @@ class PrometheusRuleTests(SustainTestCase):
         self.site.body = vector(({"instance": "a"}, "50"))
         self.cycle(rule, 0)
         self.assertEqual(Alert.objects.get().state, Alert.State.FIRING)
+        states = self.api(self.carol).get(f"/api/v1/monitoring/rules/{rule.pk}/states").json()
+        self.assertEqual(
+            [(s["series"], s["labels"], s["level"]) for s in states["results"]],
+            [(None, {"instance": "a"}, "critical")],
+        )
+        self.assertEqual(
+            self.api(self.dave).get(f"/api/v1/monitoring/rules/{rule.pk}/states").status_code, 404
+        )
+        rule = rules.update_rule(self.mia, rule, {"expression": 'errors_total{job="web"}'})
+        self.assertFalse(PrometheusState.objects.exists())  # another question: states forgotten
+        self.assertEqual(Alert.objects.get().state, Alert.State.RESOLVED)
+        self.cycle(rule, 60)
+        self.assertEqual(Alert.objects.filter(state=Alert.State.FIRING).count(), 1)
         rules.update_rule(
             self.mia, rule, {"prometheus": None, "expression": "", "metric": "errors"}
         )
         self.assertFalse(PrometheusState.objects.exists())
-        self.assertEqual(Alert.objects.get().state, Alert.State.RESOLVED)
+        self.assertFalse(Alert.objects.filter(state=Alert.State.FIRING).exists())
 
 
 @override_settings(OUTBOUND_ALLOW_NETWORKS=("127.0.0.1/32",))

@@ -259,13 +259,18 @@ def update_rule(
     values = checked({**{k: getattr(fresh, k) for k in SETTINGS}, **changes})
     _same_organization(values, rule.organization)
     now = now or timezone.now()
-    switched = (fresh.prometheus_id is None) != (values["prometheus"] is None)
+    # Another kind of data, or another question to Prometheus: the old states mean nothing
+    # now (an element the new expression never returns would otherwise keep its level).
+    switched = (fresh.prometheus_id is None) != (values["prometheus"] is None) or (
+        fresh.prometheus_id is not None
+        and (fresh.expression, fresh.prometheus) != (values["expression"], values["prometheus"])
+    )
     try:
         with transaction.atomic():
             (rule,) = locked_all(ThresholdRule.objects.filter(pk=rule.pk).select_related("source"))
             for key in set(changes) | {"metric", "matchers", "expression"}:
                 setattr(rule, key, values[key])
-            if switched:  # the other kind of data: the old states mean nothing now
+            if switched:
                 _forget_states(rule, now)
                 rule.last_error = ""
             if not rule.paused:

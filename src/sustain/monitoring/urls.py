@@ -42,7 +42,7 @@ urlpatterns = [
     path("probes/<int:probe_id>/resume", probe_views.probe_resume, name="probe_resume"),
     path("probes/<int:probe_id>/run", probe_views.probe_run, name="probe_run"),
     path("probes/<int:probe_id>/delete", probe_views.probe_delete, name="probe_delete"),
-    path("rules", customers_to("portal_rules:list")(rule_views.rule_list), name="rules"),
+    path("rules", rule_views.rule_list, name="rules"),
     path("rules/new", rule_views.rule_new, name="rule_new"),
     path(
         "rules/<int:threshold_rule_id>",

@@ -77,7 +77,7 @@ class ThresholdRule(models.Model):
     interval_seconds = models.PositiveIntegerField(default=60)
     prometheus = models.ForeignKey(
         PrometheusSource,
-        on_delete=models.PROTECT,  # a source in use is not deleted under its rules
+        on_delete=models.RESTRICT,  # not deleted under its rules (but with its organization)
         null=True,
         blank=True,
         related_name="rules",
