@@ -200,7 +200,12 @@ class PrometheusRuleTests(SustainTestCase):
         self.assertEqual(
             self.api(self.dave).get(f"/api/v1/monitoring/rules/{rule.pk}/states").status_code, 404
         )
-        rule = rules.update_rule(self.mia, rule, {"expression": 'errors_total{job="web"}'})
+        rule = rules.update_rule(
+            self.mia,
+            rule,
+            {"expression": 'errors_total{job="web"}'},
+            now=T0 + timedelta(seconds=30),
+        )
         self.assertFalse(PrometheusState.objects.exists())  # another question: states forgotten
         self.assertEqual(Alert.objects.get().state, Alert.State.RESOLVED)
         self.cycle(rule, 60)
