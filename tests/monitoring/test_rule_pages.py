@@ -209,3 +209,22 @@ class PrometheusSourcePageTests(SustainTestCase):
         ThresholdRule.objects.all().delete()
         self.manager.post(f"/monitoring/prometheus/{source.pk}/delete")
         self.assertFalse(PrometheusSource.objects.exists())
+
+
+class RuleAdminTests(SustainTestCase):
+    def test_the_admin_lists_rules_and_sources_without_their_secrets(self):
+        source = prometheus_sources.create_source(
+            self.mia, self.acme, name="p", base_url="https://p.example", bearer_token="tok-9911"
+        )
+        rules.create_rule(
+            self.mia, self.acme, name="r", prometheus=source, expression="up", critical=1
+        )
+        (admin,) = clients(self.root)
+        for path in (
+            "/admin/monitoring/thresholdrule/",
+            "/admin/monitoring/prometheussource/",
+            f"/admin/monitoring/prometheussource/{source.pk}/change/",
+        ):
+            answer = admin.get(path)
+            self.assertEqual(answer.status_code, 200, path)
+            self.assertNotIn("tok-9911", answer.content.decode())
