@@ -36,5 +36,6 @@ urlpatterns = [
     path("environments/", include("sustain.releases.deployments.urls")),
     path("portal/environments/", include("sustain.releases.deployments.portal_urls")),
     path("portal/status/", include("sustain.monitoring.portal_urls")),
+    path("portal/rules/", include("sustain.monitoring.rule_portal_urls")),
     path("attachments/<int:attachment_id>", desk_views.download_attachment, name="attachment"),
 ]

@@ -228,3 +228,16 @@ class DemoWorldTests(TestCase):
         self.assertNotIn("demo-only-not-a-secret", shown)  # alice is an agent, not an admin
         diff = self.client.get(f"/cmdb/configs/{nginx.pk}/diff?new=observed").content.decode()
         self.assertIn("proxy_read_timeout 30s;", diff)
+
+    def test_acme_prometheus_rule_is_shown_paused_and_asks_nothing(self):
+        from sustain.monitoring.models import ThresholdRule
+
+        rule = ThresholdRule.objects.get(name="Shop 5xx ratio (Prometheus)")
+        self.assertTrue(rule.paused)  # the demo stays off the network
+        self.assertIsNone(rule.next_eval_at)
+        self.assertEqual(rule.prometheus.name, "Acme Prometheus")
+        page = self.client.get(f"/monitoring/rules/{rule.pk}").content.decode()
+        self.assertIn("http_requests_total", page)
+        self.assertIn("clears at or below 0.03", page)
+        listed = self.client.get("/monitoring/prometheus").content.decode()
+        self.assertIn("Acme Prometheus", listed)

@@ -128,6 +128,7 @@ PATH_PARAMS: dict[str, Callable[[World, Side, str], Resolved]] = {
         world_rules.rule(s.slug, paused=p.endswith("/resume")).pk,
         org(s.slug),
     ),
+    "prometheus_source_id": lambda w, s, p: (world_rules.prometheus(s.slug).pk, org(s.slug)),
     # resuming needs a paused probe; running one needs an active one
     "probe_id": lambda w, s, p: (
         (s.paused_probe if p.endswith("/resume") else s.probe).pk,
@@ -311,7 +312,11 @@ BODY_FIELDS: dict[str, Any] = {
     "customers_see_all_tickets": False,
     "email": "fresh-7731@example.test",
     "role": "customer",
-    "password": "correct-horse-battery-staple-7731",
+    "password": {
+        "PrometheusSourceIn": "",
+        "PrometheusSourcePatch": "",
+        "*": "correct-horse-battery-staple-7731",
+    },
     "time_zone": "Europe/Berlin",
     "timezone": "Europe/Berlin",
     "expires_in_days": 30,
@@ -517,6 +522,13 @@ BODY_FIELDS: dict[str, Any] = {
     "open_ticket_on_drift": False,
     "adopt": True,
     "number": 1,
+    # a rule over Sustain's series (metric); the foreign Prometheus source is tried there
+    "prometheus": Ref(lambda w, s: None, lambda w, s: world_rules.prometheus(s.slug).pk),
+    "expression": "",
+    # Prometheus sources (the guard refuses the address at once: nothing waits on it)
+    "base_url": "http://127.0.0.1:9/zz-7731",
+    "bearer_token": "zz-bearer-7731",
+    "username": "",
     # metrics (a JSON batch of one series of one point)
     "series": [{"name": "zz_metric_7731", "points": [[1765100000, 1.0]]}],
 }

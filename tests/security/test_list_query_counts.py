@@ -33,7 +33,7 @@ from sustain.hooks import actions as hooks
 from sustain.hooks.models import Delivery
 from sustain.mail.models import InboundMail
 from sustain.monitoring import actions as monitoring
-from sustain.monitoring import rules
+from sustain.monitoring import prometheus_sources, rules
 from sustain.monitoring.alerts import Signal
 from sustain.monitoring.heartbeats import Call
 from sustain.monitoring.models import ProbeResult, RuleState, Series
@@ -417,6 +417,13 @@ def _rule_states(w: World, s: Side, n: int) -> None:
     RuleState.objects.bulk_create(RuleState(rule=rule, series=series) for series in made)
 
 
+def _prometheus_sources(w: World, s: Side, n: int) -> None:
+    for _ in range(n):
+        prometheus_sources.create_source(
+            w.users["root"], s.org, name=f"Counted prom {next(_n)}", base_url="https://p.example"
+        )
+
+
 def _probe_results(w: World, s: Side, n: int) -> None:
     ProbeResult.objects.bulk_create(
         ProbeResult(probe=s.probe, ok=True, latency_ms=next(_n)) for _ in range(n)
@@ -466,6 +473,7 @@ ROWS: dict[str, Callable[[World, Side, int], object]] = {
     "/api/v1/monitoring/probes/{probe_id}/results": _probe_results,
     "/api/v1/monitoring/rules": _threshold_rules,
     "/api/v1/monitoring/rules/{threshold_rule_id}/states": _rule_states,
+    "/api/v1/monitoring/prometheus-sources": _prometheus_sources,
 }
 
 

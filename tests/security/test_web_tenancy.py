@@ -84,6 +84,11 @@ READ_ONLY = {
     "monitoring:probe",
     "cmdb:documents",
     "cmdb:document_diff",
+    "monitoring:rules",
+    "monitoring:rule",
+    "portal_rules:list",
+    "portal_rules:detail",
+    "monitoring:prometheus_sources",
 }
 
 # Set-up pages for managers and administrators: agents who may see the object are refused.
@@ -123,6 +128,16 @@ MANAGERS_ONLY = {
     "monitoring:heartbeat_pause",
     "monitoring:heartbeat_resume",
     "monitoring:heartbeat_delete",
+    # and threshold rules and their Prometheus sources
+    "monitoring:rule_new",
+    "monitoring:rule_edit",
+    "monitoring:rule_pause",
+    "monitoring:rule_resume",
+    "monitoring:rule_delete",
+    "monitoring:prometheus_new",
+    "monitoring:prometheus_edit",
+    "monitoring:prometheus_delete",
+    "monitoring:prometheus_test",
 }
 MANAGERS = ("mia", "root")
 
@@ -201,6 +216,19 @@ HEARTBEAT_FORM = {
     "grace_seconds": "3600",
     "time_zone": "UTC",
 }
+RULE_FORM = {
+    "metric": "zz_metric_7731",
+    "window_seconds": "300",
+    "aggregation": "avg",
+    "comparison": "above",
+    "critical": "95",
+    "for_seconds": "0",
+    "keep_firing_for_seconds": "0",
+    "no_data": "keep",
+    "no_data_after_seconds": "600",
+    "interval_seconds": "60",
+}
+PROMETHEUS_FORM = {"base_url": "http://127.0.0.1:9/zz-7731", "timeout_seconds": "5"}
 FORM_OVERRIDES: dict[str, dict[str, Any]] = {
     "desk:new": {"kind": "incident"},
     "portal:new": {"kind": "incident"},
@@ -279,6 +307,10 @@ FORM_OVERRIDES: dict[str, dict[str, Any]] = {
     "cmdb:item_documents": {"name": "zz-form-7731.conf", "text": "zz form 7731", "format": ""},
     "cmdb:document_rollback": {"number": "1"},
     "monitoring:heartbeat_edit": {"name": "Zz heartbeat edited 7731", **HEARTBEAT_FORM},
+    "monitoring:rule_new": {"name": "Zz threshold 7731", **RULE_FORM},
+    "monitoring:rule_edit": {"name": "Zz threshold edited 7731", **RULE_FORM},
+    "monitoring:prometheus_new": {"name": "Zz prometheus 7731", **PROMETHEUS_FORM},
+    "monitoring:prometheus_edit": {"name": "Zz prometheus edited 7731", **PROMETHEUS_FORM},
     "monitoring:maintenance": {
         "name": "zz window 7731",
         "starts_at": "2026-12-13T02:00",

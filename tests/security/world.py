@@ -46,9 +46,9 @@ from sustain.sla.models import Calendar, EscalationRule, OnCallOverride, OnCallS
 from sustain.sla.models import Page as OnCallPage
 from tests.base import SustainTestCase
 from tests.security.world_bugs import build_bugs
+from tests.security.world_configs import build_configs
 from tests.security.world_deployments import build_install_base
 from tests.security.world_releases import build_releases
-from tests.security.world_configs import build_configs
 from tests.security.world_rules import build_rules
 from tests.security.world_series import build_series
 

@@ -277,3 +277,35 @@ def backup_heartbeat(timeline: Timeline, people: dict[str, Any], items: dict[str
             took = timedelta(minutes=41, seconds=12)
         timeline.add(planned, run(Ping.Kind.START, rid))
         timeline.add(planned + took, run(Ping.Kind.SUCCESS, rid))
+
+
+def prometheus_rule(timeline: Timeline, people: dict[str, Any]) -> None:
+    """Acme's Prometheus as a threshold rule's data source: the shop's 5xx ratio in PromQL,
+    warning at 1 %, critical at 5 % (with recovery thresholds), for five minutes. Paused from
+    the start, as the probe is: the demo reaches no server (resume it where one answers)."""
+    from sustain.monitoring import prometheus_sources, rules
+
+    def set_up() -> None:
+        acme = Organization.objects.get(slug="acme")
+        source = prometheus_sources.create_source(
+            people["mia"], acme, name="Acme Prometheus", base_url=PROMETHEUS, timeout_seconds=5
+        )
+        rule = rules.create_rule(
+            people["mia"],
+            acme,
+            name="Shop 5xx ratio (Prometheus)",
+            prometheus=source,
+            expression='sum(rate(http_requests_total{job="shop",code=~"5.."}[5m]))'
+            ' / sum(rate(http_requests_total{job="shop"}[5m]))',
+            warning=0.01,
+            warning_recovery=0.005,
+            critical=0.05,
+            critical_recovery=0.03,
+            for_seconds=300,
+            keep_firing_for_seconds=300,
+            no_data="ok",
+            no_data_after_seconds=900,
+        )
+        rules.pause_rule(people["mia"], rule)
+
+    timeline.add(timeline.now - timedelta(days=3), set_up)

@@ -89,3 +89,24 @@ class ProbeAdmin(ReadOnly):
     list_filter = ("kind", "state")
     search_fields = ("name", "url", "host")
     exclude = ("headers",)  # may carry a credential for the probed service
+
+
+# Threshold rules and Prometheus sources: read-only here (their pages and the API check them
+# whole through rules.py and prometheus_sources.py); the sources' secrets are never shown.
+from sustain.monitoring.models import PrometheusSource, ThresholdRule  # noqa: E402
+
+
+@admin.register(ThresholdRule)
+class ThresholdRuleAdmin(ReadOnly):
+    list_display = ("name", "organization", "metric", "prometheus", "paused", "last_evaluated_at")
+    list_filter = ("paused", "aggregation")
+    search_fields = ("name", "metric", "expression")
+    list_select_related = ("organization", "prometheus")
+
+
+@admin.register(PrometheusSource)
+class PrometheusSourceAdmin(ReadOnly):
+    list_display = ("name", "organization", "base_url", "timeout_seconds", "checked_at")
+    search_fields = ("name", "base_url")
+    exclude = ("bearer_token", "password")
+    list_select_related = ("organization",)

@@ -27,3 +27,21 @@ def with_item(actor: User, data: dict[str, Any]) -> dict[str, Any]:
     if "config_item" in data:
         data["config_item"] = cmdb_refs.config_item(actor, data["config_item"], field="config_item")
     return data
+
+
+def with_prometheus(actor: User, data: dict[str, Any]) -> dict[str, Any]:
+    """`data` with its `prometheus` reference (a source's id), when it has one, resolved to a
+    source `actor` may see (else a 422 naming the field); null stays null."""
+    if data.get("prometheus") is not None:
+        from sustain.core import refs as core_refs
+        from sustain.monitoring.models import PrometheusSource
+
+        data["prometheus"] = core_refs.resolve(
+            actor,
+            PrometheusSource.objects.all(),
+            data["prometheus"],
+            by=("pk",),
+            field="prometheus",
+            missing="No Prometheus source {ref}.",
+        )
+    return data

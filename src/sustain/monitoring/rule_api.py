@@ -1,6 +1,6 @@
 """REST endpoints of threshold rules: list, create, read, change, pause, resume and delete
-them, and list a rule's states (one per matched series). Managers change; everyone reads what
-tenancy lets them see."""
+them, and list a rule's states (one per matched series, or per element of a Prometheus
+expression's answer). Managers change; everyone reads what tenancy lets them see."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ from sustain.core.api import ErrorOut, Id, Input, Page, Patch
 from sustain.core.http import ApiRequest
 from sustain.core.pagination import paginate
 from sustain.monitoring import actions, refs, rules
-from sustain.monitoring.models import RuleState, ThresholdRule
+from sustain.monitoring.models import PrometheusState, RuleState, ThresholdRule
 
 router = Router(tags=["monitoring"])
 ERRORS: dict[int, Any] = {400: ErrorOut, 403: ErrorOut, 404: ErrorOut, 409: ErrorOut, 422: ErrorOut}
@@ -53,6 +53,9 @@ class ThresholdRuleOut(Schema):
     no_data: str
     no_data_after_seconds: int
     interval_seconds: int
+    prometheus: int | None = Field(alias="prometheus_id")
+    expression: str
+    last_error: str
     paused: bool
     next_eval_at: datetime | None
     last_evaluated_at: datetime | None
@@ -61,8 +64,8 @@ class ThresholdRuleOut(Schema):
 
 class ThresholdRuleStateOut(Schema):
     id: int
-    series: int = Field(alias="series_id")
-    labels: dict[str, Any] = Field(alias="series.labels")
+    series: int | None = Field(None, alias="series_id", description="None: a Prometheus element")
+    labels: dict[str, Any] = Field(alias="shown_labels")
     level: str
     pending_since: datetime | None
     keep_until: datetime | None
@@ -78,8 +81,10 @@ _MATCHERS: Any = Field(default_factory=list, max_length=rules.MATCHERS_MAX)
 class ThresholdRuleIn(Input):
     organization: int | str
     name: str = Field(min_length=1, max_length=rules.NAME_MAX)
-    metric: str = Field(min_length=1, max_length=rules.METRIC_MAX)
+    metric: str = Field("", max_length=rules.METRIC_MAX)
     matchers: list[ThresholdMatcherIn] = _MATCHERS
+    prometheus: int | None = None
+    expression: str = Field("", max_length=rules.EXPRESSION_MAX)
     window_seconds: int = Field(300, ge=rules.WINDOW_MIN, le=rules.WINDOW_MAX)
     aggregation: str = Field("avg", max_length=10)
     comparison: str = Field("above", max_length=5)
@@ -95,9 +100,13 @@ class ThresholdRuleIn(Input):
 
 
 class ThresholdRulePatch(Patch):
-    clearable = frozenset({"warning", "critical", "warning_recovery", "critical_recovery"})
+    clearable = frozenset(
+        {"warning", "critical", "warning_recovery", "critical_recovery", "prometheus"}
+    )
     name: str | None = Field(None, min_length=1, max_length=rules.NAME_MAX)
-    metric: str | None = Field(None, min_length=1, max_length=rules.METRIC_MAX)
+    metric: str | None = Field(None, max_length=rules.METRIC_MAX)
+    prometheus: int | None = None
+    expression: str | None = Field(None, max_length=rules.EXPRESSION_MAX)
     matchers: list[ThresholdMatcherIn] | None = Field(None, max_length=rules.MATCHERS_MAX)
     window_seconds: int | None = Field(None, ge=rules.WINDOW_MIN, le=rules.WINDOW_MAX)
     aggregation: str | None = Field(None, max_length=10)
@@ -146,7 +155,7 @@ def list_rules(
 def create_rule(request: ApiRequest, payload: ThresholdRuleIn):
     """A threshold rule with its own source, evaluated from the next cycle on."""
     actions.require_manager(request.auth)
-    data = payload.dict()
+    data = refs.with_prometheus(request.auth, payload.dict())
     organization = refs.managed_organization(request.auth, data.pop("organization"))
     return Status(201, rules.create_rule(request.auth, organization, **data))
 
@@ -158,9 +167,9 @@ def get_rule(request: ApiRequest, threshold_rule_id: Id):
 
 @router.patch("/monitoring/rules/{threshold_rule_id}", response={200: ThresholdRuleOut, **ERRORS})
 def update_rule(request: ApiRequest, threshold_rule_id: Id, payload: ThresholdRulePatch):
-    return rules.update_rule(
-        request.auth, _rule(request, threshold_rule_id), payload.dict(exclude_unset=True)
-    )
+    rule = _rule(request, threshold_rule_id)
+    changes = refs.with_prometheus(request.auth, payload.dict(exclude_unset=True))
+    return rules.update_rule(request.auth, rule, changes)
 
 
 @router.post(
@@ -194,7 +203,9 @@ def list_states(
 ):
     """A rule's states, one per matched series; filter by level."""
     rule = _rule(request, threshold_rule_id)
-    rows = RuleState.objects.filter(rule=rule).select_related("series")
+    rows: Any = RuleState.objects.filter(rule=rule).select_related("series")
+    if rule.prometheus_id is not None:
+        rows = PrometheusState.objects.filter(rule=rule)
     if level:
         rows = rows.filter(level=level)
     found, next_url = paginate(request, rows, order=("id",), limit=limit, cursor=cursor)

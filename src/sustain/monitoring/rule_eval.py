@@ -30,7 +30,7 @@ from django.db import connection, transaction
 from django.db.models import Avg, Count, Max, Min, Q, Sum
 from django.utils import timezone
 
-from sustain.monitoring import alerts
+from sustain.monitoring import alerts, rule_prometheus
 from sustain.monitoring.models import (
     Alert,
     HistogramSample,
@@ -346,8 +346,10 @@ def run_cycle(now: datetime | None = None) -> int:
     """Evaluate every due rule once; the number of rules evaluated."""
     now = now or timezone.now()
     lease, rules = claim(now)
+    promql, rules = rule_prometheus.split(rules)  # a Prometheus server's rules: its own module
+    done = rule_prometheus.run(lease, promql, now)
     if not rules:
-        return 0
+        return done
     matched = _matched(rules)
     end_ms = int(now.timestamp() * 1000)
     wanted: dict[tuple[str, int], set[int]] = defaultdict(set)
@@ -377,7 +379,7 @@ def run_cycle(now: datetime | None = None) -> int:
         _release(lease, rules, now)
     for rule, state, labels in changed:
         signal(rule, state, labels, now)
-    return len(rules)
+    return done + len(rules)
 
 
 def _states(rules: list[ThresholdRule], matched: Matched, now: datetime) -> list[RuleState]:
@@ -427,7 +429,7 @@ def signal(rule: ThresholdRule, state: RuleState, labels: dict[str, Any], now: d
     alerts.receive(
         rule.source,
         alerts.Signal(
-            fingerprint=fingerprint(state.series_id),
+            fingerprint=getattr(state, "key", "") or fingerprint(state.series_id),
             state=Alert.State.FIRING if firing else Alert.State.RESOLVED,
             name=f"{rule.name}: {rule.metric}{{{what}}}"[:300],
             starts_at=now,

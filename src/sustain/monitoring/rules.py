@@ -3,6 +3,11 @@ anything is written. Evaluating them is rule_eval's.
 
 Matchers are Prometheus' (=, !=, =~, !~) on one label each; regexes are bounded in length and
 compiled here, so a bad one is refused naming `matchers` rather than failing a cycle.
+
+A rule reads Sustain's series (a metric and matchers, over a window by an aggregation) or a
+Prometheus server (a `prometheus` source of the rule's organization and a PromQL
+`expression`): exactly one of the two. The expression is only bounded here; Prometheus itself
+judges it, and its error shows on the rule (`last_error`).
 """
 
 from __future__ import annotations
@@ -19,9 +24,15 @@ from sustain.core import events, tenancy
 from sustain.core.errors import Conflict, Forbidden, Invalid, refuse_unknown
 from sustain.core.locking import locked_all
 from sustain.monitoring import rule_eval
-from sustain.monitoring.models import RuleState, Source, ThresholdRule
+from sustain.monitoring.models import (
+    PrometheusSource,
+    PrometheusState,
+    RuleState,
+    Source,
+    ThresholdRule,
+)
 
-NAME_MAX, METRIC_MAX = 200, 200
+NAME_MAX, METRIC_MAX, EXPRESSION_MAX = 200, 200, 2000
 MATCHERS_MAX, LABEL_MAX, VALUE_MAX = 10, 100, 200
 WINDOW_MIN, WINDOW_MAX = 60, 86400
 INTERVAL_MIN, INTERVAL_MAX = 60, 3600
@@ -45,9 +56,14 @@ SETTINGS = (
     "no_data",
     "no_data_after_seconds",
     "interval_seconds",
+    "prometheus",
+    "expression",
 )
 DEFAULTS: dict[str, Any] = {
+    "metric": "",
     "matchers": [],
+    "prometheus": None,
+    "expression": "",
     "window_seconds": 300,
     "aggregation": Rule.Aggregation.AVG,
     "comparison": Rule.Comparison.ABOVE,
@@ -137,12 +153,53 @@ def _safe_side(v: dict[str, Any], level: str) -> None:
         raise Invalid(f"{field} must be {side} the {level} threshold.", field=field)
 
 
+def _data_source(v: dict[str, Any]) -> None:
+    """Sustain's series (metric, matchers) or a Prometheus server (source, expression)."""
+    expression, metric = v.get("expression") or "", v.get("metric") or ""
+    if v.get("prometheus") is None and not (isinstance(expression, str) and expression.strip()):
+        if not metric:
+            raise Invalid(
+                "Give a metric (the series' name), or a prometheus source and an expression.",
+                field="metric",
+            )
+        v["metric"] = _text("metric", metric, METRIC_MAX)
+        v["matchers"] = check_matchers(v.get("matchers"))
+        v["expression"] = ""
+        return
+    if metric or v.get("matchers"):
+        field = "metric" if metric else "matchers"
+        raise Invalid(
+            f"A rule reads Sustain's series or a Prometheus expression, not both: leave {field} "
+            "empty.",
+            field=field,
+        )
+    if not isinstance(v.get("prometheus"), PrometheusSource):
+        raise Invalid("An expression needs the prometheus source to ask.", field="prometheus")
+    v["expression"] = check_expression(expression)
+    v["metric"], v["matchers"] = "", []
+
+
+def check_expression(value: Any) -> str:
+    if not isinstance(value, str) or not 0 < len(value.strip()) <= EXPRESSION_MAX:
+        raise Invalid(
+            f"expression must be PromQL of 1 to {EXPRESSION_MAX} characters.", field="expression"
+        )
+    if any(ord(c) < 32 and c not in "\t\n\r" for c in value):
+        raise Invalid("expression may not hold control characters.", field="expression")
+    return value.strip()
+
+
+def _same_organization(values: dict[str, Any], organization: Organization) -> None:
+    source = values.get("prometheus")
+    if source is not None and source.organization_id != organization.pk:
+        raise Invalid("This Prometheus source belongs to another customer.", field="prometheus")
+
+
 def checked(values: dict[str, Any]) -> dict[str, Any]:
     """Every setting of a rule, checked together; what to store."""
     v = dict(values)
     v["name"] = _text("name", values.get("name"), NAME_MAX)
-    v["metric"] = _text("metric", values.get("metric"), METRIC_MAX)
-    v["matchers"] = check_matchers(values.get("matchers"))
+    _data_source(v)
     _whole("window_seconds", v["window_seconds"], WINDOW_MIN, WINDOW_MAX)
     _whole("interval_seconds", v["interval_seconds"], INTERVAL_MIN, INTERVAL_MAX)
     _whole("for_seconds", v["for_seconds"], 0, FOR_MAX)
@@ -174,6 +231,7 @@ def create_rule(
     _check(actor, organization)
     refuse_unknown(settings, SETTINGS, "Unknown rule field: {names}.")
     values = checked({**DEFAULTS, **settings})
+    _same_organization(values, organization)
     now = now or timezone.now()
     try:
         with transaction.atomic():
@@ -199,13 +257,24 @@ def update_rule(
     refuse_unknown(changes, SETTINGS, "Unknown rule field: {names}.")
     fresh = ThresholdRule.objects.get(pk=rule.pk)
     values = checked({**{k: getattr(fresh, k) for k in SETTINGS}, **changes})
+    _same_organization(values, rule.organization)
+    now = now or timezone.now()
+    # Another kind of data, or another question to Prometheus: the old states mean nothing
+    # now (an element the new expression never returns would otherwise keep its level).
+    switched = (fresh.prometheus_id is None) != (values["prometheus"] is None) or (
+        fresh.prometheus_id is not None
+        and (fresh.expression, fresh.prometheus) != (values["expression"], values["prometheus"])
+    )
     try:
         with transaction.atomic():
-            (rule,) = locked_all(ThresholdRule.objects.filter(pk=rule.pk))
-            for key in changes:
+            (rule,) = locked_all(ThresholdRule.objects.filter(pk=rule.pk).select_related("source"))
+            for key in set(changes) | {"metric", "matchers", "expression"}:
                 setattr(rule, key, values[key])
+            if switched:
+                _forget_states(rule, now)
+                rule.last_error = ""
             if not rule.paused:
-                rule.next_eval_at = now or timezone.now()
+                rule.next_eval_at = now
             rule.save()
             Source.objects.filter(pk=rule.source_id).update(name=rule.name)
             events.record(rule, "updated", actor=actor, after={"changed": sorted(changes)})
@@ -224,13 +293,20 @@ def pause_rule(actor: User, rule: ThresholdRule, now: datetime | None = None) ->
             return rule
         rule.paused, rule.next_eval_at, rule.lease, rule.leased_until = True, None, "", None
         rule.save()
-        firing = RuleState.objects.filter(rule=rule).exclude(level=RuleState.Level.OK)
-        for state in firing:
-            state.level = RuleState.Level.OK
-            rule_eval.signal(rule, state, {}, now)
-        RuleState.objects.filter(rule=rule).delete()
+        _forget_states(rule, now)
+        rule.last_error = ""
+        rule.save(update_fields=["last_error"])
         events.record(rule, "paused", actor=actor)
     return rule
+
+
+def _forget_states(rule: ThresholdRule, now: datetime) -> None:
+    """The firing states resolved (their alerts too), then every state deleted."""
+    for model in (RuleState, PrometheusState):
+        for state in model.objects.filter(rule=rule).exclude(level=RuleState.Level.OK):
+            state.level = RuleState.Level.OK
+            rule_eval.signal(rule, state, {}, now)  # type: ignore[arg-type]
+        model.objects.filter(rule=rule).delete()
 
 
 def resume_rule(actor: User, rule: ThresholdRule, now: datetime | None = None) -> ThresholdRule:

@@ -1,6 +1,7 @@
 from django.urls import path
 
-from sustain.monitoring import heartbeat_views, probe_views, views
+from sustain.core.access import customers_to
+from sustain.monitoring import heartbeat_views, probe_views, prometheus_views, rule_views, views
 
 app_name = "monitoring"
 urlpatterns = [
@@ -41,4 +42,32 @@ urlpatterns = [
     path("probes/<int:probe_id>/resume", probe_views.probe_resume, name="probe_resume"),
     path("probes/<int:probe_id>/run", probe_views.probe_run, name="probe_run"),
     path("probes/<int:probe_id>/delete", probe_views.probe_delete, name="probe_delete"),
+    path("rules", rule_views.rule_list, name="rules"),
+    path("rules/new", rule_views.rule_new, name="rule_new"),
+    path(
+        "rules/<int:threshold_rule_id>",
+        customers_to("portal_rules:detail")(rule_views.rule),
+        name="rule",
+    ),
+    path("rules/<int:threshold_rule_id>/edit", rule_views.rule_edit, name="rule_edit"),
+    path("rules/<int:threshold_rule_id>/pause", rule_views.rule_pause, name="rule_pause"),
+    path("rules/<int:threshold_rule_id>/resume", rule_views.rule_resume, name="rule_resume"),
+    path("rules/<int:threshold_rule_id>/delete", rule_views.rule_delete, name="rule_delete"),
+    path("prometheus", prometheus_views.source_list, name="prometheus_sources"),
+    path("prometheus/new", prometheus_views.source_new, name="prometheus_new"),
+    path(
+        "prometheus/<int:prometheus_source_id>/edit",
+        prometheus_views.source_edit,
+        name="prometheus_edit",
+    ),
+    path(
+        "prometheus/<int:prometheus_source_id>/delete",
+        prometheus_views.source_delete,
+        name="prometheus_delete",
+    ),
+    path(
+        "prometheus/<int:prometheus_source_id>/test",
+        prometheus_views.source_test,
+        name="prometheus_test",
+    ),
 ]

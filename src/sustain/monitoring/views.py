@@ -24,7 +24,16 @@ from sustain.core.pagination import paginate
 from sustain.core.tenancy import visible
 from sustain.monitoring import actions, calendar, queries, windows
 from sustain.monitoring.forms import MachineTokenForm, WindowForm
-from sustain.monitoring.models import Alert, AlertEvent, Heartbeat, MachineToken, Source, Window
+from sustain.monitoring.models import (
+    Alert,
+    AlertEvent,
+    Heartbeat,
+    MachineToken,
+    RuleState,
+    Source,
+    ThresholdRule,
+    Window,
+)
 
 PAGE = 50
 VIEWS = {
@@ -243,9 +252,17 @@ def item(request: AuthedRequest, item_id: int) -> HttpResponse:
             "history": history,
             "sources": visible(Source.objects.filter(config_item=found), request.user),
             "heartbeats": visible(Heartbeat.objects.filter(config_item=found), request.user),
+            "rules": _rules_of(request, found),
             "upcoming": upcoming,
         },
     )
+
+
+def _rules_of(request: AuthedRequest, found: ConfigItem) -> Any:
+    """The threshold rules watching the item's series."""
+    watching = RuleState.objects.filter(series__config_item=found).values("rule_id")
+    rows = visible(ThresholdRule.objects.filter(pk__in=watching), request.user)
+    return rows.order_by("name")[:PAGE]
 
 
 def button_action(

@@ -33,6 +33,7 @@ from sustain.monitoring.models.rules import (
     RuleState,
     ThresholdRule,
 )
+from sustain.monitoring.models.sources import PrometheusSource, PrometheusState
 from sustain.monitoring.models.watchers import (
     Heartbeat,
     Ping,
@@ -55,6 +56,8 @@ __all__ = [
     "Ping",
     "Probe",
     "ProbeResult",
+    "PrometheusSource",
+    "PrometheusState",
     "RollupBase",
     "RollupCursor",
     "RuleState",

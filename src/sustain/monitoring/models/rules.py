@@ -8,6 +8,7 @@ from django.utils import timezone
 from sustain.accounts.models import Organization
 from sustain.monitoring.models.alerts import Source
 from sustain.monitoring.models.metrics import Series
+from sustain.monitoring.models.sources import PrometheusSource
 
 
 # --- threshold rules (monitoring/rules.py sets them up, monitoring/rule_eval.py runs them) ----
@@ -21,7 +22,12 @@ class ThresholdRule(models.Model):
     `no_data_after_seconds` alerts, turns ok or keeps its level (`no_data`). Its own source
     (kind rule) carries one alert per matched series. `next_eval_at` is when it is due:
     workers claim due rules with a conditional UPDATE that takes a lease (`lease`,
-    `leased_until`), so two workers never evaluate one cycle twice; paused rules have none."""
+    `leased_until`), so two workers never evaluate one cycle twice; paused rules have none.
+
+    A rule with a `prometheus` source takes its values from that server instead: its
+    `expression` (PromQL) is asked as an instant query each cycle, one state per element of
+    the answer (metric, matchers, window and aggregation are then unused); `last_error` is
+    the last query's failure, empty when it answered."""
 
     class Aggregation(models.TextChoices):
         AVG = "avg", "Average"
@@ -49,7 +55,7 @@ class ThresholdRule(models.Model):
     )
     name = models.CharField(max_length=200)
     source = models.OneToOneField(Source, on_delete=models.CASCADE, related_name="rule")
-    metric = models.CharField(max_length=200, help_text="The series' name.")
+    metric = models.CharField(max_length=200, blank=True, default="", help_text="The series' name.")
     matchers = models.JSONField(
         default=list, blank=True, help_text='[{"label", "op" (=, !=, =~, !~), "value"}]'
     )
@@ -69,6 +75,15 @@ class ThresholdRule(models.Model):
     no_data = models.CharField(max_length=5, choices=NoData.choices, default=NoData.KEEP)
     no_data_after_seconds = models.PositiveIntegerField(default=600)
     interval_seconds = models.PositiveIntegerField(default=60)
+    prometheus = models.ForeignKey(
+        PrometheusSource,
+        on_delete=models.RESTRICT,  # not deleted under its rules (but with its organization)
+        null=True,
+        blank=True,
+        related_name="rules",
+    )
+    expression = models.TextField(blank=True, default="", help_text="PromQL (instant query).")
+    last_error = models.CharField(max_length=500, blank=True, default="")
     paused = models.BooleanField(default=False)
     next_eval_at = models.DateTimeField(null=True, blank=True)
     lease = models.CharField(max_length=32, blank=True, default="")
@@ -123,3 +138,7 @@ class RuleState(models.Model):
 
     def __str__(self) -> str:
         return f"{self.rule_id}/{self.series_id}: {self.level}"
+
+    @property
+    def shown_labels(self) -> dict:
+        return self.series.labels
