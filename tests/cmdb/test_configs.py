@@ -269,3 +269,47 @@ class DriftTests(SustainTestCase):
         self.assertEqual(rolled.status_code, 302)
         self.assertEqual(doc.versions.count(), 1)  # nothing to roll back to: refused, said
         self.assertEqual(self._logged(self.carol).get(f"/cmdb/configs/{doc.pk}").status_code, 403)
+
+
+class ImpactTests(SustainTestCase):
+    def test_impact_walks_down_and_up_naming_only_what_the_caller_sees(self):
+        from sustain.cmdb import actions as cmdb
+
+        db = cmdb.create_config_item(
+            self.root, organization=self.provider, name="shared-db", kind="database"
+        )
+        app = cmdb.create_config_item(
+            self.root, organization=self.acme, name="acme-app", kind="service"
+        )
+        other = cmdb.create_config_item(
+            self.root, organization=self.globex, name="globex-app", kind="service"
+        )
+        cmdb.relate(self.root, app, db, "depends_on")
+        cmdb.relate(self.root, other, db, "depends_on")
+        cmdb.relate(self.root, self.acme_prod, app, "depends_on")
+        cmdb.relate(self.root, db, self.acme_prod, "depends_on")  # a cycle: the walk ends
+        self.open_ticket(self.carol, title="app down", affected_ci=app)
+        body = self.api(self.alice).get(f"/api/v1/config-items/{db.pk}/impact", depth=3).json()
+        self.assertEqual(
+            [(i["name"], i["distance"]) for i in body["items"]],
+            [("acme-app", 1), ("globex-app", 1), ("acme-prod", 2)]
+            if self.acme_prod.name == "acme-prod"
+            else [("acme-app", 1), ("globex-app", 1), (self.acme_prod.name, 2)],
+        )
+        self.assertEqual(body["items"][0]["open_incidents"], 1)
+        shallow = self.api(self.alice).get(f"/api/v1/config-items/{db.pk}/impact", depth=1).json()
+        self.assertEqual(len(shallow["items"]), 2)
+        up = (
+            self.api(self.alice).get(f"/api/v1/config-items/{app.pk}/impact", direction="up").json()
+        )
+        self.assertEqual([i["name"] for i in up["items"]][:1], ["shared-db"])
+        # a customer asks about its own item: the shared database is the provider's, so the
+        # walk goes through it but names only Acme's items
+        carol = (
+            self.api(self.carol)
+            .get(f"/api/v1/config-items/{self.acme_prod.pk}/impact", direction="up")
+            .json()
+        )
+        self.assertNotIn("globex-app", str(carol))
+        bad = self.api(self.alice).get(f"/api/v1/config-items/{db.pk}/impact", depth=50)
+        self.assertEqual(bad.status_code, 422)

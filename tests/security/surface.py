@@ -234,6 +234,9 @@ QUERY_PARAMS: dict[str, Query] = {
     # a configuration diff: from a version to a version or the observed copy
     "old": Query(),
     "new": Query(),
+    # an item's impact: which way and how far
+    "direction": Query(),
+    "depth": Query(),
 }
 
 PROBES: dict[str, Callable[[Side], Any]] = {

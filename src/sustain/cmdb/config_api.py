@@ -1,18 +1,19 @@
 """REST endpoints for configuration documents (versions, diffs, rollback), what agents observe
-(`POST /config-items/{item_id}/observed-config`, with a machine token or a user's) and drift."""
+(`POST /config-items/{item_id}/observed-config`, with a machine token or a user's), drift, and
+an item's impact (what a failure hits, what it needs)."""
 
 from __future__ import annotations
 
 from datetime import datetime
 from typing import Any, Literal
 
-from django.db.models import OuterRef, Subquery
+from django.db.models import Count, OuterRef, Q, Subquery
 from django.shortcuts import get_object_or_404
 from ninja import Query, Router, Schema, Status
 from pydantic import Field
 
 from sustain.accounts.auth import TokenAuth
-from sustain.cmdb import configs, diffs
+from sustain.cmdb import configs, diffs, graph
 from sustain.cmdb.models import ConfigDocument, ConfigItem, ConfigVersion, Drift
 from sustain.core.api import ActiveSessionAuth, Input, Patch
 from sustain.core.errors import Invalid
@@ -290,3 +291,53 @@ def list_drifts(request: ApiRequest, item_id: int, filters: Query[ConfigDriftFil
     if filters.open_only:
         rows = rows.filter(cleared_at__isnull=True)
     return list(rows.order_by("-since")[:500])
+
+
+# --- impact -------------------------------------------------------------------------------------
+class ImpactFilters(Schema):
+    direction: Literal["down", "up"] = Field(
+        "down", description="down: what needs the item (is hit when it fails); up: what it needs."
+    )
+    depth: int = Field(5, ge=1, le=10)
+
+
+class ImpactedItem(Schema):
+    id: int
+    name: str
+    kind: str
+    organization: str = Field(alias="organization.slug")
+    distance: int
+    open_incidents: int
+    firing_alerts: int
+
+
+class ImpactOut(Schema):
+    item: int
+    direction: str
+    depth: int
+    items: list[ImpactedItem]
+
+
+@router.get("/config-items/{item_id}/impact", response=ImpactOut)
+def impact(request: ApiRequest, item_id: int, filters: Query[ImpactFilters]):
+    """If the item fails, which items are hit (`down`), or what it needs (`up`), nearest
+    first, each with its open incidents and firing alerts. Only items the caller may see are
+    named: a customer never learns another organization's items through a walk."""
+    item = _item(request, item_id)
+    walk = graph.downstream if filters.direction == "down" else graph.upstream
+    distances = walk([item.pk], filters.depth)
+    open_statuses = ("new", "open", "pending")
+    rows = (
+        visible(ConfigItem.objects.filter(pk__in=list(distances)), request.auth)
+        .select_related("organization")
+        .annotate(
+            open_incidents=Count(
+                "tickets", filter=Q(tickets__status__in=open_statuses), distinct=True
+            ),
+            firing_alerts=Count("alerts", filter=Q(alerts__state="firing"), distinct=True),
+        )
+    )
+    found = sorted(rows, key=lambda r: (distances[r.pk], r.name))
+    for row in found:
+        row.distance = distances[row.pk]  # type: ignore[attr-defined]
+    return {"item": item.pk, "direction": filters.direction, "depth": filters.depth, "items": found}
