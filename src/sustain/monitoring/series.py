@@ -2,7 +2,8 @@
 (the JSON batch API, OTLP/HTTP, and later scrapes).
 
 A sender's batch is first read into `Incoming` series (checked whole by its reader), then
-`ingest` finds or makes each series of the token's organization, refuses a batch that would
+`ingest` finds or makes each series of the owner's organization (a machine token's, a scrape
+job's), refuses a batch that would
 pass SUSTAIN_MAX_SERIES_PER_ORG, and inserts every point in one transaction with
 `executemany`: all or nothing. A point given twice (a retried delivery) is kept once.
 """
@@ -17,7 +18,7 @@ import math
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Protocol
 
 from django.conf import settings
 from django.db import connection, transaction
@@ -26,7 +27,7 @@ from django.db.models import Q
 from sustain.cmdb.models import ConfigItem
 from sustain.core.errors import ActionError, Invalid
 from sustain.monitoring import rollups
-from sustain.monitoring.models import HistogramSample, MachineToken, Sample, Series
+from sustain.monitoring.models import HistogramSample, Sample, Series
 
 NAME_MAX = 200
 UNIT_MAX = 40
@@ -44,6 +45,14 @@ class TooManySeries(ActionError):
     """The organization's series limit: a label-cardinality explosion, not more disk."""
 
     status = 422
+
+
+class Owner(Protocol):
+    """Whose series a delivery writes: anything of one organization (a MachineToken, a
+    ScrapeJob)."""
+
+    @property
+    def organization_id(self) -> int: ...
 
 
 def max_series() -> int:
@@ -203,7 +212,7 @@ def _existing(organization_id: int, keys: list[str]) -> dict[str, Series]:
 
 
 def resolve_series(
-    token: MachineToken, incoming: list[Incoming], *, refuse: bool = True
+    token: Owner, incoming: list[Incoming], *, refuse: bool = True
 ) -> tuple[dict[str, Series], int, list[Incoming]]:
     """Each incoming series' row, made where new (inside the caller's transaction). Over the
     organization's limit: refused whole (`refuse`), or the new ones left out and returned."""
@@ -289,8 +298,8 @@ def _insert(table: str, columns: tuple[str, ...], rows: list[tuple[Any, ...]]) -
             cursor.executemany(sql, rows[i : i + 5000])
 
 
-def ingest(token: MachineToken, incoming: list[Incoming], *, refuse: bool = True) -> Ingested:
-    """Every point of `incoming` into the token's organization, in one transaction."""
+def ingest(token: Owner, incoming: list[Incoming], *, refuse: bool = True) -> Ingested:
+    """Every point of `incoming` into the owner's organization, in one transaction."""
     result = Ingested()
     with transaction.atomic():
         rows, made, left_out = resolve_series(token, incoming, refuse=refuse)

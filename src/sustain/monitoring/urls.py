@@ -1,6 +1,6 @@
 from django.urls import path
 
-from sustain.monitoring import heartbeat_views, probe_views, views
+from sustain.monitoring import heartbeat_views, probe_views, scrape_views, views
 
 app_name = "monitoring"
 urlpatterns = [
@@ -41,4 +41,32 @@ urlpatterns = [
     path("probes/<int:probe_id>/resume", probe_views.probe_resume, name="probe_resume"),
     path("probes/<int:probe_id>/run", probe_views.probe_run, name="probe_run"),
     path("probes/<int:probe_id>/delete", probe_views.probe_delete, name="probe_delete"),
+    path("scrape-jobs", scrape_views.scrape_jobs, name="scrape_jobs"),
+    path("scrape-jobs/new", scrape_views.scrape_job_new, name="scrape_job_new"),
+    path("scrape-jobs/<int:scrape_job_id>", scrape_views.scrape_job, name="scrape_job"),
+    path(
+        "scrape-jobs/<int:scrape_job_id>/edit",
+        scrape_views.scrape_job_edit,
+        name="scrape_job_edit",
+    ),
+    path(
+        "scrape-jobs/<int:scrape_job_id>/pause",
+        scrape_views.scrape_job_pause,
+        name="scrape_job_pause",
+    ),
+    path(
+        "scrape-jobs/<int:scrape_job_id>/resume",
+        scrape_views.scrape_job_resume,
+        name="scrape_job_resume",
+    ),
+    path(
+        "scrape-jobs/<int:scrape_job_id>/scrape",
+        scrape_views.scrape_job_scrape,
+        name="scrape_job_scrape",
+    ),
+    path(
+        "scrape-jobs/<int:scrape_job_id>/delete",
+        scrape_views.scrape_job_delete,
+        name="scrape_job_delete",
+    ),
 ]

@@ -33,6 +33,7 @@ from sustain.monitoring.models.rules import (
     RuleState,
     ThresholdRule,
 )
+from sustain.monitoring.models.scrapes import ScrapeJob
 from sustain.monitoring.models.watchers import (
     Heartbeat,
     Ping,
@@ -59,6 +60,7 @@ __all__ = [
     "RollupCursor",
     "RuleState",
     "Sample",
+    "ScrapeJob",
     "Series",
     "SeverityMapping",
     "Source",
