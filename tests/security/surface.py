@@ -21,6 +21,7 @@ from tests.security import (
     world_deployments,
     world_releases,
     world_rules,
+    world_scrapes,
     world_series,
 )
 from tests.security.world import (
@@ -122,6 +123,11 @@ PATH_PARAMS: dict[str, Callable[[World, Side, str], Resolved]] = {
     # resuming needs a paused rule
     "threshold_rule_id": lambda w, s, p: (
         world_rules.rule(s.slug, paused=p.endswith("/resume")).pk,
+        org(s.slug),
+    ),
+    # resuming needs a paused scrape job; scraping one now needs an active one
+    "scrape_job_id": lambda w, s, p: (
+        world_scrapes.job(s.slug, paused=p.endswith("/resume")).pk,
         org(s.slug),
     ),
     # resuming needs a paused probe; running one needs an active one
@@ -497,6 +503,8 @@ BODY_FIELDS: dict[str, Any] = {
     "keep_firing_for_seconds": 60,
     "no_data": "alert",
     "no_data_after_seconds": 900,
+    # scrape jobs: extra labels on every series
+    "labels": {"zz_env": "zz-7731"},
     # metrics (a JSON batch of one series of one point)
     "series": [{"name": "zz_metric_7731", "points": [[1765100000, 1.0]]}],
 }
