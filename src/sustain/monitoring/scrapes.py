@@ -56,6 +56,12 @@ def _check_url(url: Any) -> str:
     try:
         outbound.check_target(url)
     except outbound.OutboundError as exc:
+        if exc.kind is outbound.Kind.NOT_ALLOWED:
+            raise Invalid(
+                f"Scrape jobs may not reach this address ({exc.reason}): only public addresses, "
+                "and networks an administrator allows (SUSTAIN_OUTBOUND_ALLOW_NETWORKS).",
+                field="url",
+            ) from None
         raise probes._guard_words(exc, "url") from None
     return url
 
