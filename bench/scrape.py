@@ -40,7 +40,7 @@ def churn():
             g.labels(str(i)).set(rng.random() * 100)
         for i in range(histograms):
             h.labels(f"/r{i}").observe(rng.random() * 3)
-        time.sleep(0.5)
+        time.sleep(5)
 threading.Thread(target=churn, daemon=True).start()
 time.sleep(0.5)
 server, _ = start_http_server(0, addr="127.0.0.1", registry=registry)
@@ -104,7 +104,7 @@ def main() -> int:
     )
     print(
         f"{connection.vendor}; target: {args.gauges} gauges + {args.histograms} histograms "
-        f"(10 buckets) = {args.gauges + args.histograms} series"
+        f"(10 buckets) = {args.gauges + args.histograms} series; load {os.getloadavg()[0]:.1f}"
     )
     later: list[tuple[float, float, float]] = []
     try:
@@ -126,11 +126,11 @@ def main() -> int:
         clock = time.perf_counter()
         text, _type = scrape_runs.fetch(job)
         fetched = time.perf_counter() - clock
-        clock = time.perf_counter()
+        clock, cpu = time.perf_counter(), time.process_time()
         parsed = scrape_parse.convert(
             text, target=scrape_runs.target(job), now_ms=int(time.time() * 1000)
         )
-        parse = time.perf_counter() - clock
+        parse, parse_cpu = time.perf_counter() - clock, time.process_time() - cpu
     finally:
         target.terminate()
     points = Sample.objects.filter(series__organization=customer).count()
@@ -143,11 +143,11 @@ def main() -> int:
         rate = statistics.median(r for _, _, r in later)
         print(
             f"median of the later scrapes: {wall:.2f} s wall, {cpu:.2f} s CPU per scrape, "
-            f"{rate:,.0f} samples/s"
+            f"{rate:,.0f} samples/s ({parsed.samples / cpu:,.0f} samples per CPU second)"
         )
     print(
-        f"parts: fetch {fetched:.2f} s ({len(text) / 1e6:.1f} MB), parse {parse:.2f} s "
-        f"({parsed.samples} samples → {len(parsed.series)} series)"
+        f"parts: fetch {fetched:.2f} s wall ({len(text) / 1e6:.1f} MB), parse {parse:.2f} s "
+        f"wall / {parse_cpu:.2f} s CPU ({parsed.samples} samples → {len(parsed.series)} series)"
     )
     return 0
 
