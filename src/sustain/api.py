@@ -23,6 +23,7 @@ from sustain.monitoring.heartbeat_api import router as heartbeat_router
 from sustain.monitoring.probe_api import router as probe_router
 from sustain.monitoring.prometheus_source_api import router as prometheus_source_router
 from sustain.monitoring.rule_api import router as rule_router
+from sustain.monitoring.scrape_api import router as scrape_router
 from sustain.monitoring.series_api import router as series_router
 from sustain.notifications.api import router as notifications_router
 from sustain.releases.api import router as releases_router
@@ -65,4 +66,5 @@ api.add_router("/v1/", series_router)
 api.add_router("/v1/", probe_router)
 api.add_router("/v1/", rule_router)
 api.add_router("/v1/", prometheus_source_router)
+api.add_router("/v1/", scrape_router)
 strict_params.install(api)  # after the last add_router: unknown query params / bodies → 422

@@ -355,6 +355,10 @@ METRICS_CONCURRENCY = int(os.environ.get("SUSTAIN_METRICS_CONCURRENCY", "4"))
 PROBE_CONCURRENCY = int(os.environ.get("SUSTAIN_PROBE_CONCURRENCY", "16"))
 PROBE_RESULT_DAYS = int(os.environ.get("SUSTAIN_PROBE_RESULT_DAYS", "35"))
 PROBE_CA_FILE = os.environ.get("SUSTAIN_PROBE_CA_FILE", "").strip()
+# Scrape jobs (monitoring.scrape_runs): how many run at once in a worker process, and the
+# largest answer read (a larger one is refused, and the scrape counts as failed).
+SCRAPE_CONCURRENCY = int(os.environ.get("SUSTAIN_SCRAPE_CONCURRENCY", "4"))
+SCRAPE_MAX_BYTES = int(os.environ.get("SUSTAIN_SCRAPE_MAX_BYTES", str(16 * 1024 * 1024)))
 # Metric rollups (monitoring.rollups): raw samples, 1-minute and 1-hour rollups kept this long.
 METRICS_RAW_DAYS = int(os.environ.get("SUSTAIN_METRICS_RAW_DAYS", "7"))
 METRICS_MINUTE_DAYS = int(os.environ.get("SUSTAIN_METRICS_MINUTE_DAYS", "35"))

@@ -4,7 +4,8 @@ Loaded once for the class (about 60 tickets of history), then looked at as an ag
 SLA badges of every colour in the queue, clocks on tickets, the SLA report over months, an
 on-call page waiting for an answer after an escalation fired, a webhook's failed deliveries
 and their retries, held mail, the fix delivered and the customer told, environments behind; an alert from Acme's Alertmanager with its open incident, one that
-cleared, a weekly maintenance window, and a probe of the shop with its last hours of results.
+cleared, a weekly maintenance window, a probe of the shop with its last hours of results, and
+the shop's /metrics scraped for an hour.
 """
 
 from __future__ import annotations
@@ -21,7 +22,18 @@ from sustain.demo.world import load_world
 from sustain.desk.models import OPEN_STATUSES, Comment, Status, Ticket
 from sustain.hooks.models import Delivery, Subscription
 from sustain.mail.models import InboundMail
-from sustain.monitoring.models import Alert, Heartbeat, MachineToken, Ping, Probe, Source, Window
+from sustain.monitoring.models import (
+    Alert,
+    Heartbeat,
+    MachineToken,
+    Ping,
+    Probe,
+    Sample,
+    ScrapeJob,
+    Series,
+    Source,
+    Window,
+)
 from sustain.releases.deployments import installbase
 from sustain.releases.models import Deployment, Release
 from sustain.sla.models import Clock, EscalationFiring, OnCallSchedule, Page, Policy
@@ -241,3 +253,19 @@ class DemoWorldTests(TestCase):
         self.assertIn("clears at or below 0.03", page)
         listed = self.client.get("/monitoring/prometheus").content.decode()
         self.assertIn("Acme Prometheus", listed)
+
+    def test_acme_shop_metrics_were_scraped_for_an_hour_and_nothing_runs(self):
+        job = ScrapeJob.objects.get(organization__slug="acme", name="acme-shop")
+        self.assertTrue(job.paused)  # the demo stays off the network
+        self.assertIsNone(job.next_run_at)
+        self.assertEqual((job.status, job.last_error), (ScrapeJob.Status.OK, ""))
+        self.assertFalse(Alert.objects.filter(source=job.source).exists())
+        checkout = Series.objects.get(name="shop_checkout_seconds", labels__job="acme-shop")
+        self.assertEqual(
+            (checkout.kind, checkout.config_item.name), ("histogram", "acme-production")
+        )
+        up = Series.objects.get(name="up", labels__job="acme-shop")
+        self.assertEqual(Sample.objects.filter(series=up, value=1).count(), 60)
+        page = self.client.get(f"/monitoring/scrape-jobs/{job.pk}").content.decode()
+        self.assertIn("shop_orders_total", page)
+        self.assertIn("acme-shop", self.client.get("/monitoring/scrape-jobs").content.decode())

@@ -22,6 +22,7 @@ from tests.security import (
     world_deployments,
     world_releases,
     world_rules,
+    world_scrapes,
     world_series,
 )
 from tests.security.world import (
@@ -129,6 +130,11 @@ PATH_PARAMS: dict[str, Callable[[World, Side, str], Resolved]] = {
         org(s.slug),
     ),
     "prometheus_source_id": lambda w, s, p: (world_rules.prometheus(s.slug).pk, org(s.slug)),
+    # resuming needs a paused scrape job; scraping one now needs an active one
+    "scrape_job_id": lambda w, s, p: (
+        world_scrapes.job(s.slug, paused=p.endswith("/resume")).pk,
+        org(s.slug),
+    ),
     # resuming needs a paused probe; running one needs an active one
     "probe_id": lambda w, s, p: (
         (s.paused_probe if p.endswith("/resume") else s.probe).pk,
@@ -532,6 +538,8 @@ BODY_FIELDS: dict[str, Any] = {
     "base_url": "http://127.0.0.1:9/zz-7731",
     "bearer_token": "zz-bearer-7731",
     "username": "",
+    # scrape jobs: extra labels on every series
+    "labels": {"zz_env": "zz-7731"},
     # metrics (a JSON batch of one series of one point)
     "series": [{"name": "zz_metric_7731", "points": [[1765100000, 1.0]]}],
 }

@@ -394,6 +394,13 @@ def _probes(w: World, s: Side, n: int) -> None:
         )
 
 
+def _scrape_jobs(w: World, s: Side, n: int) -> None:
+    for _ in range(n):
+        monitoring.create_scrape_job(
+            w.users["root"], s.org, name=f"Counted scrape {next(_n)}", url="https://m.example.test/"
+        )
+
+
 def _threshold_rules(w: World, s: Side, n: int) -> None:
     for _ in range(n):
         rules.create_rule(
@@ -471,6 +478,7 @@ ROWS: dict[str, Callable[[World, Side, int], object]] = {
     "/api/v1/metrics/series": _series,
     "/api/v1/monitoring/probes": _probes,
     "/api/v1/monitoring/probes/{probe_id}/results": _probe_results,
+    "/api/v1/monitoring/scrape-jobs": _scrape_jobs,
     "/api/v1/monitoring/rules": _threshold_rules,
     "/api/v1/monitoring/rules/{threshold_rule_id}/states": _rule_states,
     "/api/v1/monitoring/prometheus-sources": _prometheus_sources,

@@ -89,6 +89,8 @@ READ_ONLY = {
     "portal_rules:list",
     "portal_rules:detail",
     "monitoring:prometheus_sources",
+    "monitoring:scrape_jobs",
+    "monitoring:scrape_job",
 }
 
 # Set-up pages for managers and administrators: agents who may see the object are refused.
@@ -122,6 +124,13 @@ MANAGERS_ONLY = {
     "monitoring:probe_resume",
     "monitoring:probe_run",
     "monitoring:probe_delete",
+    # and so are scrape jobs
+    "monitoring:scrape_job_new",
+    "monitoring:scrape_job_edit",
+    "monitoring:scrape_job_pause",
+    "monitoring:scrape_job_resume",
+    "monitoring:scrape_job_scrape",
+    "monitoring:scrape_job_delete",
     # and so are heartbeats
     "monitoring:heartbeat_new",
     "monitoring:heartbeat_edit",
@@ -209,6 +218,13 @@ PROBE_FORM = {
     "interval_seconds": "60",
     "fail_after": "2",
     "recover_after": "1",
+}
+SCRAPE_FORM = {
+    "url": "https://zz-7731.example.test/metrics",
+    "config_item": lambda w, s: s.ci2.pk,
+    "interval_seconds": "60",
+    "timeout_seconds": "10",
+    "labels": "zz_env=zz-7731",
 }
 HEARTBEAT_FORM = {
     "config_item": lambda w, s: s.ci2.pk,
@@ -302,6 +318,8 @@ FORM_OVERRIDES: dict[str, dict[str, Any]] = {
     "monitoring:new_token": {"name": "zz machine token 7731"},
     "monitoring:probe_new": {"name": "Zz probe 7731", **PROBE_FORM},
     "monitoring:probe_edit": {"name": "Zz probe edited 7731", **PROBE_FORM},
+    "monitoring:scrape_job_new": {"name": "Zz scrape 7731", **SCRAPE_FORM},
+    "monitoring:scrape_job_edit": {"name": "Zz scrape edited 7731", **SCRAPE_FORM},
     "monitoring:heartbeat_new": {"name": "Zz heartbeat 7731", **HEARTBEAT_FORM},
     # configuration documents: a valid file name, and a rollback to the world's first version
     "cmdb:item_documents": {"name": "zz-form-7731.conf", "text": "zz form 7731", "format": ""},

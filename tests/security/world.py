@@ -50,6 +50,7 @@ from tests.security.world_configs import build_configs
 from tests.security.world_deployments import build_install_base
 from tests.security.world_releases import build_releases
 from tests.security.world_rules import build_rules
+from tests.security.world_scrapes import build_scrapes
 from tests.security.world_series import build_series
 
 ROLES = ("anonymous", "carol", "dave", "sam", "alice", "mia", "root")
@@ -506,6 +507,7 @@ def build_world() -> World:
     build_series(base, sides, markers)
     build_rules(base, sides, markers)
     build_configs(base, sides, markers)
+    build_scrapes(base, sides, markers)
     build_releases(base, markers)
     build_bugs(base, sides, markers)
     tokens = {role: accounts.create_token(None, user)[1] for role, user in users.items()}

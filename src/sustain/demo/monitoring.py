@@ -3,7 +3,8 @@ machine token, as a real one would (`actions.receive_alertmanager`, the webhook'
 disk alert two days ago that fired and cleared (its incident resolved by the resolution), an
 error-rate alert firing now on the production environment (its incident open), a weekly
 maintenance window on the staging environment, and an HTTP probe of Acme's shop with six hours
-of results (seeded, then paused: the demo never probes the network). And Acme's nightly
+of results (seeded, then paused: the demo never probes the network), and a scrape job of the
+shop's /metrics with an hour of scrapes (recorded the same way, then paused). And Acme's nightly
 database backup pings a heartbeat: two weeks of runs, one night late."""
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from sustain.accounts.models import Organization
 from sustain.demo.history import Timeline
 from sustain.desk import actions as desk
 from sustain.monitoring import actions, heartbeats
-from sustain.monitoring.models import Alert, Ping, Probe, ProbeResult
+from sustain.monitoring.models import Alert, Ping, Probe, ProbeResult, ScrapeJob
 
 ERRORS = "a7f3c2e1d0b94856"  # the firing alert's fingerprint
 ZERO = "0001-01-01T00:00:00Z"
@@ -178,6 +179,7 @@ def alerts(
 
     timeline.add(errors_fired + timedelta(minutes=7), answer)
     _probe(timeline, people, items, acme)
+    _scrape_job(timeline, people, items, acme)
 
 
 TIMED_OUT = (95, 331)  # the minutes of the probe's two lone time-outs (one on its page)
@@ -233,6 +235,76 @@ def _probe(timeline: Timeline, people: dict[str, Any], items: dict[str, Any], ac
 
     timeline.add(since, create)
     timeline.add(now - timedelta(seconds=30), seed)
+
+
+SCRAPES = 60  # the shop's /metrics, read every minute for the last hour
+
+
+class _Shop:
+    """What Acme's shop exposes (prometheus_client), a minute of traffic at a time."""
+
+    def __init__(self) -> None:
+        from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+
+        self.registry = CollectorRegistry()
+        self.carts = Gauge("shop_carts_open", "Carts open now", registry=self.registry)
+        self.orders = Counter("shop_orders", "Orders placed", ["payment"], registry=self.registry)
+        self.checkout = Histogram(
+            "shop_checkout_seconds",
+            "Checkout latency",
+            buckets=(0.1, 0.25, 0.5, 1, 2.5),
+            registry=self.registry,
+        )
+
+    def minute(self, n: int) -> str:
+        from prometheus_client import generate_latest
+
+        self.carts.set(40 + (n * 7) % 25)
+        self.orders.labels("card").inc(3 + n % 4)
+        self.orders.labels("invoice").inc(n % 2)
+        for i in range(20):
+            self.checkout.observe(0.08 + ((n * 31 + i * 17) % 100) / 60)
+        return generate_latest(self.registry).decode()
+
+
+def _scrape_job(timeline: Timeline, people: dict[str, Any], items: dict[str, Any], acme) -> None:
+    """Acme's shop /metrics scraped every minute for the last hour: each answer, made by
+    prometheus_client as the shop's would be, goes through the scrape's own parsing and
+    recording (`scrape_runs.apply`) without the network; then paused, so the demo stays
+    offline."""
+    from sustain.monitoring import scrape_parse, scrape_runs
+
+    now = timeline.now
+    since = now - timedelta(minutes=SCRAPES)
+    made: dict[str, ScrapeJob] = {}
+
+    def create() -> None:
+        made["job"] = actions.create_scrape_job(
+            people["mia"],
+            acme,
+            name="acme-shop",
+            url="https://shop.acme.example/metrics",
+            config_item=items["acme-production"],
+            labels={"env": "production"},
+        )
+
+    def seed() -> None:
+        job = ScrapeJob.objects.select_related("source", "config_item").get(pk=made["job"].pk)
+        shop = _Shop()
+        for minute in range(SCRAPES):
+            at = since + timedelta(minutes=minute, seconds=2)
+            parsed = scrape_parse.convert(
+                shop.minute(minute),
+                target=scrape_runs.target(job),
+                now_ms=round(at.timestamp() * 1000),
+                config_item=job.config_item,
+            )
+            outcome = scrape_runs.Outcome(True, 40 + minute % 30, parsed=parsed)
+            job = scrape_runs.apply(job, at, outcome)
+        actions.pause_scrape_job(people["mia"], job)
+
+    timeline.add(since - timedelta(minutes=5), create)
+    timeline.add(now - timedelta(seconds=20), seed)
 
 
 BACKUP_CRON = "30 2 * * *"  # 02:30 every night, Berlin time

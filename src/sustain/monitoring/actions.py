@@ -37,6 +37,14 @@ from sustain.monitoring.probes import (
     run_now,
     update_probe,
 )
+from sustain.monitoring.scrapes import (
+    create_scrape_job,
+    delete_scrape_job,
+    pause_scrape_job,
+    resume_scrape_job,
+    scrape_now,
+    update_scrape_job,
+)
 from sustain.monitoring.tokens import create_machine_token, revoke_machine_token
 from sustain.monitoring.windows import create_window
 
@@ -46,26 +54,32 @@ __all__ = [
     "create_heartbeat",
     "create_machine_token",
     "create_probe",
+    "create_scrape_job",
     "create_source",
     "create_window",
     "delete_heartbeat",
     "delete_probe",
+    "delete_scrape_job",
     "heartbeat_sweep",
     "pause",
     "pause_probe",
+    "pause_scrape_job",
     "ping",
     "receive",
     "receive_alertmanager",
     "release_sweep",
     "resume",
     "resume_probe",
+    "resume_scrape_job",
     "revoke_machine_token",
     "run_due",
     "run_now",
+    "scrape_now",
     "set_severity",
     "stable_sweep",
     "update_heartbeat",
     "update_probe",
+    "update_scrape_job",
     "update_source",
 ]
 

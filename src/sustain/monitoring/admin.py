@@ -1,5 +1,5 @@
 """Monitoring in the admin: sources and the severity mapping edited through the actions;
-alerts, machine tokens and probes read-only (made and changed in the product)."""
+alerts, machine tokens, probes and scrape jobs read-only (made and changed in the product)."""
 
 from __future__ import annotations
 
@@ -109,4 +109,16 @@ class PrometheusSourceAdmin(ReadOnly):
     list_display = ("name", "organization", "base_url", "timeout_seconds", "checked_at")
     search_fields = ("name", "base_url")
     exclude = ("bearer_token", "password")
+
+
+# Scrape jobs: made and changed on their pages or through the API (the guard checks the URL
+# there); the admin lists them.
+from sustain.monitoring.models import ScrapeJob  # noqa: E402
+
+
+@admin.register(ScrapeJob)
+class ScrapeJobAdmin(ReadOnly):
+    list_display = ("name", "organization", "url", "paused", "status", "last_run_at")
+    list_filter = ("status", "paused")
+    search_fields = ("name", "url")
     list_select_related = ("organization",)

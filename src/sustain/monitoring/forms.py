@@ -1,4 +1,5 @@
-"""The machine-token, maintenance-window and probe forms; the rules live in actions."""
+"""The machine-token, maintenance-window, probe, heartbeat and scrape-job forms; the rules live
+in actions."""
 
 from __future__ import annotations
 
@@ -9,8 +10,8 @@ from django import forms
 from sustain.accounts.models import Organization, User
 from sustain.cmdb.models import ConfigItem
 from sustain.core.tenancy import visible
-from sustain.monitoring import heartbeats, probes
-from sustain.monitoring.models import Heartbeat, Probe, Source
+from sustain.monitoring import heartbeats, probes, scrapes
+from sustain.monitoring.models import Heartbeat, Probe, ScrapeJob, Source
 
 ZONES = sorted(available_timezones())
 
@@ -236,3 +237,61 @@ class HeartbeatForm(forms.Form):
 
     def settings(self) -> dict:
         return {name: self.cleaned_data[name] for name in heartbeats.SETTINGS}
+
+
+class ScrapeJobForm(forms.Form):
+    """A scrape job's settings; extra labels as "name=value" lines. The customer is chosen
+    once, when it is made."""
+
+    organization = forms.ModelChoiceField(queryset=Organization.objects.none(), label="Customer")
+    name = forms.CharField(
+        max_length=scrapes.NAME_MAX, help_text="The job label of its series, e.g. “shop”."
+    )
+    url = forms.CharField(
+        max_length=2000, label="URL", help_text="The endpoint, e.g. https://shop.example/metrics"
+    )
+    config_item = forms.ModelChoiceField(
+        queryset=ConfigItem.objects.none(), required=False, label="Configuration item"
+    )
+    interval_seconds = forms.IntegerField(
+        min_value=scrapes.INTERVAL_MIN,
+        max_value=scrapes.INTERVAL_MAX,
+        initial=60,
+        label="Every (s)",
+    )
+    timeout_seconds = forms.IntegerField(
+        min_value=scrapes.TIMEOUT_MIN,
+        max_value=scrapes.TIMEOUT_MAX,
+        initial=10,
+        label="Timeout (s)",
+    )
+    labels = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 3}),
+        required=False,
+        max_length=scrapes.LABELS_MAX * 700,
+        label="Extra labels",
+        help_text="One name=value a line, e.g. env=production.",
+    )
+
+    def __init__(self, *args, user: User, job: ScrapeJob | None = None, **kwargs):
+        if job is not None:
+            initial = {name: getattr(job, name) for name in scrapes.SETTINGS}
+            initial["labels"] = "\n".join(f"{k}={v}" for k, v in (job.labels or {}).items())
+            kwargs.setdefault("initial", initial)
+        super().__init__(*args, **kwargs)
+        self.job = job
+        _customer_and_item(self, user, made=job is not None)
+
+    def clean_labels(self) -> dict[str, str]:
+        found: dict[str, str] = {}
+        for line in (self.cleaned_data.get("labels") or "").splitlines():
+            if not line.strip():
+                continue
+            name, equals, value = line.partition("=")
+            if not equals:
+                raise forms.ValidationError(f"“{line[:40]}” is not “name=value”.")
+            found[name.strip()] = value.strip()
+        return found
+
+    def settings(self) -> dict:
+        return {name: self.cleaned_data[name] for name in scrapes.SETTINGS}

@@ -28,7 +28,9 @@ import logging
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from datetime import datetime, timedelta
+from typing import Any
 
 from django.conf import settings
 from django.db import close_old_connections, connections, transaction
@@ -175,23 +177,33 @@ def run_due(now: datetime | None = None, limit: int = 500) -> int:
 class Scheduler:
     """The loop: see the module's docstring."""
 
+    # What the loop runs (scrape_runs.Scheduler runs scrape jobs with the same loop).
+    thread_name = "probe"
+    claim: Callable[..., tuple[str, list[Any]]] = staticmethod(claim)
+    execute: Callable[..., tuple[datetime, Any]] = staticmethod(execute)
+    record: Callable[..., Any] = staticmethod(record)
+    next_due: Callable[[datetime], datetime | None] = staticmethod(next_due)
+
     def __init__(self, concurrency: int | None = None, *, own_connections: bool = False):
         # own_connections: the loop has its thread to itself (the worker's thread, `sustain
         # probes`), so it drops stale connections and closes its own when it ends; a caller's
         # connection (a test's transaction) is left alone.
         self.own_connections = own_connections
-        self.concurrency = max(1, concurrency or settings.PROBE_CONCURRENCY)
+        self.concurrency = max(1, concurrency or self.default_concurrency())
         self.pool = concurrent.futures.ThreadPoolExecutor(
-            self.concurrency, thread_name_prefix="probe"
+            self.concurrency, thread_name_prefix=self.thread_name
         )
-        self.running: dict[concurrent.futures.Future[Started], tuple[Probe, str]] = {}
+        self.running: dict[concurrent.futures.Future[Any], tuple[Any, str]] = {}
         self.ran = 0
+
+    def default_concurrency(self) -> int:
+        return int(settings.PROBE_CONCURRENCY)
 
     def step(self) -> int:
         """Claim what is due for the free threads and start it; how many started."""
-        lease, claimed = claim(timezone.now(), self.concurrency - len(self.running))
-        for probe in claimed:
-            self.running[self.pool.submit(execute, probe)] = (probe, lease)
+        lease, claimed = self.claim(timezone.now(), self.concurrency - len(self.running))
+        for row in claimed:
+            self.running[self.pool.submit(self.execute, row)] = (row, lease)
         return len(claimed)
 
     def collect(self, timeout: float) -> int:
@@ -204,12 +216,12 @@ class Scheduler:
             self.running, timeout=timeout, return_when=concurrent.futures.FIRST_COMPLETED
         )
         for future in done:
-            probe, lease = self.running.pop(future)
+            row, lease = self.running.pop(future)
             try:
                 started, outcome = future.result()
-                record(probe, lease, started, outcome)
+                self.record(row, lease, started, outcome)
             except Exception:  # one bad record never stops the loop; the lease runs out
-                log.exception("probe %s: recording its run failed", probe.pk)
+                log.exception("%s %s: recording its run failed", self.thread_name, row.pk)
         self.ran += len(done)
         return len(done)
 
@@ -217,7 +229,7 @@ class Scheduler:
         if len(self.running) >= self.concurrency:
             return POLL
         now = timezone.now()
-        due = next_due(now)
+        due = self.next_due(now)
         if due is None:
             return POLL
         return min(POLL, max(0.0, (due - now).total_seconds()))

@@ -2,9 +2,10 @@
 (the JSON batch API, OTLP/HTTP, and later scrapes).
 
 A sender's batch is first read into `Incoming` series (checked whole by its reader), then
-`ingest` finds or makes each series of the token's organization, refuses a batch that would
-pass SUSTAIN_MAX_SERIES_PER_ORG, and inserts every point in one transaction (multi-row
-INSERTs on SQLite, COPY on PostgreSQL): all or nothing. A point given twice (a retried delivery) is kept once.
+`ingest` finds or makes each series of the owner's organization (a machine token's, a scrape
+job's), refuses a batch that would pass SUSTAIN_MAX_SERIES_PER_ORG, and inserts every point in
+one transaction (multi-row INSERTs on SQLite, COPY on PostgreSQL): all or nothing. A point
+given twice (a retried delivery) is kept once.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ import sqlite3
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Protocol
 
 from django.conf import settings
 from django.db import connection, transaction
@@ -27,7 +28,7 @@ from django.db.models import Q
 from sustain.cmdb.models import ConfigItem
 from sustain.core.errors import ActionError, Invalid
 from sustain.monitoring import rollups
-from sustain.monitoring.models import HistogramSample, MachineToken, Sample, Series
+from sustain.monitoring.models import HistogramSample, Sample, Series
 
 NAME_MAX = 200
 UNIT_MAX = 40
@@ -45,6 +46,14 @@ class TooManySeries(ActionError):
     """The organization's series limit: a label-cardinality explosion, not more disk."""
 
     status = 422
+
+
+class Owner(Protocol):
+    """Whose series a delivery writes: anything of one organization (a MachineToken, a
+    ScrapeJob)."""
+
+    @property
+    def organization_id(self) -> int: ...
 
 
 def max_series() -> int:
@@ -204,7 +213,7 @@ def _existing(organization_id: int, keys: list[str]) -> dict[str, Series]:
 
 
 def resolve_series(
-    token: MachineToken, incoming: list[Incoming], *, refuse: bool = True
+    token: Owner, incoming: list[Incoming], *, refuse: bool = True
 ) -> tuple[dict[str, Series], int, list[Incoming]]:
     """Each incoming series' row, made where new (inside the caller's transaction). Over the
     organization's limit: refused whole (`refuse`), or the new ones left out and returned."""
@@ -308,8 +317,8 @@ def _flat(rows: list[tuple[Any, ...]]) -> list[Any]:
     return list(itertools.chain.from_iterable(rows))
 
 
-def ingest(token: MachineToken, incoming: list[Incoming], *, refuse: bool = True) -> Ingested:
-    """Every point of `incoming` into the token's organization, in one transaction."""
+def ingest(token: Owner, incoming: list[Incoming], *, refuse: bool = True) -> Ingested:
+    """Every point of `incoming` into the owner's organization, in one transaction."""
     result = Ingested()
     with transaction.atomic():
         rows, made, left_out = resolve_series(token, incoming, refuse=refuse)

@@ -5,8 +5,8 @@ from __future__ import annotations
 from huey import crontab
 from huey.contrib.djhuey import HUEY, db_periodic_task, db_task
 
-from sustain.monitoring import alerts, heartbeats, probe_runs, rollups, rule_eval
-from sustain.monitoring.models import Probe
+from sustain.monitoring import alerts, heartbeats, probe_runs, rollups, rule_eval, scrape_runs
+from sustain.monitoring.models import Probe, ScrapeJob
 
 
 @db_periodic_task(crontab(minute="*"))
@@ -43,6 +43,22 @@ def wake_probes() -> bool:
     if HUEY.immediate:
         return False
     return probe_runs.keep_running()
+
+
+@db_periodic_task(crontab(minute="*"))
+def run_scrapes() -> bool:
+    """Every minute: this worker process keeps a scrape scheduler thread going (scrape_runs)."""
+    if HUEY.immediate or not ScrapeJob.objects.filter(next_run_at__isnull=False).exists():
+        return False
+    return scrape_runs.keep_running()
+
+
+@db_task()
+def wake_scrapes() -> bool:
+    """Queued when a scrape job becomes due at once (made, changed, resumed, scraped now)."""
+    if HUEY.immediate:
+        return False
+    return scrape_runs.keep_running()
 
 
 @db_periodic_task(crontab(minute="41", hour="*"))

@@ -1,7 +1,14 @@
 from django.urls import path
 
 from sustain.core.access import customers_to
-from sustain.monitoring import heartbeat_views, probe_views, prometheus_views, rule_views, views
+from sustain.monitoring import (
+    heartbeat_views,
+    probe_views,
+    prometheus_views,
+    rule_views,
+    scrape_views,
+    views,
+)
 
 app_name = "monitoring"
 urlpatterns = [
@@ -69,5 +76,33 @@ urlpatterns = [
         "prometheus/<int:prometheus_source_id>/test",
         prometheus_views.source_test,
         name="prometheus_test",
+    ),
+    path("scrape-jobs", scrape_views.scrape_jobs, name="scrape_jobs"),
+    path("scrape-jobs/new", scrape_views.scrape_job_new, name="scrape_job_new"),
+    path("scrape-jobs/<int:scrape_job_id>", scrape_views.scrape_job, name="scrape_job"),
+    path(
+        "scrape-jobs/<int:scrape_job_id>/edit",
+        scrape_views.scrape_job_edit,
+        name="scrape_job_edit",
+    ),
+    path(
+        "scrape-jobs/<int:scrape_job_id>/pause",
+        scrape_views.scrape_job_pause,
+        name="scrape_job_pause",
+    ),
+    path(
+        "scrape-jobs/<int:scrape_job_id>/resume",
+        scrape_views.scrape_job_resume,
+        name="scrape_job_resume",
+    ),
+    path(
+        "scrape-jobs/<int:scrape_job_id>/scrape",
+        scrape_views.scrape_job_scrape,
+        name="scrape_job_scrape",
+    ),
+    path(
+        "scrape-jobs/<int:scrape_job_id>/delete",
+        scrape_views.scrape_job_delete,
+        name="scrape_job_delete",
     ),
 ]

@@ -33,6 +33,7 @@ from sustain.monitoring.models.rules import (
     RuleState,
     ThresholdRule,
 )
+from sustain.monitoring.models.scrapes import ScrapeJob
 from sustain.monitoring.models.sources import PrometheusSource, PrometheusState
 from sustain.monitoring.models.watchers import (
     Heartbeat,
@@ -62,6 +63,7 @@ __all__ = [
     "RollupCursor",
     "RuleState",
     "Sample",
+    "ScrapeJob",
     "Series",
     "SeverityMapping",
     "Source",

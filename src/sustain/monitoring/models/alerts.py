@@ -14,13 +14,14 @@ from sustain.desk.models import Level, Ticket
 
 
 class Source(models.Model):
-    """Where alerts come from: an Alertmanager, a heartbeat, a probe (and, next, a rule)."""
+    """Where alerts come from: an Alertmanager, a heartbeat, a probe, a rule, a scrape job."""
 
     class Kind(models.TextChoices):
         ALERTMANAGER = "alertmanager", "Alertmanager"
         HEARTBEAT = "heartbeat", "Heartbeat"
         PROBE = "probe", "Probe"
         RULE = "rule", "Threshold rule"
+        SCRAPE = "scrape", "Scrape job"
 
     organization = models.ForeignKey(
         Organization, on_delete=models.CASCADE, related_name="monitoring_sources"
