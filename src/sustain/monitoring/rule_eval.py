@@ -6,7 +6,8 @@ Set-based: a cycle's queries do not grow with the number of rules: one claim (a 
 UPDATE) and the read of its rules, one read of the series sets' versions (rule_match keeps the
 matching until a metric's series change), one or a few statements per aggregation kind over
 the 1-minute rollups and the raw tail (rule_windows, per chunk of series), one read of the
-states as plain tuples (with their series' last sample time), the changed states written with one executemany, one release per distinct interval; only
+states as plain tuples (and the last sample times of the few that are not quiet), the changed
+states written with one executemany, one release per distinct interval; only
 alerts whose level changed cost more.
 
 A state that is ok, with nothing pending or kept, whose value breaches neither threshold is
@@ -16,6 +17,7 @@ cost, for the 100,000 quiet states of a steady cycle. Every other state goes thr
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections import defaultdict
 from collections.abc import Iterable
@@ -80,11 +82,11 @@ class StateRow:
     )
 
     def __init__(self, *row: Any) -> None:
-        pk, rule_id, series_id, level, pending, keep, value, changed, last = row
+        pk, rule_id, series_id, level, pending, keep, value, changed = row
         self.pk, self.rule_id, self.series_id, self.level = pk, rule_id, series_id, level
         self.pending_since, self.keep_until = _dt(pending), _dt(keep)
         self.value, self.changed_at = value, _dt(changed)
-        self.last_data_at = _dt(last)  # the series' last sample, until the cycle sets it
+        self.last_data_at: datetime | None = None
         self.last_evaluated = None
 
 
@@ -202,8 +204,39 @@ def claim(now: datetime, limit: int = 100_000) -> tuple[str, list[ThresholdRule]
     )
     if not claimed:
         return lease, []
-    rules = list(ThresholdRule.objects.filter(lease=lease).order_by("id"))
-    return lease, rules
+    return lease, _leased(lease)
+
+
+# What a cycle reads of a rule; the rest (its times, lease) is deferred on the instances.
+RULE_FIELDS = tuple(
+    f.attname
+    for f in ThresholdRule._meta.concrete_fields  # in the model's order, as from_db wants
+    if f.attname
+    not in ("paused", "next_eval_at", "lease", "leased_until", "last_evaluated_at", "created_at")
+)
+_rules: dict[tuple, ThresholdRule] = {}  # by its row: made again only when a setting changed
+
+
+def _leased(lease: str) -> list[ThresholdRule]:
+    """The rules of this lease, read as raw rows; an instance is made for a row not seen
+    before (10,000 model instances cost more than the rest of a quiet cycle)."""
+    columns = ", ".join(RULE_FIELDS)
+    sql = f"SELECT {columns} FROM {ThresholdRule._meta.db_table} WHERE lease = %s ORDER BY id"
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [lease])
+        rows = cursor.fetchall()
+    if len(_rules) > 100_000:
+        _rules.clear()
+    out = []
+    for row in rows:
+        rule = _rules.get(row)
+        if rule is None:
+            values = dict(zip(RULE_FIELDS, row, strict=True))
+            values["matchers"] = json.loads(values["matchers"])
+            rule = ThresholdRule.from_db(connection.alias, list(RULE_FIELDS), values.values())
+            _rules[row] = rule
+        out.append(rule)
+    return out
 
 
 def run_cycle(now: datetime | None = None) -> int:
@@ -234,18 +267,22 @@ def run_cycle(now: datetime | None = None) -> int:
             if trip is None or (value <= trip if above else value >= trip):
                 continue  # nothing for step to change
         busy.append((rule, StateRow(*row), value))
+    last_at = _last_samples({state.series_id for _rule, state, _value in busy})
     changed: list[tuple[ThresholdRule, StateRow, dict[str, Any]]] = []
     dirty: list[StateRow] = []
     labels_of = {sid: labels for found in matched.values() for sid, labels in found}
     for rule, state, value in busy:
         level = state.level
-        state.last_data_at = _latest(state.changed_at, state.last_data_at)
+        state.last_data_at = _latest(state.changed_at, last_at.get(state.series_id))
         if step(rule, state, value, now):
             dirty.append(state)
             if state.level != level:
                 changed.append((rule, state, labels_of.get(state.series_id, {})))
-    with transaction.atomic():
-        _write(dirty)
+    if dirty:  # the states and the release together (a quiet cycle: only the release)
+        with transaction.atomic():
+            _write(dirty)
+            _release(lease, rules, now)
+    else:
         _release(lease, rules, now)
     sources = Source.objects.in_bulk({rule.source_id for rule, _s, _l in changed})
     for rule, state, labels in changed:
@@ -254,28 +291,32 @@ def run_cycle(now: datetime | None = None) -> int:
     return len(rules)
 
 
-STATE_COLUMNS = (
-    "st.id, st.rule_id, st.series_id, st.level, st.pending_since, st.keep_until, st.value, "
-    "st.changed_at, se.last_sample_at"
-)
+STATE_COLUMNS = "id, rule_id, series_id, level, pending_since, keep_until, value, changed_at"
 
 
 def _read_states(rule_ids: list[int]) -> list[tuple]:
-    """STATE_COLUMNS of these rules' states (with their series' last sample time, for the
-    no-data check); on SQLite the times come as text (CAST: no declared type, so no converter
-    runs on 100,000 rows; StateRow parses the few it needs)."""
+    """STATE_COLUMNS of these rules' states; on SQLite the times come as text (CAST: no
+    declared type, so no converter runs on 100,000 rows; StateRow parses the few it needs)."""
     ins, param = rule_windows.ids_in(rule_ids)
     columns = STATE_COLUMNS
     if connection.vendor == "sqlite":
-        for name in ("st.pending_since", "st.keep_until", "st.changed_at", "se.last_sample_at"):
+        for name in ("pending_since", "keep_until", "changed_at"):
             columns = columns.replace(name, f"CAST({name} AS TEXT)")
-    sql = (
-        f"SELECT {columns} FROM {RuleState._meta.db_table} st "
-        f"JOIN {Series._meta.db_table} se ON se.id = st.series_id WHERE st.rule_id {ins}"
-    )
+    sql = f"SELECT {columns} FROM {RuleState._meta.db_table} WHERE rule_id {ins}"
     with connection.cursor() as cursor:
         cursor.execute(sql, [param])
         return cursor.fetchall()
+
+
+def _last_samples(series_ids: set[int]) -> dict[int, datetime | None]:
+    """The last sample time of the series of the states `step` sees (few): one query."""
+    if not series_ids:
+        return {}
+    ins, param = rule_windows.ids_in(sorted(series_ids))
+    sql = f"SELECT id, last_sample_at FROM {Series._meta.db_table} WHERE id {ins}"
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [param])
+        return {sid: _dt(at) for sid, at in cursor.fetchall()}
 
 
 def _states(rules: list[ThresholdRule], matched: Matched, now: datetime) -> list[tuple]:

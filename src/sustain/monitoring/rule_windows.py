@@ -150,25 +150,39 @@ def _run(sql: str, params: list[Any]) -> list[tuple]:
 
 
 def _simple(ids, start, a, b, end, aggregation) -> dict[int, float]:
-    union, params = _union(
-        ids,
-        start,
-        a,
-        b,
-        end,
-        "count AS n, sum AS total, min AS lo, max AS hi",
-        "1 AS n, value AS total, value AS lo, value AS hi",
-    )
-    sql = f"SELECT series_id, SUM(n), SUM(total), MIN(lo), MAX(hi) FROM ({union}) u "
-    sql += "GROUP BY series_id"
-    out: dict[int, float] = {}
-    for sid, n, total, low, high in _run(sql, params):
-        if not n:
+    """One GROUP BY per part (it streams in the key's order: no sort), folded here: cheaper
+    than grouping their union, which the database would sort."""
+    ins, param = ids_in(ids)
+    parts = [
+        (start, a, Sample, "COUNT(*), SUM(value), MIN(value), MAX(value)"),
+        (a, b, MinuteRollup, "SUM(count), SUM(sum), MIN(min), MAX(max)"),
+        (b, end, Sample, "COUNT(*), SUM(value), MIN(value), MAX(value)"),
+    ]
+    acc: dict[int, list[Any]] = {}
+    for lo, hi, model, cols in parts:
+        if hi <= lo:
             continue
-        out[sid] = float(
-            {"avg": total / n, "sum": total, "count": n, "min": low, "max": high}[aggregation]
+        sql = (
+            f"SELECT series_id, {cols} FROM {model._meta.db_table} "
+            f"WHERE series_id {ins} AND time >= %s AND time < %s GROUP BY series_id"
         )
-    return out
+        for sid, n, total, low, high in _run(sql, [param, lo, hi]):
+            have = acc.get(sid)
+            if have is None:
+                acc[sid] = [n, total, low, high]
+            else:
+                have[0] += n
+                have[1] += total
+                have[2] = min(have[2], low)
+                have[3] = max(have[3], high)
+    pick = {
+        "avg": lambda v: v[1] / v[0],
+        "sum": lambda v: v[1],
+        "count": lambda v: v[0],
+        "min": lambda v: v[2],
+        "max": lambda v: v[3],
+    }[aggregation]
+    return {sid: float(pick(v)) for sid, v in acc.items() if v[0]}
 
 
 def _increase(ids, start, a, b, end) -> dict[int, float]:
