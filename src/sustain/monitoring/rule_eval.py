@@ -255,8 +255,8 @@ def run_cycle(now: datetime | None = None) -> int:
         key: window_values(ids, end_ms - key[1] * 1000, end_ms, key[0], covered)
         for key, ids in wanted.items()
     }
-    by_id = {rule.pk: rule for rule in rules}
-    quiet = {rule.pk: _quiet_test(rule) for rule in rules}
+    by_id = {rule.id: rule for rule in rules}
+    quiet = {rule.id: _quiet_test(rule) for rule in rules}
     busy: list[tuple[ThresholdRule, StateRow, float | None]] = []
     for row in _states(rules, matched, now):
         rule_id, series_id, level, pending, keep = row[1], row[2], row[3], row[4], row[5]
@@ -321,21 +321,26 @@ def _last_samples(series_ids: set[int]) -> dict[int, datetime | None]:
 
 def _states(rules: list[ThresholdRule], matched: Matched, now: datetime) -> list[tuple]:
     """The states of every (rule, matched series) as raw rows (STATE_COLUMNS): read once; the
-    missing ones made in bulk and read again."""
-    ids = [rule.pk for rule in rules]
+    missing ones made in bulk and read again; those of series no longer matched left out.
+    (rule, series) pairs as one integer each: set operations in C for 100,000 of them."""
+    ids = [rule.id for rule in rules]
     rows = _read_states(ids)
-    have = {(row[1], row[2]) for row in rows}
-    new = [
-        RuleState(rule_id=rule.pk, series_id=sid, changed_at=now)
-        for rule in rules
-        for sid, _labels in matched[rule.pk]
-        if (rule.pk, sid) not in have
-    ]
-    if new:
-        RuleState.objects.bulk_create(new, batch_size=1000, ignore_conflicts=True)
+    want = {rule.id << 64 | sid for rule in rules for sid, _labels in matched[rule.id]}
+    have = {row[1] << 64 | row[2] for row in rows}
+    if have == want:
+        return rows
+    missing = want - have
+    if missing:
+        RuleState.objects.bulk_create(
+            [
+                RuleState(rule_id=k >> 64, series_id=k & (1 << 64) - 1, changed_at=now)
+                for k in missing
+            ],
+            batch_size=1000,
+            ignore_conflicts=True,
+        )
         rows = _read_states(ids)
-    live = {(rule.pk, s[0]) for rule in rules for s in matched[rule.pk]}
-    return [row for row in rows if (row[1], row[2]) in live]
+    return [row for row in rows if row[1] << 64 | row[2] in want]
 
 
 def _write(dirty: list[StateRow]) -> None:

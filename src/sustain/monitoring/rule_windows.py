@@ -158,7 +158,7 @@ def _simple(ids, start, a, b, end, aggregation) -> dict[int, float]:
         (a, b, MinuteRollup, "SUM(count), SUM(sum), MIN(min), MAX(max)"),
         (b, end, Sample, "COUNT(*), SUM(value), MIN(value), MAX(value)"),
     ]
-    acc: dict[int, list[Any]] = {}
+    acc: dict[int, Any] = {}
     for lo, hi, model, cols in parts:
         if hi <= lo:
             continue
@@ -166,15 +166,17 @@ def _simple(ids, start, a, b, end, aggregation) -> dict[int, float]:
             f"SELECT series_id, {cols} FROM {model._meta.db_table} "
             f"WHERE series_id {ins} AND time >= %s AND time < %s GROUP BY series_id"
         )
-        for sid, n, total, low, high in _run(sql, [param, lo, hi]):
+        rows = _run(sql, [param, lo, hi])
+        if not acc:
+            acc = {row[0]: row[1:] for row in rows}
+            continue
+        for sid, n, total, low, high in rows:
             have = acc.get(sid)
             if have is None:
-                acc[sid] = [n, total, low, high]
+                acc[sid] = (n, total, low, high)
             else:
-                have[0] += n
-                have[1] += total
-                have[2] = min(have[2], low)
-                have[3] = max(have[3], high)
+                n0, t0, l0, h0 = have
+                acc[sid] = (n0 + n, t0 + total, low if low < l0 else l0, high if high > h0 else h0)
     pick = {
         "avg": lambda v: v[1] / v[0],
         "sum": lambda v: v[1],
