@@ -255,17 +255,22 @@ def run_cycle(now: datetime | None = None) -> int:
         key: window_values(ids, end_ms - key[1] * 1000, end_ms, key[0], covered)
         for key, ids in wanted.items()
     }
-    by_id = {rule.id: rule for rule in rules}
-    quiet = {rule.id: _quiet_test(rule) for rule in rules}
+    per_rule = {
+        rule.id: (rule, values[(rule.aggregation, rule.window_seconds)], *_quiet_test(rule))
+        for rule in rules
+    }
     busy: list[tuple[ThresholdRule, StateRow, float | None]] = []
+    ok = str(Level.OK)
     for row in _states(rules, matched, now):
-        rule_id, series_id, level, pending, keep = row[1], row[2], row[3], row[4], row[5]
-        rule = by_id[rule_id]
-        value = values[(rule.aggregation, rule.window_seconds)].get(series_id)
-        if level == Level.OK and pending is None and keep is None and value is not None:
-            above, trip = quiet[rule_id]
-            if trip is None or (value <= trip if above else value >= trip):
-                continue  # nothing for step to change
+        rule, found, above, trip = per_rule[row[1]]
+        value = found.get(row[2])
+        quiet = row[3] == ok and row[4] is None and row[5] is None
+        if (
+            quiet
+            and value is not None
+            and (trip is None or (value <= trip if above else value >= trip))
+        ):
+            continue  # ok, nothing pending or kept, no breach: step would change nothing
         busy.append((rule, StateRow(*row), value))
     last_at = _last_samples({state.series_id for _rule, state, _value in busy})
     changed: list[tuple[ThresholdRule, StateRow, dict[str, Any]]] = []

@@ -12,7 +12,6 @@ metric's series change, by (selector, version).
 
 from __future__ import annotations
 
-import json
 import re
 import threading
 from collections import defaultdict
@@ -38,7 +37,7 @@ class _Metric:
         self.matched: dict[str, list[Found]] = {}
 
     def select(self, matchers: list[dict[str, str]]) -> list[Found]:
-        key = json.dumps(matchers, sort_keys=True)
+        key = repr(matchers)  # as stored: the same rule, the same text (cheaper than JSON)
         found = self.matched.get(key)
         if found is None:
             found = [s for s in self._candidates(matchers) if matches(matchers, s[1])]
