@@ -86,19 +86,21 @@ def _roll_values(
     else:
         cols = "s.first AS v, s.first AS f, s.last AS l, s.count AS n, s.min AS lo, s.max AS hi"
         cols += ", s.sum AS total, s.increase AS inc"
+    # One window over each series in the key's order (no sort); a neighbour in another
+    # interval marks the interval's first and last row.
     sql = f"""
         INSERT INTO {target} (series_id, time, count, min, max, sum, last, first, increase)
         SELECT series_id, t, SUM(n), MIN(lo), MAX(hi), SUM(total),
-               MAX(CASE WHEN nxt IS NULL THEN l END), MAX(CASE WHEN prev IS NULL THEN f END),
+               MAX(CASE WHEN nt IS NULL OR nt >= t + {width} THEN l END),
+               MAX(CASE WHEN pt IS NULL OR pt < t THEN f END),
                CASE WHEN COUNT(f) = COUNT(*) AND COUNT(inc) = COUNT(*) THEN
-                   SUM(inc + CASE WHEN prev IS NULL THEN 0 WHEN v >= prev THEN v - prev
+                   SUM(inc + CASE WHEN pt IS NULL OR pt < t THEN 0 WHEN v >= prev THEN v - prev
                                   ELSE v END) END
         FROM (SELECT s.series_id, (s.time / {width}) * {width} AS t, {cols},
                      LAG(s.{"value" if raw else "last"}) OVER w AS prev,
-                     LEAD(s.time) OVER w AS nxt
+                     LAG(s.time) OVER w AS pt, LEAD(s.time) OVER w AS nt
               FROM {source} s WHERE s.time >= %s AND s.time < %s{only}
-              WINDOW w AS (PARTITION BY s.series_id, (s.time / {width}) * {width}
-                           ORDER BY s.time)) g
+              WINDOW w AS (PARTITION BY s.series_id ORDER BY s.time)) g
         GROUP BY series_id, t
     """
     with connection.cursor() as cursor:
