@@ -44,8 +44,6 @@ def setup() -> None:
     from django.core.management import call_command
 
     call_command("migrate", verbosity=0)
-    if os.environ.get("DATABASE_URL"):
-        call_command("flush", interactive=False, verbosity=0)  # a world left by an earlier run
 
 
 def main() -> None:
@@ -55,9 +53,14 @@ def main() -> None:
     parser.add_argument("--cycles", type=int, default=3)
     parser.add_argument("--firing", type=int, default=10)
     parser.add_argument("--profile", default="")
+    parser.add_argument(
+        "--reuse", action="store_true", help="PostgreSQL: time cycles on the world left there"
+    )
     args = parser.parse_args()
     setup()
+    from django.core.management import call_command
     from django.db import connection, transaction
+    from django.db.models import Min
     from django.utils import timezone
 
     from sustain.accounts.models import Organization, Role, User
@@ -71,16 +74,23 @@ def main() -> None:
     )
     from sustain.monitoring.series import series_key
 
-    provider = Organization.objects.create(name="Provider", slug="provider", is_provider=True)
-    acme = Organization.objects.create(name="Acme", slug="acme")
-    mia = User.objects.create_user(
-        "mia@provider.test", None, name="Mia", organization=provider, role=Role.MANAGER
-    )
-    now = timezone.now().replace(microsecond=0)
+    reuse = args.reuse and ThresholdRule.objects.exists()
+    if os.environ.get("DATABASE_URL") and not reuse:
+        call_command("flush", interactive=False, verbosity=0)  # a world left by an earlier run
+    if reuse:  # the cycles go on from where the last run's left the rules
+        now = ThresholdRule.objects.aggregate(at=Min("next_eval_at"))["at"]
+        ThresholdRule.objects.update(lease="", leased_until=None)  # an interrupted run's
+    else:
+        provider = Organization.objects.create(name="Provider", slug="provider", is_provider=True)
+        acme = Organization.objects.create(name="Acme", slug="acme")
+        mia = User.objects.create_user(
+            "mia@provider.test", None, name="Mia", organization=provider, role=Role.MANAGER
+        )
+        now = timezone.now().replace(microsecond=0)
     per_metric = args.series // METRICS
     started = time.perf_counter()
     made = []
-    for i in range(args.series):
+    for i in range(0 if reuse else args.series):
         labels = {"host": f"h{i % per_metric}", "group": str((i % per_metric) // 10)}
         name = f"m{i // per_metric}"
         made.append(
@@ -124,10 +134,11 @@ def main() -> None:
         RollupCursor.objects.filter(name=rollups.CURSOR).update(minutes_to=hi)
         return time.perf_counter() - t
 
-    load(now, 20)
-    print(f"rolled the loaded minutes in {roll(now):.2f} s")
+    if not reuse:
+        load(now, 20)
+        print(f"rolled the loaded minutes in {roll(now):.2f} s")
     with transaction.atomic():
-        for r in range(args.rules):
+        for r in range(0 if reuse else args.rules):
             rules.create_rule(
                 mia,
                 acme,

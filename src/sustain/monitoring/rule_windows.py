@@ -155,7 +155,7 @@ def _simple(ids, start, a, b, end, aggregation) -> dict[int, float]:
     ins, param = ids_in(ids)
     parts = [
         (start, a, Sample, "COUNT(*), SUM(value), MIN(value), MAX(value)"),
-        (a, b, MinuteRollup, "SUM(count), SUM(sum), MIN(min), MAX(max)"),
+        (a, b, MinuteRollup, "CAST(SUM(count) AS BIGINT), SUM(sum), MIN(min), MAX(max)"),
         (b, end, Sample, "COUNT(*), SUM(value), MIN(value), MAX(value)"),
     ]
     acc: dict[int, Any] = {}
