@@ -91,8 +91,8 @@ class StateRow:
 
 
 def _dt(value: Any) -> Any:
-    """A datetime column as read raw: SQLite's text or naive datetime (UTC), PostgreSQL's
-    aware datetime."""
+    """A datetime column as read raw: text (SQLite's naive UTC, PostgreSQL's with its
+    offset) or a datetime (naive on SQLite: UTC)."""
     if isinstance(value, str):
         value = datetime.fromisoformat(value)
     if isinstance(value, datetime) and value.tzinfo is None:
@@ -300,13 +300,12 @@ STATE_COLUMNS = "id, rule_id, series_id, level, pending_since, keep_until, value
 
 
 def _read_states(rule_ids: list[int]) -> list[tuple]:
-    """STATE_COLUMNS of these rules' states; on SQLite the times come as text (CAST: no
-    declared type, so no converter runs on 100,000 rows; StateRow parses the few it needs)."""
+    """STATE_COLUMNS of these rules' states; the times come as text (CAST: no converter runs
+    on 100,000 rows, SQLite's nor psycopg's; StateRow parses the few it needs)."""
     ins, param = rule_windows.ids_in(rule_ids)
     columns = STATE_COLUMNS
-    if connection.vendor == "sqlite":
-        for name in ("pending_since", "keep_until", "changed_at"):
-            columns = columns.replace(name, f"CAST({name} AS TEXT)")
+    for name in ("pending_since", "keep_until", "changed_at"):
+        columns = columns.replace(name, f"CAST({name} AS TEXT)")
     sql = f"SELECT {columns} FROM {RuleState._meta.db_table} WHERE rule_id {ins}"
     with connection.cursor() as cursor:
         cursor.execute(sql, [param])

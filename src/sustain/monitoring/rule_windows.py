@@ -61,8 +61,8 @@ def covered_to() -> int:
 
 def ids_in(ids: list[int]) -> tuple[str, Any]:
     """`series_id IN (…)` of many ids as one parameter."""
-    if connection.vendor == "postgresql":
-        return "= ANY(%s)", ids
+    if connection.vendor == "postgresql":  # an array literal: no per-element adaptation
+        return "= ANY(%s::bigint[])", "{" + ",".join(map(str, ids)) + "}"
     return "IN (SELECT value FROM json_each(%s))", json.dumps(ids)
 
 
