@@ -69,30 +69,39 @@ def iso(ms: int) -> str:
 
 # --- values ---------------------------------------------------------------------------------
 def _roll_values(
-    source: str,
-    target: str,
-    value: tuple[str, str, str, str, str],
-    width: int,
-    lo: int,
-    hi: int,
-    series_ids: list[int] | None,
+    source: str, target: str, raw: bool, width: int, lo: int, hi: int, series_ids: list[int] | None
 ) -> None:
-    """INSERT … SELECT … GROUP BY (series, interval) of `source` into `target` for [lo, hi)."""
-    n, low, high, total, last = value
+    """INSERT … SELECT … GROUP BY (series, interval) of `source` into `target` for [lo, hi):
+    from raw samples (`raw`) or from finer rollups. Window functions over each interval give
+    its last and first value and its increase (consecutive differences, a drop counting the
+    new value); from finer rows the increase adds theirs and the steps between neighbours."""
     only = ""
-    params: list[Any] = [width, width, lo, hi]
+    params: list[Any] = [lo, hi]
     if series_ids is not None:
         only = f" AND s.series_id IN ({', '.join(['%s'] * len(series_ids))})"
         params += series_ids
+    if raw:
+        cols = "s.value AS v, s.value AS f, s.value AS l, 1 AS n, s.value AS lo, s.value AS hi"
+        cols += ", s.value AS total, 0 AS inc"
+    else:
+        cols = "s.first AS v, s.first AS f, s.last AS l, s.count AS n, s.min AS lo, s.max AS hi"
+        cols += ", s.sum AS total, s.increase AS inc"
+    # One window over each series in the key's order (no sort); a neighbour in another
+    # interval marks the interval's first and last row.
     sql = f"""
-        INSERT INTO {target} (series_id, time, count, min, max, sum, last)
-        SELECT g.series_id, g.t, g.n, g.lo, g.hi, g.total,
-               (SELECT x.{last} FROM {source} x WHERE x.series_id = g.series_id
-                AND x.time = g.tlast)
-        FROM (SELECT s.series_id, (s.time / %s) * %s AS t, {n} AS n, MIN(s.{low}) AS lo,
-                     MAX(s.{high}) AS hi, SUM(s.{total}) AS total, MAX(s.time) AS tlast
+        INSERT INTO {target} (series_id, time, count, min, max, sum, last, first, increase)
+        SELECT series_id, t, SUM(n), MIN(lo), MAX(hi), SUM(total),
+               MAX(CASE WHEN nt IS NULL OR nt >= t + {width} THEN l END),
+               MAX(CASE WHEN pt IS NULL OR pt < t THEN f END),
+               CASE WHEN COUNT(f) = COUNT(*) AND COUNT(inc) = COUNT(*) THEN
+                   SUM(inc + CASE WHEN pt IS NULL OR pt < t THEN 0 WHEN v >= prev THEN v - prev
+                                  ELSE v END) END
+        FROM (SELECT s.series_id, (s.time / {width}) * {width} AS t, {cols},
+                     LAG(s.{"value" if raw else "last"}) OVER w AS prev,
+                     LAG(s.time) OVER w AS pt, LEAD(s.time) OVER w AS nt
               FROM {source} s WHERE s.time >= %s AND s.time < %s{only}
-              GROUP BY s.series_id, (s.time / {width}) * {width}) g
+              WINDOW w AS (PARTITION BY s.series_id ORDER BY s.time)) g
+        GROUP BY series_id, t
     """
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
@@ -202,8 +211,6 @@ def _roll_hour_histograms(lo: int, hi: int, series_ids: list[int] | None) -> Non
 
 
 # --- rolling --------------------------------------------------------------------------------
-RAW = ("COUNT(*)", "value", "value", "value", "value")
-ROLLED = ("SUM(s.count)", "min", "max", "sum", "last")
 
 
 def _chunks(series_ids: list[int] | None, lo: int) -> Iterable[list[int]]:
@@ -228,7 +235,7 @@ def roll_minutes(lo: int, hi: int, series_ids: list[int] | None = None) -> None:
         for ids in _chunks(series_ids, lo):
             _delete_range(MinuteRollup, lo, hi, ids)
             _delete_range(MinuteHistogram, lo, hi, ids)
-            _roll_values(_table(Sample), _table(MinuteRollup), RAW, MINUTE, lo, hi, ids)
+            _roll_values(_table(Sample), _table(MinuteRollup), True, MINUTE, lo, hi, ids)
             _roll_histograms(lo, hi, ids)
 
 
@@ -240,7 +247,7 @@ def roll_hours(lo: int, hi: int, series_ids: list[int] | None = None) -> None:
         for ids in _chunks(series_ids, lo):
             _delete_range(HourRollup, lo, hi, ids)
             _delete_range(HourHistogram, lo, hi, ids)
-            _roll_values(source, target, ROLLED, HOUR, lo, hi, ids)
+            _roll_values(source, target, False, HOUR, lo, hi, ids)
             _roll_hour_histograms(lo, hi, ids)
 
 

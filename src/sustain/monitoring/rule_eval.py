@@ -2,230 +2,102 @@
 every window value set-based and steps each (rule, series) state machine, raising, updating
 and resolving alerts through `alerts.receive`.
 
-Set-based: a cycle's queries do not grow with the number of rules: one claim, one read of the
-candidate series (by metric names), one read of the states, one GROUP BY per aggregation kind
-(per chunk of CHUNK series, the databases' parameter limits), one bulk write of the states, one
-release per distinct interval; only alerts whose level changed cost more.
+Set-based: a cycle's queries do not grow with the number of rules: one claim (a conditional
+UPDATE) and the read of its rules, one read of the series sets' versions (rule_match keeps the
+matching until a metric's series change), one or a few statements per aggregation kind over
+the 1-minute rollups and the raw tail (rule_windows, per chunk of series), one read of the
+states as plain tuples (and the last sample times of the few that are not quiet), the changed
+states written with one executemany, one release per distinct interval; only
+alerts whose level changed cost more.
 
-`window_values()` is the one place that reads samples: raw samples now, rollups later.
-Counters' increase adds the differences of consecutive points, a drop (a reset) counting the
-new value as the increase; a delta counter's points are increases already. Percentiles merge a
-histogram's buckets over the window (a cumulative histogram: the last point less the first,
-the last alone across a reset) and interpolate within the bucket; over a gauge they are taken
-from the raw values.
+A state that is ok, with nothing pending or kept, whose value breaches neither threshold is
+left as it is without building anything: what `step` would answer, at a fraction of its
+cost, for the 100,000 quiet states of a steady cycle. Every other state goes through `step`.
 """
 
 from __future__ import annotations
 
 import json
-import math
-import re
 import uuid
 from collections import defaultdict
 from collections.abc import Iterable
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from django.db import connection, transaction
-from django.db.models import Avg, Count, Max, Min, Q, Sum
+from django.db.models import Q, Subquery
 from django.utils import timezone
 
-from sustain.monitoring import alerts, rule_prometheus
+from sustain.monitoring import alerts, rule_prometheus, rule_windows
 from sustain.monitoring.models import (
     Alert,
-    HistogramSample,
     RuleState,
-    Sample,
     Series,
+    Source,
     ThresholdRule,
 )
+from sustain.monitoring.rule_match import matched as _matched
+from sustain.monitoring.rule_match import matches
+from sustain.monitoring.rule_windows import merged_quantile, value_quantile, window_values
 
-CHUNK = 2000  # series per IN (...) list: below SQLite's and PostgreSQL's parameter limits
+__all__ = [
+    "claim",
+    "fingerprint",
+    "matches",
+    "merged_quantile",
+    "run_cycle",
+    "signal",
+    "step",
+    "value_quantile",
+    "window_values",
+]
+
+CHUNK = 2000  # rows per executemany batch
 LEASE = timedelta(minutes=5)
 Level = RuleState.Level
 RANK: dict[str, int] = {Level.OK: 0, Level.NODATA: 1, Level.WARNING: 2, Level.CRITICAL: 3}
-SIMPLE = {"avg": Avg, "min": Min, "max": Max, "sum": Sum, "count": Count}
-QUANTILE = {"p50": 0.5, "p95": 0.95, "p99": 0.99}
+Matched = dict[int, list[tuple[int, dict[str, Any]]]]
 
 
-def _chunks(ids: list[int]) -> Iterable[list[int]]:
-    for i in range(0, len(ids), CHUNK):
-        yield ids[i : i + CHUNK]
+def _chunks(ids: list[int], size: int = CHUNK) -> Iterable[list[int]]:
+    for i in range(0, len(ids), size):
+        yield ids[i : i + size]
 
 
-# --- the window's values ----------------------------------------------------------------------
-def window_values(
-    series_ids: Iterable[int], start_ms: int, end_ms: int, aggregation: str
-) -> dict[int, float]:
-    """{series id: the aggregation of its points in [start_ms, end_ms)}; series without
-    points are left out. One query per chunk of series, whatever the aggregation."""
-    ids = sorted(set(series_ids))
-    out: dict[int, float] = {}
-    for chunk in _chunks(ids):
-        if aggregation in SIMPLE:
-            out.update(_simple(chunk, start_ms, end_ms, aggregation))
-        elif aggregation in ("rate", "increase"):
-            for sid, inc in _increase(chunk, start_ms, end_ms).items():
-                out[sid] = inc * 1000 / (end_ms - start_ms) if aggregation == "rate" else inc
-        elif aggregation in QUANTILE:
-            out.update(_quantiles(chunk, start_ms, end_ms, QUANTILE[aggregation]))
-        else:
-            raise ValueError(f"unknown aggregation {aggregation!r}")
-    return out
+class StateRow:
+    """A RuleState's columns as a plain object (what `step` reads and sets), made from one
+    row of a raw read: no model instance, no converters for the states nobody changes."""
 
-
-def _simple(ids: list[int], start: int, end: int, aggregation: str) -> dict[int, float]:
-    rows = (
-        Sample.objects.filter(series_id__in=ids, time__gte=start, time__lt=end)
-        .values("series_id")
-        .annotate(v=SIMPLE[aggregation]("value"))
-        .values_list("series_id", "v")
+    __slots__ = (
+        "changed_at",
+        "keep_until",
+        "last_data_at",
+        "last_evaluated",
+        "level",
+        "pending_since",
+        "pk",
+        "rule_id",
+        "series_id",
+        "value",
     )
-    return {sid: float(v) for sid, v in rows if v is not None}
+
+    def __init__(self, *row: Any) -> None:
+        pk, rule_id, series_id, level, pending, keep, value, changed = row
+        self.pk, self.rule_id, self.series_id, self.level = pk, rule_id, series_id, level
+        self.pending_since, self.keep_until = _dt(pending), _dt(keep)
+        self.value, self.changed_at = value, _dt(changed)
+        self.last_data_at: datetime | None = None
+        self.last_evaluated = None
 
 
-def _increase(ids: list[int], start: int, end: int) -> dict[int, float]:
-    """Cumulative counters: the sum of consecutive differences, a reset counting the new value;
-    delta counters: the sum of their points. One statement (a window function)."""
-    table, series_table = Sample._meta.db_table, Series._meta.db_table
-    marks = ",".join(["%s"] * len(ids))
-    sql = f"""
-        SELECT series_id, SUM(CASE WHEN delta_kind THEN value
-                                   WHEN prev IS NULL THEN 0
-                                   WHEN value >= prev THEN value - prev
-                                   ELSE value END), COUNT(*)
-        FROM (SELECT s.series_id, s.value,
-                     LAG(s.value) OVER (PARTITION BY s.series_id ORDER BY s.time) AS prev,
-                     (se.temporality = 'delta') AS delta_kind
-              FROM {table} s JOIN {series_table} se ON se.id = s.series_id
-              WHERE s.series_id IN ({marks}) AND s.time >= %s AND s.time < %s) w
-        GROUP BY series_id"""
-    with connection.cursor() as cursor:
-        cursor.execute(sql, [*ids, start, end])
-        return {sid: float(total or 0) for sid, total, _n in cursor.fetchall()}
-
-
-def _quantiles(ids: list[int], start: int, end: int, q: float) -> dict[int, float]:
-    """Histogram series: merged buckets; gauges: their raw values. Two statements."""
-    out: dict[int, float] = {}
-    points: dict[int, list[tuple[int, list[float], list[int]]]] = defaultdict(list)
-    rows = (
-        HistogramSample.objects.filter(series_id__in=ids, time__gte=start, time__lt=end)
-        .order_by("series_id", "time")
-        .values_list("series_id", "time", "bounds", "counts", "series__temporality")
-    )
-    delta: dict[int, bool] = {}
-    for sid, time, bounds, counts, temporality in rows:
-        points[sid].append((time, json.loads(bounds), json.loads(counts)))
-        delta[sid] = temporality == Series.Temporality.DELTA
-    for sid, found in points.items():
-        merged = _merged(found, delta[sid])
-        if merged is not None:
-            out[sid] = merged_quantile(q, *merged)
-    values: dict[int, list[float]] = defaultdict(list)
-    gauge_ids = [i for i in ids if i not in points]
-    if gauge_ids:
-        for sid, value in Sample.objects.filter(
-            series_id__in=gauge_ids, time__gte=start, time__lt=end
-        ).values_list("series_id", "value"):
-            values[sid].append(value)
-    for sid, found_values in values.items():
-        out[sid] = value_quantile(q, found_values)
-    return out
-
-
-def _merged(
-    found: list[tuple[int, list[float], list[int]]], delta: bool
-) -> tuple[list[float], list[int]] | None:
-    bounds = found[-1][1]
-    same = [p for p in found if p[1] == bounds]  # points of another layout are left out
-    if delta:
-        total = [sum(col) for col in zip(*(p[2] for p in same), strict=True)]
-    else:
-        last, first = same[-1][2], same[0][2]
-        total = [a - b for a, b in zip(last, first, strict=True)]
-        if len(same) == 1 or any(c < 0 for c in total):  # one point, or a reset: the last
-            total = list(last)
-    return (bounds, total) if sum(total) > 0 else None
-
-
-def merged_quantile(q: float, bounds: list[float], counts: list[int]) -> float:
-    """The q-quantile of a bucketed distribution, interpolated linearly within its bucket (the
-    first from 0, or its bound when negative; the open last one answers the highest bound)."""
-    rank, seen = q * sum(counts), 0.0
-    for i, count in enumerate(counts):
-        if count and seen + count >= rank:
-            if i == len(bounds):
-                return float(bounds[-1]) if bounds else 0.0
-            upper = float(bounds[i])
-            lower = float(bounds[i - 1]) if i else min(0.0, upper)
-            return lower + (upper - lower) * (rank - seen) / count
-        seen += count
-    return float(bounds[-1]) if bounds else 0.0
-
-
-def value_quantile(q: float, values: list[float]) -> float:
-    ordered = sorted(values)
-    at = q * (len(ordered) - 1)
-    low, high = math.floor(at), math.ceil(at)
-    return ordered[low] + (ordered[high] - ordered[low]) * (at - low)
-
-
-# --- matching ---------------------------------------------------------------------------------
-def matches(matchers: list[dict[str, str]], labels: dict[str, str]) -> bool:
-    """Prometheus' label matchers; an absent label is the empty text; regexes match whole."""
-    for m in matchers:
-        have = labels.get(m["label"], "")
-        op = m["op"]
-        if (op == "=" and have != m["value"]) or (op == "!=" and have == m["value"]):
-            return False
-        if op in ("=~", "!~"):
-            hit = re.fullmatch(m["value"], have) is not None
-            if hit != (op == "=~"):
-                return False
-    return True
-
-
-Matched = dict[int, list[tuple[int, dict[str, Any], int | None]]]
-
-
-def _matched(rules: list[ThresholdRule]) -> Matched:
-    """{rule id: [(series id, labels, last sample ms)]}: one read of every candidate series."""
-    wanted = Q()
-    for org, names in _by_org(rules).items():
-        wanted |= Q(organization_id=org, name__in=sorted(names))
-    by_key: dict[tuple[int, str], list[tuple[int, dict[str, Any], int | None]]] = defaultdict(list)
-    for sid, org, name, labels, last in Series.objects.filter(wanted).values_list(
-        "id", "organization_id", "name", "labels", "last_sample_at"
-    ):
-        by_key[(org, name)].append((sid, labels, int(last.timestamp() * 1000) if last else None))
-    index: dict[tuple[int, str, str], dict[str, list[Any]]] = {}
-
-    def candidates(rule: ThresholdRule) -> list[tuple[int, dict[str, Any], int | None]]:
-        """The series of the rule's metric, narrowed by its first equality matcher through a
-        label index (built once per metric and label): 10,000 rules do not scan every series."""
-        key = (rule.organization_id, rule.metric)
-        first = next((m for m in rule.matchers if m["op"] == "=" and m["value"]), None)
-        if first is None:
-            return by_key[key]
-        where = (*key, first["label"])
-        if where not in index:
-            built: dict[str, list[Any]] = defaultdict(list)
-            for found in by_key[key]:
-                built[str(found[1].get(first["label"], ""))].append(found)
-            index[where] = built
-        return index[where].get(first["value"], [])
-
-    return {
-        rule.pk: [s for s in candidates(rule) if matches(rule.matchers, s[1])] for rule in rules
-    }
-
-
-def _by_org(rules: list[ThresholdRule]) -> dict[int, set[str]]:
-    out: dict[int, set[str]] = defaultdict(set)
-    for rule in rules:
-        out[rule.organization_id].add(rule.metric)
-    return out
+def _dt(value: Any) -> Any:
+    """A datetime column as read raw: text (SQLite's naive UTC, PostgreSQL's with its
+    offset) or a datetime (naive on SQLite: UTC)."""
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    if isinstance(value, datetime) and value.tzinfo is None:
+        return value.replace(tzinfo=UTC)
+    return value
 
 
 # --- the state machine ------------------------------------------------------------------------
@@ -261,7 +133,9 @@ def target_level(rule: ThresholdRule, level: str, value: float) -> str:
     return Level.OK
 
 
-def step(rule: ThresholdRule, state: RuleState, value: float | None, now: datetime) -> bool:
+def step(
+    rule: ThresholdRule, state: RuleState | StateRow, value: float | None, now: datetime
+) -> bool:
     """Advance one state to `now` with the window's `value` (None: no points); True when it
     changed (level, pending or kept), the only states a cycle writes. `last_data_at` is the
     series' last sample (or when the state was made, if later): set by the cycle."""
@@ -302,44 +176,67 @@ def step(rule: ThresholdRule, state: RuleState, value: float | None, now: dateti
     return True
 
 
-WRITTEN = [
-    "level",
-    "pending_since",
-    "keep_until",
-    "value",
-    "last_data_at",
-    "last_evaluated",
-    "changed_at",
-]
+def _latest(made: datetime, last: datetime | None) -> datetime:
+    return made if last is None else max(made, last)
 
 
-def _latest(made: datetime, last_ms: int | None) -> datetime:
-    if last_ms is None:
-        return made
-    return max(made, datetime.fromtimestamp(last_ms / 1000, tz=made.tzinfo))
+def _quiet_test(rule: ThresholdRule) -> tuple[bool, float | None]:
+    """(above, trip): a value on the safe side of `trip` breaches neither threshold."""
+    limits = [t for t in (rule.warning, rule.critical) if t is not None]
+    above = rule.comparison == ThresholdRule.Comparison.ABOVE
+    if not limits:
+        return above, None
+    return above, (min(limits) if above else max(limits))
 
 
 # --- the cycle --------------------------------------------------------------------------------
 def claim(now: datetime, limit: int = 100_000) -> tuple[str, list[ThresholdRule]]:
-    """Lease the due rules for this worker: one conditional UPDATE, then read back its own."""
+    """Lease the due rules for this worker: one conditional UPDATE (the due condition checked
+    again on each row it takes, so two workers never both take one), then read back its own."""
     lease = uuid.uuid4().hex
-    due = ThresholdRule.objects.filter(next_eval_at__lte=now, paused=False).filter(
-        Q(leased_until__isnull=True) | Q(leased_until__lt=now)
+    free = Q(leased_until__isnull=True) | Q(leased_until__lt=now)
+    due = ThresholdRule.objects.filter(free, next_eval_at__lte=now, paused=False)
+    first = due.order_by("next_eval_at").values("id")[:limit]
+    claimed = (
+        ThresholdRule.objects.filter(free, pk__in=Subquery(first), next_eval_at__lte=now)
+        .filter(paused=False)
+        .update(lease=lease, leased_until=now + LEASE)
     )
-    ids = list(due.order_by("next_eval_at").values_list("id", flat=True)[:limit])
-    if not ids:
-        return lease, []
-    claimed = 0
-    for chunk in _chunks(ids):
-        claimed += (
-            ThresholdRule.objects.filter(pk__in=chunk, next_eval_at__lte=now, paused=False)
-            .filter(Q(leased_until__isnull=True) | Q(leased_until__lt=now))
-            .update(lease=lease, leased_until=now + LEASE)
-        )
     if not claimed:
         return lease, []
-    rules = list(ThresholdRule.objects.filter(lease=lease).select_related("source"))
-    return lease, rules
+    return lease, _leased(lease)
+
+
+# What a cycle reads of a rule; the rest (its times, lease) is deferred on the instances.
+RULE_FIELDS = tuple(
+    f.attname
+    for f in ThresholdRule._meta.concrete_fields  # in the model's order, as from_db wants
+    if f.attname
+    not in ("paused", "next_eval_at", "lease", "leased_until", "last_evaluated_at", "created_at")
+)
+_rules: dict[tuple, ThresholdRule] = {}  # by its row: made again only when a setting changed
+
+
+def _leased(lease: str) -> list[ThresholdRule]:
+    """The rules of this lease, read as raw rows; an instance is made for a row not seen
+    before (10,000 model instances cost more than the rest of a quiet cycle)."""
+    columns = ", ".join(RULE_FIELDS)
+    sql = f"SELECT {columns} FROM {ThresholdRule._meta.db_table} WHERE lease = %s ORDER BY id"
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [lease])
+        rows = cursor.fetchall()
+    if len(_rules) > 100_000:
+        _rules.clear()
+    out = []
+    for row in rows:
+        rule = _rules.get(row)
+        if rule is None:
+            values = dict(zip(RULE_FIELDS, row, strict=True))
+            values["matchers"] = json.loads(values["matchers"])
+            rule = ThresholdRule.from_db(connection.alias, list(RULE_FIELDS), values.values())
+            _rules[row] = rule
+        out.append(rule)
+    return out
 
 
 def run_cycle(now: datetime | None = None) -> int:
@@ -352,56 +249,144 @@ def run_cycle(now: datetime | None = None) -> int:
         return done
     matched = _matched(rules)
     end_ms = int(now.timestamp() * 1000)
+    covered = rule_windows.covered_to()
     wanted: dict[tuple[str, int], set[int]] = defaultdict(set)
     for rule in rules:
         wanted[(rule.aggregation, rule.window_seconds)].update(s[0] for s in matched[rule.pk])
     values = {
-        key: window_values(ids, end_ms - key[1] * 1000, end_ms, key[0])
+        key: window_values(ids, end_ms - key[1] * 1000, end_ms, key[0], covered)
         for key, ids in wanted.items()
     }
-    states = _states(rules, matched, now)
-    changed: list[tuple[ThresholdRule, RuleState, dict[str, Any]]] = []
-    dirty: list[RuleState] = []
-    labels_of = {sid: labels for found in matched.values() for sid, labels, _ms in found}
-    last_ms = {sid: ms for found in matched.values() for sid, _labels, ms in found}
-    by_id = {rule.pk: rule for rule in rules}
-    for state in states:
-        rule = by_id[state.rule_id]
-        value = values[(rule.aggregation, rule.window_seconds)].get(state.series_id)
+    per_rule = {
+        rule.id: (rule, values[(rule.aggregation, rule.window_seconds)], *_quiet_test(rule))
+        for rule in rules
+    }
+    busy: list[tuple[ThresholdRule, StateRow, float | None]] = []
+    ok = str(Level.OK)
+    for row in _states(rules, matched, now):
+        rule, found, above, trip = per_rule[row[1]]
+        value = found.get(row[2])
+        quiet = row[3] == ok and row[4] is None and row[5] is None
+        if (
+            quiet
+            and value is not None
+            and (trip is None or (value <= trip if above else value >= trip))
+        ):
+            continue  # ok, nothing pending or kept, no breach: step would change nothing
+        busy.append((rule, StateRow(*row), value))
+    last_at = _last_samples({state.series_id for _rule, state, _value in busy})
+    changed: list[tuple[ThresholdRule, StateRow, dict[str, Any]]] = []
+    dirty: list[StateRow] = []
+    labels_of = {sid: labels for found in matched.values() for sid, labels in found}
+    for rule, state, value in busy:
         level = state.level
-        state.last_data_at = _latest(state.changed_at, last_ms.get(state.series_id))
+        state.last_data_at = _latest(state.changed_at, last_at.get(state.series_id))
         if step(rule, state, value, now):
             dirty.append(state)
             if state.level != level:
                 changed.append((rule, state, labels_of.get(state.series_id, {})))
-    with transaction.atomic():
-        RuleState.objects.bulk_update(dirty, WRITTEN, batch_size=CHUNK)
+    if dirty:  # the states and the release together (a quiet cycle: only the release)
+        with transaction.atomic():
+            _write(dirty)
+            _release(lease, rules, now)
+    else:
         _release(lease, rules, now)
+    sources = Source.objects.in_bulk({rule.source_id for rule, _s, _l in changed})
     for rule, state, labels in changed:
+        rule.source = sources[rule.source_id]
         signal(rule, state, labels, now)
     return done + len(rules)
 
 
-def _states(rules: list[ThresholdRule], matched: Matched, now: datetime) -> list[RuleState]:
-    """The states of every (rule, matched series): read once; the missing ones made in bulk."""
-    ids = [rule.pk for rule in rules]
-    have: dict[tuple[int, int], RuleState] = {}
-    for chunk in _chunks(ids):
-        for state in RuleState.objects.filter(rule_id__in=chunk):
-            have[(state.rule_id, state.series_id)] = state
-    new = [
-        RuleState(rule_id=rule.pk, series_id=sid, changed_at=now)
-        for rule in rules
-        for sid, _labels, _ms in matched[rule.pk]
-        if (rule.pk, sid) not in have
+STATE_COLUMNS = "id, rule_id, series_id, level, pending_since, keep_until, value, changed_at"
+
+
+def _read_states(rule_ids: list[int]) -> list[tuple]:
+    """STATE_COLUMNS of these rules' states; the times come as text (CAST: no converter runs
+    on 100,000 rows, SQLite's nor psycopg's; StateRow parses the few it needs)."""
+    ins, param = rule_windows.ids_in(rule_ids)
+    columns = STATE_COLUMNS
+    for name in ("pending_since", "keep_until", "changed_at"):
+        columns = columns.replace(name, f"CAST({name} AS TEXT)")
+    sql = f"SELECT {columns} FROM {RuleState._meta.db_table} WHERE rule_id {ins}"
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [param])
+        return cursor.fetchall()
+
+
+def _last_samples(series_ids: set[int]) -> dict[int, datetime | None]:
+    """The last sample time of the series of the states `step` sees (few): one query."""
+    if not series_ids:
+        return {}
+    ins, param = rule_windows.ids_in(sorted(series_ids))
+    sql = f"SELECT id, last_sample_at FROM {Series._meta.db_table} WHERE id {ins}"
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [param])
+        return {sid: _dt(at) for sid, at in cursor.fetchall()}
+
+
+def _states(rules: list[ThresholdRule], matched: Matched, now: datetime) -> list[tuple]:
+    """The states of every (rule, matched series) as raw rows (STATE_COLUMNS): read once; the
+    missing ones made in bulk and read again; those of series no longer matched left out.
+    (rule, series) pairs as one integer each: set operations in C for 100,000 of them."""
+    ids = [rule.id for rule in rules]
+    rows = _read_states(ids)
+    want = {rule.id << 64 | sid for rule in rules for sid, _labels in matched[rule.id]}
+    have = {row[1] << 64 | row[2] for row in rows}
+    if have == want:
+        return rows
+    missing = want - have
+    if missing:
+        RuleState.objects.bulk_create(
+            [
+                RuleState(rule_id=k >> 64, series_id=k & (1 << 64) - 1, changed_at=now)
+                for k in missing
+            ],
+            batch_size=1000,
+            ignore_conflicts=True,
+        )
+        rows = _read_states(ids)
+    return [row for row in rows if row[1] << 64 | row[2] in want]
+
+
+# The fields a step changes (what rule_prometheus bulk-updates on its own state rows).
+WRITTEN = [
+    "level",
+    "pending_since",
+    "keep_until",
+    "value",
+    "last_data_at",
+    "last_evaluated",
+    "changed_at",
+]
+
+
+def _write(dirty: list[StateRow]) -> None:
+    """The changed states, one executemany (a steady cycle has few or none)."""
+    if not dirty:
+        return
+    adapt = connection.ops.adapt_datetimefield_value
+    sql = (
+        f"UPDATE {RuleState._meta.db_table} SET level = %s, pending_since = %s, "
+        "keep_until = %s, value = %s, last_data_at = %s, last_evaluated = %s, changed_at = %s "
+        "WHERE id = %s"
+    )
+    rows = [
+        (
+            s.level,
+            adapt(s.pending_since),
+            adapt(s.keep_until),
+            s.value,
+            adapt(s.last_data_at),
+            adapt(s.last_evaluated),
+            adapt(s.changed_at),
+            s.pk,
+        )
+        for s in dirty
     ]
-    if new:
-        RuleState.objects.bulk_create(new, batch_size=1000, ignore_conflicts=True)
-        for chunk in _chunks(sorted({s.rule_id for s in new})):
-            for state in RuleState.objects.filter(rule_id__in=chunk):
-                have.setdefault((state.rule_id, state.series_id), state)
-    live = {(rule.pk, s[0]) for rule in rules for s in matched[rule.pk]}
-    return [state for key, state in have.items() if key in live]
+    with connection.cursor() as cursor:
+        for i in range(0, len(rows), CHUNK):
+            cursor.executemany(sql, rows[i : i + CHUNK])
 
 
 def _release(lease: str, rules: list[ThresholdRule], now: datetime) -> None:
@@ -420,7 +405,9 @@ def fingerprint(series_id: int) -> str:
     return f"series-{series_id}"
 
 
-def signal(rule: ThresholdRule, state: RuleState, labels: dict[str, Any], now: datetime) -> None:
+def signal(
+    rule: ThresholdRule, state: RuleState | StateRow, labels: dict[str, Any], now: datetime
+) -> None:
     """A level change told to the alerts' door: firing (severity by level) or resolved."""
     firing = state.level != Level.OK
     severity = "critical" if state.level == Level.CRITICAL else "warning"

@@ -97,7 +97,12 @@ class HistogramSample(models.Model):
 # --- rollups (monitoring.rollups) -------------------------------------------------------------
 class RollupBase(models.Model):
     """Per series and interval (its start, ms since the epoch): the count, min, max, sum and
-    last value of the samples in it. Keyed like samples: (series, time)."""
+    last value of the samples in it. Keyed like samples: (series, time).
+
+    `first` and `increase` (the sum of the differences of its consecutive points, a drop
+    counting the new value: a counter reset) let a counter's increase over a run of intervals
+    be computed exactly: the intervals' increases plus, between neighbours, the step from one's
+    last to the next's first. Empty on rows rolled before they existed."""
 
     pk = models.CompositePrimaryKey("series", "time")
     series = models.ForeignKey(Series, on_delete=models.CASCADE, related_name="+", db_index=False)
@@ -107,6 +112,8 @@ class RollupBase(models.Model):
     max = models.FloatField()
     sum = models.FloatField()
     last = models.FloatField()
+    first = models.FloatField(null=True, blank=True)
+    increase = models.FloatField(null=True, blank=True)
 
     class Meta:
         abstract = True
