@@ -73,6 +73,7 @@ def load_world(tickets: int = 150, seed: int = 7) -> None:
     from sustain.demo import service
     from sustain.demo.history import Timeline, generated
     from sustain.demo.live import last_hours
+    from sustain.demo.metrics import application_metrics
     from sustain.demo.monitoring import alerts, backup_heartbeat
     from sustain.demo.releases import fix_loop
 
@@ -108,6 +109,7 @@ def load_world(tickets: int = 150, seed: int = 7) -> None:
         timeline.add(now - LIVE, lambda: service.webhook(people["alice"], acme))
         alerts(timeline, people, made["items"], teams)
         backup_heartbeat(timeline, people, made["items"])
+        application_metrics(timeline, people, made["items"])
         saturday = (now + timedelta(days=(5 - now.weekday()) % 7 or 7)).replace(
             hour=8, minute=0, second=0, microsecond=0
         )
