@@ -19,6 +19,7 @@ a chart under about 400 points and is a whole number of the table's intervals.
 
 from __future__ import annotations
 
+import functools
 import json
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
@@ -122,6 +123,12 @@ def read(series: Sequence[Series], start: int, end: int, now: int | None = None)
 
 
 # --- histograms -------------------------------------------------------------------------------
+@functools.lru_cache(maxsize=256)
+def _bounds(text: str) -> tuple[float, ...]:
+    """A layout's bounds, parsed once: every point of a series repeats the same text."""
+    return tuple(json.loads(text))
+
+
 def _histogram_rows(series: Sequence[Series], start: int, end: int, resolution: str):
     """(series id, time, count, bounds, counts) oldest first; raw cumulative points as changes."""
     model: Any = {"raw": HistogramSample, "minute": MinuteHistogram, "hour": HourHistogram}[
@@ -133,7 +140,7 @@ def _histogram_rows(series: Sequence[Series], start: int, end: int, resolution: 
         .order_by("series_id", "time")
         .values_list("series_id", "time", "count", "bounds", "counts")
     )
-    parsed = ((sid, t, n, json.loads(b), json.loads(c)) for sid, t, n, b, c in rows)
+    parsed = ((sid, t, n, _bounds(b), json.loads(c)) for sid, t, n, b, c in rows)
     if resolution != "raw":
         return parsed  # rollups hold the changes in each interval already
     cumulative = {s.pk for s in series if s.temporality == Series.Temporality.CUMULATIVE}
@@ -159,12 +166,12 @@ def _changes(rows: Iterable[tuple], cumulative: set[int]):
             yield sid, t, n - pn, bounds, [a - b for a, b in zip(counts, pc, strict=True)]
 
 
-def merge(points: Iterable[tuple[list[float], list[int]]]) -> tuple[list[float], list[int]]:
+def merge(points: Iterable[tuple[Sequence[float], list[int]]]) -> tuple[list[float], list[int]]:
     """Bucket counts summed over points of one layout (the most frequent one wins when layouts
     differ: buckets of other bounds cannot be added to them)."""
     by_layout: dict[tuple[float, ...], list[int]] = {}
     for bounds, counts in points:
-        key = tuple(bounds)
+        key = tuple(bounds)  # the parsed layouts are tuples already: no copy
         have = by_layout.get(key)
         by_layout[key] = (
             list(counts) if have is None else [a + b for a, b in zip(have, counts, strict=True)]
