@@ -18,6 +18,7 @@ from sustain.desk.api import router as desk_router
 from sustain.hooks.api import router as hooks_router
 from sustain.mail.api import router as mail_router
 from sustain.monitoring.api import router as monitoring_router
+from sustain.monitoring.chart_api import router as chart_router
 from sustain.monitoring.heartbeat_api import router as heartbeat_router
 from sustain.monitoring.probe_api import router as probe_router
 from sustain.monitoring.rule_api import router as rule_router
@@ -61,4 +62,5 @@ api.add_router("/v1/", heartbeat_router)
 api.add_router("/v1/", series_router)
 api.add_router("/v1/", probe_router)
 api.add_router("/v1/", rule_router)
+api.add_router("/v1/", chart_router)
 strict_params.install(api)  # after the last add_router: unknown query params / bodies → 422

@@ -18,6 +18,7 @@ from django.urls import URLPattern, URLResolver, get_resolver
 
 from tests.security import (
     world_bugs,
+    world_dashboards,
     world_deployments,
     world_releases,
     world_rules,
@@ -119,6 +120,7 @@ PATH_PARAMS: dict[str, Callable[[World, Side, str], Resolved]] = {
     "machine_token_id": lambda w, s, p: (s.machine_token.pk, internal(s.slug)),
     "heartbeat_id": lambda w, s, p: (s.heartbeat.pk, org(s.slug)),
     "series_id": lambda w, s, p: (world_series.series(s.slug).pk, org(s.slug)),
+    "pin_id": lambda w, s, p: (world_dashboards.pin(s.slug).pk, org(s.slug)),
     # resuming needs a paused rule
     "threshold_rule_id": lambda w, s, p: (
         world_rules.rule(s.slug, paused=p.endswith("/resume")).pk,
@@ -497,8 +499,15 @@ BODY_FIELDS: dict[str, Any] = {
     "keep_firing_for_seconds": 60,
     "no_data": "alert",
     "no_data_after_seconds": 900,
-    # metrics (a JSON batch of one series of one point)
-    "series": [{"name": "zz_metric_7731", "points": [[1765100000, 1.0]]}],
+    # metrics (a JSON batch of one series of one point); a dashboard pin's series
+    "series": {
+        "SamplesIn": [{"name": "zz_metric_7731", "points": [[1765100000, 1.0]]}],
+        "DashboardPinIn": Ref(
+            lambda w, s: world_series.series(s.slug).pk,
+            lambda w, s: world_series.series(s.slug).pk,
+        ),
+    },
+    "on_item": True,
 }
 
 # Endpoints that other systems call instead of users: they prove themselves with a signature

@@ -82,6 +82,11 @@ READ_ONLY = {
     "portal_status:status",
     "monitoring:probes",
     "monitoring:probe",
+    "monitoring:series_list",
+    "monitoring:series",
+    "monitoring:dashboard",
+    "monitoring:item_dashboard",
+    "portal_status:dashboard",
 }
 
 # Set-up pages for managers and administrators: agents who may see the object are refused.

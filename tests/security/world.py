@@ -46,6 +46,7 @@ from sustain.sla.models import Calendar, EscalationRule, OnCallOverride, OnCallS
 from sustain.sla.models import Page as OnCallPage
 from tests.base import SustainTestCase
 from tests.security.world_bugs import build_bugs
+from tests.security.world_dashboards import build_pins
 from tests.security.world_deployments import build_install_base
 from tests.security.world_releases import build_releases
 from tests.security.world_rules import build_rules
@@ -504,6 +505,7 @@ def build_world() -> World:
     build_install_base(base, sides, markers)
     build_series(base, sides, markers)
     build_rules(base, sides, markers)
+    build_pins(base, sides, markers)
     build_releases(base, markers)
     build_bugs(base, sides, markers)
     tokens = {role: accounts.create_token(None, user)[1] for role, user in users.items()}

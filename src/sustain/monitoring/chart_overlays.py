@@ -60,7 +60,7 @@ class Deployed:
         return f"{self.release} → {self.environment}{who} ({self.status})"
 
 
-def _dt(ms: int) -> datetime:
+def as_datetime(ms: int) -> datetime:
     return datetime.fromtimestamp(ms / 1000, tz=UTC)
 
 
@@ -97,7 +97,7 @@ def firing_periods(
     alerts = {a.pk: a for a in found}
     if not alerts:
         return []
-    low, high = _dt(start), _dt(end)
+    low, high = as_datetime(start), as_datetime(end)
     events = (
         visible(AlertEvent.objects.filter(alert_id__in=alerts), user)
         .filter(what__in=(AlertEvent.What.FIRING, AlertEvent.What.RESOLVED), at__lt=high)
@@ -158,7 +158,7 @@ def deployments(series: Series, user: Any, start: int, end: int) -> list[Deploye
     envs = environments(series.config_item)
     if not envs:
         return []
-    low, high = _dt(start), _dt(end)
+    low, high = as_datetime(start), as_datetime(end)
     rows = (
         visible(Deployment.objects.filter(environment_id__in=envs), user)
         .exclude(status=Deployment.Status.SCHEDULED)
