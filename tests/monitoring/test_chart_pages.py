@@ -195,7 +195,7 @@ class ChartApiTests(PageTestCase):
         self.assertAlmostEqual(found["p50"], 0.1 + 0.4 * 240 / 480)
         counter = self.series["http_requests_total"]
         refused = api.get(f"/api/v1/metrics/series/{counter.pk}/percentiles")
-        self.assertEqual(refused.status_code, 422)
+        self.assertEqual(refused.status_code, 422)  # a counter has none
         self.assertEqual(
             self.api(self.dave).get(f"/api/v1/metrics/series/{self.pay.pk}/chart").status_code, 404
         )

@@ -27,12 +27,13 @@ from sustain.core.errors import Invalid
 from sustain.core.http import ApiRequest
 from sustain.core.pagination import paginate
 from sustain.monitoring import chart_data, chart_overlays, dashboards, refs, rollups, rules
-from sustain.monitoring.models import DashboardPin, Series
-from sustain.monitoring.rule_eval import merged_quantile
+from sustain.monitoring.models import DashboardPin, Sample, Series
+from sustain.monitoring.rule_eval import merged_quantile, value_quantile
 from sustain.monitoring.series_api import SeriesOut
 
 router = Router(tags=["metrics"])
 ERRORS: dict[int, Any] = {400: ErrorOut, 403: ErrorOut, 404: ErrorOut, 422: ErrorOut}
+MAX_VALUES = 200_000
 
 
 class ChartThresholdOut(Schema):
@@ -76,7 +77,7 @@ class PercentilesOut(Schema):
     start: datetime
     end: datetime
     resolution: str
-    count: int = Field(description="Observations in the range.")
+    count: int = Field(description="Observations (a gauge: values) in the range.")
     p50: float | None
     p95: float | None
     p99: float | None
@@ -128,22 +129,37 @@ def series_percentiles(
     end: UtcDateTime | None = None,
 ):
     """A histogram's p50, p95 and p99 over the whole range, from its buckets merged over it
-    (never an average of percentiles)."""
+    (never an average of percentiles); a gauge's, from its raw values in the range (at most
+    200,000 of them). A counter has none (its values only grow)."""
     found = get_object_or_404(_series(request), pk=series_id)
-    if found.kind != Series.Kind.HISTOGRAM:
-        raise Invalid("Percentiles are of histogram series.", field="series_id")
+    if found.kind == Series.Kind.COUNTER:
+        raise Invalid("Percentiles are of histograms and gauges.", field="series_id")
     low, high = _range(start, end)
-    bounds, counts = chart_data.distributions([found], low, high).get(found.pk, ([], []))
-    total = sum(counts)
+    if found.kind == Series.Kind.HISTOGRAM:
+        bounds, counts = chart_data.distributions([found], low, high).get(found.pk, ([], []))
+        total = sum(counts)
 
-    def q(value: float) -> float | None:
-        return merged_quantile(value, bounds, counts) if total else None
+        def q(value: float) -> float | None:
+            return merged_quantile(value, bounds, counts) if total else None
 
+        resolution = chart_data.plan(low, high).resolution
+    else:
+        values = list(
+            Sample.objects.filter(series=found, time__gte=low, time__lt=high).values_list(
+                "value", flat=True
+            )[:MAX_VALUES]
+        )
+        total = len(values)
+
+        def q(value: float) -> float | None:
+            return value_quantile(value, values) if values else None
+
+        resolution = "raw"
     return {
         "series": found,
         "start": chart_overlays.as_datetime(low),
         "end": chart_overlays.as_datetime(high),
-        "resolution": chart_data.plan(low, high).resolution,
+        "resolution": resolution,
         "count": total,
         "p50": q(0.5),
         "p95": q(0.95),

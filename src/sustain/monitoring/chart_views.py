@@ -234,6 +234,7 @@ def series(request: AuthedRequest, series_id: int) -> HttpResponse:
             "series": found,
             "chart": charts.embed(fig, f"{found.name} over {chosen.label}"),
             "plan": lines.plan,
+            "step": _duration(lines.plan.step),
             "range": chosen,
             "ranges": [(k, label) for k, (label, _span) in RANGES.items()],
             "states": states,
@@ -247,6 +248,13 @@ def series(request: AuthedRequest, series_id: int) -> HttpResponse:
             ],
         },
     )
+
+
+def _duration(ms: int) -> str:
+    seconds = ms // 1000
+    if seconds % 3600 == 0:
+        return f"{seconds // 3600} h"
+    return f"{seconds // 60} min" if seconds % 60 == 0 else f"{seconds} s"
 
 
 def _form_text(data: QueryDict, name: str) -> str:
