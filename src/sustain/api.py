@@ -19,6 +19,7 @@ from sustain.desk.api import router as desk_router
 from sustain.hooks.api import router as hooks_router
 from sustain.mail.api import router as mail_router
 from sustain.monitoring.api import router as monitoring_router
+from sustain.monitoring.chart_api import router as chart_router
 from sustain.monitoring.heartbeat_api import router as heartbeat_router
 from sustain.monitoring.probe_api import router as probe_router
 from sustain.monitoring.prometheus_source_api import router as prometheus_source_router
@@ -67,4 +68,5 @@ api.add_router("/v1/", probe_router)
 api.add_router("/v1/", rule_router)
 api.add_router("/v1/", prometheus_source_router)
 api.add_router("/v1/", scrape_router)
+api.add_router("/v1/", chart_router)
 strict_params.install(api)  # after the last add_router: unknown query params / bodies → 422

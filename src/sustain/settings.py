@@ -179,6 +179,13 @@ STATICFILES_DIRS = [BASE_DIR / "static"]
 STATIC_ROOT = DATA_DIR / "static"
 STATIC_ROOT.mkdir(exist_ok=True)
 WHITENOISE_USE_FINDERS = True
+STATICFILES_FINDERS = [
+    "django.contrib.staticfiles.finders.FileSystemFinder",
+    "django.contrib.staticfiles.finders.AppDirectoriesFinder",
+    "sustain.core.package_static.PackageFileFinder",
+]
+# Served from the installed package itself (core/package_static.py): plotly.js for the charts.
+PACKAGE_STATIC = {"vendor/plotly.min.js": ("plotly", "package_data/plotly.min.js")}
 MEDIA_ROOT = DATA_DIR / "attachments"
 MEDIA_URL = "/attachments/"
 

@@ -269,3 +269,25 @@ class DemoWorldTests(TestCase):
         page = self.client.get(f"/monitoring/scrape-jobs/{job.pk}").content.decode()
         self.assertIn("shop_orders_total", page)
         self.assertIn("acme-shop", self.client.get("/monitoring/scrape-jobs").content.decode())
+
+    def test_the_application_metrics_chart_a_rule_that_fired_and_a_deployment(self):
+        from sustain.monitoring import charts, rollups
+        from sustain.monitoring.models import DashboardPin, HourHistogram, MinuteRollup, Series
+
+        checkout = Series.objects.get(
+            name="http_server_duration_seconds", labels__endpoint="/api/checkout"
+        )
+        self.assertTrue(HourHistogram.objects.filter(series=checkout).exists())
+        self.assertTrue(MinuteRollup.objects.exists())
+        alert = Alert.objects.get(source__kind=Source.Kind.RULE)
+        self.assertEqual(alert.state, Alert.State.RESOLVED)
+        self.assertIsNotNone(alert.ticket)
+        now = rollups.now_ms()
+        fig, _lines = charts.series_chart(checkout, self.alice, now - 86_400_000, now)
+        kinds = [s["type"] for s in fig["layout"]["shapes"]]
+        self.assertIn("rect", kinds)  # the firing period
+        (marks,) = [t for t in fig["data"] if t["name"] == "deployments"]
+        self.assertIn("Ledger 2.4.2 → acme-production", marks["hovertext"][0])
+        self.assertEqual(DashboardPin.objects.filter(organization__slug="acme").count(), 4)
+        page = self.client.get("/monitoring/dashboard?organization=acme")
+        self.assertContains(page, "Slowest endpoints by p95")

@@ -19,6 +19,7 @@ from django.urls import URLPattern, URLResolver, get_resolver
 from tests.security import (
     world_bugs,
     world_configs,
+    world_dashboards,
     world_deployments,
     world_releases,
     world_rules,
@@ -124,6 +125,7 @@ PATH_PARAMS: dict[str, Callable[[World, Side, str], Resolved]] = {
     # configuration documents are staff's (customers see none of them)
     "document_id": lambda w, s, p: (world_configs.document(s.slug).pk, internal(s.slug)),
     "number": lambda w, s, p: (1, internal(s.slug)),
+    "pin_id": lambda w, s, p: (world_dashboards.pin(s.slug).pk, org(s.slug)),
     # resuming needs a paused rule
     "threshold_rule_id": lambda w, s, p: (
         world_rules.rule(s.slug, paused=p.endswith("/resume")).pk,
@@ -540,8 +542,15 @@ BODY_FIELDS: dict[str, Any] = {
     "username": "",
     # scrape jobs: extra labels on every series
     "labels": {"zz_env": "zz-7731"},
-    # metrics (a JSON batch of one series of one point)
-    "series": [{"name": "zz_metric_7731", "points": [[1765100000, 1.0]]}],
+    # metrics (a JSON batch of one series of one point); a dashboard pin's series
+    "series": {
+        "SamplesIn": [{"name": "zz_metric_7731", "points": [[1765100000, 1.0]]}],
+        "DashboardPinIn": Ref(
+            lambda w, s: world_series.series(s.slug).pk,
+            lambda w, s: world_series.series(s.slug).pk,
+        ),
+    },
+    "on_item": True,
 }
 
 # Endpoints that other systems call instead of users: they prove themselves with a signature

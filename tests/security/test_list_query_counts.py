@@ -33,7 +33,7 @@ from sustain.hooks import actions as hooks
 from sustain.hooks.models import Delivery
 from sustain.mail.models import InboundMail
 from sustain.monitoring import actions as monitoring
-from sustain.monitoring import prometheus_sources, rules
+from sustain.monitoring import dashboards, prometheus_sources, rules
 from sustain.monitoring.alerts import Signal
 from sustain.monitoring.heartbeats import Call
 from sustain.monitoring.models import ProbeResult, RuleState, Series
@@ -42,7 +42,14 @@ from sustain.releases import actions as releases
 from sustain.releases.models import Deployment
 from sustain.sla import actions as sla
 from sustain.sla.models import Clock
-from tests.security import surface, world_bugs, world_deployments, world_releases, world_rules
+from tests.security import (
+    surface,
+    world_bugs,
+    world_deployments,
+    world_releases,
+    world_rules,
+    world_series,
+)
 from tests.security.world import Side, World, body_text
 
 FEW, MANY = 3, 20
@@ -387,6 +394,12 @@ def _series(w: World, s: Side, n: int) -> None:
     )
 
 
+def _pins(w: World, s: Side, n: int) -> None:
+    series = world_series.series(s.slug)
+    for i in range(n):
+        dashboards.pin_series(w.users["root"], series, on_item=i % 2 == 1, title=f"pin {i}")
+
+
 def _probes(w: World, s: Side, n: int) -> None:
     for _ in range(n):
         monitoring.create_probe(
@@ -476,6 +489,7 @@ ROWS: dict[str, Callable[[World, Side, int], object]] = {
     "/api/v1/monitoring/heartbeats": _heartbeats,
     "/api/v1/monitoring/heartbeats/{heartbeat_id}/pings": _pings,
     "/api/v1/metrics/series": _series,
+    "/api/v1/metrics/pins": _pins,
     "/api/v1/monitoring/probes": _probes,
     "/api/v1/monitoring/probes/{probe_id}/results": _probe_results,
     "/api/v1/monitoring/scrape-jobs": _scrape_jobs,

@@ -91,6 +91,11 @@ READ_ONLY = {
     "monitoring:prometheus_sources",
     "monitoring:scrape_jobs",
     "monitoring:scrape_job",
+    "monitoring:series_list",
+    "monitoring:series",
+    "monitoring:dashboard",
+    "monitoring:item_dashboard",
+    "portal_status:dashboard",
 }
 
 # Set-up pages for managers and administrators: agents who may see the object are refused.

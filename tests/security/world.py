@@ -47,6 +47,7 @@ from sustain.sla.models import Page as OnCallPage
 from tests.base import SustainTestCase
 from tests.security.world_bugs import build_bugs
 from tests.security.world_configs import build_configs
+from tests.security.world_dashboards import build_pins
 from tests.security.world_deployments import build_install_base
 from tests.security.world_releases import build_releases
 from tests.security.world_rules import build_rules
@@ -508,6 +509,7 @@ def build_world() -> World:
     build_rules(base, sides, markers)
     build_configs(base, sides, markers)
     build_scrapes(base, sides, markers)
+    build_pins(base, sides, markers)
     build_releases(base, markers)
     build_bugs(base, sides, markers)
     tokens = {role: accounts.create_token(None, user)[1] for role, user in users.items()}

@@ -75,6 +75,7 @@ def load_world(tickets: int = 150, seed: int = 7) -> None:
     from sustain.demo.configs import configurations
     from sustain.demo.history import Timeline, generated
     from sustain.demo.live import last_hours
+    from sustain.demo.metrics import application_metrics
     from sustain.demo.monitoring import alerts, backup_heartbeat, prometheus_rule
     from sustain.demo.releases import fix_loop
 
@@ -112,6 +113,7 @@ def load_world(tickets: int = 150, seed: int = 7) -> None:
         backup_heartbeat(timeline, people, made["items"])
         configurations(timeline, admin, people, made["items"])
         prometheus_rule(timeline, people)
+        application_metrics(timeline, people, made["items"])
         saturday = (now + timedelta(days=(5 - now.weekday()) % 7 or 7)).replace(
             hour=8, minute=0, second=0, microsecond=0
         )

@@ -1,5 +1,6 @@
 """Monitoring in the admin: sources and the severity mapping edited through the actions;
-alerts, machine tokens, probes and scrape jobs read-only (made and changed in the product)."""
+alerts, machine tokens, probes and scrape jobs read-only (made and changed in the product);
+dashboard pins reordered."""
 
 from __future__ import annotations
 
@@ -9,7 +10,14 @@ from django.contrib import admin
 from django.http import HttpRequest
 
 from sustain.monitoring import actions
-from sustain.monitoring.models import Alert, MachineToken, Probe, SeverityMapping, Source
+from sustain.monitoring.models import (
+    Alert,
+    DashboardPin,
+    MachineToken,
+    Probe,
+    SeverityMapping,
+    Source,
+)
 
 
 @admin.register(Source)
@@ -122,3 +130,18 @@ class ScrapeJobAdmin(ReadOnly):
     list_filter = ("status", "paused")
     search_fields = ("name", "url")
     list_select_related = ("organization",)
+
+
+@admin.register(DashboardPin)
+class DashboardPinAdmin(admin.ModelAdmin):
+    """Pins are made and removed in the product (the series page, the API); here their order
+    on a dashboard may be changed."""
+
+    list_display = ("__str__", "organization", "config_item", "series", "aggregation", "position")
+    list_filter = ("organization",)
+    list_editable = ("position",)
+    fields = ("organization", "config_item", "series", "metric", "matchers", "aggregation")
+    readonly_fields = fields
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False

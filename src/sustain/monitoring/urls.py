@@ -2,6 +2,8 @@ from django.urls import path
 
 from sustain.core.access import customers_to
 from sustain.monitoring import (
+    chart_views,
+    dashboard_views,
     heartbeat_views,
     probe_views,
     prometheus_views,
@@ -20,6 +22,12 @@ urlpatterns = [
     path("maintenance", views.maintenance, name="maintenance"),
     path("maintenance/calendar", views.maintenance_calendar, name="calendar"),
     path("items/<int:item_id>", views.item, name="item"),
+    path("items/<int:item_id>/dashboard", dashboard_views.item_dashboard, name="item_dashboard"),
+    path("dashboard", dashboard_views.dashboard, name="dashboard"),
+    path("series/", chart_views.series_list, name="series_list"),
+    path("series/<int:series_id>", chart_views.series, name="series"),
+    path("series/<int:series_id>/pin", chart_views.series_pin, name="series_pin"),
+    path("pins/<int:pin_id>/delete", chart_views.pin_delete, name="pin_delete"),
     path("heartbeats", heartbeat_views.heartbeats, name="heartbeats"),
     path("heartbeats/new", heartbeat_views.heartbeat_new, name="heartbeat_new"),
     path("heartbeats/<int:heartbeat_id>", heartbeat_views.heartbeat, name="heartbeat"),

@@ -16,6 +16,7 @@ from sustain.monitoring.models.alerts import (
     Source,
     Window,
 )
+from sustain.monitoring.models.dashboards import DashboardPin
 from sustain.monitoring.models.metrics import (
     HistogramRollupBase,
     HistogramSample,
@@ -45,6 +46,7 @@ from sustain.monitoring.models.watchers import (
 __all__ = [
     "Alert",
     "AlertEvent",
+    "DashboardPin",
     "Heartbeat",
     "HistogramRollupBase",
     "HistogramSample",
