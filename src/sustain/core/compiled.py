@@ -26,10 +26,17 @@ from django.core.exceptions import EmptyResultSet
 from django.db import connections
 from django.db.models import DateTimeField, Model, QuerySet
 from django.db.models.query import get_related_populators
+from django.db.models.signals import post_save, pre_save
 
 M = TypeVar("M", bound=Model)
 MAX_KEYS = 256  # shapes kept per Prepared and thread (visibility keys grow with the actors)
 _DATETIME = DateTimeField()
+
+
+class IExact(str):
+    """A marker (and its values) for an `__iexact` lookup, whose value the database's own
+    escaping prepares (SQLite's LIKE escapes `%`, `_` and backslashes; PostgreSQL compares
+    UPPER() as it is): bound as the ORM would, never as a pattern."""
 
 
 class Prepared(Generic[M]):
@@ -80,7 +87,7 @@ class Prepared(Generic[M]):
 
 class _Statement:
     def __init__(self, queryset: QuerySet, markers: dict[str, Any], using: str) -> None:
-        self.using = using
+        self.using, self.markers = using, markers
         self.connection = connections[using]
         self.compiler = queryset.query.get_compiler(using=using)
         self.slots: dict[str, list[int]] = {}
@@ -92,7 +99,7 @@ class _Statement:
             return
         self.empty, self.params = False, list(params)
         for name, marker in markers.items():
-            prepared = self._prepare(marker)
+            prepared = self._prepare(marker, marker)
             where = [
                 i for i, p in enumerate(self.params) if p == prepared and type(p) is type(prepared)
             ]
@@ -112,7 +119,9 @@ class _Statement:
                 self.compiler.annotation_col_map,
             )
 
-    def _prepare(self, value: Any) -> Any:
+    def _prepare(self, value: Any, marker: Any) -> Any:
+        if isinstance(marker, IExact):
+            return self.connection.ops.prep_for_iexact_query(str(value))
         if isinstance(value, dt.datetime):
             return _DATETIME.get_db_prep_value(value, self.connection)
         return value
@@ -120,7 +129,7 @@ class _Statement:
     def bind(self, values: dict[str, Any]) -> list[Any]:
         params = list(self.params)
         for name, where in self.slots.items():
-            value = self._prepare(values[name])
+            value = self._prepare(values[name], self.markers[name])
             for i in where:
                 params[i] = value
         return params
@@ -144,3 +153,59 @@ class _Statement:
                 setattr(obj, name, row[position])
             found.append(obj)
         return found
+
+
+_INSERTS: dict[tuple[Any, ...], tuple[str, list[Any]]] = {}
+
+
+def insert(objs: list[M], *, using: str = "default", signals: bool = False) -> list[M]:
+    """Write new rows of one model in one `INSERT … RETURNING id`, as `bulk_create` would
+    (fields' `pre_save` and database preparation), and set their ids; the statement's text is
+    built once per model and row count. With `signals`, each row's pre_save and post_save are
+    sent as `save()` sends them (bulk_create sends none). Rows holding an expression (an
+    `F()`, a database default) go through `bulk_create`."""
+    if not objs:
+        return objs
+    model = type(objs[0])
+    if signals:
+        for obj in objs:
+            pre_save.send(sender=model, instance=obj, raw=False, using=using, update_fields=None)
+    connection = connections[using]
+    opts = model._meta
+    with_pk = objs[0].pk is not None
+    fields = [f for f in opts.concrete_fields if with_pk or f is not opts.pk]
+    rows = [[f.pre_save(obj, True) for f in fields] for obj in objs]
+    if opts.parents or any(hasattr(v, "resolve_expression") for row in rows for v in row):
+        model._default_manager.using(using).bulk_create(objs)
+        return _saved(objs, using, signals)
+    key = (model, connection.vendor, len(objs), with_pk)
+    if key not in _INSERTS:
+        quote = connection.ops.quote_name
+        one = "(" + ", ".join(["%s"] * len(fields)) + ")"
+        _INSERTS[key] = (
+            f"INSERT INTO {quote(opts.db_table)} ({', '.join(quote(str(f.column)) for f in fields)}) "
+            f"VALUES {', '.join([one] * len(objs))} RETURNING {quote(str(opts.pk.column))}",
+            fields,
+        )
+    sql, fields = _INSERTS[key]
+    params = [
+        f.get_db_prep_save(value, connection)
+        for row in rows
+        for f, value in zip(fields, row, strict=True)
+    ]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        ids = [row[0] for row in cursor.fetchall()]
+    for obj, pk in zip(objs, ids, strict=True):
+        if not with_pk:
+            obj.pk = pk
+        obj._state.adding, obj._state.db = False, using
+    return _saved(objs, using, signals)
+
+
+def _saved(objs: list[M], using: str, signals: bool) -> list[M]:
+    for obj in objs if signals else ():
+        post_save.send(
+            sender=type(obj), instance=obj, created=True, update_fields=None, raw=False, using=using
+        )
+    return objs
