@@ -203,6 +203,28 @@ class Server:
         """CPU seconds used so far by gunicorn, its workers and the worker."""
         return tree_cpu(self.process.pid) if self.process else 0.0
 
+    def cpu_parts(self) -> dict[str, float]:
+        """The same, apart: "web" (gunicorn and its workers), "worker" (the Huey worker, with
+        the demo world's periodic jobs), "run" (`sustain run` itself)."""
+        if self.process is None:
+            return {}
+        parts = {"web": 0.0, "worker": 0.0, "run": tree_cpu(self.process.pid)}
+        try:
+            with open(f"/proc/{self.process.pid}/task/{self.process.pid}/children") as found:
+                children = [int(c) for c in found.read().split()]
+        except (FileNotFoundError, ProcessLookupError):
+            return parts
+        for child in children:
+            try:
+                with open(f"/proc/{child}/cmdline", "rb") as cmdline:
+                    words = cmdline.read().split(b"\0")
+            except FileNotFoundError:
+                continue
+            used = tree_cpu(child)
+            parts["run"] -= used
+            parts["web" if b"gunicorn" in words else "worker"] += used
+        return parts
+
     def __enter__(self) -> Server:
         log = open(Path(self.data_dir) / "server.log", "ab")
         self.process = subprocess.Popen(
