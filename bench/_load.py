@@ -4,7 +4,9 @@ Closed loop: N client threads, each with one connection, send the next request a
 answer to the last one is in. Open loop: requests are due at fixed times (an offered rate), a
 pool of threads sends each at its time, and a request's latency counts from when it was due,
 so a slow server is charged for the queue it builds. `Server` starts `sustain run` (gunicorn
-and the worker) on a fresh data directory under /tmp and stops it again. Only the standard
+and the worker) on a fresh data directory under /tmp (a copy of SUSTAIN_BENCH_TEMPLATE, a
+stopped earlier run's data dir with the demo world, when set: loading the demo takes minutes
+on a loaded machine) and stops it again. Only the standard
 library, only 127.0.0.1.
 """
 
@@ -12,6 +14,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -191,9 +194,15 @@ class Server:
     directory (and DATABASE_URL when set); stopped by its process group on exit. `world()`
     runs a set-up script against its database."""
 
-    def __init__(self, data_dir: str | None = None, *, demo: bool = True) -> None:
+    def __init__(
+        self, data_dir: str | None = None, *, demo: bool = True, template: str | None = None
+    ) -> None:
         self.demo = demo
         self.data_dir = data_dir or tempfile.mkdtemp(prefix="sustain-bench-create-", dir="/tmp")
+        template = template or os.environ.get("SUSTAIN_BENCH_TEMPLATE")
+        if template:  # a data dir with the demo world loaded: start in seconds, not minutes
+            skip = shutil.ignore_patterns("metrics", "sent-mail", "server.log", "*-wal", "*-shm")
+            shutil.copytree(template, self.data_dir, dirs_exist_ok=True, ignore=skip)
         self.env = {**os.environ, "SUSTAIN_DATA_DIR": self.data_dir}
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
