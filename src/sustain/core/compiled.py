@@ -85,6 +85,12 @@ class Prepared(Generic[M]):
         return statement.sql, statement.bind(values)
 
 
+def _same_kind(found: Any, marker: Any) -> bool:
+    """Equal as a parameter: a marker 1 is no True, but an IExact passed through unchanged (on
+    PostgreSQL) is the string it holds."""
+    return type(found) is type(marker) or (isinstance(found, str) and isinstance(marker, str))
+
+
 class _Statement:
     def __init__(self, queryset: QuerySet, markers: dict[str, Any], using: str) -> None:
         self.using, self.markers = using, markers
@@ -101,7 +107,7 @@ class _Statement:
         for name, marker in markers.items():
             prepared = self._prepare(marker, marker)
             where = [
-                i for i, p in enumerate(self.params) if p == prepared and type(p) is type(prepared)
+                i for i, p in enumerate(self.params) if p == prepared and _same_kind(p, prepared)
             ]
             if not where:
                 raise ValueError(f"the marker for {name} is not among the query's parameters")
