@@ -4,7 +4,9 @@ Closed loop: N client threads, each with one connection, send the next request a
 answer to the last one is in. Open loop: requests are due at fixed times (an offered rate), a
 pool of threads sends each at its time, and a request's latency counts from when it was due,
 so a slow server is charged for the queue it builds. `Server` starts `sustain run` (gunicorn
-and the worker) on a fresh data directory under /tmp and stops it again. Only the standard
+and the worker) on a fresh data directory under /tmp (a copy of SUSTAIN_BENCH_TEMPLATE, a
+stopped earlier run's data dir with the demo world, when set: loading the demo takes minutes
+on a loaded machine) and stops it again. Only the standard
 library, only 127.0.0.1.
 """
 
@@ -12,6 +14,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -28,6 +31,8 @@ from _common import ROOT, SUSTAIN, Client
 PYTHON = str(ROOT / ".venv" / "bin" / "python")
 WORLD = str(Path(__file__).resolve().parent / "_create_world.py")
 Body = Callable[[int, int], bytes]  # (client number, request number) -> request body
+# Migrating and loading the demo world takes ~50 s on a quiet machine, minutes on a shared one.
+START_SECONDS = 600
 
 
 @dataclass
@@ -189,9 +194,15 @@ class Server:
     directory (and DATABASE_URL when set); stopped by its process group on exit. `world()`
     runs a set-up script against its database."""
 
-    def __init__(self, data_dir: str | None = None, *, demo: bool = True) -> None:
+    def __init__(
+        self, data_dir: str | None = None, *, demo: bool = True, template: str | None = None
+    ) -> None:
         self.demo = demo
         self.data_dir = data_dir or tempfile.mkdtemp(prefix="sustain-bench-create-", dir="/tmp")
+        template = template or os.environ.get("SUSTAIN_BENCH_TEMPLATE")
+        if template:  # a data dir with the demo world loaded: start in seconds, not minutes
+            skip = shutil.ignore_patterns("metrics", "sent-mail", "server.log", "*-wal", "*-shm")
+            shutil.copytree(template, self.data_dir, dirs_exist_ok=True, ignore=skip)
         self.env = {**os.environ, "SUSTAIN_DATA_DIR": self.data_dir}
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
@@ -200,6 +211,28 @@ class Server:
     def cpu(self) -> float:
         """CPU seconds used so far by gunicorn, its workers and the worker."""
         return tree_cpu(self.process.pid) if self.process else 0.0
+
+    def cpu_parts(self) -> dict[str, float]:
+        """The same, apart: "web" (gunicorn and its workers), "worker" (the Huey worker, with
+        the demo world's periodic jobs), "run" (`sustain run` itself)."""
+        if self.process is None:
+            return {}
+        parts = {"web": 0.0, "worker": 0.0, "run": tree_cpu(self.process.pid)}
+        try:
+            with open(f"/proc/{self.process.pid}/task/{self.process.pid}/children") as found:
+                children = [int(c) for c in found.read().split()]
+        except (FileNotFoundError, ProcessLookupError):
+            return parts
+        for child in children:
+            try:
+                with open(f"/proc/{child}/cmdline", "rb") as cmdline:
+                    words = cmdline.read().split(b"\0")
+            except FileNotFoundError:
+                continue
+            used = tree_cpu(child)
+            parts["run"] -= used
+            parts["web" if b"gunicorn" in words else "worker"] += used
+        return parts
 
     def __enter__(self) -> Server:
         log = open(Path(self.data_dir) / "server.log", "ab")
@@ -210,7 +243,7 @@ class Server:
             stderr=log,
             process_group=0,  # its own group to stop, but the same session (scheduling)
         )
-        deadline = time.monotonic() + 180
+        deadline = time.monotonic() + START_SECONDS
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
                 sys.exit(f"sustain run exited; see {self.data_dir}/server.log")
@@ -221,7 +254,7 @@ class Server:
                 pass
             time.sleep(0.5)
         self.__exit__()
-        sys.exit("sustain run did not answer within 180 s")
+        sys.exit(f"sustain run did not answer within {START_SECONDS} s")
 
     def __exit__(self, *exc: object) -> None:
         if self.process is not None and self.process.poll() is None:

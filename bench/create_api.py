@@ -91,7 +91,7 @@ def main() -> None:
             else {"token": args.token or create_token(args.user), "since": None}
         )
         headers = {"Authorization": f"Bearer {world['token']}", "Content-Type": "application/json"}
-        before = [server.cpu()]
+        before, parts = [server.cpu()], [server.cpu_parts()]
         if args.rate:
             outcome = open_loop(
                 server.url,
@@ -114,13 +114,24 @@ def main() -> None:
                 clients=args.clients,
                 seconds=args.seconds,
                 warmup=args.warmup,
-                at_start=lambda: before.__setitem__(0, server.cpu()),
+                at_start=lambda: (
+                    before.__setitem__(0, server.cpu()),
+                    parts.__setitem__(0, server.cpu_parts()),
+                ),
             )
             report_outcome(outcome, f"closed loop, {args.clients} clients, {args.seconds} s")
         drained = drained_ok(server.world("drain", str(world["since"]))) if own else True
+        after = server.cpu_parts()  # the worker's delivery of the last mails included
         if own:
             used = cpu_ms(server.cpu() - before[0], outcome)
             print(f"  server    {used:.1f} ms CPU per ticket (web workers and the worker)")
+            print(
+                "            of which "
+                + ", ".join(
+                    f"{name} {cpu_ms(after[name] - parts[0].get(name, 0.0), outcome):.1f} ms"
+                    for name in ("web", "worker")
+                )
+            )
     ok = figure(args, database, outcome, drained)
     sys.exit(0 if ok else 1)
 
@@ -161,6 +172,9 @@ class _Running:
 
     def cpu(self) -> float:
         return 0.0
+
+    def cpu_parts(self) -> dict[str, float]:
+        return {"web": 0.0, "worker": 0.0}
 
 
 if __name__ == "__main__":

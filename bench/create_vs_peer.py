@@ -113,7 +113,7 @@ def run_peer(directory: Path, args: argparse.Namespace) -> tuple[Outcome, float]
 def run_ours(args: argparse.Namespace) -> tuple[Outcome, float, bool]:
     with Server() as server:
         world = server.world("setup")
-        before = [0.0]
+        before, parts = [0.0], [{}]
         headers = {"Authorization": f"Bearer {world['token']}", "Content-Type": "application/json"}
         outcome = closed_loop(
             server.url,
@@ -123,10 +123,21 @@ def run_ours(args: argparse.Namespace) -> tuple[Outcome, float, bool]:
             clients=args.clients,
             seconds=args.seconds,
             warmup=args.warmup,
-            at_start=lambda: before.__setitem__(0, server.cpu()),
+            at_start=lambda: (
+                before.__setitem__(0, server.cpu()),
+                parts.__setitem__(0, server.cpu_parts()),
+            ),
         )
         drained = drained_ok(server.world("drain", str(world["since"])))
+        after = server.cpu_parts()
         used = server.cpu() - before[0]  # the worker's rendering and sending included
+        print(
+            "  sustain's CPU per ticket apart: "
+            + ", ".join(
+                f"{name} {cpu_ms(after[name] - parts[0].get(name, 0.0), outcome):.1f} ms"
+                for name in ("web", "worker")
+            )
+        )
     return outcome, cpu_ms(used, outcome), drained
 
 

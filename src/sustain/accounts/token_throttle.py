@@ -23,11 +23,11 @@ from sustain.accounts.models import TokenFailure
 from sustain.core.client import client_address
 
 
-def _limit() -> int:
+def limit() -> int:
     return int(getattr(settings, "TOKEN_FAILURE_LIMIT", 20))
 
 
-def _window() -> dt.timedelta:
+def window() -> dt.timedelta:
     return dt.timedelta(seconds=int(getattr(settings, "TOKEN_FAILURE_WINDOW", 300)))
 
 
@@ -45,41 +45,39 @@ def address_key(request: HttpRequest) -> str:
 
 def retry_after(key: str, now: dt.datetime | None = None) -> int | None:
     """Seconds until `key` may try again; None when it is not throttled."""
-    limit = _limit()
-    if limit <= 0:
+    count = limit()
+    if count <= 0:
         return None
     now = now or timezone.now()
-    window = _window()
+    since = now - window()
     recent = list(
-        TokenFailure.objects.filter(address=key, at__gt=now - window)
+        TokenFailure.objects.filter(address=key, at__gt=since)
         .order_by("-at")
-        .values_list("at", flat=True)[:limit]
+        .values_list("at", flat=True)[:count]
     )
-    if len(recent) < limit:
+    if len(recent) < count:
         return None
     # Allowed again when the limit-th most recent failure leaves the window.
     return wait_after(recent[-1], now)
 
 
-def limit_reached_at(key: str, now: dt.datetime) -> Subquery | None:
-    """As a subquery: when the limit-th most recent failure of `key` in the window happened
-    (null while under the limit), for a query that reads the token in the same round trip.
-    None when the throttle is off."""
-    limit = _limit()
-    if limit <= 0:
-        return None
-    recent = TokenFailure.objects.filter(address=key, at__gt=now - _window()).order_by("-at")
-    return Subquery(recent.values("at")[limit - 1 : limit])
+def limit_reached_at(key: str, since: dt.datetime) -> Subquery:
+    """As a subquery: when the limit-th most recent failure of `key` after `since` (the
+    window's start) happened (null while under the limit), for a query that reads the token
+    in the same round trip. Only while the throttle is on (limit() > 0)."""
+    count = limit()
+    recent = TokenFailure.objects.filter(address=key, at__gt=since).order_by("-at")
+    return Subquery(recent.values("at")[count - 1 : count])
 
 
 def wait_after(reached_at: dt.datetime, now: dt.datetime) -> int:
     """Seconds to wait when the limit was reached at `reached_at` (see retry_after)."""
-    return max(1, math.ceil((reached_at + _window() - now).total_seconds()))
+    return max(1, math.ceil((reached_at + window() - now).total_seconds()))
 
 
 def record_failure(key: str, now: dt.datetime | None = None) -> None:
-    if _limit() <= 0:
+    if limit() <= 0:
         return
     now = now or timezone.now()
-    TokenFailure.objects.filter(at__lte=now - _window()).delete()  # forget what no longer counts
+    TokenFailure.objects.filter(at__lte=now - window()).delete()  # forget what no longer counts
     TokenFailure.objects.create(address=key, at=now)

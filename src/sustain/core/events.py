@@ -6,7 +6,7 @@ from typing import Any
 
 from django.db import models
 
-from sustain.core import context
+from sustain.core import compiled, context
 from sustain.core.models import Event
 
 
@@ -29,7 +29,7 @@ def record(
     """Write one event inside the caller's transaction."""
     if organization_id is None:
         organization_id = getattr(target, "organization_id", None)
-    return Event.objects.create(
+    event = Event(
         actor=actor if getattr(actor, "pk", None) else None,
         request_id=context.request_id.get(),
         organization_id=organization_id,
@@ -40,6 +40,9 @@ def record(
         after=after or {},
         is_public=is_public,
     )
+    return compiled.insert([event], signals=True)[
+        0
+    ]  # one event per change: the statement built once
 
 
 def for_target(target: models.Model) -> models.QuerySet[Event]:

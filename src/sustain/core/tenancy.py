@@ -51,6 +51,19 @@ def visible(queryset: QuerySet[M], user: Any) -> QuerySet[M]:
     return queryset
 
 
+def visibility_key(user: Any) -> tuple[Any, ...]:
+    """Everything of `user` that `visible()` (and the models' customer scopes) decide by: two
+    users with the same key see the same rows, so a statement compiled for one serves the
+    other (core.compiled)."""
+    if not getattr(user, "is_authenticated", False) or not user.is_active:
+        return ("nobody",)
+    org_ids = served_organization_ids(user)
+    if user.is_customer:
+        shared = user.organization.customers_see_all_tickets
+        return ("customer", user.pk, user.organization_id, shared)
+    return ("staff", None if org_ids is None else tuple(org_ids))
+
+
 def customer_scope(
     queryset: QuerySet[M], user: Any, *, public: str | None = "is_public", own: str | None = None
 ) -> QuerySet[M]:

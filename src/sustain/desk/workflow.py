@@ -6,6 +6,7 @@ from typing import Any
 
 from django.utils.translation import gettext_lazy as _
 
+from sustain.core.compiled import Prepared
 from sustain.desk.models import Level, PriorityRule, Status
 
 TRANSITIONS: dict[str, set[str]] = {
@@ -53,9 +54,19 @@ def allowed_transitions(status: str, *, customer: bool = False) -> set[str]:
     return set(table.get(status, set()))
 
 
+# Read for every new ticket: compiled once (core.compiled).
+_RULE = Prepared(
+    lambda impact, urgency: PriorityRule.objects.filter(impact=impact, urgency=urgency).order_by(
+        "pk"
+    )[:1],
+    impact=-7_000_000_019,
+    urgency=-7_000_000_023,
+)
+
+
 def priority_for(impact: int, urgency: int) -> int:
     """The matrix's priority; the configured cell when there is one, else the default."""
-    rule = PriorityRule.objects.filter(impact=impact, urgency=urgency).first()
-    if rule is not None:
-        return rule.priority
+    rules = _RULE.rows(impact=impact, urgency=urgency)
+    if rules:
+        return rules[0].priority
     return DEFAULT_MATRIX[(impact, urgency)]

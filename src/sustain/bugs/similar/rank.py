@@ -23,12 +23,12 @@ import re
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 from django.db import connections
 from django.db.models import Model, OuterRef, QuerySet, Subquery
-from django.db.models.expressions import RawSQL
-from django.db.models.functions import Lower, Substr
+from django.db.models.functions import Lower
 from django.urls import reverse
 from rapidfuzz import fuzz, process
 
@@ -37,8 +37,9 @@ from sustain.bugs.models import OPEN_STATUSES as BUG_OPEN
 from sustain.bugs.models import Bug, BugWord, TicketWord
 from sustain.bugs.similar import index
 from sustain.bugs.similar.index import stem
+from sustain.core.compiled import Prepared
 from sustain.core.search import ANY_WORD as WORD
-from sustain.core.tenancy import visible
+from sustain.core.tenancy import visibility_key, visible
 from sustain.desk.models import OPEN_STATUSES as TICKET_OPEN
 from sustain.desk.models import Ticket
 
@@ -117,21 +118,23 @@ def suggest(
     terms = search_terms(title, description)
     if not terms or limit <= 0:
         return []
-    # The status is tested on each matching row, not through its index: PostgreSQL would
-    # otherwise intersect a rare word's few rows with the bitmap of every open row (35 ms).
-    ticket_qs = visible(_open(Ticket, TICKET_OPEN), actor)
-    bug_qs = visible(_open(Bug, BUG_OPEN), actor)
-    ticket_qs = _exclude(ticket_qs, exclude_ticket)
-    bug_qs = _exclude(bug_qs, exclude_bug)
     query = _Query(title, description)
-    scored: list[Suggestion] = []
-    candidates = _candidates([("ticket", Ticket, ticket_qs), ("bug", Bug, bug_qs)], terms)
+    candidates = _candidates(
+        [("ticket", Ticket, exclude_ticket), ("bug", Bug, exclude_bug)], terms, actor
+    )
     pool = [(significant_words(row[2]), row[4]) for row in candidates]
-    for (kind, key, row_title, status, _), score in zip(candidates, query.rank(pool), strict=True):
-        if score >= MIN_SCORE:
-            scored.append(Suggestion(kind, key, row_title, status, score, _url(kind, key, actor)))
-    scored.sort(key=lambda s: (-s.score, s.kind, s.key))
-    return scored[:limit]
+    scored = [
+        (score, kind, key, row_title, status)
+        for (kind, key, row_title, status, _), score in zip(
+            candidates, query.rank(pool), strict=True
+        )
+        if score >= MIN_SCORE
+    ]
+    scored.sort(key=lambda s: (-s[0], s[1], s[2]))
+    return [  # the links of those shown only (reverse() costs more than the scoring)
+        Suggestion(kind, key, row_title, status, score, _url(kind, key, actor))
+        for score, kind, key, row_title, status in scored[:limit]
+    ]
 
 
 def _open(model: type[Model], statuses: Iterable[str]) -> QuerySet:
@@ -140,76 +143,97 @@ def _open(model: type[Model], statuses: Iterable[str]) -> QuerySet:
     )
 
 
-def _exclude(qs: QuerySet, ref: Model | str | int | None) -> QuerySet:
+# Stand-ins for the per-call values of the compiled candidate walk (core.compiled).
+EXCLUDE_PK, EXCLUDE_KEY = -7_000_000_007, "\x01similar-exclude"
+STATUSES: dict[type[Model], Iterable[str]] = {Ticket: TICKET_OPEN, Bug: BUG_OPEN}
+
+
+def _exclusion(ref: Model | str | int | None) -> tuple[str, Any]:
+    """How the row being written is left out: by id, by key, or not at all."""
     if ref is None or ref == "":
-        return qs
+        return "none", None
     if isinstance(ref, Model):
-        return qs.exclude(pk=ref.pk)
+        return "pk", ref.pk
     if isinstance(ref, int):
-        return qs.exclude(pk=ref)
-    return qs.exclude(key=str(ref).upper())
+        return "pk", ref
+    return "key", str(ref).upper()
 
 
-def _candidates(
-    kinds: list[tuple[str, type[Model], QuerySet]], terms: list[str]
-) -> list[tuple[str, str, str, str, str]]:
-    """(kind, key, title, status, description's start) of each kind's candidates, in one
-    statement (one round trip for all the look-ups)."""
-    statements: list[str] = []
-    values: list[Any] = []
-    for kind, model, qs in kinds:
-        found = _candidate_ids(model, qs, terms)
-        if found is None:
-            continue
-        rows = (
-            model._default_manager.filter(id__in=RawSQL(*found))
-            .annotate(head=Substr("description", 1, DESCRIPTION_CHARS))
-            .values_list("key", "title", "status", "head")
-        )
-        sql, params = rows.query.sql_with_params()
-        statements.append(
-            f"SELECT '{kind}', k{len(statements)}.* FROM ({sql}) AS k{len(statements)}"
-        )
-        values += params
-    if not statements:
-        return []
-    with connections[kinds[0][2].db].cursor() as cursor:
-        cursor.execute(" UNION ALL ".join(statements), values)
-        return cursor.fetchall()
-
-
-def _candidate_ids(
-    model: type[Model], qs: QuerySet, terms: list[str]
-) -> tuple[str, list[Any]] | None:
-    """The statement selecting the ids of the newest PER_TERM rows of `qs` holding a form of
-    each term; None when `qs` is empty.
+def _walk(model: type[Model], how: str, actor: Any, *, term: str, exclude: Any = None) -> QuerySet:
+    """The newest PER_TERM rows of `model` that `actor` may see, open, holding `term`.
 
     Each term is a walk of the side table's (term, id) b-tree newest first, each row tested
-    against `qs` (its status, its visibility) by a correlated subquery: unlike a join or an
-    EXISTS, PostgreSQL cannot turn that into a merge or hash join that first reads every open
-    row (it does when it underestimates their share), so the walk stops after PER_TERM rows.
-    The walk is compiled once by the ORM with a marker term and repeated once per term, all as
-    one UNION ALL.
+    for its status and visibility by a correlated subquery: unlike a join or an EXISTS,
+    PostgreSQL cannot turn that into a merge or hash join that first reads every open row (it
+    does when it underestimates their share), so the walk stops after PER_TERM rows. The
+    status is tested on each matching row, not through its index: PostgreSQL would otherwise
+    intersect a rare word's few rows with the bitmap of every open row (35 ms).
     """
-    if qs.query.is_empty():
-        return None
+    qs = visible(_open(model, STATUSES[model]), actor)
+    if how == "pk":
+        qs = qs.exclude(pk=exclude)
+    elif how == "key":
+        qs = qs.exclude(key=exclude)
     words, column = WORD_TABLES[model]
     row = qs.filter(pk=OuterRef(column)).values("pk")[:1]
-    probe = (
-        words._default_manager.filter(term=MARKER)
+    return (
+        words._default_manager.filter(term=term)
         .alias(seen=Subquery(row))
         .filter(seen__isnull=False)
         .order_by(f"-{column}")
-        .values_list(column, flat=True)[:PER_TERM]
+        .values_list(column)[:PER_TERM]
     )
-    sql, params = probe.query.sql_with_params()
-    slot = list(params).index(MARKER)
-    parts: list[str] = []
+
+
+# One compiled walk per kind and way of excluding, per visibility (tenancy.visibility_key).
+_WALKS: dict[tuple[type[Model], str], Prepared[Any]] = {
+    (model, how): Prepared(
+        partial(_walk, model, how),
+        term=MARKER,
+        **({"exclude": EXCLUDE_PK if how == "pk" else EXCLUDE_KEY} if how != "none" else {}),
+    )
+    for model in (Ticket, Bug)
+    for how in ("none", "pk", "key")
+}
+
+
+def _candidates(
+    kinds: list[tuple[str, type[Model], Model | str | int | None]], terms: list[str], actor: Any
+) -> list[tuple[str, str, str, str, str]]:
+    """(kind, key, title, status, description's start) of each kind's candidates, in one
+    statement (one round trip for all the look-ups): per kind, the newest PER_TERM rows
+    holding a form of each term (`_walk`, compiled once and repeated per term as one UNION
+    ALL), then their columns."""
+    seen = visibility_key(actor)
+    connection = connections["default"]
+    quote = connection.ops.quote_name
+    folded = list(dict.fromkeys(index.fold(t) for t in terms))
+    statements: list[str] = []
     values: list[Any] = []
-    for n, term in enumerate(dict.fromkeys(index.fold(t) for t in terms)):
-        parts.append(f"SELECT * FROM ({sql}) AS term_{n}")
-        values += [*params[:slot], term, *params[slot + 1 :]]
-    return " UNION ALL ".join(parts), values
+    for kind, model, ref in kinds:
+        how, exclude = _exclusion(ref)
+        walk = _WALKS[(model, how)]
+        parts, part_values = [], []
+        for n, term in enumerate(folded):
+            found = walk.sql((seen, connection.vendor), actor, term=term, exclude=exclude)
+            if found is None:  # the actor sees none of this kind
+                break
+            parts.append(f"SELECT * FROM ({found[0]}) AS term_{n}")
+            part_values += found[1]
+        if not parts:
+            continue
+        values += part_values
+        table = quote(model._meta.db_table)
+        statements.append(
+            f"SELECT '{kind}', {quote('key')}, {quote('title')}, {quote('status')}, "
+            f"SUBSTR({quote('description')}, 1, {DESCRIPTION_CHARS}) FROM {table} "
+            f"WHERE {quote('id')} IN ({' UNION ALL '.join(parts)})"
+        )
+    if not statements:
+        return []
+    with connection.cursor() as cursor:
+        cursor.execute(" UNION ALL ".join(statements), values)
+        return cursor.fetchall()
 
 
 class _Query:
