@@ -73,6 +73,14 @@ class DocumentTests(SustainTestCase):
             '{"api_key": "abc", "name": "x"}\n[s]\ntoken = "••••••"\n',
         )
         self.assertEqual(diffs.mask('  "api_key": "abc",'), '  "api_key": "••••••",')
+        self.assertEqual(
+            diffs.mask("A=1\nDB_PASSWORD=abc\nApi_Key: x"),
+            "A=1\nDB_PASSWORD=••••••\nApi_Key: ••••••",
+        )
+        with self.settings(CONFIG_SECRET_KEYS="Licen[cs]e"):  # capitals: searched ignoring case
+            self.assertEqual(
+                diffs.mask("license_key = k1\nname = n"), "license_key = ••••••\nname = n"
+            )
         doc = self.make(name="app.yaml", text=APP)
         agent = self.api(self.alice).get(f"/api/v1/config-documents/{doc.pk}").json()
         self.assertNotIn("hunter2", agent["text"])

