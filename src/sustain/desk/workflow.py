@@ -6,7 +6,6 @@ from typing import Any
 
 from django.utils.translation import gettext_lazy as _
 
-from sustain.core.compiled import Prepared
 from sustain.desk.models import Level, PriorityRule, Status
 
 TRANSITIONS: dict[str, set[str]] = {
@@ -54,21 +53,11 @@ def allowed_transitions(status: str, *, customer: bool = False) -> set[str]:
     return set(table.get(status, set()))
 
 
-# Read for every new ticket: compiled once (core.compiled).
-_RULE = Prepared(
-    lambda impact, urgency: PriorityRule.objects.filter(impact=impact, urgency=urgency).order_by(
-        "pk"
-    )[:1],
-    # Within the small-integer columns' range: Django answers a lookup outside a field's range
-    # with no rows at all (EmptyResultSet), which would compile into "never a configured cell".
-    impact=32_719,
-    urgency=32_749,
-)
-
-
 def priority_for(impact: int, urgency: int) -> int:
     """The matrix's priority; the configured cell when there is one, else the default."""
-    rules = _RULE.rows(impact=impact, urgency=urgency)
-    if rules:
-        return rules[0].priority
+    # A plain query: the matrix's small-integer columns defeat core.compiled's markers (out of
+    # their range Django answers with no rows; inside it PostgreSQL's adapter wraps them).
+    rule = PriorityRule.objects.filter(impact=impact, urgency=urgency).first()
+    if rule is not None:
+        return rule.priority
     return DEFAULT_MATRIX[(impact, urgency)]
