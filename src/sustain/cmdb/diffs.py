@@ -188,11 +188,6 @@ def _range(start: int, stop: int) -> str:
     return f"{start if not length else start + 1},{length}"
 
 
-def unified(old: str, new: str, old_name: str, new_name: str) -> str:
-    a, b = old.split("\n"), new.split("\n")
-    return unified_of(a, b, grouped(opcodes(a, b)), old_name, new_name)
-
-
 def unified_of(
     a: list[str], b: list[str], groups: list[list[Opcode]], old_name: str, new_name: str
 ) -> str:
@@ -254,11 +249,6 @@ def rows_of(a: list[str], b: list[str], groups: list[list[Opcode]]) -> list[Row]
     return rows
 
 
-def side_by_side(old: str, new: str, context: int = CONTEXT) -> list[Row]:
-    a, b = old.split("\n"), new.split("\n")
-    return rows_of(a, b, grouped(opcodes(a, b), context))
-
-
 @dataclass
 class Compared:
     """Everything a diff page or answer shows, from one alignment of the lines."""
@@ -272,8 +262,7 @@ class Compared:
 def compare(old: str, new: str, old_name: str, new_name: str) -> Compared:
     a, b = old.split("\n"), new.split("\n")
     ops = opcodes(a, b)
-    removed = sum(i2 - i1 for tag, i1, i2, _, _ in ops if tag != "equal")
-    added = sum(j2 - j1 for tag, _, _, j1, j2 in ops if tag != "equal")
+    removed, added = _counts(ops)
     groups = grouped(ops)
     return Compared(
         removed, added, unified_of(a, b, groups, old_name, new_name), rows_of(a, b, groups)
@@ -282,7 +271,10 @@ def compare(old: str, new: str, old_name: str, new_name: str) -> Compared:
 
 def changed_lines(old: str, new: str) -> tuple[int, int]:
     """(lines removed, lines added) from `old` to `new`."""
-    ops = opcodes(old.split("\n"), new.split("\n"))
+    return _counts(opcodes(old.split("\n"), new.split("\n")))
+
+
+def _counts(ops: list[Opcode]) -> tuple[int, int]:
     removed = sum(i2 - i1 for tag, i1, i2, _, _ in ops if tag != "equal")
     added = sum(j2 - j1 for tag, _, _, j1, j2 in ops if tag != "equal")
     return removed, added
