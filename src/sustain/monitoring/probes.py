@@ -64,20 +64,20 @@ RESERVED_HEADERS = frozenset({"host", "content-length", "transfer-encoding", "co
 
 
 # --- checks -----------------------------------------------------------------------------------
-def _check(actor: User, organization: Organization) -> None:
+def check_manager(actor: User, organization: Organization) -> None:
     if not (actor.is_manager or actor.is_admin):
         raise Forbidden("Only managers and administrators may change monitoring.")
     if not tenancy.can_see_organization(actor, organization.pk):
         raise Forbidden("You may not manage this organization's monitoring.")
 
 
-def _whole(field: str, value: Any, low: int, high: int) -> int:
+def whole_number(field: str, value: Any, low: int, high: int) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
         raise Invalid(f"{field} must be a whole number from {low} to {high}.", field=field)
     return value
 
 
-def _text(field: str, value: Any, most: int) -> str:
+def bounded_text(field: str, value: Any, most: int) -> str:
     if not isinstance(value, str):
         raise Invalid(f"{field} must be text.", field=field)
     value = value.strip()
@@ -86,7 +86,7 @@ def _text(field: str, value: Any, most: int) -> str:
     return value
 
 
-def _guard_words(exc: outbound.OutboundError, field: str) -> Invalid:
+def guard_error(exc: outbound.OutboundError, field: str) -> Invalid:
     if exc.kind is outbound.Kind.NOT_ALLOWED:
         return Invalid(
             f"Probes may not reach this address ({exc.reason}): only public addresses, and "
@@ -103,7 +103,7 @@ def _check_url(url: str) -> str:
     try:
         outbound.check_target(url)
     except outbound.OutboundError as exc:
-        raise _guard_words(exc, "url") from None
+        raise guard_error(exc, "url") from None
     return url
 
 
@@ -114,7 +114,7 @@ def _check_host(host: str, port: int) -> str:
     try:
         outbound.check_target(f"http://{literal}:{port}/")
     except outbound.OutboundError as exc:
-        raise _guard_words(exc, "host") from None
+        raise guard_error(exc, "host") from None
     return host
 
 
@@ -147,7 +147,7 @@ def _check_headers(value: Any) -> dict[str, str]:
 def _checked(organization: Organization, kind: str, values: dict[str, Any]) -> dict[str, Any]:
     """Every setting of a probe of `kind`, checked together; what to store."""
     out = dict(values)
-    name = _text("name", values.get("name") or "", NAME_MAX)
+    name = bounded_text("name", values.get("name") or "", NAME_MAX)
     if not name:
         raise Invalid(f"Give the probe a name of at most {NAME_MAX} characters.", field="name")
     out["name"] = name
@@ -156,14 +156,16 @@ def _checked(organization: Organization, kind: str, values: dict[str, Any]) -> d
         raise Invalid(
             "The configuration item belongs to another organization.", field="config_item"
         )
-    interval = _whole("interval_seconds", values["interval_seconds"], INTERVAL_MIN, INTERVAL_MAX)
-    timeout = _whole("timeout_seconds", values["timeout_seconds"], TIMEOUT_MIN, TIMEOUT_MAX)
+    interval = whole_number(
+        "interval_seconds", values["interval_seconds"], INTERVAL_MIN, INTERVAL_MAX
+    )
+    timeout = whole_number("timeout_seconds", values["timeout_seconds"], TIMEOUT_MIN, TIMEOUT_MAX)
     if timeout >= interval:
         raise Invalid(
             "timeout_seconds must be shorter than interval_seconds.", field="timeout_seconds"
         )
     for field in ("fail_after", "recover_after"):
-        _whole(field, values[field], 1, THRESHOLD_MAX)
+        whole_number(field, values[field], 1, THRESHOLD_MAX)
     if kind == Probe.Kind.TCP:
         return _checked_tcp(out, values)
     if kind != Probe.Kind.HTTP:
@@ -177,8 +179,8 @@ def _checked_tcp(out: dict[str, Any], values: dict[str, Any]) -> dict[str, Any]:
             raise Invalid(f"A TCP probe has no {field}: it only connects.", field=field)
     if values.get("headers"):
         raise Invalid("A TCP probe sends no headers: it only connects.", field="headers")
-    port = _whole("port", values.get("port"), 1, 65535)
-    out["host"] = _check_host(_text("host", values.get("host") or "", HOST_MAX), port)
+    port = whole_number("port", values.get("port"), 1, 65535)
+    out["host"] = _check_host(bounded_text("host", values.get("host") or "", HOST_MAX), port)
     out["port"] = port
     return out
 
@@ -187,32 +189,32 @@ def _checked_http(out: dict[str, Any], values: dict[str, Any]) -> dict[str, Any]
     if values.get("host") or values.get("port") is not None:
         field = "host" if values.get("host") else "port"
         raise Invalid(f"An HTTP probe has no {field}: its URL names where it goes.", field=field)
-    out["url"] = _check_url(_text("url", values.get("url") or "", outbound.URL_MAX))
+    out["url"] = _check_url(bounded_text("url", values.get("url") or "", outbound.URL_MAX))
     if values["method"] not in Probe.Method.values:
         raise Invalid(f"method must be one of {', '.join(Probe.Method.values)}.", field="method")
     out["headers"] = _check_headers(values.get("headers"))
-    expected = _text("expected_status", values.get("expected_status") or "", 100)
+    expected = bounded_text("expected_status", values.get("expected_status") or "", 100)
     try:
         probe_checks.statuses(expected)
     except ValueError as exc:
         raise Invalid(f"expected_status: {exc}.", field="expected_status") from None
     out["expected_status"] = expected.replace(" ", "")
-    out["keyword"] = _text("keyword", values.get("keyword") or "", KEYWORD_MAX)
+    out["keyword"] = bounded_text("keyword", values.get("keyword") or "", KEYWORD_MAX)
     if not isinstance(values.get("keyword_absent", False), bool):
         raise Invalid("keyword_absent must be true or false.", field="keyword_absent")
-    path = _text("json_path", values.get("json_path") or "", JSON_PATH_MAX)
+    path = bounded_text("json_path", values.get("json_path") or "", JSON_PATH_MAX)
     if path:
         try:
             probe_checks.json_path(path)
         except ValueError as exc:
             raise Invalid(f"json_path: {exc}.", field="json_path") from None
     out["json_path"] = path
-    out["json_expected"] = _text(
+    out["json_expected"] = bounded_text(
         "json_expected", values.get("json_expected") or "", JSON_EXPECTED_MAX
     )
     if out["json_expected"] and not path:
         raise Invalid("json_expected needs a json_path to compare with.", field="json_expected")
-    _whole("tls_expiry_days", values["tls_expiry_days"], 0, TLS_DAYS_MAX)
+    whole_number("tls_expiry_days", values["tls_expiry_days"], 0, TLS_DAYS_MAX)
     return out
 
 
@@ -247,7 +249,7 @@ def create_probe(
     **settings: Any,
 ) -> Probe:
     """A probe for `organization`, with its own source; it runs at once, then every interval."""
-    _check(actor, organization)
+    check_manager(actor, organization)
     refuse_unknown(settings, SETTINGS, "Unknown probe field: {names}.")
     values = _checked(organization, kind, {**DEFAULTS, **settings, "name": name})
     now = now or timezone.now()
@@ -275,7 +277,7 @@ def update_probe(
     actor: User, probe: Probe, changes: dict[str, Any], now: datetime | None = None
 ) -> Probe:
     """Change a probe's settings (not its kind); an active probe runs again at once."""
-    _check(actor, probe.organization)
+    check_manager(actor, probe.organization)
     refuse_unknown(changes, SETTINGS, "Unknown probe field: {names}.")
     fresh = Probe.objects.select_related("organization").get(pk=probe.pk)
     current = {name: getattr(fresh, name) for name in SETTINGS}
@@ -303,7 +305,7 @@ def update_probe(
 def pause_probe(actor: User, probe: Probe, now: datetime | None = None) -> Probe:
     """Paused: never run, no alert, until resumed; its firing alerts are resolved (nobody is
     told about a service someone took down on purpose)."""
-    _check(actor, probe.organization)
+    check_manager(actor, probe.organization)
     now = now or timezone.now()
     with transaction.atomic():
         (probe,) = locked_all(Probe.objects.filter(pk=probe.pk).select_related("source"))
@@ -324,7 +326,7 @@ def pause_probe(actor: User, probe: Probe, now: datetime | None = None) -> Probe
 
 def resume_probe(actor: User, probe: Probe, now: datetime | None = None) -> Probe:
     """Back to new, and run at once."""
-    _check(actor, probe.organization)
+    check_manager(actor, probe.organization)
     now = now or timezone.now()
     with transaction.atomic():
         (probe,) = locked_all(Probe.objects.filter(pk=probe.pk))
@@ -338,7 +340,7 @@ def resume_probe(actor: User, probe: Probe, now: datetime | None = None) -> Prob
 
 def run_now(actor: User, probe: Probe, now: datetime | None = None) -> Probe:
     """Due at once: the scheduler runs it within a second or so."""
-    _check(actor, probe.organization)
+    check_manager(actor, probe.organization)
     now = now or timezone.now()
     with transaction.atomic():
         (probe,) = locked_all(Probe.objects.filter(pk=probe.pk))
@@ -353,7 +355,7 @@ def run_now(actor: User, probe: Probe, now: datetime | None = None) -> Probe:
 
 def delete_probe(actor: User, probe: Probe) -> None:
     """The probe, its results and its source (with its alerts) go; incidents stay."""
-    _check(actor, probe.organization)
+    check_manager(actor, probe.organization)
     with transaction.atomic():
         events.record(probe, "deleted", actor=actor, before={"name": probe.name})
         Source.objects.filter(pk=probe.source_id).delete()  # cascades to the probe

@@ -44,11 +44,11 @@ log = logging.getLogger(__name__)
 
 # --- checks -----------------------------------------------------------------------------------
 def _check(actor: User, organization: Organization) -> None:
-    probes._check(actor, organization)  # the same people set up every watcher
+    probes.check_manager(actor, organization)  # the same people set up every watcher
 
 
 def _check_url(url: Any) -> str:
-    url = probes._text("url", url or "", outbound.URL_MAX)
+    url = probes.bounded_text("url", url or "", outbound.URL_MAX)
     if not url:
         raise Invalid(
             "A scrape job needs the URL of its /metrics (http:// or https://).", field="url"
@@ -62,7 +62,7 @@ def _check_url(url: Any) -> str:
                 "and networks an administrator allows (SUSTAIN_OUTBOUND_ALLOW_NETWORKS).",
                 field="url",
             ) from None
-        raise probes._guard_words(exc, "url") from None
+        raise probes.guard_error(exc, "url") from None
     return url
 
 
@@ -87,7 +87,7 @@ def check_extra_labels(value: Any) -> dict[str, str]:
 
 def _checked(organization: Organization, values: dict[str, Any]) -> dict[str, Any]:
     out = dict(values)
-    name = probes._text("name", values.get("name") or "", NAME_MAX)
+    name = probes.bounded_text("name", values.get("name") or "", NAME_MAX)
     if not name:
         raise Invalid(f"Give the scrape job a name of at most {NAME_MAX} characters.", field="name")
     out["name"] = name
@@ -96,10 +96,12 @@ def _checked(organization: Organization, values: dict[str, Any]) -> dict[str, An
         raise Invalid(
             "The configuration item belongs to another organization.", field="config_item"
         )
-    interval = probes._whole(
+    interval = probes.whole_number(
         "interval_seconds", values["interval_seconds"], INTERVAL_MIN, INTERVAL_MAX
     )
-    timeout = probes._whole("timeout_seconds", values["timeout_seconds"], TIMEOUT_MIN, TIMEOUT_MAX)
+    timeout = probes.whole_number(
+        "timeout_seconds", values["timeout_seconds"], TIMEOUT_MIN, TIMEOUT_MAX
+    )
     if timeout >= interval:
         raise Invalid(
             "timeout_seconds must be shorter than interval_seconds.", field="timeout_seconds"
